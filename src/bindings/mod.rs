@@ -1,0 +1,177 @@
+//! Action bindings: how a run's side effects are carried out.
+//!
+//! The VM never acts on the world itself: it builds an [`Action`] and hands it to a
+//! [`Bindings`] implementation. [`Recording`] (the default) carries nothing out and
+//! answers `retrieve` from a folder of Stripe objects.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::{json, Map, Value as Json};
+
+/// An e-mail as its reader sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Email {
+    pub to: Vec<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    /// Appended fields, in order: label, text.
+    pub append: Vec<(String, String)>,
+}
+
+/// One side effect of a run, with exactly the parameters Stripe's API would receive.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Email(Email),
+    Update {
+        object: String,
+        id: String,
+        params: Json,
+    },
+    Retrieve {
+        object: String,
+        id: String,
+    },
+    Refund {
+        params: Map<String, Json>,
+    },
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Email(_) => "email",
+            Action::Update { .. } => "update",
+            Action::Retrieve { .. } => "retrieve",
+            Action::Refund { .. } => "refund",
+        }
+    }
+
+    /// The run report's JSON for this action.
+    pub fn to_json(&self) -> Json {
+        match self {
+            Action::Email(e) => json!({
+                "action": "email",
+                "to": e.to,
+                "subject": e.subject,
+                "body": e.body,
+                "append": e.append.iter().map(|(l, t)| json!([l, t])).collect::<Vec<_>>(),
+            }),
+            Action::Update { object, id, params } => json!({
+                "action": "update", "object": object, "id": id, "params": params,
+            }),
+            Action::Retrieve { object, id } => json!({
+                "action": "retrieve", "object": object, "id": id,
+            }),
+            Action::Refund { params } => json!({ "action": "refund", "params": params }),
+        }
+    }
+}
+
+/// What an action is part of: enough to derive a stable idempotency key.
+#[derive(Clone, Debug)]
+pub struct ActionContext<'a> {
+    pub event_id: Option<&'a str>,
+    pub workflow: &'a str,
+    /// The index of this action among the run's actions.
+    pub step: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionError {
+    pub message: String,
+}
+
+impl ActionError {
+    pub fn new(message: impl Into<String>) -> ActionError {
+        ActionError {
+            message: message.into(),
+        }
+    }
+}
+
+pub trait Bindings {
+    /// Carry out an action. `retrieve` returns the object; other actions may return
+    /// what the service answered (or `Json::Null`).
+    fn perform(&mut self, action: &Action, cx: &ActionContext<'_>) -> Result<Json, ActionError>;
+}
+
+/// The default bindings: nothing leaves the machine. Retrieves are answered from
+/// objects given with `--objects`.
+#[derive(Default)]
+pub struct Recording {
+    objects: HashMap<String, Json>,
+}
+
+impl Recording {
+    pub fn new() -> Recording {
+        Recording::default()
+    }
+
+    pub fn with_object(mut self, object: Json) -> Recording {
+        self.add(object);
+        self
+    }
+
+    pub fn add(&mut self, object: Json) {
+        if let Some(id) = object.get("id").and_then(Json::as_str) {
+            self.objects.insert(id.to_string(), object);
+        }
+    }
+
+    /// Load every `.json` file of a folder (any names): objects are found by `id`. A
+    /// file may hold one object or an array of them.
+    pub fn load_dir(&mut self, dir: &Path) -> Result<usize, String> {
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        let mut n = 0;
+        for path in paths {
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let value: Json = serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
+            let items = match value {
+                Json::Array(items) => items,
+                other => vec![other],
+            };
+            for item in items {
+                if item.get("id").and_then(Json::as_str).is_none() {
+                    return Err(format!(
+                        "{}: a Stripe object needs a string `id`",
+                        path.display()
+                    ));
+                }
+                self.add(item);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl Bindings for Recording {
+    fn perform(&mut self, action: &Action, _cx: &ActionContext<'_>) -> Result<Json, ActionError> {
+        match action {
+            Action::Retrieve { object, id } => match self.objects.get(id) {
+                Some(o) => {
+                    let kind = o.get("object").and_then(Json::as_str).unwrap_or(object);
+                    if kind != object {
+                        return Err(ActionError::new(format!(
+                            "retrieve {object} `{id}`: the object with that id is a {kind}"
+                        )));
+                    }
+                    Ok(o.clone())
+                }
+                None => Err(ActionError::new(format!(
+                    "retrieve {object} `{id}`: no such object (give it in a file under --objects)"
+                ))),
+            },
+            _ => Ok(Json::Null),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Business settings from `flow.toml`: the default currency and the dispute fee.
+//!
+//! `flow.toml` is looked for beside the flow file, then in the working directory.
+//!
+//! ```toml
+//! [business]
+//! default_currency = "USD"
+//! dispute_fee = "15.00 USD"
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::money::{Currency, Money};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub default_currency: Currency,
+    pub dispute_fee: Money,
+    /// Where the settings came from, if not the defaults.
+    pub path: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        let usd = Currency::parse("USD").unwrap_or_else(|| unreachable!());
+        Settings {
+            default_currency: usd,
+            dispute_fee: Money::new(1500, usd),
+            path: None,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileFormat {
+    #[serde(default)]
+    business: Business,
+    // Sections for the live bindings; accepted here so that one flow.toml serves
+    // every command.
+    #[allow(dead_code)]
+    #[serde(default)]
+    stripe: Option<toml::Value>,
+    #[allow(dead_code)]
+    #[serde(default)]
+    email: Option<toml::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Business {
+    default_currency: Option<String>,
+    dispute_fee: Option<String>,
+}
+
+/// The `flow.toml` that applies to a flow file: beside it, else in the working directory.
+pub fn find(flow_file: Option<&Path>) -> Option<PathBuf> {
+    let beside = flow_file
+        .and_then(|f| f.parent())
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            }
+        })
+        .map(|d| d.join("flow.toml"));
+    beside
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from("flow.toml")))
+        .find(|p| p.is_file())
+}
+
+/// Load the settings for a flow file (defaults when there is no `flow.toml`).
+pub fn load_for(flow_file: Option<&Path>) -> Result<Settings, String> {
+    match find(flow_file) {
+        Some(p) => load(&p),
+        None => Ok(Settings::default()),
+    }
+}
+
+pub fn load(path: &Path) -> Result<Settings, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut s = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    s.path = Some(path.to_path_buf());
+    Ok(s)
+}
+
+pub fn parse(text: &str) -> Result<Settings, String> {
+    let f: FileFormat = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    let mut s = Settings::default();
+    if let Some(c) = f.business.default_currency {
+        s.default_currency = Currency::parse(&c)
+            .filter(|c| c.is_known())
+            .ok_or_else(|| format!("default_currency: `{c}` is not a currency Stripe supports"))?;
+    }
+    if let Some(fee) = f.business.dispute_fee {
+        s.dispute_fee =
+            parse_money(&fee, s.default_currency).map_err(|e| format!("dispute_fee: {e}"))?;
+    }
+    Ok(s)
+}
+
+/// `"15.00 USD"`, or a bare `"15"` in the default currency.
+pub fn parse_money(text: &str, default: Currency) -> Result<Money, String> {
+    let mut words = text.split_whitespace();
+    let amount = words
+        .next()
+        .ok_or("expected an amount such as \"15.00 USD\"")?;
+    let currency = match words.next() {
+        Some(c) => Currency::parse(c)
+            .filter(|c| c.is_known())
+            .ok_or_else(|| format!("`{c}` is not a currency Stripe supports"))?,
+        None => default,
+    };
+    let amount = Decimal::from_str(amount).map_err(|_| format!("`{amount}` is not a number"))?;
+    Money::from_major(amount, currency).map_err(|_| {
+        format!(
+            "{amount} {currency} is finer than the currency's minor unit ({} decimals)",
+            currency.exponent()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let s = parse("").unwrap();
+        assert_eq!(s.default_currency.code(), "USD");
+        assert_eq!(s.dispute_fee.to_string(), "15.00 USD");
+    }
+
+    #[test]
+    fn reads_business_settings() {
+        let s = parse("[business]\ndefault_currency = \"eur\"\ndispute_fee = \"20\"\n").unwrap();
+        assert_eq!(s.default_currency.code(), "EUR");
+        assert_eq!(s.dispute_fee.to_string(), "20.00 EUR");
+        let s = parse("[business]\ndispute_fee = \"2000 JPY\"\n").unwrap();
+        assert_eq!(s.dispute_fee.to_string(), "2000 JPY");
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        assert!(parse("[business]\ndefault_currency = \"XXX\"\n").is_err());
+        assert!(parse("[business]\ndispute_fee = \"10.5 JPY\"\n").is_err());
+        assert!(parse("[busines]\n").is_err());
+    }
+}

@@ -1,0 +1,245 @@
+//! The schema files under `stdlib/schemas/`: one `object NAME` block per Stripe
+//! object type, one line per field: `NAME TYPE [absent] [update]`.
+//!
+//! TYPE is `string`, `integer`, `decimal`, `bool`, `timestamp`, `currency`,
+//! `metadata`, `json`, `money` / `money(FIELD)`, `ref(OBJECT)`, `enum(a|b)` (closed),
+//! `enum+(a|b)` (open), `list(TYPE)`, `object(NAME)`; a trailing `?` makes it nullable.
+
+use std::collections::HashMap;
+
+/// The type of a field or an action parameter, as declared in the stdlib.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldType {
+    String,
+    Integer,
+    Decimal,
+    Bool,
+    Timestamp,
+    Currency,
+    Metadata,
+    Json,
+    /// Minor units; the currency is the named sibling field.
+    Money {
+        currency_field: String,
+    },
+    /// The ID of another object, which may come expanded.
+    Ref(String),
+    Enum {
+        values: Vec<String>,
+        open: bool,
+    },
+    List(Box<FieldType>),
+    Object(String),
+    /// Action parameters only: one e-mail address or a list of them.
+    Addresses,
+    /// Action parameters only: an ordered table of label → value.
+    Table,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDef {
+    pub name: String,
+    pub ty: FieldType,
+    pub nullable: bool,
+    /// The key may be missing from the JSON.
+    pub absent: bool,
+    /// Settable through the object's update endpoint.
+    pub updatable: bool,
+}
+
+impl FieldDef {
+    /// Whether a read may give null: nullable, or absent from the JSON.
+    pub fn may_be_null(&self) -> bool {
+        self.nullable || self.absent
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ObjectDef {
+    pub name: String,
+    pub fields: Vec<FieldDef>,
+    index: HashMap<String, usize>,
+}
+
+impl ObjectDef {
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.index.get(name).map(|&i| &self.fields[i])
+    }
+}
+
+pub fn parse_type(text: &str) -> Result<(FieldType, bool), String> {
+    let (body, nullable) = match text.strip_suffix('?') {
+        Some(b) => (b, true),
+        None => (text, false),
+    };
+    Ok((parse_type_body(body)?, nullable))
+}
+
+fn inner<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.strip_prefix(prefix)?
+        .strip_prefix('(')?
+        .strip_suffix(')')
+}
+
+fn parse_type_body(t: &str) -> Result<FieldType, String> {
+    Ok(match t {
+        "string" => FieldType::String,
+        "integer" => FieldType::Integer,
+        "decimal" => FieldType::Decimal,
+        "bool" => FieldType::Bool,
+        "timestamp" => FieldType::Timestamp,
+        "currency" => FieldType::Currency,
+        "metadata" => FieldType::Metadata,
+        "json" => FieldType::Json,
+        "money" => FieldType::Money {
+            currency_field: "currency".into(),
+        },
+        "addresses" => FieldType::Addresses,
+        "table" => FieldType::Table,
+        _ => {
+            if let Some(f) = inner(t, "money") {
+                FieldType::Money {
+                    currency_field: f.to_string(),
+                }
+            } else if let Some(o) = inner(t, "ref") {
+                FieldType::Ref(o.to_string())
+            } else if let Some(v) = inner(t, "enum+") {
+                FieldType::Enum {
+                    values: v.split('|').map(str::to_string).collect(),
+                    open: true,
+                }
+            } else if let Some(v) = inner(t, "enum") {
+                FieldType::Enum {
+                    values: v.split('|').map(str::to_string).collect(),
+                    open: false,
+                }
+            } else if let Some(e) = inner(t, "list") {
+                FieldType::List(Box::new(parse_type_body(e.trim_end_matches('?'))?))
+            } else if let Some(o) = inner(t, "object") {
+                FieldType::Object(o.to_string())
+            } else {
+                return Err(format!("unknown type `{t}`"));
+            }
+        }
+    })
+}
+
+/// Parse one schema file, adding its objects to `out`.
+pub fn parse_schema(
+    file: &str,
+    text: &str,
+    out: &mut HashMap<String, ObjectDef>,
+) -> Result<(), String> {
+    let mut current: Option<ObjectDef> = None;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim_end();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = || format!("{file}:{}", n + 1);
+        if let Some(name) = line.strip_prefix("object ") {
+            if let Some(done) = current.take() {
+                out.insert(done.name.clone(), done);
+            }
+            current = Some(ObjectDef {
+                name: name.trim().to_string(),
+                ..ObjectDef::default()
+            });
+            continue;
+        }
+        let obj = current
+            .as_mut()
+            .ok_or_else(|| format!("{}: field outside an `object` block", at()))?;
+        let mut words = line.split_whitespace();
+        let name = words
+            .next()
+            .ok_or_else(|| format!("{}: empty field line", at()))?;
+        let ty = words
+            .next()
+            .ok_or_else(|| format!("{}: field `{name}` has no type", at()))?;
+        let (ty, nullable) = parse_type(ty).map_err(|e| format!("{}: {e}", at()))?;
+        let mut def = FieldDef {
+            name: name.to_string(),
+            ty,
+            nullable,
+            absent: false,
+            updatable: false,
+        };
+        for flag in words {
+            match flag {
+                "absent" => def.absent = true,
+                "update" => def.updatable = true,
+                other => return Err(format!("{}: unknown flag `{other}`", at())),
+            }
+        }
+        obj.index.insert(def.name.clone(), obj.fields.len());
+        obj.fields.push(def);
+    }
+    if let Some(done) = current.take() {
+        out.insert(done.name.clone(), done);
+    }
+    Ok(())
+}
+
+/// An action of the catalogue (`stdlib/actions.def`): its typed parameters.
+#[derive(Clone, Debug)]
+pub struct ActionDef {
+    pub name: String,
+    pub summary: String,
+    pub params: Vec<ParamDef>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ParamDef {
+    pub name: String,
+    pub ty: FieldType,
+    pub optional: bool,
+    pub doc: String,
+}
+
+impl ActionDef {
+    pub fn param(&self, name: &str) -> Option<&ParamDef> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+/// `action NAME "summary"` then `  PARAM TYPE [optional] ["doc"]` lines.
+pub fn parse_actions(text: &str) -> Result<Vec<ActionDef>, String> {
+    let mut out: Vec<ActionDef> = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim_end();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = format!("actions.def:{}", n + 1);
+        let (head, doc) = match line.find('"') {
+            Some(i) => (&line[..i], line[i..].trim_matches('"').to_string()),
+            None => (line, String::new()),
+        };
+        if let Some(rest) = head.strip_prefix("action ") {
+            out.push(ActionDef {
+                name: rest.trim().to_string(),
+                summary: doc,
+                params: Vec::new(),
+            });
+            continue;
+        }
+        let action = out
+            .last_mut()
+            .ok_or_else(|| format!("{at}: parameter outside an action"))?;
+        let mut words = head.split_whitespace();
+        let name = words.next().ok_or_else(|| format!("{at}: empty line"))?;
+        let ty = words
+            .next()
+            .ok_or_else(|| format!("{at}: `{name}` has no type"))?;
+        let (ty, _) = parse_type(ty).map_err(|e| format!("{at}: {e}"))?;
+        let optional = words.next() == Some("optional");
+        action.params.push(ParamDef {
+            name: name.to_string(),
+            ty,
+            optional,
+            doc,
+        });
+    }
+    Ok(out)
+}

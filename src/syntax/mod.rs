@@ -1,0 +1,12 @@
+//! Stage 1: text → [`ast::File`].
+//!
+//! The grammar is `grammar/flow.pest`; [`parser`] builds the AST and turns syntax
+//! errors into diagnostics. [`Span`] and [`SourceFile`] are owned here and used by
+//! every later stage to point back at the user's text.
+
+pub mod ast;
+pub mod parser;
+mod span;
+
+pub use parser::{parse, parse_expr, parse_stmt, Parsed};
+pub use span::{SourceFile, Span};

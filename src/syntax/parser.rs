@@ -1,0 +1,882 @@
+//! From text to [`ast::File`]: pest does the parsing, this module builds owned nodes
+//! with spans, turns pest's errors into diagnostics in plain words, and recovers
+//! after an error so that one run reports every independent syntax problem.
+
+use std::str::FromStr;
+
+use pest::iterators::Pair;
+use pest::Parser as _;
+use rust_decimal::Decimal;
+
+use super::ast::*;
+use super::{SourceFile, Span};
+use crate::diagnostics::Diagnostic;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/flow.pest"]
+struct FlowParser;
+
+/// The result of parsing one file: every workflow that parsed, and a diagnostic for
+/// each syntax problem found.
+pub struct Parsed {
+    pub file: File,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parse a whole file. Never fails: problems come back as diagnostics.
+pub fn parse(source: &SourceFile) -> Parsed {
+    pest::set_error_detail(true);
+    let text = &source.text;
+    let mut file = File::default();
+    let mut diagnostics = Vec::new();
+    for (start, end) in segments(text) {
+        parse_segment(text, start, end, &mut file, &mut diagnostics);
+    }
+    Parsed { file, diagnostics }
+}
+
+/// Parse one expression (for the REPL and tests): the whole text must be one expression.
+pub fn parse_expr(text: &str) -> Result<Expr, Diagnostic> {
+    pest::set_error_detail(true);
+    match FlowParser::parse(Rule::expr_only, text) {
+        Ok(mut pairs) => {
+            let pair = pairs.next().and_then(|p| p.into_inner().next());
+            match pair {
+                Some(p) => build_expr(p),
+                None => Err(Diagnostic::error("E0001", "expected an expression")
+                    .with_label(Span::new(0, text.len()), "here")),
+            }
+        }
+        Err(e) => Err(syntax_error(text, &e)),
+    }
+}
+
+/// Parse one statement (for the REPL): `let`, `if`, `update`, `retrieve` or an action.
+pub fn parse_stmt(text: &str) -> Result<Stmt, Diagnostic> {
+    pest::set_error_detail(true);
+    match FlowParser::parse(Rule::stmt_only, text) {
+        Ok(mut pairs) => {
+            let pair = pairs.next().and_then(|p| p.into_inner().next());
+            match pair {
+                Some(p) => build_stmt(p),
+                None => Err(Diagnostic::error("E0001", "expected a statement")
+                    .with_label(Span::new(0, text.len()), "here")),
+            }
+        }
+        Err(e) => Err(syntax_error(text, &e)),
+    }
+}
+
+/// Split the text at top-level workflow starts: a line that begins, in column 0,
+/// with `workflow` or `on`. Each piece is parsed on its own, so an error in one
+/// workflow does not hide the errors in the next.
+fn segments(text: &str) -> Vec<(usize, usize)> {
+    let mut starts = vec![0];
+    let mut offset = 0;
+    let mut first = true;
+    for line in text.split_inclusive('\n') {
+        let is_start = ["workflow", "on"].iter().any(|kw| {
+            line.strip_prefix(kw)
+                .is_some_and(|rest| rest.starts_with([' ', '\t', '"']))
+        });
+        if is_start && !first && offset > 0 {
+            // Keep a `workflow "…"` line together with the `on` line after it.
+            let prev = text[..offset].trim_end();
+            let prev_line = prev.rsplit('\n').next().unwrap_or("");
+            let joined = line.starts_with("on") && prev_line.starts_with("workflow");
+            if !joined {
+                starts.push(offset);
+            }
+        }
+        if is_start {
+            first = false;
+        }
+        offset += line.len();
+    }
+    let mut out = Vec::new();
+    for (i, &s) in starts.iter().enumerate() {
+        let e = starts.get(i + 1).copied().unwrap_or(text.len());
+        out.push((s, e));
+    }
+    out
+}
+
+/// A copy of the text with everything outside `start..end` blanked (newlines kept), so
+/// that byte offsets stay those of the whole file.
+fn blank_outside(text: &str, start: usize, end: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, ch) in text.char_indices() {
+        if (i < start || i >= end) && ch != '\n' {
+            for _ in 0..ch.len_utf8() {
+                out.push(' ');
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+fn parse_segment(
+    text: &str,
+    start: usize,
+    end: usize,
+    file: &mut File,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut work = if start == 0 && end == text.len() {
+        text.to_string()
+    } else {
+        blank_outside(text, start, end)
+    };
+    // After a syntax error, blank the offending line (when that cannot unbalance
+    // brackets) and try again, to find the errors further down.
+    let mut last_error_at = None;
+    for _ in 0..16 {
+        match FlowParser::parse(Rule::file, &work) {
+            Ok(pairs) => {
+                if last_error_at.is_none() {
+                    for pair in pairs.flatten().filter(|p| p.as_rule() == Rule::workflow) {
+                        match build_workflow(pair) {
+                            Ok(w) => file.workflows.push(w),
+                            Err(d) => diagnostics.push(d),
+                        }
+                    }
+                    check_separators(text, file, diagnostics);
+                }
+                return;
+            }
+            Err(e) => {
+                let diag = syntax_error(&work, &e);
+                let at = diag.primary_span().map(|s| s.start as usize).unwrap_or(0);
+                if last_error_at.is_some_and(|prev| at <= prev) {
+                    return;
+                }
+                diagnostics.push(diag);
+                last_error_at = Some(at);
+                match blank_line_at(&work, at, end) {
+                    Some(next) => work = next,
+                    None => return,
+                }
+            }
+        }
+    }
+}
+
+fn blank_line_at(work: &str, at: usize, end: usize) -> Option<String> {
+    let line_start = work[..at.min(work.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = work[line_start..]
+        .find('\n')
+        .map_or(work.len(), |i| line_start + i);
+    if line_end >= end.min(work.len()) {
+        return None;
+    }
+    let line = &work[line_start..line_end];
+    let balance = |open: char, close: char| {
+        line.chars().filter(|&c| c == open).count() == line.chars().filter(|&c| c == close).count()
+    };
+    if !balance('{', '}') || !balance('(', ')') || !balance('[', ']') {
+        return None;
+    }
+    let mut out = String::with_capacity(work.len());
+    out.push_str(&work[..line_start]);
+    out.extend(std::iter::repeat_n(' ', line_end - line_start));
+    out.push_str(&work[line_end..]);
+    Some(out)
+}
+
+/// Statements must be separated by a newline or `;`.
+fn check_separators(text: &str, file: &File, diagnostics: &mut Vec<Diagnostic>) {
+    fn walk(text: &str, block: &Block, diagnostics: &mut Vec<Diagnostic>) {
+        for pair in block.stmts.windows(2) {
+            let between = text
+                .get(pair[0].span.end as usize..pair[1].span.start as usize)
+                .unwrap_or("");
+            if !between.contains('\n') && !between.contains(';') {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "E0002",
+                        "two statements on one line need a `;` between them",
+                    )
+                    .with_label(
+                        first_word(text, pair[1].span),
+                        "this statement starts on the same line as the one before",
+                    )
+                    .with_help("put the statement on its own line, or separate the two with `;`"),
+                );
+            }
+        }
+        for stmt in &block.stmts {
+            if let StmtKind::If {
+                branches,
+                otherwise,
+            } = &stmt.kind
+            {
+                for (_, b) in branches {
+                    walk(text, b, diagnostics);
+                }
+                if let Some(b) = otherwise {
+                    walk(text, b, diagnostics);
+                }
+            }
+        }
+    }
+    for w in &file.workflows {
+        walk(text, &w.body, diagnostics);
+    }
+}
+
+fn first_word(text: &str, span: Span) -> Span {
+    let s = text.get(span.range()).unwrap_or("");
+    let n = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(s.len())
+        .max(1);
+    Span::new(span.start as usize, span.start as usize + n.min(s.len()))
+}
+
+// ------------------------------------------------------------------ errors
+
+fn rule_words(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::workflow | Rule::workflow_name => {
+            "a workflow (`workflow \"Name\"` or `on EVENT_TYPE`)"
+        }
+        Rule::kw_on => "`on` and the event type that triggers the workflow",
+        Rule::event_type => "an event type such as `payment_intent.succeeded`",
+        Rule::when_clause | Rule::kw_when => "`when` and a condition",
+        Rule::block => "a block: `{` followed by statements",
+        Rule::let_stmt
+        | Rule::if_stmt
+        | Rule::update_stmt
+        | Rule::retrieve_stmt
+        | Rule::action_stmt
+        | Rule::kw_let
+        | Rule::kw_if
+        | Rule::kw_update
+        | Rule::kw_retrieve => {
+            "a statement (`let`, `if`, `update`, `retrieve` or an action such as `email`)"
+        }
+        Rule::else_clause | Rule::kw_else => "`else`",
+        Rule::arg => "a named argument such as `to: \"team@example.com\"`",
+        Rule::expr
+        | Rule::paren
+        | Rule::path
+        | Rule::ident
+        | Rule::number
+        | Rule::money
+        | Rule::string
+        | Rule::currency
+        | Rule::boolean
+        | Rule::null
+        | Rule::list
+        | Rule::map
+        | Rule::retrieve
+        | Rule::not_op => "an expression",
+        Rule::eq
+        | Rule::ne
+        | Rule::lt
+        | Rule::le
+        | Rule::gt
+        | Rule::ge
+        | Rule::in_op
+        | Rule::and_op
+        | Rule::or_op => "an operator",
+        Rule::map_entry => "an entry `\"Label\": value`",
+        Rule::name => "a name",
+        Rule::EOI => "the end of the file",
+        Rule::kw_workflow => "`workflow`",
+        _ => return None,
+    })
+}
+
+fn token_words(token: &str) -> Option<String> {
+    Some(match token {
+        "}" => "`}` to close the block".into(),
+        ")" => "`)` to close the parenthesis".into(),
+        "]" => "`]` to close the list".into(),
+        ">" => "`>` to close the block".into(),
+        "{" => "`{` to open the block".into(),
+        "=" => "`=`".into(),
+        ":" => "`:` after the argument name".into(),
+        "\"" => "`\"` to end the string".into(),
+        "," => "`,`".into(),
+        ";" => return None,
+        t if t.chars().all(|c| c.is_ascii_alphabetic()) => format!("`{t}`"),
+        _ => return None,
+    })
+}
+
+/// Turn a pest error into a diagnostic that speaks of what the user can write,
+/// never of grammar rule names.
+fn syntax_error(text: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
+    let pos = match e.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    let mut expected: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !expected.contains(&s) {
+            expected.push(s);
+        }
+    };
+    let before = text[..pos.min(text.len())].trim_end();
+    let prev_word = before
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or("");
+    // Context first: what the user was in the middle of writing.
+    if prev_word == "when" && before.ends_with("when") {
+        push("a condition after `when`".into());
+    } else if prev_word == "if" && before.ends_with("if") {
+        push("a condition after `if`".into());
+    } else if before.ends_with("on") && prev_word == "on" {
+        push("an event type after `on`, such as `payment_intent.succeeded`".into());
+    } else if before.ends_with(':') || before.ends_with('=') || before.ends_with("==") {
+        push("a value".into());
+    }
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
+        for r in positives {
+            if let Some(w) = rule_words(*r) {
+                push(w.to_string());
+            }
+        }
+    }
+    if let Some(attempts) = e.parse_attempts() {
+        for t in attempts.expected_tokens() {
+            if let Some(w) = token_words(&t.to_string()) {
+                push(w);
+            }
+        }
+    }
+    // An operator is rarely what the user is missing; say it last.
+    expected.sort_by_key(|s| s == "an operator");
+    let found = describe_found(text, pos);
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {}, found {found}", join_or(&expected))
+    };
+    let span_end = next_token_end(text, pos);
+    let mut d =
+        Diagnostic::error("E0001", message).with_label(Span::new(pos, span_end), "unexpected here");
+    // Point at the unclosed `{` when a closing brace is what is missing.
+    if expected.iter().any(|s| s.starts_with("`}`")) {
+        if let Some(open) = unclosed_brace(text, pos) {
+            d = d.with_secondary(
+                Span::new(open, open + 1),
+                "the block opened here is not closed",
+            );
+        }
+    }
+    if expected.iter().any(|s| s.starts_with("a condition")) {
+        d = d.with_help(
+            "a condition compares values, e.g. `amount > 1000 USD` or `currency == EUR`",
+        );
+    }
+    d
+}
+
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    }
+}
+
+fn describe_found(text: &str, pos: usize) -> String {
+    let rest = &text[pos.min(text.len())..];
+    match rest.chars().next() {
+        None => "the end of the file".into(),
+        Some('\n') | Some('\r') => "the end of the line".into(),
+        Some(_) => {
+            let end = next_token_end(text, pos);
+            format!("`{}`", &text[pos..end])
+        }
+    }
+}
+
+fn next_token_end(text: &str, pos: usize) -> usize {
+    let rest = &text[pos.min(text.len())..];
+    let mut chars = rest.char_indices();
+    match chars.next() {
+        None => pos,
+        Some((_, c)) if c.is_ascii_alphanumeric() || c == '_' => {
+            pos + rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                .unwrap_or(rest.len())
+        }
+        Some((_, c)) => pos + c.len_utf8(),
+    }
+}
+
+fn unclosed_brace(text: &str, pos: usize) -> Option<usize> {
+    let mut stack = Vec::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in text[..pos.min(text.len())].char_indices() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' => stack.push(i),
+            '}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop()
+}
+
+// ------------------------------------------------------------------ building
+
+/// The span of a pair without the whitespace and comments pest consumed after its
+/// last token (a rule ending in an optional part takes them).
+fn span(p: &Pair<Rule>) -> Span {
+    let start = p.as_span().start();
+    Span::new(start, start + tight_len(p.as_str()))
+}
+
+fn tight_len(text: &str) -> usize {
+    let mut s = text.trim_end();
+    loop {
+        let line_start = s.rfind('\n').map_or(0, |i| i + 1);
+        match comment_start(&s[line_start..]) {
+            Some(c) => s = s[..line_start + c].trim_end(),
+            None => return s.len(),
+        }
+    }
+}
+
+/// Where a `//` comment starts in one line, outside string literals.
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn is_keyword_token(r: Rule) -> bool {
+    matches!(
+        r,
+        Rule::kw_workflow
+            | Rule::kw_on
+            | Rule::kw_when
+            | Rule::kw_if
+            | Rule::kw_else
+            | Rule::kw_let
+            | Rule::kw_update
+            | Rule::kw_retrieve
+    )
+}
+
+fn children(p: Pair<Rule>) -> impl Iterator<Item = Pair<Rule>> {
+    p.into_inner().filter(|c| !is_keyword_token(c.as_rule()))
+}
+
+fn build_workflow(pair: Pair<Rule>) -> Result<Workflow, Diagnostic> {
+    let whole = span(&pair);
+    let mut name = None;
+    let mut trigger = None;
+    let mut when = None;
+    let mut body = None;
+    for c in children(pair) {
+        match c.as_rule() {
+            Rule::workflow_name => {
+                if let Some(s) = children(c).next() {
+                    let sp = span(&s);
+                    name = Some((string_literal(s)?, sp));
+                }
+            }
+            Rule::event_type => {
+                trigger = Some(Ident {
+                    name: c.as_str().to_string(),
+                    span: span(&c),
+                })
+            }
+            Rule::when_clause => {
+                if let Some(e) = children(c).next() {
+                    when = Some(build_expr(e)?);
+                }
+            }
+            Rule::block => body = Some(build_block(c)?),
+            _ => {}
+        }
+    }
+    let trigger = trigger.ok_or_else(|| internal(whole, "workflow without trigger"))?;
+    let body = body.ok_or_else(|| internal(whole, "workflow without body"))?;
+    let header_end = when
+        .as_ref()
+        .map_or(trigger.span.end, |w: &Expr| w.span.end);
+    Ok(Workflow {
+        name,
+        trigger,
+        when,
+        header_span: Span::new(whole.start as usize, header_end as usize),
+        body,
+        span: whole,
+    })
+}
+
+fn internal(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::error(
+        "E0001",
+        format!("could not read this part of the file ({what})"),
+    )
+    .with_label(span, "here")
+}
+
+fn build_block(pair: Pair<Rule>) -> Result<Block, Diagnostic> {
+    let sp = span(&pair);
+    let mut stmts = Vec::new();
+    for c in children(pair) {
+        stmts.push(build_stmt(c)?);
+    }
+    Ok(Block { stmts, span: sp })
+}
+
+fn build_stmt(pair: Pair<Rule>) -> Result<Stmt, Diagnostic> {
+    let sp = span(&pair);
+    let rule = pair.as_rule();
+    let mut it = children(pair);
+    let kind = match rule {
+        Rule::let_stmt => {
+            let name = next(&mut it, sp)?;
+            let value = build_expr(next(&mut it, sp)?)?;
+            StmtKind::Let {
+                name: ident(name),
+                value,
+            }
+        }
+        Rule::if_stmt => {
+            let mut branches = Vec::new();
+            let mut otherwise = None;
+            build_if(it, sp, &mut branches, &mut otherwise)?;
+            StmtKind::If {
+                branches,
+                otherwise,
+            }
+        }
+        Rule::update_stmt => {
+            let target = build_path(next(&mut it, sp)?)?;
+            let value = build_expr(next(&mut it, sp)?)?;
+            StmtKind::Update { target, value }
+        }
+        Rule::retrieve_stmt => {
+            let r = next(&mut it, sp)?;
+            let p = children(r).next().ok_or_else(|| internal(sp, "retrieve"))?;
+            StmtKind::Retrieve {
+                target: build_path(p)?,
+            }
+        }
+        Rule::action_stmt => {
+            let name = ident(next(&mut it, sp)?);
+            let mut args = Vec::new();
+            for a in it {
+                let asp = span(&a);
+                let mut ai = children(a);
+                let n = ident(next(&mut ai, asp)?);
+                let v = build_expr(next(&mut ai, asp)?)?;
+                args.push(Arg { name: n, value: v });
+            }
+            StmtKind::Action { name, args }
+        }
+        _ => return Err(internal(sp, "statement")),
+    };
+    Ok(Stmt { kind, span: sp })
+}
+
+fn build_if<'a>(
+    mut it: impl Iterator<Item = Pair<'a, Rule>>,
+    sp: Span,
+    branches: &mut Vec<(Expr, Block)>,
+    otherwise: &mut Option<Block>,
+) -> Result<(), Diagnostic> {
+    let cond = build_expr(next(&mut it, sp)?)?;
+    let block = build_block(next(&mut it, sp)?)?;
+    branches.push((cond, block));
+    if let Some(else_clause) = it.next() {
+        let inner = children(else_clause)
+            .next()
+            .ok_or_else(|| internal(sp, "else"))?;
+        match inner.as_rule() {
+            Rule::if_stmt => {
+                let isp = span(&inner);
+                build_if(children(inner), isp, branches, otherwise)?
+            }
+            _ => *otherwise = Some(build_block(inner)?),
+        }
+    }
+    Ok(())
+}
+
+fn next<'a>(
+    it: &mut impl Iterator<Item = Pair<'a, Rule>>,
+    sp: Span,
+) -> Result<Pair<'a, Rule>, Diagnostic> {
+    it.next().ok_or_else(|| internal(sp, "missing part"))
+}
+
+fn ident(p: Pair<Rule>) -> Ident {
+    Ident {
+        name: p.as_str().to_string(),
+        span: span(&p),
+    }
+}
+
+fn build_path(pair: Pair<Rule>) -> Result<Path, Diagnostic> {
+    let sp = span(&pair);
+    let mut segments = Vec::new();
+    for c in pair.into_inner() {
+        match c.as_rule() {
+            Rule::ident | Rule::name => segments.push(Segment {
+                name: c.as_str().to_string(),
+                span: span(&c),
+                quoted: false,
+            }),
+            Rule::plain_string => {
+                let s = span(&c);
+                segments.push(Segment {
+                    name: string_literal(c)?,
+                    span: s,
+                    quoted: true,
+                })
+            }
+            _ => {}
+        }
+    }
+    Ok(Path { segments, span: sp })
+}
+
+/// A string without interpolation (workflow names, map keys, `["…"]` segments).
+fn string_literal(pair: Pair<Rule>) -> Result<String, Diagnostic> {
+    let sp = span(&pair);
+    let mut out = String::new();
+    for c in pair.into_inner() {
+        match c.as_rule() {
+            Rule::text => out.push_str(c.as_str()),
+            Rule::escape => out.push(unescape(c.as_str())),
+            Rule::interp => {
+                return Err(
+                    Diagnostic::error("E0003", "interpolation is not allowed here")
+                        .with_label(span(&c), "a `{…}` inside a name or key")
+                        .with_help("write `\\{` for a literal brace"),
+                )
+            }
+            _ => return Err(internal(sp, "string")),
+        }
+    }
+    Ok(out)
+}
+
+fn unescape(s: &str) -> char {
+    match s.as_bytes().get(1) {
+        Some(b'n') => '\n',
+        Some(b't') => '\t',
+        Some(b'r') => '\r',
+        Some(&b) => b as char,
+        None => '\\',
+    }
+}
+
+fn parse_number(p: &Pair<Rule>) -> Result<Decimal, Diagnostic> {
+    let cleaned: String = p.as_str().chars().filter(|&c| c != '_').collect();
+    Decimal::from_str(&cleaned).map_err(|_| {
+        Diagnostic::error("E0004", "this number is too large")
+            .with_label(span(p), "out of range")
+            .with_help("numbers must fit in 28 significant digits")
+    })
+}
+
+/// Build an expression from an `expr` pair by precedence climbing.
+pub(crate) fn build_expr(pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
+    match pair.as_rule() {
+        Rule::expr => {
+            let mut items: Vec<Pair<Rule>> = pair.into_inner().collect();
+            items.reverse();
+            climb(&mut items, 0)
+        }
+        _ => build_primary(pair),
+    }
+}
+
+fn binop(r: Rule) -> Option<BinOp> {
+    Some(match r {
+        Rule::or_op => BinOp::Or,
+        Rule::and_op => BinOp::And,
+        Rule::eq => BinOp::Eq,
+        Rule::ne => BinOp::Ne,
+        Rule::lt => BinOp::Lt,
+        Rule::le => BinOp::Le,
+        Rule::gt => BinOp::Gt,
+        Rule::ge => BinOp::Ge,
+        Rule::in_op => BinOp::In,
+        _ => return None,
+    })
+}
+
+/// `items` is reversed so that `pop` takes the next token.
+fn climb(items: &mut Vec<Pair<Rule>>, min_prec: u8) -> Result<Expr, Diagnostic> {
+    let mut lhs = unary(items)?;
+    while let Some(op_pair) = items.last() {
+        let Some(op) = binop(op_pair.as_rule()) else {
+            break;
+        };
+        let prec = op.precedence();
+        if prec < min_prec {
+            break;
+        }
+        let op_span = span(op_pair);
+        items.pop();
+        // Comparisons do not chain: `a < b < c` is parsed as `(a < b) < c` and the
+        // checker rejects comparing a bool; `and`/`or` are left-associative.
+        let rhs = climb(items, prec + 1)?;
+        let sp = lhs.span.to(rhs.span);
+        lhs = Expr {
+            kind: ExprKind::Binary {
+                op,
+                op_span,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+            span: sp,
+        };
+    }
+    Ok(lhs)
+}
+
+fn unary(items: &mut Vec<Pair<Rule>>) -> Result<Expr, Diagnostic> {
+    let Some(p) = items.pop() else {
+        return Err(Diagnostic::error("E0001", "expected an expression"));
+    };
+    if p.as_rule() == Rule::not_op {
+        let sp = span(&p);
+        // `not` binds looser than comparisons: `not a == b` is `not (a == b)`.
+        let inner = climb_not(items)?;
+        let whole = sp.to(inner.span);
+        return Ok(Expr {
+            kind: ExprKind::Not(Box::new(inner)),
+            span: whole,
+        });
+    }
+    build_primary(p)
+}
+
+fn climb_not(items: &mut Vec<Pair<Rule>>) -> Result<Expr, Diagnostic> {
+    climb(items, 3)
+}
+
+fn build_primary(pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
+    let sp = span(&pair);
+    let kind = match pair.as_rule() {
+        Rule::paren => {
+            let inner = pair
+                .into_inner()
+                .next()
+                .ok_or_else(|| internal(sp, "parenthesis"))?;
+            let mut e = build_expr(inner)?;
+            e.span = sp;
+            return Ok(e);
+        }
+        Rule::number => ExprKind::Number(parse_number(&pair)?),
+        Rule::money => {
+            let mut it = pair.into_inner();
+            let n = next(&mut it, sp)?;
+            let c = next(&mut it, sp)?;
+            ExprKind::Money {
+                amount: parse_number(&n)?,
+                currency: ident(c),
+            }
+        }
+        Rule::currency => ExprKind::Currency(pair.as_str().to_string()),
+        Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+        Rule::null => ExprKind::Null,
+        Rule::string => {
+            let mut parts = Vec::new();
+            for c in pair.into_inner() {
+                match c.as_rule() {
+                    Rule::text => push_text(&mut parts, c.as_str()),
+                    Rule::escape => {
+                        let mut buf = [0u8; 4];
+                        push_text(&mut parts, unescape(c.as_str()).encode_utf8(&mut buf))
+                    }
+                    Rule::interp => {
+                        let csp = span(&c);
+                        let inner = c
+                            .into_inner()
+                            .next()
+                            .ok_or_else(|| internal(csp, "interpolation"))?;
+                        parts.push(StrPart::Expr(build_expr(inner)?));
+                    }
+                    _ => {}
+                }
+            }
+            ExprKind::Str(parts)
+        }
+        Rule::list => {
+            let mut items = Vec::new();
+            for c in pair.into_inner() {
+                items.push(build_expr(c)?);
+            }
+            ExprKind::List(items)
+        }
+        Rule::map => {
+            let mut entries = Vec::new();
+            for entry in pair.into_inner() {
+                let esp = span(&entry);
+                let mut it = entry.into_inner();
+                let k = next(&mut it, esp)?;
+                let key = match k.as_rule() {
+                    Rule::string => {
+                        let ksp = span(&k);
+                        Ident {
+                            name: string_literal(k)?,
+                            span: ksp,
+                        }
+                    }
+                    _ => ident(k),
+                };
+                let v = build_expr(next(&mut it, esp)?)?;
+                entries.push((key, v));
+            }
+            ExprKind::Map(entries)
+        }
+        Rule::retrieve => {
+            let p = children(pair)
+                .next()
+                .ok_or_else(|| internal(sp, "retrieve"))?;
+            ExprKind::Retrieve(build_path(p)?)
+        }
+        Rule::path => ExprKind::Path(build_path(pair)?),
+        Rule::expr => return build_expr(pair),
+        _ => return Err(internal(sp, "expression")),
+    };
+    Ok(Expr { kind, span: sp })
+}
+
+fn push_text(parts: &mut Vec<StrPart>, s: &str) {
+    if let Some(StrPart::Text(t)) = parts.last_mut() {
+        t.push_str(s);
+    } else {
+        parts.push(StrPart::Text(s.to_string()));
+    }
+}

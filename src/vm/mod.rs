@@ -1,0 +1,803 @@
+//! Stage 4: run a [`Program`] against one event.
+//!
+//! A small stack machine. Every side effect goes through [`Bindings`]; every action
+//! carried out is kept in the [`RunReport`], also when a later step fails.
+
+mod report;
+pub mod value;
+
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+use serde_json::{Map, Value as Json};
+
+use crate::bindings::{Action, ActionContext, Bindings, Email};
+use crate::check::tree::{CmpOp, Conv, FieldRead, Root};
+use crate::compile::{Op, Program};
+use crate::money::{Currency, Money};
+use crate::syntax::{SourceFile, Span};
+pub use report::{RunReport, Status};
+pub use value::Value;
+
+/// A Stripe event: the envelope, with `data.object` inside.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub json: Json,
+}
+
+impl Event {
+    /// Accept an event envelope, or a bare Stripe object when `event_type` is given.
+    pub fn from_json(json: Json, event_type: Option<&str>) -> Result<Event, String> {
+        let Json::Object(map) = &json else {
+            return Err("an event is a JSON object".into());
+        };
+        let is_event = map.get("object").and_then(Json::as_str) == Some("event");
+        if is_event {
+            if map.get("type").and_then(Json::as_str).is_none() {
+                return Err("the event has no `type`".into());
+            }
+            if !map
+                .get("data")
+                .is_some_and(|d| d.get("object").is_some_and(Json::is_object))
+            {
+                return Err("the event has no `data.object`".into());
+            }
+            let mut json = json;
+            if let Some(t) = event_type {
+                if let Some(obj) = json.as_object_mut() {
+                    obj.insert("type".into(), Json::String(t.to_string()));
+                }
+            }
+            return Ok(Event { json });
+        }
+        match event_type {
+            Some(t) => Ok(Event {
+                json: serde_json::json!({
+                    "id": null,
+                    "object": "event",
+                    "type": t,
+                    "data": { "object": json },
+                }),
+            }),
+            None => {
+                let what = map
+                    .get("object")
+                    .and_then(Json::as_str)
+                    .unwrap_or("JSON object");
+                Err(format!(
+                    "this is a {what}, not an event (`\"object\": \"event\"`); to run on a bare object, say which event it is with --type EVENT_TYPE"
+                ))
+            }
+        }
+    }
+
+    pub fn id(&self) -> Option<&str> {
+        self.json.get("id").and_then(Json::as_str)
+    }
+
+    pub fn event_type(&self) -> &str {
+        self.json.get("type").and_then(Json::as_str).unwrap_or("")
+    }
+
+    pub fn object(&self) -> &Json {
+        self.json
+            .get("data")
+            .and_then(|d| d.get("object"))
+            .unwrap_or(&Json::Null)
+    }
+}
+
+/// A run-time failure, with the span of the flow code at fault.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunError {
+    pub message: String,
+    pub span: Option<Span>,
+}
+
+impl RunError {
+    fn at(span: Span, message: impl Into<String>) -> RunError {
+        RunError {
+            message: message.into(),
+            span: Some(span),
+        }
+    }
+
+    /// `file:line:col: message`.
+    pub fn render(&self, source: &SourceFile) -> String {
+        match self.span {
+            Some(s) => format!("{}: {}", source.location(s), self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// How a program ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Halted(Option<Value>),
+    Skipped,
+}
+
+/// Run one workflow on one event and report what happened.
+pub fn run(
+    p: &Program,
+    source: &SourceFile,
+    event: &Event,
+    bindings: &mut dyn Bindings,
+) -> RunReport {
+    let mut machine = Machine::new(p, Some(source), event, bindings);
+    let mut locals = vec![Value::Null; p.locals as usize];
+    let result = machine.exec(&mut locals);
+    let actions = machine.actions;
+    let (status, error) = match result {
+        Ok(Outcome::Halted(_)) => (Status::Succeeded, None),
+        Ok(Outcome::Skipped) => (Status::Skipped, None),
+        Err(e) => (Status::Failed, Some(e.render(source))),
+    };
+    RunReport {
+        workflow: p.name.clone(),
+        event: event.id().map(str::to_string),
+        event_type: event.event_type().to_string(),
+        status,
+        error,
+        actions,
+    }
+}
+
+/// Run a program that leaves a value (the REPL): the value, and the actions taken.
+pub fn eval(
+    p: &Program,
+    source: Option<&SourceFile>,
+    event: &Event,
+    locals: &mut Vec<Value>,
+    bindings: &mut dyn Bindings,
+) -> (Result<Option<Value>, RunError>, Vec<Action>) {
+    if locals.len() < p.locals as usize {
+        locals.resize(p.locals as usize, Value::Null);
+    }
+    let mut machine = Machine::new(p, source, event, bindings);
+    let r = machine.exec(locals).map(|o| match o {
+        Outcome::Halted(v) => v,
+        Outcome::Skipped => None,
+    });
+    (r, machine.actions)
+}
+
+struct Machine<'a> {
+    p: &'a Program,
+    source: Option<&'a SourceFile>,
+    event: &'a Event,
+    bindings: &'a mut dyn Bindings,
+    stack: Vec<Value>,
+    actions: Vec<Action>,
+}
+
+impl<'a> Machine<'a> {
+    fn new(
+        p: &'a Program,
+        source: Option<&'a SourceFile>,
+        event: &'a Event,
+        bindings: &'a mut dyn Bindings,
+    ) -> Machine<'a> {
+        Machine {
+            p,
+            source,
+            event,
+            bindings,
+            stack: Vec::with_capacity(16),
+            actions: Vec::new(),
+        }
+    }
+
+    fn pop(&mut self) -> Value {
+        self.stack.pop().unwrap_or(Value::Null)
+    }
+
+    fn exec(&mut self, locals: &mut [Value]) -> Result<Outcome, RunError> {
+        let code = &self.p.code;
+        let mut pc = 0usize;
+        while let Some(&op) = code.get(pc) {
+            let span = self.p.spans.get(pc).copied().unwrap_or_default();
+            pc += 1;
+            match op {
+                Op::Const(k) => {
+                    let v = self
+                        .p
+                        .consts
+                        .get(k as usize)
+                        .map(Value::from_lit)
+                        .unwrap_or(Value::Null);
+                    self.stack.push(v);
+                }
+                Op::Load(k) => {
+                    let r = &self.p.reads[k as usize];
+                    let v = read(r, self.event, locals, span)?;
+                    self.stack.push(v);
+                }
+                Op::LoadLocal(s) => {
+                    let v = locals.get(s as usize).cloned().unwrap_or(Value::Null);
+                    self.stack.push(v);
+                }
+                Op::StoreLocal(s) => {
+                    let v = self.pop();
+                    if let Some(slot) = locals.get_mut(s as usize) {
+                        *slot = v;
+                    }
+                }
+                Op::Pop => {
+                    self.pop();
+                }
+                Op::Not => {
+                    let v = self.pop();
+                    let b = truth(&v, span, "`not`")?;
+                    self.stack.push(Value::Bool(!b));
+                }
+                Op::Compare(op, k) => {
+                    let r = self.pop();
+                    let l = self.pop();
+                    let operands = self.p.operands.get(k as usize).copied();
+                    let b =
+                        compare(op, &l, &r, span, operands).map_err(|e| self.name_operand(e))?;
+                    self.stack.push(Value::Bool(b));
+                }
+                Op::In => {
+                    let list = self.pop();
+                    let needle = self.pop();
+                    let b = match &list {
+                        Value::List(items) => items.iter().any(|i| equal(&needle, i)),
+                        Value::Null => false,
+                        other => {
+                            return Err(RunError::at(
+                                span,
+                                format!("`in` needs a list, found {}", other.to_text()),
+                            ))
+                        }
+                    };
+                    self.stack.push(Value::Bool(b));
+                }
+                Op::MakeList(n) => {
+                    let at = self.stack.len().saturating_sub(n as usize);
+                    let items: Rc<[Value]> = self.stack.drain(at..).collect();
+                    self.stack.push(Value::List(items));
+                }
+                Op::MakeTable(k) => {
+                    let labels = &self.p.tables[k as usize];
+                    let at = self.stack.len().saturating_sub(labels.len());
+                    let rows: Rc<[(String, Value)]> =
+                        labels.iter().cloned().zip(self.stack.drain(at..)).collect();
+                    self.stack.push(Value::Table(rows));
+                }
+                Op::Concat(n) => {
+                    let at = self.stack.len().saturating_sub(n as usize);
+                    let mut s = String::new();
+                    for v in self.stack.drain(at..) {
+                        s.push_str(&v.to_text());
+                    }
+                    self.stack.push(Value::Str(s.into()));
+                }
+                Op::IdOf => {
+                    let v = self.pop();
+                    self.stack.push(id_of(&v));
+                }
+                Op::JumpIfFalse(t) => {
+                    let v = self.pop();
+                    if !truth(&v, span, "the condition")? {
+                        pc = t as usize;
+                    }
+                }
+                Op::Jump(t) => pc = t as usize,
+                Op::Retrieve(n, k) => {
+                    let object = &self.p.objects[n as usize];
+                    let id = self.pop();
+                    let target = self.p.operands.get(k as usize).map(|o| o.0);
+                    let id = self.id_text(
+                        &id,
+                        target.unwrap_or(span),
+                        &format!("retrieve the {object}"),
+                    )?;
+                    let action = Action::Retrieve {
+                        object: object.clone(),
+                        id,
+                    };
+                    let got = self.perform(action, span)?;
+                    if !got.is_object() {
+                        return Err(RunError::at(
+                            span,
+                            format!("retrieve {object}: the answer is not an object"),
+                        ));
+                    }
+                    self.stack.push(Value::Object(Rc::new(got)));
+                }
+                Op::Update(n) => {
+                    let spec = &self.p.updates[n as usize];
+                    let value = self.pop();
+                    let id = self.pop();
+                    let id =
+                        self.id_text(&id, spec.target, &format!("update the {}", spec.object))?;
+                    let mut params = value.to_param();
+                    if spec.param_path.first().map(String::as_str) == Some("metadata")
+                        && value.is_null()
+                    {
+                        // Stripe unsets a metadata key given an empty string.
+                        params = Json::String(String::new());
+                    } else if matches!(value, Value::Str(_))
+                        || spec.param_path.first().map(String::as_str) == Some("metadata")
+                    {
+                        params = Json::String(value.to_text());
+                    }
+                    for key in spec.param_path.iter().rev() {
+                        let mut m = Map::new();
+                        m.insert(key.clone(), params);
+                        params = Json::Object(m);
+                    }
+                    let action = Action::Update {
+                        object: spec.object.clone(),
+                        id,
+                        params,
+                    };
+                    self.perform(action, span)?;
+                }
+                Op::Email => {
+                    let append = self.pop();
+                    let body = self.pop();
+                    let subject = self.pop();
+                    let to = self.pop();
+                    let email = build_email(to, subject, body, append, span)?;
+                    self.perform(Action::Email(email), span)?;
+                }
+                Op::Refund(n) => {
+                    let names = &self.p.refunds[n as usize];
+                    let at = self.stack.len().saturating_sub(names.len());
+                    let values: Vec<Value> = self.stack.drain(at..).collect();
+                    let params = build_refund(names, &values, span)?;
+                    self.perform(Action::Refund { params }, span)?;
+                }
+                Op::Skip => return Ok(Outcome::Skipped),
+                Op::Halt => return Ok(Outcome::Halted(self.stack.pop())),
+            }
+        }
+        Ok(Outcome::Halted(self.stack.pop()))
+    }
+
+    fn id_text(&self, id: &Value, span: Span, what: &str) -> Result<String, RunError> {
+        match id_of(id) {
+            Value::Str(s) if !s.is_empty() => Ok(s.to_string()),
+            Value::Null => {
+                let text = self.source.map(|s| s.slice(span)).filter(|t| !t.is_empty());
+                let message = match text {
+                    Some(t) => format!("cannot {what}: `{t}` is null"),
+                    None => format!("cannot {what}: the reference is null"),
+                };
+                Err(RunError::at(span, message))
+            }
+            other => Err(RunError::at(
+                span,
+                format!("cannot {what}: `{}` is not an ID", other.to_text()),
+            )),
+        }
+    }
+
+    /// Say which operand was null, in the user's words.
+    fn name_operand(&self, mut e: RunError) -> RunError {
+        if let (Some(src), Some(sp)) = (self.source, e.span) {
+            let text = src.slice(sp);
+            if !text.is_empty() && e.message.ends_with("this is null") {
+                e.message = e
+                    .message
+                    .replace("this is null", &format!("`{text}` is null"));
+            }
+        }
+        e
+    }
+
+    fn perform(&mut self, action: Action, span: Span) -> Result<Json, RunError> {
+        let cx = ActionContext {
+            event_id: self.event.id(),
+            workflow: &self.p.name,
+            step: self.actions.len(),
+        };
+        match self.bindings.perform(&action, &cx) {
+            Ok(answer) => {
+                self.actions.push(action);
+                Ok(answer)
+            }
+            Err(e) => Err(RunError::at(span, e.message)),
+        }
+    }
+}
+
+fn id_of(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => match o.get("id").and_then(Json::as_str) {
+            Some(id) => Value::Str(id.into()),
+            None => Value::Null,
+        },
+        other => other.clone(),
+    }
+}
+
+fn truth(v: &Value, span: Span, what: &str) -> Result<bool, RunError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Null => Err(RunError::at(
+            span,
+            format!("{what} is null, not true or false"),
+        )),
+        other => Err(RunError::at(
+            span,
+            format!("{what} is {}, not true or false", other.to_text()),
+        )),
+    }
+}
+
+/// `==` semantics: null is a value; money of different currencies is never equal.
+pub fn equal(l: &Value, r: &Value) -> bool {
+    match (l, r) {
+        (Value::Null, Value::Null) => true,
+        (Value::Null, _) | (_, Value::Null) => false,
+        (Value::Money(a), Value::Money(b)) => a == b,
+        (Value::Str(a), Value::Str(b)) => a == b,
+        (Value::Currency(a), Value::Currency(b)) => a == b,
+        (Value::Currency(c), Value::Str(s)) | (Value::Str(s), Value::Currency(c)) => {
+            Currency::parse(s) == Some(*c)
+        }
+        (Value::Object(_), _) | (_, Value::Object(_)) => {
+            id_of(l) == id_of(r) && !id_of(l).is_null()
+        }
+        _ => order(l, r) == Some(Ordering::Equal),
+    }
+}
+
+fn order(l: &Value, r: &Value) -> Option<Ordering> {
+    use rust_decimal::Decimal;
+    match (l, r) {
+        (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
+        (Value::Dec(a), Value::Dec(b)) => Some(a.cmp(b)),
+        (Value::Int(a), Value::Dec(b)) => Some(Decimal::from(*a).cmp(b)),
+        (Value::Dec(a), Value::Int(b)) => Some(a.cmp(&Decimal::from(*b))),
+        (Value::Time(a), Value::Time(b) | Value::Int(b)) | (Value::Int(a), Value::Time(b)) => {
+            Some(a.cmp(b))
+        }
+        (Value::Money(a), Value::Money(b)) => a.partial_cmp_same(b),
+        (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+        (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
+        _ => None,
+    }
+}
+
+fn compare(
+    op: CmpOp,
+    l: &Value,
+    r: &Value,
+    span: Span,
+    operands: Option<(Span, Span)>,
+) -> Result<bool, RunError> {
+    match op {
+        CmpOp::Eq => return Ok(equal(l, r)),
+        CmpOp::Ne => return Ok(!equal(l, r)),
+        _ => {}
+    }
+    for (v, side) in [(l, operands.map(|o| o.0)), (r, operands.map(|o| o.1))] {
+        if v.is_null() {
+            return Err(RunError::at(
+                side.unwrap_or(span),
+                format!(
+                    "`{}` needs a value on both sides, but this is null",
+                    op.symbol()
+                ),
+            ));
+        }
+    }
+    // Money in different currencies is never converted: the comparison is false.
+    if let (Value::Money(a), Value::Money(b)) = (l, r) {
+        if a.currency != b.currency {
+            return Ok(false);
+        }
+    }
+    let Some(ord) = order(l, r) else {
+        return Err(RunError::at(
+            span,
+            format!("cannot order {} and {}", l.to_text(), r.to_text()),
+        ));
+    };
+    Ok(match op {
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+        CmpOp::Eq | CmpOp::Ne => unreachable!("handled above"),
+    })
+}
+
+/// Read a field path, converting by its schema type.
+fn read(r: &FieldRead, event: &Event, locals: &[Value], span: Span) -> Result<Value, RunError> {
+    let root: &Json = match r.root {
+        Root::Object => event.object(),
+        Root::Event => &event.json,
+        Root::Local(s) => match locals.get(s as usize) {
+            Some(Value::Object(o)) => o,
+            Some(Value::Null) | None => {
+                if r.required {
+                    return Err(RunError::at(
+                        span,
+                        format!("cannot read `{}`: the object is null", r.display),
+                    ));
+                }
+                return Ok(Value::Null);
+            }
+            Some(other) => {
+                return Err(RunError::at(
+                    span,
+                    format!("`{}`: {} has no fields", r.display, other.to_text()),
+                ))
+            }
+        },
+    };
+    let mut cur = root;
+    for key in &r.path {
+        match cur.get(key) {
+            Some(v) if !v.is_null() => cur = v,
+            _ => {
+                if r.required {
+                    return Err(RunError::at(
+                        span,
+                        format!(
+                            "the event has no `{}`, which its schema says is always present",
+                            r.display
+                        ),
+                    ));
+                }
+                return Ok(Value::Null);
+            }
+        }
+    }
+    convert(cur, &r.conv, root, r, span)
+}
+
+fn convert(
+    j: &Json,
+    conv: &Conv,
+    root: &Json,
+    r: &FieldRead,
+    span: Span,
+) -> Result<Value, RunError> {
+    let bad = |want: &str| {
+        RunError::at(
+            span,
+            format!(
+                "`{}` should be {want}, but the event has {}",
+                r.display,
+                short_json(j)
+            ),
+        )
+    };
+    Ok(match conv {
+        Conv::Str => match j {
+            Json::String(s) => Value::Str(s.as_str().into()),
+            _ => return Err(bad("a string")),
+        },
+        Conv::Int => j
+            .as_i64()
+            .map(Value::Int)
+            .ok_or_else(|| bad("an integer"))?,
+        Conv::Timestamp => j
+            .as_i64()
+            .map(Value::Time)
+            .ok_or_else(|| bad("a Unix timestamp"))?,
+        Conv::Decimal => match j {
+            Json::String(s) => s.parse().map(Value::Dec).map_err(|_| bad("a decimal"))?,
+            Json::Number(n) => n
+                .to_string()
+                .parse()
+                .map(Value::Dec)
+                .map_err(|_| bad("a decimal"))?,
+            _ => return Err(bad("a decimal")),
+        },
+        Conv::Bool => j
+            .as_bool()
+            .map(Value::Bool)
+            .ok_or_else(|| bad("true or false"))?,
+        Conv::Currency => j
+            .as_str()
+            .and_then(Currency::parse)
+            .map(Value::Currency)
+            .ok_or_else(|| bad("a currency code"))?,
+        Conv::Money { currency_path } => {
+            let minor = j.as_i64().ok_or_else(|| bad("an integer amount"))?;
+            let mut cur = root;
+            for k in currency_path {
+                cur = cur.get(k).unwrap_or(&Json::Null);
+            }
+            let currency = cur.as_str().and_then(Currency::parse).ok_or_else(|| {
+                RunError::at(
+                    span,
+                    format!(
+                        "`{}` has no currency: `{}` is {}",
+                        r.display,
+                        currency_path.join("."),
+                        short_json(cur)
+                    ),
+                )
+            })?;
+            Value::Money(Money::new(minor, currency))
+        }
+        Conv::Ref => match j {
+            Json::String(s) => Value::Str(s.as_str().into()),
+            Json::Object(o) => match o.get("id").and_then(Json::as_str) {
+                Some(id) => Value::Str(id.into()),
+                None => return Err(bad("an ID or an object with an `id`")),
+            },
+            _ => return Err(bad("an ID")),
+        },
+        Conv::Metadata | Conv::Object => match j {
+            Json::Object(_) => Value::Object(Rc::new(j.clone())),
+            _ => return Err(bad("an object")),
+        },
+        Conv::Json => Value::from_json(j),
+        Conv::List(inner) => match j {
+            Json::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(convert(i, inner, root, r, span)?);
+                }
+                Value::List(out.into())
+            }
+            _ => return Err(bad("a list")),
+        },
+    })
+}
+
+fn short_json(j: &Json) -> String {
+    let s = j.to_string();
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s
+    }
+}
+
+fn build_email(
+    to: Value,
+    subject: Value,
+    body: Value,
+    append: Value,
+    span: Span,
+) -> Result<Email, RunError> {
+    let to: Vec<String> = match to {
+        Value::List(items) => items
+            .iter()
+            .map(Value::to_text)
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Value::Null => Vec::new(),
+        other => vec![other.to_text()],
+    };
+    if to.is_empty() {
+        return Err(RunError::at(
+            span,
+            "email has no recipient: `to` is null or empty",
+        ));
+    }
+    if let Some(bad) = to.iter().find(|a| !crate::check::is_email_address(a)) {
+        return Err(RunError::at(
+            span,
+            format!("email: `{bad}` is not an e-mail address"),
+        ));
+    }
+    let subject = match subject {
+        Value::Null => None,
+        s => Some(s.to_text()),
+    };
+    let append = match append {
+        Value::Table(rows) => rows.iter().map(|(k, v)| (k.clone(), v.to_text())).collect(),
+        _ => Vec::new(),
+    };
+    Ok(Email {
+        to,
+        subject,
+        body: body.to_text(),
+        append,
+    })
+}
+
+fn build_refund(
+    names: &[String],
+    values: &[Value],
+    span: Span,
+) -> Result<Map<String, Json>, RunError> {
+    let mut params = Map::new();
+    let mut payment_currency: Option<Currency> = None;
+    let mut amount: Option<Money> = None;
+    for (name, value) in names.iter().zip(values) {
+        match value {
+            Value::Null => {
+                return Err(RunError::at(span, format!("refund: `{name}` is null")));
+            }
+            Value::Object(o) if name == "charge" || name == "payment_intent" => {
+                payment_currency = o
+                    .get("currency")
+                    .and_then(Json::as_str)
+                    .and_then(Currency::parse);
+            }
+            Value::Money(m) => amount = Some(*m),
+            _ => {}
+        }
+        params.insert(name.clone(), value.to_param());
+    }
+    if let Some(m) = amount {
+        if let Some(c) = payment_currency {
+            if c != m.currency {
+                return Err(RunError::at(
+                    span,
+                    format!("refund: the amount is {m}, but the payment is in {c}; amounts are never converted"),
+                ));
+            }
+        }
+        if m.minor <= 0 {
+            return Err(RunError::at(
+                span,
+                format!("refund: the amount must be positive, not {m}"),
+            ));
+        }
+        if m.currency.exponent() == 3 && m.minor % 10 != 0 {
+            return Err(RunError::at(
+                span,
+                format!("refund: Stripe needs {} amounts rounded to 0.010 (the last digit 0); {m} is not", m.currency),
+            ));
+        }
+    }
+    Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(minor: i64) -> Value {
+        Value::Money(Money::new(minor, Currency::parse("usd").unwrap()))
+    }
+
+    #[test]
+    fn money_comparisons_never_convert() {
+        let eur = Value::Money(Money::new(100_000, Currency::parse("eur").unwrap()));
+        let sp = Span::default();
+        assert!(!compare(CmpOp::Gt, &eur, &usd(1), sp, None).unwrap());
+        assert!(!compare(CmpOp::Lt, &eur, &usd(1), sp, None).unwrap());
+        assert!(!compare(CmpOp::Eq, &eur, &usd(100_000), sp, None).unwrap());
+        assert!(compare(CmpOp::Ne, &eur, &usd(100_000), sp, None).unwrap());
+        assert!(!compare(CmpOp::Gt, &usd(100_000), &usd(100_000), sp, None).unwrap());
+        assert!(compare(CmpOp::Ge, &usd(100_000), &usd(100_000), sp, None).unwrap());
+    }
+
+    #[test]
+    fn null_is_a_value_for_equality_only() {
+        let sp = Span::new(3, 7);
+        assert!(compare(CmpOp::Eq, &Value::Null, &Value::Null, sp, None).unwrap());
+        assert!(compare(
+            CmpOp::Ne,
+            &Value::Str("cus_1".into()),
+            &Value::Null,
+            sp,
+            None
+        )
+        .unwrap());
+        let e = compare(
+            CmpOp::Gt,
+            &Value::Null,
+            &usd(1),
+            sp,
+            Some((Span::new(3, 5), sp)),
+        )
+        .unwrap_err();
+        assert_eq!(e.span, Some(Span::new(3, 5)));
+    }
+
+    #[test]
+    fn bare_objects_need_a_type() {
+        let obj = serde_json::json!({"id": "pi_1", "object": "payment_intent"});
+        assert!(Event::from_json(obj.clone(), None).is_err());
+        let e = Event::from_json(obj, Some("payment_intent.succeeded")).unwrap();
+        assert_eq!(e.event_type(), "payment_intent.succeeded");
+        assert_eq!(e.object()["id"], "pi_1");
+    }
+}
