@@ -3,13 +3,14 @@
 //! after an error so that one run reports every independent syntax problem.
 
 use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
 
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
 use rust_decimal::Decimal;
 
 use super::ast::*;
-use super::{SourceFile, Span};
+use super::{shift, SourceFile, Span};
 use crate::diagnostics::Diagnostic;
 
 #[derive(pest_derive::Parser)]
@@ -25,7 +26,6 @@ pub struct Parsed {
 
 /// Parse a whole file. Never fails: problems come back as diagnostics.
 pub fn parse(source: &SourceFile) -> Parsed {
-    pest::set_error_detail(true);
     let text = &source.text;
     let mut file = File::default();
     let mut diagnostics = Vec::new();
@@ -37,8 +37,7 @@ pub fn parse(source: &SourceFile) -> Parsed {
 
 /// Parse one expression (for the REPL and tests): the whole text must be one expression.
 pub fn parse_expr(text: &str) -> Result<Expr, Diagnostic> {
-    pest::set_error_detail(true);
-    match FlowParser::parse(Rule::expr_only, text) {
+    match parse_rule(Rule::expr_only, text, true) {
         Ok(mut pairs) => {
             let pair = pairs.next().and_then(|p| p.into_inner().next());
             match pair {
@@ -53,8 +52,7 @@ pub fn parse_expr(text: &str) -> Result<Expr, Diagnostic> {
 
 /// Parse one statement (for the REPL): `let`, `if`, `update`, `retrieve` or an action.
 pub fn parse_stmt(text: &str) -> Result<Stmt, Diagnostic> {
-    pest::set_error_detail(true);
-    match FlowParser::parse(Rule::stmt_only, text) {
+    match parse_rule(Rule::stmt_only, text, true) {
         Ok(mut pairs) => {
             let pair = pairs.next().and_then(|p| p.into_inner().next());
             match pair {
@@ -65,6 +63,20 @@ pub fn parse_stmt(text: &str) -> Result<Stmt, Diagnostic> {
         }
         Err(e) => Err(syntax_error(text, &e)),
     }
+}
+
+/// Parse `text` as `rule`, with pest's record of what it expected where (`detail`)
+/// or without (much faster). That switch is process-wide and read when a parse
+/// starts, so parses take turns: each gets the setting it asked for.
+fn parse_rule(
+    rule: Rule,
+    text: &str,
+    detail: bool,
+) -> Result<Pairs<'_, Rule>, pest::error::Error<Rule>> {
+    static TURN: Mutex<()> = Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+    pest::set_error_detail(detail);
+    FlowParser::parse(rule, text)
 }
 
 /// Split the text at top-level workflow starts: a line that begins, in column 0,
@@ -101,22 +113,9 @@ fn segments(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// A copy of the text with everything outside `start..end` blanked (newlines kept), so
-/// that byte offsets stay those of the whole file.
-fn blank_outside(text: &str, start: usize, end: usize) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, ch) in text.char_indices() {
-        if (i < start || i >= end) && ch != '\n' {
-            for _ in 0..ch.len_utf8() {
-                out.push(' ');
-            }
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
-
+/// Parse the workflows of `text[start..end]` on their own (so that the time to parse
+/// a file grows with its length, not with its length times its workflows), then give
+/// their spans and diagnostics the offsets they have in the whole file.
 fn parse_segment(
     text: &str,
     start: usize,
@@ -124,34 +123,46 @@ fn parse_segment(
     file: &mut File,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let mut work = if start == 0 && end == text.len() {
-        text.to_string()
-    } else {
-        blank_outside(text, start, end)
-    };
+    let by = start as u32;
+    let first_new = file.workflows.len();
+    let end = end - start;
+    let mut work = text[start..start + end].to_string();
     // After a syntax error, blank the offending line (when that cannot unbalance
     // brackets) and try again, to find the errors further down.
     let mut last_error_at = None;
     for _ in 0..16 {
-        match FlowParser::parse(Rule::file, &work) {
+        // Tracking what was expected where is slow: only an error needs it, and then
+        // the segment is parsed again with it.
+        let mut result = parse_rule(Rule::file, &work, false);
+        if result.is_err() {
+            result = parse_rule(Rule::file, &work, true);
+        }
+        match result {
             Ok(pairs) => {
                 if last_error_at.is_none() {
                     for pair in pairs.flatten().filter(|p| p.as_rule() == Rule::workflow) {
                         match build_workflow(pair) {
-                            Ok(w) => file.workflows.push(w),
-                            Err(d) => diagnostics.push(d),
+                            Ok(mut w) => {
+                                shift::workflow(&mut w, by);
+                                file.workflows.push(w);
+                            }
+                            Err(mut d) => {
+                                shift::diagnostic(&mut d, by);
+                                diagnostics.push(d);
+                            }
                         }
                     }
-                    check_separators(text, file, diagnostics);
+                    check_separators(text, &file.workflows[first_new..], diagnostics);
                 }
                 return;
             }
             Err(e) => {
-                let diag = syntax_error(&work, &e);
+                let mut diag = syntax_error(&work, &e);
                 let at = diag.primary_span().map(|s| s.start as usize).unwrap_or(0);
                 if last_error_at.is_some_and(|prev| at <= prev) {
                     return;
                 }
+                shift::diagnostic(&mut diag, by);
                 diagnostics.push(diag);
                 last_error_at = Some(at);
                 match blank_line_at(&work, at, end) {
@@ -186,7 +197,7 @@ fn blank_line_at(work: &str, at: usize, end: usize) -> Option<String> {
 }
 
 /// Statements must be separated by a newline or `;`.
-fn check_separators(text: &str, file: &File, diagnostics: &mut Vec<Diagnostic>) {
+fn check_separators(text: &str, workflows: &[Workflow], diagnostics: &mut Vec<Diagnostic>) {
     fn walk(text: &str, block: &Block, diagnostics: &mut Vec<Diagnostic>) {
         for pair in block.stmts.windows(2) {
             let between = text
@@ -221,7 +232,7 @@ fn check_separators(text: &str, file: &File, diagnostics: &mut Vec<Diagnostic>) 
             }
         }
     }
-    for w in &file.workflows {
+    for w in workflows {
         walk(text, &w.body, diagnostics);
     }
 }
