@@ -170,6 +170,8 @@ struct Machine<'a> {
     bindings: &'a mut dyn Bindings,
     stack: Vec<Value>,
     actions: Vec<Action>,
+    /// The event's `data.object`, found once per run.
+    object: std::cell::OnceCell<&'a Json>,
 }
 
 impl<'a> Machine<'a> {
@@ -186,7 +188,13 @@ impl<'a> Machine<'a> {
             bindings,
             stack: Vec::with_capacity(16),
             actions: Vec::new(),
+            object: std::cell::OnceCell::new(),
         }
+    }
+
+    fn object(&self) -> &'a Json {
+        let event = self.event;
+        self.object.get_or_init(|| event.object())
     }
 
     fn pop(&mut self) -> Value {
@@ -211,7 +219,18 @@ impl<'a> Machine<'a> {
                 }
                 Op::Load(k) => {
                     let r = &self.p.reads[k as usize];
-                    let v = read(r, self.event, locals, span)?;
+                    // `field == "text"` (or `!=`, or against null) on a string field:
+                    // compared in place, without making a value of either side.
+                    if let (Some(&Op::Const(c)), Some(&Op::Compare(op, _))) =
+                        (code.get(pc), code.get(pc + 1))
+                    {
+                        if let Some(b) = self.compare_in_place(r, op, c) {
+                            self.stack.push(Value::Bool(b));
+                            pc += 2;
+                            continue;
+                        }
+                    }
+                    let v = read(r, &self.event.json, self.object(), locals, span)?;
                     self.stack.push(v);
                 }
                 Op::LoadLocal(s) => {
@@ -255,26 +274,29 @@ impl<'a> Machine<'a> {
                     };
                     self.stack.push(Value::Bool(b));
                 }
+                Op::MakeList(n)
+                    if code.get(pc) == Some(&Op::In) && self.stack.len() > n as usize =>
+                {
+                    // `x in [a, b, c]`: look through the items where they are, without
+                    // making a list of them.
+                    let at = self.stack.len() - n as usize;
+                    let needle = &self.stack[at - 1];
+                    let b = self.stack[at..].iter().any(|i| equal(needle, i));
+                    self.stack.truncate(at - 1);
+                    self.stack.push(Value::Bool(b));
+                    pc += 1;
+                }
                 Op::MakeList(n) => {
                     let at = self.stack.len().saturating_sub(n as usize);
                     let items: Rc<[Value]> = self.stack.drain(at..).collect();
                     self.stack.push(Value::List(items));
                 }
-                Op::MakeTable(k) => {
-                    let labels = &self.p.tables[k as usize];
-                    let at = self.stack.len().saturating_sub(labels.len());
-                    let rows: Rc<[(String, Value)]> =
-                        labels.iter().cloned().zip(self.stack.drain(at..)).collect();
-                    self.stack.push(Value::Table(rows));
-                }
-                Op::Concat(n) => {
-                    let at = self.stack.len().saturating_sub(n as usize);
-                    let mut s = String::new();
-                    for v in self.stack.drain(at..) {
-                        s.push_str(&v.to_text());
-                    }
-                    self.stack.push(Value::Str(s.into()));
-                }
+                Op::MakeTable(_)
+                | Op::Concat(_)
+                | Op::Retrieve(..)
+                | Op::Update(_)
+                | Op::Email
+                | Op::Refund(_) => self.cold(op, span)?,
                 Op::IdOf => {
                     let v = self.pop();
                     self.stack.push(id_of(&v));
@@ -286,77 +308,180 @@ impl<'a> Machine<'a> {
                     }
                 }
                 Op::Jump(t) => pc = t as usize,
-                Op::Retrieve(n, k) => {
-                    let object = &self.p.objects[n as usize];
-                    let id = self.pop();
-                    let target = self.p.operands.get(k as usize).map(|o| o.0);
-                    let id = self.id_text(
-                        &id,
-                        target.unwrap_or(span),
-                        &format!("retrieve the {object}"),
-                    )?;
-                    let action = Action::Retrieve {
-                        object: object.clone(),
-                        id,
-                    };
-                    let got = self.perform(action, span)?;
-                    if !got.is_object() {
-                        return Err(RunError::at(
-                            span,
-                            format!("retrieve {object}: the answer is not an object"),
-                        ));
-                    }
-                    self.stack.push(Value::Object(Rc::new(got)));
-                }
-                Op::Update(n) => {
-                    let spec = &self.p.updates[n as usize];
-                    let value = self.pop();
-                    let id = self.pop();
-                    let id =
-                        self.id_text(&id, spec.target, &format!("update the {}", spec.object))?;
-                    let mut params = value.to_param();
-                    if spec.param_path.first().map(String::as_str) == Some("metadata")
-                        && value.is_null()
-                    {
-                        // Stripe unsets a metadata key given an empty string.
-                        params = Json::String(String::new());
-                    } else if matches!(value, Value::Str(_))
-                        || spec.param_path.first().map(String::as_str) == Some("metadata")
-                    {
-                        params = Json::String(value.to_text());
-                    }
-                    for key in spec.param_path.iter().rev() {
-                        let mut m = Map::new();
-                        m.insert(key.clone(), params);
-                        params = Json::Object(m);
-                    }
-                    let action = Action::Update {
-                        object: spec.object.clone(),
-                        id,
-                        params,
-                    };
-                    self.perform(action, span)?;
-                }
-                Op::Email => {
-                    let append = self.pop();
-                    let body = self.pop();
-                    let subject = self.pop();
-                    let to = self.pop();
-                    let email = build_email(to, subject, body, append, span)?;
-                    self.perform(Action::Email(email), span)?;
-                }
-                Op::Refund(n) => {
-                    let names = &self.p.refunds[n as usize];
-                    let at = self.stack.len().saturating_sub(names.len());
-                    let values: Vec<Value> = self.stack.drain(at..).collect();
-                    let params = build_refund(names, &values, span)?;
-                    self.perform(Action::Refund { params }, span)?;
-                }
                 Op::Skip => return Ok(Outcome::Skipped),
                 Op::Halt => return Ok(Outcome::Halted(self.stack.pop())),
             }
         }
         Ok(Outcome::Halted(self.stack.pop()))
+    }
+
+    /// The result of `Load`, `Const(c)`, `Compare(op, _)` when it can be had without
+    /// making values: a field of the event compared with a constant, when the field
+    /// converts cleanly. `None`: run the instructions (they also report any error).
+    fn compare_in_place(&self, r: &FieldRead, op: CmpOp, c: u32) -> Option<bool> {
+        use crate::check::tree::Lit;
+        let root = match r.root {
+            Root::Object => self.object(),
+            Root::Event => &self.event.json,
+            Root::Local(_) => return None,
+        };
+        let lit = self.p.consts.get(c as usize)?;
+        let mut cur = root;
+        for key in &r.path {
+            match cur.get(key) {
+                Some(v) if !v.is_null() => cur = v,
+                // Null or absent: only `==` and `!=` are defined, and only when the
+                // schema allows it (otherwise `read` reports it).
+                _ if r.required => return None,
+                _ => {
+                    let eq = matches!(lit, Lit::Null);
+                    return match op {
+                        CmpOp::Eq => Some(eq),
+                        CmpOp::Ne => Some(!eq),
+                        _ => None,
+                    };
+                }
+            }
+        }
+        // What `convert` makes of the field, when that cannot fail.
+        let ord = match (&r.conv, cur, lit) {
+            (_, _, Lit::Null) => {
+                let converts = match (&r.conv, cur) {
+                    (Conv::Str | Conv::Ref, Json::String(_)) => true,
+                    (Conv::Int | Conv::Timestamp, j) => j.as_i64().is_some(),
+                    (Conv::Bool, Json::Bool(_)) => true,
+                    _ => false,
+                };
+                return match op {
+                    CmpOp::Eq if converts => Some(false),
+                    CmpOp::Ne if converts => Some(true),
+                    _ => None,
+                };
+            }
+            (Conv::Str | Conv::Ref, Json::String(a), Lit::Str(b)) => a.as_str().cmp(b.as_str()),
+            (Conv::Int | Conv::Timestamp, j, Lit::Int(b)) => j.as_i64()?.cmp(b),
+            (Conv::Bool, Json::Bool(a), Lit::Bool(b)) => a.cmp(b),
+            (Conv::Currency, Json::String(a), Lit::Currency(b)) => {
+                let a = Currency::parse(a)?;
+                return match op {
+                    CmpOp::Eq => Some(a == *b),
+                    CmpOp::Ne => Some(a != *b),
+                    _ => None,
+                };
+            }
+            (Conv::Money { currency_path }, j, Lit::Money(b)) => {
+                let minor = j.as_i64()?;
+                let mut at = root;
+                for k in currency_path {
+                    at = at.get(k)?;
+                }
+                let currency = Currency::parse(at.as_str()?)?;
+                if currency != b.currency {
+                    // Never converted: different currencies are unequal and unordered.
+                    return Some(op == CmpOp::Ne);
+                }
+                minor.cmp(&b.minor)
+            }
+            _ => return None,
+        };
+        Some(match op {
+            CmpOp::Eq => ord == Ordering::Equal,
+            CmpOp::Ne => ord != Ordering::Equal,
+            CmpOp::Lt => ord == Ordering::Less,
+            CmpOp::Le => ord != Ordering::Greater,
+            CmpOp::Gt => ord == Ordering::Greater,
+            CmpOp::Ge => ord != Ordering::Less,
+        })
+    }
+
+    /// The instructions that build text and tables or act through the bindings:
+    /// kept out of the loop of `exec`, which stays small for conditions.
+    #[inline(never)]
+    fn cold(&mut self, op: Op, span: Span) -> Result<(), RunError> {
+        match op {
+            Op::MakeTable(k) => {
+                let labels = &self.p.tables[k as usize];
+                let at = self.stack.len().saturating_sub(labels.len());
+                let rows: Rc<[(String, Value)]> =
+                    labels.iter().cloned().zip(self.stack.drain(at..)).collect();
+                self.stack.push(Value::Table(rows));
+            }
+            Op::Concat(n) => {
+                let at = self.stack.len().saturating_sub(n as usize);
+                let mut s = String::new();
+                for v in self.stack.drain(at..) {
+                    s.push_str(&v.to_text());
+                }
+                self.stack.push(Value::Str(s.into()));
+            }
+            Op::Retrieve(n, k) => {
+                let object = &self.p.objects[n as usize];
+                let id = self.pop();
+                let target = self.p.operands.get(k as usize).map(|o| o.0);
+                let id = self.id_text(
+                    &id,
+                    target.unwrap_or(span),
+                    &format!("retrieve the {object}"),
+                )?;
+                let action = Action::Retrieve {
+                    object: object.clone(),
+                    id,
+                };
+                let got = self.perform(action, span)?;
+                if !got.is_object() {
+                    return Err(RunError::at(
+                        span,
+                        format!("retrieve {object}: the answer is not an object"),
+                    ));
+                }
+                self.stack.push(Value::Object(Rc::new(got)));
+            }
+            Op::Update(n) => {
+                let spec = &self.p.updates[n as usize];
+                let value = self.pop();
+                let id = self.pop();
+                let id = self.id_text(&id, spec.target, &format!("update the {}", spec.object))?;
+                let mut params = value.to_param();
+                if spec.param_path.first().map(String::as_str) == Some("metadata")
+                    && value.is_null()
+                {
+                    // Stripe unsets a metadata key given an empty string.
+                    params = Json::String(String::new());
+                } else if matches!(value, Value::Str(_))
+                    || spec.param_path.first().map(String::as_str) == Some("metadata")
+                {
+                    params = Json::String(value.to_text());
+                }
+                for key in spec.param_path.iter().rev() {
+                    let mut m = Map::new();
+                    m.insert(key.clone(), params);
+                    params = Json::Object(m);
+                }
+                let action = Action::Update {
+                    object: spec.object.clone(),
+                    id,
+                    params,
+                };
+                self.perform(action, span)?;
+            }
+            Op::Email => {
+                let append = self.pop();
+                let body = self.pop();
+                let subject = self.pop();
+                let to = self.pop();
+                let email = build_email(to, subject, body, append, span)?;
+                self.perform(Action::Email(email), span)?;
+            }
+            Op::Refund(n) => {
+                let names = &self.p.refunds[n as usize];
+                let at = self.stack.len().saturating_sub(names.len());
+                let values: Vec<Value> = self.stack.drain(at..).collect();
+                let params = build_refund(names, &values, span)?;
+                self.perform(Action::Refund { params }, span)?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn id_text(&self, id: &Value, span: Span, what: &str) -> Result<String, RunError> {
@@ -509,11 +634,18 @@ fn compare(
     })
 }
 
-/// Read a field path, converting by its schema type.
-fn read(r: &FieldRead, event: &Event, locals: &[Value], span: Span) -> Result<Value, RunError> {
+/// Read a field path, converting by its schema type; `object` is the event's
+/// `data.object`.
+fn read(
+    r: &FieldRead,
+    event: &Json,
+    object: &Json,
+    locals: &[Value],
+    span: Span,
+) -> Result<Value, RunError> {
     let root: &Json = match r.root {
-        Root::Object => event.object(),
-        Root::Event => &event.json,
+        Root::Object => object,
+        Root::Event => event,
         Root::Local(s) => match locals.get(s as usize) {
             Some(Value::Object(o)) => o,
             Some(Value::Null) | None => {
