@@ -58,17 +58,39 @@ const PAIRS: &[(&str, &str)] = &[
     ("currency == USD", "USD == currency"),
     ("currency != EUR", "EUR != currency"),
     ("receipt_email == null", "null == receipt_email"),
+    // Membership, and conditions joined by `and` / `or`: the reference has every
+    // constant on the left, where nothing is done in place.
     (
         "currency in [USD, EUR, GBP]",
-        "currency == USD or currency == EUR or currency == GBP",
+        "USD == currency or EUR == currency or GBP == currency",
     ),
     (
         "status in [\"succeeded\", \"processing\"]",
-        "status == \"succeeded\" or status == \"processing\"",
+        "\"succeeded\" == status or \"processing\" == status",
     ),
     (
         "customer in [\"cus_A1\", null]",
-        "customer == \"cus_A1\" or customer == null",
+        "\"cus_A1\" == customer or null == customer",
+    ),
+    (
+        "amount in [1000 USD, 5000 JPY]",
+        "1000 USD == amount or 5000 JPY == amount",
+    ),
+    (
+        "amount > 1000 USD and status == \"succeeded\" and customer != null",
+        "1000 USD < amount and \"succeeded\" == status and null != customer",
+    ),
+    (
+        "created >= 1764000000 and created < 1765000000",
+        "1764000000 <= created and 1765000000 > created",
+    ),
+    (
+        "livemode == true or currency != USD",
+        "true == livemode or USD != currency",
+    ),
+    (
+        "not (status == \"succeeded\")",
+        "not (\"succeeded\" == status)",
     ),
 ];
 

@@ -168,7 +168,8 @@ struct Machine<'a> {
     source: Option<&'a SourceFile>,
     event: &'a Event,
     bindings: &'a mut dyn Bindings,
-    stack: Vec<Value>,
+    /// Conditions and most bodies fit in the inline part: a run allocates no stack.
+    stack: smallvec::SmallVec<[Value; 8]>,
     actions: Vec<Action>,
     /// The event's `data.object`, found once per run.
     object: std::cell::OnceCell<&'a Json>,
@@ -186,7 +187,7 @@ impl<'a> Machine<'a> {
             source,
             event,
             bindings,
-            stack: Vec::with_capacity(16),
+            stack: smallvec::SmallVec::new(),
             actions: Vec::new(),
             object: std::cell::OnceCell::new(),
         }
@@ -201,6 +202,7 @@ impl<'a> Machine<'a> {
         self.stack.pop().unwrap_or(Value::Null)
     }
 
+    #[inline(always)]
     fn exec(&mut self, locals: &mut [Value]) -> Result<Outcome, RunError> {
         let code = &self.p.code;
         let mut pc = 0usize;
@@ -225,10 +227,21 @@ impl<'a> Machine<'a> {
                         (code.get(pc), code.get(pc + 1))
                     {
                         if let Some(b) = self.compare_in_place(r, op, c) {
-                            self.stack.push(Value::Bool(b));
-                            pc += 2;
+                            // Followed by a jump on the result (`and`, `if`): take it.
+                            if let Some(&Op::JumpIfFalse(t)) = code.get(pc + 2) {
+                                pc = if b { pc + 3 } else { t as usize };
+                            } else {
+                                self.stack.push(Value::Bool(b));
+                                pc += 2;
+                            }
                             continue;
                         }
+                    }
+                    // `field in [a, b, c]` likewise.
+                    if let Some((b, skip)) = self.in_in_place(r, &code[pc..]) {
+                        self.stack.push(Value::Bool(b));
+                        pc += skip;
+                        continue;
                     }
                     let v = read(r, &self.event.json, self.object(), locals, span)?;
                     self.stack.push(v);
@@ -315,83 +328,65 @@ impl<'a> Machine<'a> {
         Ok(Outcome::Halted(self.stack.pop()))
     }
 
-    /// The result of `Load`, `Const(c)`, `Compare(op, _)` when it can be had without
-    /// making values: a field of the event compared with a constant, when the field
-    /// converts cleanly. `None`: run the instructions (they also report any error).
-    fn compare_in_place(&self, r: &FieldRead, op: CmpOp, c: u32) -> Option<bool> {
-        use crate::check::tree::Lit;
+    /// A field of the event as `read` would make it, when that cannot fail and
+    /// needs no copy. `None`: let `read` do it (and report any error).
+    #[inline(always)]
+    fn peek(&self, r: &FieldRead) -> Option<Peeked<'a>> {
         let root = match r.root {
             Root::Object => self.object(),
             Root::Event => &self.event.json,
             Root::Local(_) => return None,
         };
-        let lit = self.p.consts.get(c as usize)?;
         let mut cur = root;
         for key in &r.path {
             match cur.get(key) {
                 Some(v) if !v.is_null() => cur = v,
-                // Null or absent: only `==` and `!=` are defined, and only when the
-                // schema allows it (otherwise `read` reports it).
                 _ if r.required => return None,
-                _ => {
-                    let eq = matches!(lit, Lit::Null);
-                    return match op {
-                        CmpOp::Eq => Some(eq),
-                        CmpOp::Ne => Some(!eq),
-                        _ => None,
-                    };
-                }
+                _ => return Some(Peeked::Null),
             }
         }
-        // What `convert` makes of the field, when that cannot fail.
-        let ord = match (&r.conv, cur, lit) {
-            (_, _, Lit::Null) => {
-                let converts = match (&r.conv, cur) {
-                    (Conv::Str | Conv::Ref, Json::String(_)) => true,
-                    (Conv::Int | Conv::Timestamp, j) => j.as_i64().is_some(),
-                    (Conv::Bool, Json::Bool(_)) => true,
-                    _ => false,
-                };
-                return match op {
-                    CmpOp::Eq if converts => Some(false),
-                    CmpOp::Ne if converts => Some(true),
-                    _ => None,
-                };
-            }
-            (Conv::Str | Conv::Ref, Json::String(a), Lit::Str(b)) => a.as_str().cmp(b.as_str()),
-            (Conv::Int | Conv::Timestamp, j, Lit::Int(b)) => j.as_i64()?.cmp(b),
-            (Conv::Bool, Json::Bool(a), Lit::Bool(b)) => a.cmp(b),
-            (Conv::Currency, Json::String(a), Lit::Currency(b)) => {
-                let a = Currency::parse(a)?;
-                return match op {
-                    CmpOp::Eq => Some(a == *b),
-                    CmpOp::Ne => Some(a != *b),
-                    _ => None,
-                };
-            }
-            (Conv::Money { currency_path }, j, Lit::Money(b)) => {
+        Some(match (&r.conv, cur) {
+            (Conv::Str | Conv::Ref, Json::String(s)) => Peeked::Str(s),
+            (Conv::Int | Conv::Timestamp, j) => Peeked::Int(j.as_i64()?),
+            (Conv::Bool, Json::Bool(b)) => Peeked::Bool(*b),
+            (Conv::Currency, Json::String(s)) => Peeked::Currency(Currency::parse(s)?),
+            (Conv::Money { currency_path }, j) => {
                 let minor = j.as_i64()?;
                 let mut at = root;
                 for k in currency_path {
                     at = at.get(k)?;
                 }
-                let currency = Currency::parse(at.as_str()?)?;
-                if currency != b.currency {
-                    // Never converted: different currencies are unequal and unordered.
-                    return Some(op == CmpOp::Ne);
-                }
-                minor.cmp(&b.minor)
+                Peeked::Money(minor, Currency::parse(at.as_str()?)?)
             }
             _ => return None,
-        };
-        Some(match op {
-            CmpOp::Eq => ord == Ordering::Equal,
-            CmpOp::Ne => ord != Ordering::Equal,
-            CmpOp::Lt => ord == Ordering::Less,
-            CmpOp::Le => ord != Ordering::Greater,
-            CmpOp::Gt => ord == Ordering::Greater,
-            CmpOp::Ge => ord != Ordering::Less,
         })
+    }
+
+    /// The result of `Load`, `Const(c)`, `Compare(op, _)` when it can be had without
+    /// making values. `None`: run the instructions.
+    #[inline(always)]
+    fn compare_in_place(&self, r: &FieldRead, op: CmpOp, c: u32) -> Option<bool> {
+        let lit = self.p.consts.get(c as usize)?;
+        compare_peeked(op, &self.peek(r)?, lit)
+    }
+
+    /// `Load`, `Const`…, `MakeList(n)`, `In` with `n` constants: the membership,
+    /// when it can be had without making values.
+    fn in_in_place(&self, r: &FieldRead, code: &[Op]) -> Option<(bool, usize)> {
+        let n = code
+            .iter()
+            .take_while(|op| matches!(op, Op::Const(_)))
+            .count();
+        if code.get(n) != Some(&Op::MakeList(n as u32)) || code.get(n + 1) != Some(&Op::In) {
+            return None;
+        }
+        let v = self.peek(r)?;
+        let mut found = false;
+        for op in &code[..n] {
+            let Op::Const(c) = op else { return None };
+            found |= compare_peeked(CmpOp::Eq, &v, self.p.consts.get(*c as usize)?)?;
+        }
+        Some((found, n + 2))
     }
 
     /// The instructions that build text and tables or act through the bindings:
@@ -631,6 +626,60 @@ fn compare(
         CmpOp::Gt => ord == Ordering::Greater,
         CmpOp::Ge => ord != Ordering::Less,
         CmpOp::Eq | CmpOp::Ne => unreachable!("handled above"),
+    })
+}
+
+/// A field's value seen in place (see `Machine::peek`).
+enum Peeked<'a> {
+    Null,
+    Str(&'a str),
+    /// An integer or a timestamp.
+    Int(i64),
+    Bool(bool),
+    Currency(Currency),
+    Money(i64, Currency),
+}
+
+/// `compare(op, value, constant)` for a peeked value, where it cannot fail.
+#[inline(always)]
+fn compare_peeked(op: CmpOp, v: &Peeked<'_>, lit: &crate::check::tree::Lit) -> Option<bool> {
+    use crate::check::tree::Lit;
+    let ord = match (v, lit) {
+        // Null is a value for `==` and `!=` only.
+        (Peeked::Null, _) | (_, Lit::Null) => {
+            let eq = matches!(v, Peeked::Null) == matches!(lit, Lit::Null);
+            return match op {
+                CmpOp::Eq => Some(eq),
+                CmpOp::Ne => Some(!eq),
+                _ => None,
+            };
+        }
+        (Peeked::Str(a), Lit::Str(b)) => (*a).cmp(b.as_str()),
+        (Peeked::Int(a), Lit::Int(b)) => a.cmp(b),
+        (Peeked::Bool(a), Lit::Bool(b)) => a.cmp(b),
+        (Peeked::Currency(a), Lit::Currency(b)) => {
+            return match op {
+                CmpOp::Eq => Some(a == b),
+                CmpOp::Ne => Some(a != b),
+                _ => None,
+            };
+        }
+        (Peeked::Money(minor, currency), Lit::Money(b)) => {
+            if *currency != b.currency {
+                // Never converted: different currencies are unequal and unordered.
+                return Some(op == CmpOp::Ne);
+            }
+            minor.cmp(&b.minor)
+        }
+        _ => return None,
+    };
+    Some(match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
     })
 }
 
