@@ -285,3 +285,54 @@ fn a_failing_field_still_fails_with_its_own_message() {
     let err = eval(&program("amount > 1000 USD"), &e).unwrap_err();
     assert!(err.contains("the event has no `amount`"), "{err}");
 }
+
+/// Whole workflows: `when` and `if` conditions in place and written the other way
+/// round give the same runs.
+#[test]
+fn workflows_run_the_same_with_conditions_in_place() {
+    let fast = r#"
+workflow "fast"
+on payment_intent.succeeded
+when amount > 1000 USD and currency in [USD, EUR] {
+    if status == "succeeded" and customer != null {
+        update customer.metadata.Tier = "VIP"
+    } else if livemode == false {
+        email to: "ops@example.com", body: "test mode {amount}"
+    }
+    if created >= 1764000000 {
+        email to: "ops@example.com", body: "recent"
+    }
+}
+"#;
+    let general = r#"
+workflow "fast"
+on payment_intent.succeeded
+when 1000 USD < amount and (USD == currency or EUR == currency) {
+    if "succeeded" == status and null != customer {
+        update customer.metadata.Tier = "VIP"
+    } else if false == livemode {
+        email to: "ops@example.com", body: "test mode {amount}"
+    }
+    if 1764000000 <= created {
+        email to: "ops@example.com", body: "recent"
+    }
+}
+"#;
+    let build = |text: &str| {
+        let source = flow::syntax::SourceFile::new("w.flow", text);
+        let b = flow::build(&source, &Settings::default(), "w");
+        assert!(!b.has_errors(), "{:?}", b.diagnostics);
+        (source, b.compiled.programs.into_iter().next().unwrap())
+    };
+    let (fs, fp) = build(fast);
+    let (gs, gp) = build(general);
+    let mut statuses = std::collections::HashMap::new();
+    for e in events(3000) {
+        let a = vm::run(&fp, &fs, &e, &mut Recording::new());
+        let b = vm::run(&gp, &gs, &e, &mut Recording::new());
+        assert_eq!(a.status, b.status, "{}", e.json);
+        assert_eq!(a.actions, b.actions, "{}", e.json);
+        *statuses.entry(a.status.as_str()).or_insert(0) += 1;
+    }
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+}

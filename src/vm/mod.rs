@@ -221,26 +221,33 @@ impl<'a> Machine<'a> {
                 }
                 Op::Load(k) => {
                     let r = &self.p.reads[k as usize];
-                    // `field == "text"` (or `!=`, or against null) on a string field:
-                    // compared in place, without making a value of either side.
+                    // A field compared with a constant: answered from the field in
+                    // place, without making a value of either side (no copy).
                     if let (Some(&Op::Const(c)), Some(&Op::Compare(op, _))) =
                         (code.get(pc), code.get(pc + 1))
                     {
                         if let Some(b) = self.compare_in_place(r, op, c) {
-                            // Followed by a jump on the result (`and`, `if`): take it.
-                            if let Some(&Op::JumpIfFalse(t)) = code.get(pc + 2) {
-                                pc = if b { pc + 3 } else { t as usize };
-                            } else {
-                                self.stack.push(Value::Bool(b));
-                                pc += 2;
+                            match after_bool(code, pc + 2, b) {
+                                After::Goto(next) => pc = next,
+                                After::Halt => return Ok(Outcome::Halted(Some(Value::Bool(b)))),
+                                After::Push(next) => {
+                                    self.stack.push(Value::Bool(b));
+                                    pc = next;
+                                }
                             }
                             continue;
                         }
                     }
                     // `field in [a, b, c]` likewise.
                     if let Some((b, skip)) = self.in_in_place(r, &code[pc..]) {
-                        self.stack.push(Value::Bool(b));
-                        pc += skip;
+                        match after_bool(code, pc + skip, b) {
+                            After::Goto(next) => pc = next,
+                            After::Halt => return Ok(Outcome::Halted(Some(Value::Bool(b)))),
+                            After::Push(next) => {
+                                self.stack.push(Value::Bool(b));
+                                pc = next;
+                            }
+                        }
                         continue;
                     }
                     let v = read(r, &self.event.json, self.object(), locals, span)?;
@@ -627,6 +634,31 @@ fn compare(
         CmpOp::Ge => ord != Ordering::Less,
         CmpOp::Eq | CmpOp::Ne => unreachable!("handled above"),
     })
+}
+
+/// What follows a bool computed in place at `next`.
+enum After {
+    /// A jump tested it: go on here.
+    Goto(usize),
+    /// The program ends with it as its value.
+    Halt,
+    /// Push it and go on here.
+    Push(usize),
+}
+
+/// Where a bool computed in place goes: a `JumpIfFalse` (the `and`, `or`, `if` or
+/// `when` it is part of) takes it at once, a `Halt` returns it, and otherwise it is
+/// pushed. A `Jump` on the way (the end of an `and`) is followed first.
+#[inline(always)]
+fn after_bool(code: &[Op], mut next: usize, b: bool) -> After {
+    if let Some(&Op::Jump(t)) = code.get(next) {
+        next = t as usize;
+    }
+    match code.get(next) {
+        Some(&Op::JumpIfFalse(t)) => After::Goto(if b { next + 1 } else { t as usize }),
+        Some(&Op::Halt) => After::Halt,
+        _ => After::Push(next),
+    }
 }
 
 /// A field's value seen in place (see `Machine::peek`).
