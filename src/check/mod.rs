@@ -3,6 +3,7 @@
 //!
 //! The checker keeps going after a problem, so one `flow check` reports all of them.
 
+mod reach;
 mod suggest;
 pub mod tree;
 pub mod types;
@@ -38,6 +39,9 @@ pub fn check_file(
     for w in &file.workflows {
         let mut cx = Checker::new(settings);
         if let Some(tw) = cx.workflow(w, default_name) {
+            if !cx.diagnostics.iter().any(Diagnostic::is_error) {
+                cx.diagnostics.extend(reach::analyze(&tw));
+            }
             workflows.push(tw);
         }
         diagnostics.append(&mut cx.diagnostics);
@@ -341,6 +345,8 @@ impl<'s> Checker<'s> {
             return None;
         };
         let mut seen: HashMap<&str, Span> = HashMap::new();
+        // Required parameters that a misspelt argument probably meant.
+        let mut meant: Vec<&str> = Vec::new();
         let mut params: Vec<(String, TExpr, Span)> = Vec::new();
         let mut ok = true;
         for a in args {
@@ -357,6 +363,7 @@ impl<'s> Checker<'s> {
             seen.insert(&a.name.name, a.name.span);
             let Some(p) = def.param(&a.name.name) else {
                 let close = did_you_mean(&a.name.name, def.params.iter().map(|p| p.name.as_str()));
+                meant.extend(close.iter().copied());
                 let all: Vec<String> = def.params.iter().map(|p| format!("`{}`", p.name)).collect();
                 self.error(
                     Diagnostic::error(
@@ -381,7 +388,9 @@ impl<'s> Checker<'s> {
             params.push((p.name.clone(), value, a.name.span));
         }
         for p in def.params.iter().filter(|p| !p.optional) {
-            if !seen.contains_key(p.name.as_str()) {
+            if meant.contains(&p.name.as_str()) {
+                ok = false;
+            } else if !seen.contains_key(p.name.as_str()) {
                 self.error(
                     Diagnostic::error("E0303", format!("`{}` needs `{}`", def.name, p.name))
                         .with_label(name.span, format!("`{}` is missing", p.name))

@@ -307,74 +307,171 @@ fn token_words(token: &str) -> Option<String> {
     })
 }
 
+/// The last two tokens before `pos` (words, or single punctuation characters).
+fn tokens_before(text: &str, pos: usize) -> (String, String) {
+    fn last(text: &str) -> (&str, &str) {
+        let t = text.trim_end();
+        let Some(c) = t.chars().last() else {
+            return ("", "");
+        };
+        if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+            let start = t
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                .map_or(0, |i| i + 1);
+            (&t[..start], &t[start..])
+        } else {
+            let start = t.len() - c.len_utf8();
+            (&t[..start], &t[start..])
+        }
+    }
+    let before = &text[..pos.min(text.len())];
+    let (rest, one) = last(before);
+    let (_, two) = last(rest);
+    (two.to_string(), one.to_string())
+}
+
 /// Turn a pest error into a diagnostic that speaks of what the user can write,
 /// never of grammar rule names.
 fn syntax_error(text: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
-    let pos = match e.location {
+    let mut pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
+    let (prev2, prev1) = tokens_before(text, pos);
+    // What the user was in the middle of writing decides the message when it is clear.
+    let keyword_context = |kw: &str| -> Option<String> {
+        match kw {
+            "when" => Some("a condition after `when`".into()),
+            "if" => Some("a condition after `if`".into()),
+            "on" => Some("an event type after `on`, such as `payment_intent.succeeded`".into()),
+            "let" => Some("a name after `let`".into()),
+            "update" => {
+                Some("what to update after `update`, such as `customer.metadata.Tier`".into())
+            }
+            "retrieve" => Some("a reference to retrieve, such as `charge`".into()),
+            _ => None,
+        }
+    };
+    let mut context = keyword_context(&prev1);
+    if context.is_none() && prev1 == "{" {
+        // `when {`: the brace was read as the start of a value; the condition is missing.
+        if let Some(c) = keyword_context(&prev2).filter(|c| c.starts_with("a condition")) {
+            context = Some(c);
+            pos = text[..pos].trim_end().len() - 1;
+        }
+    }
+    if context.is_none()
+        && matches!(
+            prev1.as_str(),
+            ":" | "=" | "==" | "!=" | "<" | ">" | "<=" | ">="
+        )
+    {
+        context = Some("a value".into());
+    }
+
     let mut expected: Vec<String> = Vec::new();
     let mut push = |s: String| {
         if !expected.contains(&s) {
             expected.push(s);
         }
     };
-    let before = text[..pos.min(text.len())].trim_end();
-    let prev_word = before
-        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .next()
-        .unwrap_or("");
-    // Context first: what the user was in the middle of writing.
-    if prev_word == "when" && before.ends_with("when") {
-        push("a condition after `when`".into());
-    } else if prev_word == "if" && before.ends_with("if") {
-        push("a condition after `if`".into());
-    } else if before.ends_with("on") && prev_word == "on" {
-        push("an event type after `on`, such as `payment_intent.succeeded`".into());
-    } else if before.ends_with(':') || before.ends_with('=') || before.ends_with("==") {
-        push("a value".into());
-    }
-    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
-        for r in positives {
-            if let Some(w) = rule_words(*r) {
-                push(w.to_string());
+    if let Some(c) = &context {
+        push(c.clone());
+    } else {
+        if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
+            for r in positives {
+                if let Some(w) = rule_words(*r) {
+                    push(w.to_string());
+                }
+            }
+        }
+        if let Some(attempts) = e.parse_attempts() {
+            for t in attempts.expected_tokens() {
+                if let Some(w) = token_words(&t.to_string()) {
+                    push(w);
+                }
             }
         }
     }
-    if let Some(attempts) = e.parse_attempts() {
-        for t in attempts.expected_tokens() {
-            if let Some(w) = token_words(&t.to_string()) {
-                push(w);
-            }
+    let at_end = text[pos.min(text.len())..].trim().is_empty();
+    let unclosed = unclosed_brace(text, pos);
+    if at_end && unclosed.is_some() {
+        expected.retain(|s| s.starts_with("`}`"));
+        if expected.is_empty() {
+            expected.push("`}` to close the block".into());
         }
     }
-    // An operator is rarely what the user is missing; say it last.
-    expected.sort_by_key(|s| s == "an operator");
+    let cleaned = clean_expected(expected);
     let found = describe_found(text, pos);
-    let message = if expected.is_empty() {
+    let message = if cleaned.is_empty() {
         format!("unexpected {found}")
     } else {
-        format!("expected {}, found {found}", join_or(&expected))
+        format!("expected {}, found {found}", join_or(&cleaned))
     };
     let span_end = next_token_end(text, pos);
     let mut d =
         Diagnostic::error("E0001", message).with_label(Span::new(pos, span_end), "unexpected here");
-    // Point at the unclosed `{` when a closing brace is what is missing.
-    if expected.iter().any(|s| s.starts_with("`}`")) {
-        if let Some(open) = unclosed_brace(text, pos) {
+    if cleaned.iter().any(|s| s.starts_with("`}`")) {
+        if let Some(open) = unclosed {
             d = d.with_secondary(
                 Span::new(open, open + 1),
                 "the block opened here is not closed",
             );
         }
     }
-    if expected.iter().any(|s| s.starts_with("a condition")) {
+    if cleaned.iter().any(|s| s.starts_with("a condition")) {
         d = d.with_help(
             "a condition compares values, e.g. `amount > 1000 USD` or `currency == EUR`",
         );
+    } else if cleaned.iter().any(|s| s.starts_with("`}`")) {
+        d = d.with_help("every `{` needs a matching `}`");
+    } else if cleaned.iter().any(|s| s == "a value") {
+        d = d.with_help("a value is a field such as `amount`, a string, a number, money such as `10 USD`, or a list");
     }
     d
+}
+
+/// Keep the expectations a user can act on: a general category hides the keywords
+/// and punctuation it covers, operators come last, and at most four are listed.
+fn clean_expected(mut expected: Vec<String>) -> Vec<String> {
+    let has = |e: &Vec<String>, s: &str| e.iter().any(|x| x == s);
+    let covered_by_expr = [
+        "`\"` to end the string",
+        "`false`",
+        "`true`",
+        "`null`",
+        "`not`",
+        "`retrieve`",
+    ];
+    if has(&expected, "an expression") || has(&expected, "a value") {
+        expected.retain(|x| !covered_by_expr.contains(&x.as_str()));
+    }
+    if has(&expected, "a value") {
+        expected.retain(|x| x != "an expression");
+    }
+    let statement = "a statement (`let`, `if`, `update`, `retrieve` or an action such as `email`)";
+    if has(&expected, statement) {
+        expected.retain(|x| {
+            !["`if`", "`let`", "`update`", "`retrieve`", "a name"].contains(&x.as_str())
+        });
+    }
+    // Operators could always continue an expression; they are rarely what is missing.
+    let operator_words = ["`and`", "`or`", "`in`", "an operator"];
+    let had_operator = expected
+        .iter()
+        .any(|x| operator_words.contains(&x.as_str()));
+    expected.retain(|x| !operator_words.contains(&x.as_str()));
+    // `>` closes only compact blocks; mention it only when nothing else fits.
+    if expected.len() > 1 {
+        expected.retain(|x| x != "`>` to close the block");
+    }
+    // Closing brackets first: an unclosed block is the most common mistake.
+    expected.sort_by_key(|x| !x.starts_with("`}`"));
+    if expected.is_empty() && had_operator {
+        expected.push("an operator".into());
+    }
+    expected.truncate(4);
+    expected
 }
 
 fn join_or(items: &[String]) -> String {

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Regenerate docs/diagnostics.md from the cases under tests/diagnostics/.
+
+Each code gets its explanation (below) and the first case that shows it, with the
+output `flow check` prints for it. Run from the repository root after `cargo build`.
+"""
+import os, subprocess, glob
+
+EXPLAIN = {
+ "E0001": "A syntax error: the parser says what it expected, in the language's words, and where. After an error it resumes at the next line or workflow, so later errors are reported too.",
+ "E0002": "Two statements on one line without `;` between them.",
+ "E0003": "`{…}` interpolation inside a workflow name, a map key or a `[\"…\"]` path segment, where text must be literal.",
+ "E0004": "A number or amount too large to represent exactly.",
+ "E0101": "`on` names an event type Stripe does not send. The closest names are suggested; `flow events` lists all of them.",
+ "E0102": "A name that is not a field of the event's object, a `let`, `event` or a setting. Suggests the closest field, or lists the fields when none is close.",
+ "E0104": "A field read through a reference: `customer` on a PaymentIntent is the ID of a Customer, not the Customer. Retrieve it first.",
+ "E0105": "A field read on a value that has no fields (a currency, a number, …).",
+ "E0201": "Two values of kinds that cannot be compared, or a list mixing kinds.",
+ "E0202": "A currency code Stripe does not support.",
+ "E0203": "A money literal finer than the currency's minor unit: yen have no minor unit, dinars have three decimals.",
+ "E0204": "A string that is never a value of a closed enum (a field such as `status`, or a parameter such as refund `reason`).",
+ "E0205": "A condition (`when`, `if`, `and`, `or`, `not`) that is not true or false.",
+ "E0206": "`<`, `<=`, `>`, `>=` on values that have no order (currencies, strings, IDs), or with null.",
+ "E0207": "A string compared with money or a currency; the help shows the literal to write.",
+ "E0301": "An action the catalogue does not have.",
+ "E0302": "A parameter the action does not take.",
+ "E0303": "A required parameter is missing.",
+ "E0304": "A parameter given twice.",
+ "E0305": "A parameter of the wrong type (e.g. a bare number where money is needed).",
+ "E0306": "An e-mail recipient that is not an address.",
+ "E0307": "`refund` needs exactly one of `charge` and `payment_intent`.",
+ "E0308": "`update` on something that is not a reference to an object.",
+ "E0309": "`update` of a field Stripe does not let you change, or without saying which field or metadata key.",
+ "E0310": "`retrieve` of something that is not a reference to an object.",
+ "E0901": "A file given on the command line cannot be read.",
+ "E0902": "`flow.toml` is invalid.",
+ "E0903": "An unknown command-line choice (`--deny`, `--emit`).",
+ "E0904": "An event or object file is not valid JSON; the label points at the error in the file.",
+ "E0905": "The JSON is not a Stripe event, and no `--type` says which event a bare object is.",
+ "E0906": "A file under `--objects` is not a Stripe object with an `id`.",
+ "W0101": "A string that is not among the documented values of an open enum (Stripe may add values, so this is a warning).",
+ "W0102": "A value that may be null where a value is needed. `if x != null { … }` narrows `x` inside the block and silences it.",
+ "W0103": "A `let` that is never used.",
+ "W0104": "A comparison that is always true or always false (constants, a never-null field compared with null, or a condition decided by the conditions around it).",
+ "W0105": "A branch that can never run given the conditions around it: `if amount < 500 USD` inside `when amount > 1000 USD`, or `if currency == EUR` there.",
+ "W0106": "A workflow with more than Stripe's limit of 50 steps (actions and conditions).",
+ "W0107": "Two workflows in one file with the same name.",
+ "N0001": "The event's object has no schema yet: its fields are dynamic JSON, checked at run time.",
+}
+
+def main():
+    cases = sorted(glob.glob("tests/diagnostics/*.flow"))
+    out = ["# Diagnostics", "",
+           "Every problem `flow check` reports has a stable code: `E` errors stop a check, `W` warnings",
+           "do not (unless `--deny warnings`), `N` notes inform. Each code below has an example from",
+           "`tests/diagnostics/`, whose rendered output is a snapshot test.", ""]
+    env = dict(os.environ, NO_COLOR="1")
+    for code, text in EXPLAIN.items():
+        out += [f"## {code}", "", text, ""]
+        case = next((c for c in cases if os.path.basename(c).startswith(code + "_")), None)
+        if case is None:
+            continue
+        src = open(case).read()
+        if src.count("\n") > 20:
+            src = "\n".join(src.splitlines()[:6]) + "\n…\n"
+        res = subprocess.run(["target/debug/flow", "check", case], capture_output=True, text=True, env=env)
+        shown = "\n".join(l for l in res.stderr.splitlines() if not l.startswith("checked "))
+        out += ["```", src.rstrip(), "```", "", "```text", shown.rstrip(), "```", ""]
+    open("docs/diagnostics.md", "w").write("\n".join(out))
+
+main()
