@@ -276,6 +276,8 @@ impl<'s> Checker<'s> {
                 let mut negated: Vec<String> = Vec::new();
                 for (cond, block) in branches {
                     self.steps += 1;
+                    // Each `else if` runs only when the conditions before it were false.
+                    self.non_null.extend(negated.iter().cloned());
                     let c = self.condition(cond, "an `if` condition");
                     self.non_null.extend(non_null_facts(cond));
                     let body = self.block(block);
@@ -1918,4 +1920,101 @@ pub fn is_email_address(s: &str) -> bool {
             .chars()
             .any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '>')
         && !domain.contains('@')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{parse, SourceFile};
+
+    fn check(text: &str) -> (Checked, Vec<Diagnostic>) {
+        let src = SourceFile::new("t.flow", text);
+        let p = parse(&src);
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        check_file(&p.file, src, &Settings::default(), "t")
+    }
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        check(text).1.iter().map(|d| d.code).collect()
+    }
+
+    fn when_type(text: &str) -> Ty {
+        let (c, d) = check(text);
+        assert!(d.iter().all(|d| !d.is_error()), "{d:?}");
+        match &c.workflows[0].when.as_ref().unwrap().kind {
+            TExprKind::Compare { lhs, .. } => lhs.ty.clone(),
+            _ => panic!("a comparison"),
+        }
+    }
+
+    #[test]
+    fn field_types_come_from_the_schema() {
+        let t = |cond: &str| {
+            when_type(&format!(
+                "on payment_intent.succeeded when {cond} {{ retrieve customer }}"
+            ))
+        };
+        assert_eq!(t("amount > 1 USD").to_string(), "money");
+        assert_eq!(t("customer == \"cus_1\"").to_string(), "ref<customer>?");
+        assert_eq!(t("currency == USD").to_string(), "currency");
+        assert_eq!(t("metadata.order_id == \"1\"").to_string(), "string?");
+        assert_eq!(t("created > 0").to_string(), "timestamp");
+        assert_eq!(t("event.livemode == true").to_string(), "bool");
+    }
+
+    #[test]
+    fn bare_numbers_compared_with_money_take_the_default_currency() {
+        let (c, _) = check("on payment_intent.succeeded when amount > 1000 { retrieve customer }");
+        let TExprKind::Compare { rhs, .. } = &c.workflows[0].when.as_ref().unwrap().kind else {
+            panic!()
+        };
+        assert!(
+            matches!(&rhs.kind, TExprKind::Lit(Lit::Money(m)) if m.minor == 100_000 && m.currency.code() == "USD")
+        );
+    }
+
+    #[test]
+    fn null_guards_narrow() {
+        assert_eq!(
+            codes("on charge.succeeded when application_fee_amount > 1 USD { retrieve customer }"),
+            ["W0102"]
+        );
+        assert!(codes("on charge.succeeded when application_fee_amount != null and application_fee_amount > 1 USD { retrieve customer }").is_empty());
+        assert!(codes("on charge.succeeded { if application_fee_amount == null { retrieve customer } else if application_fee_amount > 1 USD { retrieve customer } }").is_empty());
+        // Outside the guarded block the field is nullable again.
+        assert_eq!(
+            codes("on charge.succeeded { if application_fee_amount != null { retrieve customer }\n if application_fee_amount > 1 USD { retrieve customer } }"),
+            ["W0102"]
+        );
+    }
+
+    #[test]
+    fn objects_pass_their_id_where_a_reference_is_expected() {
+        let (c, d) = check(
+            "on radar.early_fraud_warning.created { let ch = retrieve charge\n refund charge: ch }",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let TStmt::Refund { params, .. } = &c.workflows[0].body[1] else {
+            panic!()
+        };
+        assert_eq!(params[0].1.ty.to_string(), "charge");
+        assert_eq!(codes("on radar.early_fraud_warning.created { let c = retrieve payment_intent\n refund charge: c }"), ["E0305"]);
+    }
+
+    #[test]
+    fn lets_are_scoped_to_their_block() {
+        assert_eq!(
+            codes("on radar.early_fraud_warning.created { if true { let ch = retrieve charge\n retrieve ch }\n retrieve ch }"),
+            ["E0102"]
+        );
+    }
+
+    #[test]
+    fn dynamic_objects_are_a_note_not_an_error() {
+        let (c, d) = check(
+            "on product.created when active == true { email to: \"a@b.co\", body: \"{name}\" }",
+        );
+        assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), ["N0001"]);
+        assert_eq!(c.workflows[0].object, None);
+    }
 }

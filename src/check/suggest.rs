@@ -44,6 +44,10 @@ where
             }
         })
         .collect();
+    // Prefix matches only when nothing is close by edit distance.
+    if scored.iter().any(|(d, _)| *d <= max) {
+        scored.retain(|(d, _)| *d <= max);
+    }
     scored.sort();
     scored.dedup_by(|a, b| a.1 == b.1);
     scored.into_iter().take(3).map(|(_, c)| c).collect()

@@ -316,8 +316,10 @@ fn tokens_before(text: &str, pos: usize) -> (String, String) {
         };
         if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
             let start = t
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-                .map_or(0, |i| i + 1);
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+                .map_or(0, |(i, c)| i + c.len_utf8());
             (&t[..start], &t[start..])
         } else {
             let start = t.len() - c.len_utf8();
@@ -345,6 +347,7 @@ fn syntax_error(text: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
             "if" => Some("a condition after `if`".into()),
             "on" => Some("an event type after `on`, such as `payment_intent.succeeded`".into()),
             "let" => Some("a name after `let`".into()),
+            "workflow" => Some("the workflow's name in quotes after `workflow`, such as `workflow \"Tag VIP customers\"`".into()),
             "update" => {
                 Some("what to update after `update`, such as `customer.metadata.Tier`".into())
             }
@@ -975,5 +978,154 @@ fn push_text(parts: &mut Vec<StrPart>, s: &str) {
         t.push_str(s);
     } else {
         parts.push(StrPart::Text(s.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> File {
+        let src = SourceFile::new("t.flow", text);
+        let p = parse(&src);
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        p.file
+    }
+
+    fn expr(text: &str) -> Expr {
+        parse_expr(text).unwrap_or_else(|d| panic!("{text}: {}", d.message))
+    }
+
+    #[test]
+    fn compact_blocks_and_less_than() {
+        let f = file(
+            r#"on payment_intent.succeeded when amount > 1000 USD < email to: "t@example.com", body: "n"; if amount > 2000 USD < update customer.metadata.Tier = "VIP" > >"#,
+        );
+        let w = &f.workflows[0];
+        assert!(w.name.is_none());
+        assert_eq!(w.body.stmts.len(), 2);
+        let StmtKind::If { branches, .. } = &w.body.stmts[1].kind else {
+            panic!()
+        };
+        assert!(matches!(
+            branches[0].1.stmts[0].kind,
+            StmtKind::Update { .. }
+        ));
+        // `<` followed by anything but a statement is less-than.
+        let f = file("on charge.succeeded when amount < dispute_fee { retrieve customer }");
+        let Some(Expr {
+            kind: ExprKind::Binary { op: BinOp::Lt, .. },
+            ..
+        }) = &f.workflows[0].when
+        else {
+            panic!("less-than")
+        };
+    }
+
+    #[test]
+    fn precedence() {
+        let e = expr("not a == b and c or d");
+        let ExprKind::Binary {
+            op: BinOp::Or, lhs, ..
+        } = e.kind
+        else {
+            panic!()
+        };
+        let ExprKind::Binary {
+            op: BinOp::And,
+            lhs,
+            ..
+        } = lhs.kind
+        else {
+            panic!()
+        };
+        assert!(matches!(lhs.kind, ExprKind::Not(_)));
+    }
+
+    #[test]
+    fn paths_money_and_strings() {
+        let ExprKind::Path(p) = expr(r#"metadata["Order ID"]"#).kind else {
+            panic!()
+        };
+        assert_eq!(p.segments[1].name, "Order ID");
+        assert!(p.segments[1].quoted);
+        assert_eq!(p.dotted(), r#"metadata["Order ID"]"#);
+        let ExprKind::Money { amount, currency } = expr("14.99 USD").kind else {
+            panic!()
+        };
+        assert_eq!(amount.to_string(), "14.99");
+        assert_eq!(currency.name, "USD");
+        let ExprKind::Str(parts) = expr(r#""Order {metadata.order_id}: \{x\}""#).kind else {
+            panic!()
+        };
+        assert!(matches!(&parts[0], StrPart::Text(t) if t == "Order "));
+        assert!(matches!(&parts[1], StrPart::Expr(_)));
+        assert!(matches!(&parts[2], StrPart::Text(t) if t == ": {x}"));
+        assert!(matches!(expr("[USD, EUR]").kind, ExprKind::List(ref v) if v.len() == 2));
+        assert!(matches!(expr("1_000").kind, ExprKind::Number(n) if n == Decimal::from(1000)));
+    }
+
+    #[test]
+    fn spans_are_exact() {
+        let text =
+            "on charge.succeeded {\n    email to: \"a@b.co\", body: \"x\"   // trailing\n}\n";
+        let f = file(text);
+        let s = &f.workflows[0].body.stmts[0];
+        assert_eq!(&text[s.span.range()], "email to: \"a@b.co\", body: \"x\"");
+    }
+
+    #[test]
+    fn statements_need_separators() {
+        let src = SourceFile::new(
+            "t.flow",
+            "on charge.succeeded { retrieve customer retrieve customer }",
+        );
+        let p = parse(&src);
+        assert_eq!(p.diagnostics.len(), 1);
+        assert_eq!(p.diagnostics[0].code, "E0002");
+        let src = SourceFile::new(
+            "t.flow",
+            "on charge.succeeded { retrieve customer; retrieve customer }",
+        );
+        assert!(parse(&src).diagnostics.is_empty());
+    }
+
+    #[test]
+    fn several_workflows_and_names() {
+        let f = file("workflow \"A\"\non charge.succeeded { retrieve customer }\n\non charge.failed { retrieve customer }\n");
+        assert_eq!(f.workflows.len(), 2);
+        assert_eq!(f.workflows[0].name.as_ref().unwrap().0, "A");
+        assert_eq!(f.workflows[1].trigger.name, "charge.failed");
+    }
+
+    #[test]
+    fn errors_never_name_grammar_rules() {
+        for bad in [
+            "on",
+            "on x {",
+            "on x when {",
+            "on x { let }",
+            "on x { email to: }",
+            "workflow",
+            "on x { if { } }",
+        ] {
+            let src = SourceFile::new("t.flow", bad);
+            let p = parse(&src);
+            assert!(!p.diagnostics.is_empty(), "{bad}");
+            for d in &p.diagnostics {
+                for word in [
+                    "EOI",
+                    "expr_",
+                    "stmt",
+                    "primary",
+                    "_op",
+                    "kw_",
+                    "ident",
+                    "name_char",
+                ] {
+                    assert!(!d.message.contains(word), "{bad}: {}", d.message);
+                }
+            }
+        }
     }
 }
