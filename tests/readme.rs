@@ -5,7 +5,10 @@ mod common;
 #[test]
 fn readme_run_example_matches_the_binary() {
     let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
-    let section = readme.split("## Two commands").nth(1).expect("a Two commands section");
+    let section = readme
+        .split("## Two commands")
+        .nth(1)
+        .expect("a Two commands section");
     let command = section
         .split("```sh\n")
         .nth(1)
@@ -21,5 +24,8 @@ fn readme_run_example_matches_the_binary() {
     let r = common::flow_ok(&args[4..]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, shown);
-    assert!(section.contains("```sh\ncargo test\n```"), "the test command is `cargo test`");
+    assert!(
+        section.contains("```sh\ncargo test\n```"),
+        "the test command is `cargo test`"
+    );
 }

@@ -25,14 +25,86 @@ pub struct Parsed {
 
 /// Parse a whole file. Never fails: problems come back as diagnostics.
 pub fn parse(source: &SourceFile) -> Parsed {
-    pest::set_error_detail(true);
     let text = &source.text;
     let mut file = File::default();
     let mut diagnostics = Vec::new();
-    for (start, end) in segments(text) {
-        parse_segment(text, start, end, &mut file, &mut diagnostics);
-    }
+    let segments = segments(text);
+    parse_range(text, 0, text.len(), &segments, &mut file, &mut diagnostics);
+    file.workflows.sort_by_key(|w| w.span.start);
+    check_separators(text, &file, &mut diagnostics);
     Parsed { file, diagnostics }
+}
+
+/// Parse `start..end` in one go. On a syntax error, the workflow (segment) holding it
+/// is parsed on its own with line-level recovery, and the text before and after it
+/// is parsed again as a whole: a file with k errors takes about 2k + 1 parses.
+fn parse_range(
+    text: &str,
+    start: usize,
+    end: usize,
+    segments: &[(usize, usize)],
+    file: &mut File,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if text[start..end].trim().is_empty() {
+        return;
+    }
+    let work;
+    let input = if start == 0 && end == text.len() {
+        text
+    } else {
+        work = blank_outside(text, start, end);
+        &work
+    };
+    match FlowParser::parse(Rule::file, input) {
+        Ok(pairs) => collect_workflows(pairs, file, diagnostics),
+        Err(e) => {
+            // The error is explained by `parse_segment`, which parses again with pest's
+            // error detail on (it costs time, so clean parses go without it).
+            pest::set_error_detail(true);
+            let at = match e.location {
+                pest::error::InputLocation::Pos(p) => p,
+                pest::error::InputLocation::Span((s, _)) => s,
+            };
+            let within: Vec<&(usize, usize)> = segments
+                .iter()
+                .filter(|(s, e)| *s < end && *e > start)
+                .collect();
+            let seg = within
+                .iter()
+                .rev()
+                .find(|(s, _)| *s <= at)
+                .or(within.first())
+                .map(|&&(s, e)| (s.max(start), e.min(end)))
+                .unwrap_or((start, end));
+            if seg == (start, end) {
+                parse_segment(text, start, end, file, diagnostics);
+                return;
+            }
+            if seg.0 > start {
+                parse_range(text, start, seg.0, segments, file, diagnostics);
+            }
+            parse_segment(text, seg.0, seg.1, file, diagnostics);
+            if seg.1 < end {
+                parse_range(text, seg.1, end, segments, file, diagnostics);
+            }
+        }
+    }
+}
+
+fn collect_workflows(
+    pairs: pest::iterators::Pairs<Rule>,
+    file: &mut File,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for item in pairs.flat_map(|p| p.into_inner()) {
+        if item.as_rule() == Rule::workflow {
+            match build_workflow(item) {
+                Ok(w) => file.workflows.push(w),
+                Err(d) => diagnostics.push(d),
+            }
+        }
+    }
 }
 
 /// Parse one expression (for the REPL and tests): the whole text must be one expression.
@@ -136,13 +208,7 @@ fn parse_segment(
         match FlowParser::parse(Rule::file, &work) {
             Ok(pairs) => {
                 if last_error_at.is_none() {
-                    for pair in pairs.flatten().filter(|p| p.as_rule() == Rule::workflow) {
-                        match build_workflow(pair) {
-                            Ok(w) => file.workflows.push(w),
-                            Err(d) => diagnostics.push(d),
-                        }
-                    }
-                    check_separators(text, file, diagnostics);
+                    collect_workflows(pairs, file, diagnostics);
                 }
                 return;
             }
