@@ -1789,49 +1789,30 @@ fn conv_of(ty: &Ty, parent: Option<&str>, field: Option<&str>, path: &[String]) 
 /// Paths that a condition proves non-null when it is true: `x != null`, and the
 /// parts of an `and`.
 fn non_null_facts(e: &ast::Expr) -> Vec<String> {
-    match &e.kind {
-        ExprKind::Binary {
-            op: BinOp::Ne,
-            lhs,
-            rhs,
-            ..
-        } => null_test(lhs, rhs),
-        ExprKind::Binary {
-            op: BinOp::And,
-            lhs,
-            rhs,
-            ..
-        } => {
-            let mut v = non_null_facts(lhs);
-            v.extend(non_null_facts(rhs));
-            v
-        }
-        ExprKind::Not(inner) => null_facts(inner),
-        _ => Vec::new(),
-    }
+    non_null_when(e, true)
 }
 
 /// Paths that a condition proves non-null when it is false: `x == null`, and the
 /// parts of an `or`.
 fn null_facts(e: &ast::Expr) -> Vec<String> {
+    non_null_when(e, false)
+}
+
+/// Paths proven non-null when `e` evaluates to `outcome`.
+fn non_null_when(e: &ast::Expr, outcome: bool) -> Vec<String> {
+    let (test, joins) = if outcome {
+        (BinOp::Ne, BinOp::And)
+    } else {
+        (BinOp::Eq, BinOp::Or)
+    };
     match &e.kind {
-        ExprKind::Binary {
-            op: BinOp::Eq,
-            lhs,
-            rhs,
-            ..
-        } => null_test(lhs, rhs),
-        ExprKind::Binary {
-            op: BinOp::Or,
-            lhs,
-            rhs,
-            ..
-        } => {
-            let mut v = null_facts(lhs);
-            v.extend(null_facts(rhs));
+        ExprKind::Binary { op, lhs, rhs, .. } if *op == test => null_test(lhs, rhs),
+        ExprKind::Binary { op, lhs, rhs, .. } if *op == joins => {
+            let mut v = non_null_when(lhs, outcome);
+            v.extend(non_null_when(rhs, outcome));
             v
         }
-        ExprKind::Not(inner) => non_null_facts(inner),
+        ExprKind::Not(inner) => non_null_when(inner, !outcome),
         _ => Vec::new(),
     }
 }

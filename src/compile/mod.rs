@@ -25,21 +25,7 @@ pub fn compile(checked: &Checked) -> Compiled {
 
 pub fn compile_workflow(w: &TWorkflow) -> Program {
     let mut c = Compiler {
-        p: Program {
-            name: w.name.clone(),
-            trigger: w.trigger.clone(),
-            code: Vec::new(),
-            spans: Vec::new(),
-            consts: Vec::new(),
-            reads: Vec::new(),
-            operands: Vec::new(),
-            objects: Vec::new(),
-            updates: Vec::new(),
-            tables: Vec::new(),
-            refunds: Vec::new(),
-            locals: w.locals,
-            span: w.span,
-        },
+        p: Program::empty(w.name.clone(), w.trigger.clone(), w.locals, w.span),
     };
     if let Some(cond) = &w.when {
         c.expr(cond);
@@ -59,21 +45,7 @@ pub fn compile_workflow(w: &TWorkflow) -> Program {
 /// Compile one expression into a program that leaves its value on the stack (the REPL).
 pub fn compile_expr(e: &TExpr, locals: u16) -> Program {
     let mut c = Compiler {
-        p: Program {
-            name: "<expr>".into(),
-            trigger: String::new(),
-            code: Vec::new(),
-            spans: Vec::new(),
-            consts: Vec::new(),
-            reads: Vec::new(),
-            operands: Vec::new(),
-            objects: Vec::new(),
-            updates: Vec::new(),
-            tables: Vec::new(),
-            refunds: Vec::new(),
-            locals,
-            span: e.span,
-        },
+        p: Program::empty("<expr>", "", locals, e.span),
     };
     c.expr(e);
     c.emit(Op::Halt, e.span);
@@ -83,21 +55,7 @@ pub fn compile_expr(e: &TExpr, locals: u16) -> Program {
 /// Compile statements into a program (the REPL's `let` and actions).
 pub fn compile_stmts(stmts: &[TStmt], locals: u16, span: Span) -> Program {
     let mut c = Compiler {
-        p: Program {
-            name: "<repl>".into(),
-            trigger: String::new(),
-            code: Vec::new(),
-            spans: Vec::new(),
-            consts: Vec::new(),
-            reads: Vec::new(),
-            operands: Vec::new(),
-            objects: Vec::new(),
-            updates: Vec::new(),
-            tables: Vec::new(),
-            refunds: Vec::new(),
-            locals,
-            span,
-        },
+        p: Program::empty("<repl>", "", locals, span),
     };
     c.stmts(stmts);
     c.emit(Op::Halt, span);
