@@ -11,6 +11,7 @@ EXPLAIN = {
  "E0002": "Two statements on one line without `;` between them.",
  "E0003": "`{…}` interpolation inside a workflow name, a map key or a `[\"…\"]` path segment, where text must be literal.",
  "E0004": "A number or amount too large to represent exactly.",
+ "E0005": "Blocks or expressions nested too deeply, or one expression chaining too many operators: the limits keep any input from exhausting the stack.",
  "E0101": "`on` names an event type Stripe does not send. The closest names are suggested; `flow events` lists all of them.",
  "E0102": "A name that is not a field of the event's object, a `let`, `event` or a setting. Suggests the closest field, or lists the fields when none is close.",
  "E0104": "A field read through a reference: `customer` on a PaymentIntent is the ID of a Customer, not the Customer. Retrieve it first.",

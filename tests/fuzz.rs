@@ -213,3 +213,53 @@ fn arbitrary_bytes_never_panic() {
         assert!(r.is_ok(), "parse_expr panicked on: {text:?}");
     }
 }
+
+#[test]
+fn pathological_nesting_is_an_error_not_a_crash() {
+    let cases = [
+        format!(
+            "on charge.succeeded when {}true {{ retrieve customer }}",
+            "not ".repeat(20_000)
+        ),
+        format!(
+            "on charge.succeeded when {} {{ retrieve customer }}",
+            vec!["amount > 1 USD"; 20_000].join(" and ")
+        ),
+        format!(
+            "on charge.succeeded {{ {}retrieve customer{} }}",
+            "if true { ".repeat(300),
+            " }".repeat(300)
+        ),
+        format!(
+            "on charge.succeeded when {}amount > 1 USD{} {{ retrieve customer }}",
+            "(".repeat(5_000),
+            ")".repeat(5_000)
+        ),
+        format!(
+            "on charge.succeeded {{ email to: \"a@b.co\", body: \"{}\" }}",
+            "{\"".repeat(3_000)
+        ),
+        format!(
+            "on charge.succeeded {{ let x = {}1{} }}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        ),
+    ];
+    for text in cases {
+        // Run on a thread with the default 2 MiB stack: deeper than the main thread's
+        // margin, so a recursion problem shows here first.
+        let t = text.clone();
+        let result = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let source = SourceFile::new("deep.flow", t);
+                flow::build(&source, &Settings::default(), "deep")
+                    .diagnostics
+                    .len()
+            })
+            .unwrap()
+            .join();
+        let n = result.unwrap_or_else(|_| panic!("crashed on {}…", &text[..60]));
+        assert!(n > 0, "reported: {}…", &text[..60]);
+    }
+}

@@ -92,6 +92,53 @@ fn parse_range(
     }
 }
 
+/// How deeply blocks and expressions may nest, and how many operators one
+/// expression may chain: later stages walk the tree recursively, and no input may
+/// exhaust the stack.
+const MAX_NESTING: usize = 128;
+const MAX_CHAIN: usize = 256;
+
+/// The first place where nesting goes deeper than [`MAX_NESTING`], found without
+/// recursion.
+fn too_deep(pair: &Pair<Rule>) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    for token in pair.clone().tokens() {
+        match token {
+            pest::Token::Start { rule, pos } if nests(rule) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::error(
+                            "E0005",
+                            format!("this is nested more than {MAX_NESTING} levels deep"),
+                        )
+                        .with_label(Span::new(pos.pos(), pos.pos() + 1), "too deep")
+                        .with_help(
+                            "split the condition with `let`, or the logic into several workflows",
+                        ),
+                    );
+                }
+            }
+            pest::Token::End { rule, .. } if nests(rule) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn nests(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::expr
+            | Rule::block
+            | Rule::paren
+            | Rule::list
+            | Rule::map
+            | Rule::interp
+            | Rule::if_stmt
+    )
+}
+
 fn collect_workflows(
     pairs: pest::iterators::Pairs<Rule>,
     file: &mut File,
@@ -99,6 +146,10 @@ fn collect_workflows(
 ) {
     for item in pairs.flat_map(|p| p.into_inner()) {
         if item.as_rule() == Rule::workflow {
+            if let Some(d) = too_deep(&item) {
+                diagnostics.push(d);
+                continue;
+            }
             match build_workflow(item) {
                 Ok(w) => file.workflows.push(w),
                 Err(d) => diagnostics.push(d),
@@ -113,6 +164,9 @@ pub fn parse_expr(text: &str) -> Result<Expr, Diagnostic> {
     match FlowParser::parse(Rule::expr_only, text) {
         Ok(mut pairs) => {
             let pair = pairs.next().and_then(|p| p.into_inner().next());
+            if let Some(d) = pair.as_ref().and_then(too_deep) {
+                return Err(d);
+            }
             match pair {
                 Some(p) => build_expr(p),
                 None => Err(Diagnostic::error("E0001", "expected an expression")
@@ -129,6 +183,9 @@ pub fn parse_stmt(text: &str) -> Result<Stmt, Diagnostic> {
     match FlowParser::parse(Rule::stmt_only, text) {
         Ok(mut pairs) => {
             let pair = pairs.next().and_then(|p| p.into_inner().next());
+            if let Some(d) = pair.as_ref().and_then(too_deep) {
+                return Err(d);
+            }
             match pair {
                 Some(p) => build_stmt(p),
                 None => Err(Diagnostic::error("E0001", "expected a statement")
@@ -877,7 +934,16 @@ fn parse_number(p: &Pair<Rule>) -> Result<Decimal, Diagnostic> {
 pub(crate) fn build_expr(pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
     match pair.as_rule() {
         Rule::expr => {
+            let sp = span(&pair);
             let mut items: Vec<Pair<Rule>> = pair.into_inner().collect();
+            if items.len() > 2 * MAX_CHAIN {
+                return Err(Diagnostic::error(
+                    "E0005",
+                    format!("this expression chains more than {MAX_CHAIN} operators"),
+                )
+                .with_label(sp, "too long")
+                .with_help("split it with `let`, or test a list with `in`"));
+            }
             items.reverse();
             climb(&mut items, 0)
         }
