@@ -110,7 +110,10 @@ fn too_deep(pair: &Pair<Rule>) -> Option<Diagnostic> {
                     return Some(
                         Diagnostic::error(
                             "E0005",
-                            format!("this is nested more than {MAX_NESTING} levels deep"),
+                            format!(
+                            "this is nested too deeply (more than {} levels of parentheses, lists or blocks)",
+                            MAX_NESTING / 2
+                        ),
                         )
                         .with_label(Span::new(pos.pos(), pos.pos() + 1), "too deep")
                         .with_help(
