@@ -163,3 +163,21 @@ fn all_265_event_types_are_known_triggers() {
     let r = flow_ok(&["events"]);
     assert_eq!(r.stdout.lines().count(), 265);
 }
+
+#[test]
+fn folders_are_checked_recursively() {
+    let r = flow_ok(&["check", "stdlib/templates", "examples"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let n: usize = std::fs::read_dir(root().join("stdlib/templates"))
+        .unwrap()
+        .chain(std::fs::read_dir(root().join("examples")).unwrap())
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "flow"))
+        .count();
+    assert!(
+        r.stderr
+            .contains(&format!("checked {n} files: 0 errors, 0 warnings")),
+        "{}",
+        r.stderr
+    );
+}

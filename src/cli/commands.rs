@@ -107,7 +107,8 @@ fn check(files: &[PathBuf], format: Format, deny: Option<&str>) -> i32 {
     let mut warnings = 0;
     let mut lsp = Vec::new();
     let color = stderr_color();
-    for path in files {
+    let files = expand_dirs(files);
+    for path in &files {
         let source = match read_source(path) {
             Ok(s) => s,
             Err(d) => {
@@ -169,6 +170,33 @@ fn check(files: &[PathBuf], format: Format, deny: Option<&str>) -> i32 {
     } else {
         0
     }
+}
+
+/// Files as given, with each folder replaced by the `.flow` files under it (sorted).
+pub fn expand_dirs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "flow") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
 }
 
 fn file_uri(path: &Path) -> String {

@@ -25,9 +25,9 @@ pub enum Format {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Parse and type-check flow files; report every problem found.
+    /// Parse and type-check flow files (folders: every .flow file under them).
     Check {
-        #[arg(required = true)]
+        #[arg(required = true, value_name = "PATH")]
         files: Vec<PathBuf>,
         /// `text` for people, `json` for editors and CI (LSP PublishDiagnosticsParams).
         #[arg(long, value_enum, default_value = "text")]
