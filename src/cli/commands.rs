@@ -38,6 +38,17 @@ pub fn dispatch(command: Command) -> i32 {
         Command::Compile { file, emit } => compile(&file, &emit),
         Command::Events { filter } => events(filter.as_deref()),
         Command::Fields { event_type, path } => fields(&event_type, path.as_deref()),
+        Command::Repl {
+            file,
+            event,
+            event_type,
+            objects,
+        } => crate::repl::main(crate::repl::Options {
+            file,
+            event,
+            event_type,
+            objects,
+        }),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The `flow` command line.
 
-mod commands;
+pub(crate) mod commands;
 
 use std::path::PathBuf;
 
@@ -67,6 +67,20 @@ pub enum Command {
     Fields {
         event_type: String,
         path: Option<String>,
+    },
+    /// Try expressions, conditions and actions interactively against an event.
+    Repl {
+        /// A flow file whose workflows `:run` runs.
+        file: Option<PathBuf>,
+        /// A Stripe event (JSON) to evaluate against, or a bare object with --type.
+        #[arg(long)]
+        event: Option<PathBuf>,
+        /// The event type: alone, lines are checked and typed without an event.
+        #[arg(long = "type", value_name = "EVENT_TYPE")]
+        event_type: Option<String>,
+        /// A folder of Stripe objects (JSON) that `retrieve` finds by id.
+        #[arg(long)]
+        objects: Option<PathBuf>,
     },
 }
 
