@@ -25,12 +25,12 @@ fn repl(args: &[&str], input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("flow starts");
-    child
+    // flow may exit before reading (bad options): a closed pipe is not a test failure.
+    let _ = child
         .stdin
         .take()
         .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("input is written");
+        .write_all(input.as_bytes());
     child.wait_with_output().expect("flow ends")
 }
 

@@ -5,6 +5,7 @@
 
 mod reach;
 mod suggest;
+pub mod test_case;
 pub mod tree;
 pub mod types;
 
@@ -60,7 +61,15 @@ pub fn check_file(
             seen.insert(&tw.name, sp);
         }
     }
-    (Checked { source, workflows }, diagnostics)
+    let tests = test_case::check_tests(&file.tests, &source, settings, &mut diagnostics);
+    (
+        Checked {
+            source,
+            workflows,
+            tests,
+        },
+        diagnostics,
+    )
 }
 
 struct Local {
@@ -463,7 +472,14 @@ impl<'s> Checker<'s> {
 
     /// Check an action argument against its declared type, converting where the
     /// language says so (an object passes its ID, a number literal is not money).
-    fn param_value(&mut self, action: &str, param: &str, ty: &FieldType, e: &ast::Expr) -> TExpr {
+    /// Tests use it for the arguments of an expected action.
+    pub fn param_value(
+        &mut self,
+        action: &str,
+        param: &str,
+        ty: &FieldType,
+        e: &ast::Expr,
+    ) -> TExpr {
         match ty {
             FieldType::Table => {
                 if let ExprKind::Map(entries) = &e.kind {

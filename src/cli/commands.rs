@@ -49,15 +49,35 @@ pub fn dispatch(command: Command) -> i32 {
             event_type,
             objects,
         }),
+        Command::Templates => super::authoring::templates(),
+        Command::New {
+            template,
+            file,
+            force,
+        } => super::authoring::new(&template, file.as_deref(), force),
+        Command::Preview {
+            file,
+            event,
+            event_type,
+            objects,
+            format,
+        } => super::authoring::preview(
+            &file,
+            &event,
+            event_type.as_deref(),
+            objects.as_deref(),
+            format,
+        ),
+        Command::Test { paths } => super::authoring::test(&paths),
     }
 }
 
-fn stderr_color() -> bool {
+pub(super) fn stderr_color() -> bool {
     diagnostics::use_color(std::io::stderr().is_terminal())
 }
 
 /// Print a diagnostic that is not about a flow file (a missing file, bad JSON).
-fn print_plain(d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
+pub(super) fn print_plain(d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
     let text = match source {
         Some(s) => diagnostics::render(d, s, stderr_color()),
         None => {
@@ -76,7 +96,7 @@ fn print_plain(d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
     eprint!("{text}");
 }
 
-fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
+pub(super) fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(SourceFile::new(path.display().to_string(), text)),
         Err(e) => Err(
@@ -86,13 +106,13 @@ fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
     }
 }
 
-fn stem(path: &Path) -> String {
+pub(super) fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "workflow".into())
 }
 
-fn load_settings(path: &Path) -> Result<Settings, Diagnostic> {
+pub(super) fn load_settings(path: &Path) -> Result<Settings, Diagnostic> {
     settings::load_for(Some(path)).map_err(|e| {
         Diagnostic::error("E0902", format!("invalid settings: {e}"))
             .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`")

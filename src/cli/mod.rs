@@ -1,5 +1,6 @@
 //! The `flow` command line.
 
+mod authoring;
 pub(crate) mod commands;
 
 use std::path::PathBuf;
@@ -81,6 +82,39 @@ pub enum Command {
         /// A folder of Stripe objects (JSON) that `retrieve` finds by id.
         #[arg(long)]
         objects: Option<PathBuf>,
+    },
+    /// List the templates: ready-made workflows to start from.
+    Templates,
+    /// Write a template out as a new flow to edit, with its tests beside it.
+    New {
+        /// The template's name (see `flow templates`).
+        #[arg(long)]
+        template: String,
+        /// Where to write it (default: NAME.flow); its tests go to the same name with `.test.flow`.
+        file: Option<PathBuf>,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show each e-mail a run would send, as its reader would see it.
+    Preview {
+        file: PathBuf,
+        /// A Stripe event (JSON), or a bare object with --type.
+        #[arg(long)]
+        event: PathBuf,
+        /// The event type, when --event is a bare Stripe object.
+        #[arg(long = "type", value_name = "EVENT_TYPE")]
+        event_type: Option<String>,
+        /// A folder of Stripe objects (JSON) that `retrieve` finds by id.
+        #[arg(long)]
+        objects: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Run the tests (`test "…" { given …  expect … }`) of flow files; folders are searched recursively.
+    Test {
+        /// Files or folders (default: the current folder).
+        paths: Vec<PathBuf>,
     },
 }
 

@@ -417,6 +417,7 @@ impl Session {
         let pure = p.reads.is_empty() && p.objects.is_empty() && !reads_locals_without_value;
         pure.then(|| Event {
             json: json!({"object": "event", "type": "", "data": {"object": {}}}),
+            strict: false,
         })
     }
 

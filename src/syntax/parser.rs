@@ -31,7 +31,8 @@ pub fn parse(source: &SourceFile) -> Parsed {
     let segments = segments(text);
     parse_range(text, 0, text.len(), &segments, &mut file, &mut diagnostics);
     file.workflows.sort_by_key(|w| w.span.start);
-    check_separators(text, &file, &mut diagnostics);
+    file.tests.sort_by_key(|t| t.span.start);
+    check_separators(text, &file.workflows, &file.tests, &mut diagnostics);
     Parsed { file, diagnostics }
 }
 
@@ -148,15 +149,19 @@ fn collect_workflows(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     for item in pairs.flat_map(|p| p.into_inner()) {
-        if item.as_rule() == Rule::workflow {
-            if let Some(d) = too_deep(&item) {
-                diagnostics.push(d);
-                continue;
-            }
-            match build_workflow(item) {
-                Ok(w) => file.workflows.push(w),
-                Err(d) => diagnostics.push(d),
-            }
+        if !matches!(item.as_rule(), Rule::workflow | Rule::test) {
+            continue;
+        }
+        if let Some(d) = too_deep(&item) {
+            diagnostics.push(d);
+            continue;
+        }
+        let built = match item.as_rule() {
+            Rule::workflow => build_workflow(item).map(|w| file.workflows.push(w)),
+            _ => build_test(item).map(|t| file.tests.push(t)),
+        };
+        if let Err(d) = built {
+            diagnostics.push(d);
         }
     }
 }
@@ -200,14 +205,14 @@ pub fn parse_stmt(text: &str) -> Result<Stmt, Diagnostic> {
 }
 
 /// Split the text at top-level workflow starts: a line that begins, in column 0,
-/// with `workflow` or `on`. Each piece is parsed on its own, so an error in one
+/// with `workflow`, `on` or `test`. Each piece is parsed on its own, so an error in one
 /// workflow does not hide the errors in the next.
 fn segments(text: &str) -> Vec<(usize, usize)> {
     let mut starts = vec![0];
     let mut offset = 0;
     let mut first = true;
     for line in text.split_inclusive('\n') {
-        let is_start = ["workflow", "on"].iter().any(|kw| {
+        let is_start = ["workflow", "on", "test"].iter().any(|kw| {
             line.strip_prefix(kw)
                 .is_some_and(|rest| rest.starts_with([' ', '\t', '"']))
         });
@@ -312,7 +317,12 @@ fn blank_line_at(work: &str, at: usize, end: usize) -> Option<String> {
 }
 
 /// Statements must be separated by a newline or `;`.
-fn check_separators(text: &str, file: &File, diagnostics: &mut Vec<Diagnostic>) {
+fn check_separators(
+    text: &str,
+    workflows: &[Workflow],
+    tests: &[Test],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     fn walk(text: &str, block: &Block, diagnostics: &mut Vec<Diagnostic>) {
         for pair in block.stmts.windows(2) {
             let between = text
@@ -347,8 +357,33 @@ fn check_separators(text: &str, file: &File, diagnostics: &mut Vec<Diagnostic>) 
             }
         }
     }
-    for w in &file.workflows {
+    for w in workflows {
         walk(text, &w.body, diagnostics);
+    }
+    for t in tests {
+        let mut spans: Vec<Span> = t.givens.iter().map(|g| g.span).collect();
+        spans.extend(t.expects.iter().map(|e| e.span));
+        spans.sort_by_key(|s| s.start);
+        for pair in spans.windows(2) {
+            let between = text
+                .get(pair[0].end as usize..pair[1].start as usize)
+                .unwrap_or("");
+            if !between.contains('\n') && !between.contains(';') {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "E0002",
+                        "two test lines on one line need a `;` between them",
+                    )
+                    .with_label(
+                        first_word(text, pair[1]),
+                        "this starts on the same line as the one before",
+                    )
+                    .with_help(
+                        "put each `given` and `expect` on its own line, or separate them with `;`",
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -412,6 +447,21 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::name => "a name",
         Rule::EOI => "the end of the file",
         Rule::kw_workflow => "`workflow`",
+        Rule::test | Rule::kw_test => "a test (`test \"name\" { given …  expect … }`)",
+        Rule::given | Rule::kw_given | Rule::expect | Rule::kw_expect => {
+            "`given` (the event) or `expect` (what should happen)"
+        }
+        Rule::given_with | Rule::kw_with => "`with` and the objects `retrieve` finds",
+        Rule::expect_status
+        | Rule::status_word
+        | Rule::expect_no
+        | Rule::kw_no
+        | Rule::expect_list
+        | Rule::kw_actions
+        | Rule::expect_update
+        | Rule::expect_action => {
+            "an expectation (`succeeded`, `failed`, `skipped`, `no ACTION`, `actions [ … ]`, `update REF.path == value` or an action such as `email to: …`)"
+        }
         _ => return None,
     })
 }
@@ -712,6 +762,12 @@ fn is_keyword_token(r: Rule) -> bool {
             | Rule::kw_let
             | Rule::kw_update
             | Rule::kw_retrieve
+            | Rule::kw_test
+            | Rule::kw_given
+            | Rule::kw_with
+            | Rule::kw_expect
+            | Rule::kw_no
+            | Rule::kw_actions
     )
 }
 
@@ -761,6 +817,143 @@ fn build_workflow(pair: Pair<Rule>) -> Result<Workflow, Diagnostic> {
         body,
         span: whole,
     })
+}
+
+fn build_test(pair: Pair<Rule>) -> Result<Test, Diagnostic> {
+    let whole = span(&pair);
+    let mut it = children(pair);
+    let name_pair = next(&mut it, whole)?;
+    let name_span = span(&name_pair);
+    let name = string_literal(name_pair)?;
+    let mut givens = Vec::new();
+    let mut expects = Vec::new();
+    for c in it {
+        match c.as_rule() {
+            Rule::given => givens.push(build_given(c)?),
+            Rule::expect => expects.push(build_expect(c)?),
+            _ => {}
+        }
+    }
+    Ok(Test {
+        name,
+        name_span,
+        givens,
+        expects,
+        span: whole,
+    })
+}
+
+fn build_given(pair: Pair<Rule>) -> Result<Given, Diagnostic> {
+    let sp = span(&pair);
+    let mut it = children(pair).peekable();
+    let first = next(&mut it, sp)?;
+    let event = match first.as_rule() {
+        Rule::string => {
+            let s = span(&first);
+            GivenEvent::File {
+                path: string_literal(first)?,
+                span: s,
+            }
+        }
+        _ => {
+            let event_type = Ident {
+                name: first.as_str().to_string(),
+                span: span(&first),
+            };
+            let object = build_expr(next(&mut it, sp)?)?;
+            GivenEvent::Partial { event_type, object }
+        }
+    };
+    let mut with = None;
+    if let Some(w) = it.next() {
+        let wsp = span(&w);
+        let inner = children(w).next().ok_or_else(|| internal(wsp, "with"))?;
+        with = Some(match inner.as_rule() {
+            Rule::string => {
+                let s = span(&inner);
+                GivenObjects::Path {
+                    path: string_literal(inner)?,
+                    span: s,
+                }
+            }
+            _ => GivenObjects::Inline(build_expr(inner)?),
+        });
+    }
+    Ok(Given {
+        event,
+        with,
+        span: sp,
+    })
+}
+
+fn build_expect(pair: Pair<Rule>) -> Result<Expect, Diagnostic> {
+    let sp = span(&pair);
+    let inner = children(pair)
+        .next()
+        .ok_or_else(|| internal(sp, "expect"))?;
+    let kind = match inner.as_rule() {
+        Rule::expect_status => {
+            let mut it = children(inner);
+            let status = ident(next(&mut it, sp)?);
+            let message = match it.next() {
+                Some(m) => {
+                    let ms = span(&m);
+                    Some((string_literal(m)?, ms))
+                }
+                None => None,
+            };
+            ExpectKind::Status { status, message }
+        }
+        Rule::expect_no => {
+            let what = children(inner)
+                .next()
+                .ok_or_else(|| internal(sp, "expect no"))?;
+            ExpectKind::No { what: ident(what) }
+        }
+        Rule::expect_list => {
+            let mut items = Vec::new();
+            for c in children(inner) {
+                items.push(build_expected_action(c)?);
+            }
+            ExpectKind::Actions(items)
+        }
+        _ => ExpectKind::Action(build_expected_action(inner)?),
+    };
+    Ok(Expect { kind, span: sp })
+}
+
+fn build_expected_action(pair: Pair<Rule>) -> Result<ExpectedAction, Diagnostic> {
+    let sp = span(&pair);
+    let rule = pair.as_rule();
+    let mut it = children(pair);
+    match rule {
+        Rule::expect_update => {
+            let target = build_path(next(&mut it, sp)?)?;
+            let value = build_expr(next(&mut it, sp)?)?;
+            Ok(ExpectedAction::Update {
+                target,
+                value,
+                span: sp,
+            })
+        }
+        Rule::expect_action => {
+            let name = ident(next(&mut it, sp)?);
+            let mut args = Vec::new();
+            for a in it {
+                let asp = span(&a);
+                let mut ai = children(a);
+                let n = ident(next(&mut ai, asp)?);
+                let v = build_expr(next(&mut ai, asp)?)?;
+                args.push(Arg { name: n, value: v });
+            }
+            Ok(ExpectedAction::Call {
+                name,
+                args,
+                span: sp,
+            })
+        }
+        _ => Err(internal(sp, "expectation")),
+    }
 }
 
 fn internal(span: Span, what: &str) -> Diagnostic {
@@ -1262,5 +1455,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn tests_parse_beside_workflows() {
+        let source = SourceFile::new(
+            "t.flow",
+            r#"on payment_intent.succeeded { update customer.metadata.a = "b" }
+test "file" {
+    given "events/x.json" with "objects"
+    expect failed "no such object"
+    expect no actions
+}
+test "partial" {
+    given radar.early_fraud_warning.created { charge: "ch_1" }
+        with [ { id: "ch_1", object: "charge" } ]
+    expect actions [
+        refund charge: "ch_1", reason: "fraudulent"
+        update customer.metadata.Tier == "VIP"
+    ]
+}
+"#,
+        );
+        let parsed = parse(&source);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let f = &parsed.file;
+        assert_eq!(f.workflows.len(), 1);
+        assert_eq!(f.tests.len(), 2);
+        let t = &f.tests[0];
+        assert_eq!(t.name, "file");
+        assert!(
+            matches!(&t.givens[0].event, GivenEvent::File { path, .. } if path == "events/x.json")
+        );
+        assert!(
+            matches!(&t.givens[0].with, Some(GivenObjects::Path { path, .. }) if path == "objects")
+        );
+        assert!(
+            matches!(&t.expects[0].kind, ExpectKind::Status { status, message: Some((m, _)) }
+            if status.name == "failed" && m == "no such object")
+        );
+        assert!(matches!(&t.expects[1].kind, ExpectKind::No { what } if what.name == "actions"));
+        let t = &f.tests[1];
+        assert!(matches!(&t.givens[0].with, Some(GivenObjects::Inline(_))));
+        match &t.expects[0].kind {
+            ExpectKind::Actions(list) => {
+                assert_eq!(list.len(), 2);
+                assert!(matches!(&list[0], ExpectedAction::Call { name, args, .. }
+                    if name.name == "refund" && args.len() == 2));
+                assert!(matches!(&list[1], ExpectedAction::Update { target, .. }
+                    if target.dotted() == "customer.metadata.Tier"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_separator_problem_is_reported_once() {
+        let source = SourceFile::new(
+            "t.flow",
+            "on payment_intent.succeeded { update customer.metadata.a = \"b\" update customer.metadata.c = \"d\" }\non payment_intent.created { update customer.metadata.a = \"b\" }\ntest \"x\" { given payment_intent.succeeded { customer: \"c\" } expect succeeded }\n",
+        );
+        let codes: Vec<&str> = parse(&source).diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0002", "E0002"]);
     }
 }
