@@ -2,7 +2,12 @@
 //!
 //! The VM never acts on the world itself: it builds an [`Action`] and hands it to a
 //! [`Bindings`] implementation. [`Recording`] (the default) carries nothing out and
-//! answers `retrieve` from a folder of Stripe objects.
+//! answers `retrieve` from a folder of Stripe objects; [`live::Live`] carries actions
+//! out through [`stripe::Stripe`] and [`email::Mailer`].
+
+pub mod email;
+pub mod live;
+pub mod stripe;
 
 use std::collections::HashMap;
 use std::path::Path;

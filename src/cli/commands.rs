@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Value as Json};
 
 use super::{Command, Format};
-use crate::bindings::Recording;
+use crate::bindings::{Bindings, Recording};
 use crate::check::Ty;
 use crate::diagnostics::{self, Diagnostic, Severity};
 use crate::settings::{self, Settings};
@@ -28,12 +28,16 @@ pub fn dispatch(command: Command) -> i32 {
             event_type,
             objects,
             format,
+            live,
+            outbox,
+            verbose,
         } => run(
             &file,
             &event,
             event_type.as_deref(),
             objects.as_deref(),
             format,
+            live.then_some(super::live::LiveOptions { outbox, verbose }),
         ),
         Command::Compile { file, emit } => compile(&file, &emit),
         Command::Events { filter } => events(filter.as_deref()),
@@ -115,7 +119,7 @@ pub(super) fn stem(path: &Path) -> String {
 pub(super) fn load_settings(path: &Path) -> Result<Settings, Diagnostic> {
     settings::load_for(Some(path)).map_err(|e| {
         Diagnostic::error("E0902", format!("invalid settings: {e}"))
-            .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`")
+            .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`, and `[stripe]` and `[email]` for live runs (see README)")
     })
 }
 
@@ -326,6 +330,7 @@ fn run(
     event_type: Option<&str>,
     objects: Option<&Path>,
     format: Format,
+    live: Option<super::live::LiveOptions>,
 ) -> i32 {
     let source = match read_source(file) {
         Ok(s) => s,
@@ -386,23 +391,35 @@ fn run(
             return 2;
         }
     };
-    let mut bindings = Recording::new();
-    if let Some(dir) = objects {
-        if let Err(e) = bindings.load_dir(dir) {
-            print_plain(
-                &Diagnostic::error("E0906", e)
-                    .with_help("--objects takes a folder of Stripe objects as .json files"),
-                None,
-            );
-            return 2;
-        }
-    }
     let matching: Vec<_> = build
         .compiled
         .programs
         .iter()
         .filter(|p| p.trigger == event.event_type())
         .collect();
+    let mut bindings: Box<dyn Bindings> = match live {
+        Some(opts) => match super::live::bindings(&settings, &matching, &event, &opts) {
+            Ok(b) => Box::new(b),
+            Err(d) => {
+                print_plain(&d, None);
+                return 2;
+            }
+        },
+        None => {
+            let mut recording = Recording::new();
+            if let Some(dir) = objects {
+                if let Err(e) = recording.load_dir(dir) {
+                    print_plain(
+                        &Diagnostic::error("E0906", e)
+                            .with_help("--objects takes a folder of Stripe objects as .json files"),
+                        None,
+                    );
+                    return 2;
+                }
+            }
+            Box::new(recording)
+        }
+    };
     if matching.is_empty() {
         let triggers: Vec<&str> = build
             .compiled
@@ -425,7 +442,7 @@ fn run(
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for p in matching {
-        let report = vm::run(p, &source, &event, &mut bindings);
+        let report = vm::run(p, &source, &event, bindings.as_mut());
         failed |= report.status == Status::Failed;
         let _ = match format {
             Format::Json => writeln!(out, "{}", report.to_json()),

@@ -2,6 +2,7 @@
 
 mod authoring;
 pub(crate) mod commands;
+mod live;
 
 use std::path::PathBuf;
 
@@ -47,10 +48,20 @@ pub enum Command {
         #[arg(long = "type", value_name = "EVENT_TYPE")]
         event_type: Option<String>,
         /// A folder of Stripe objects (JSON) that `retrieve` finds by id.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "live")]
         objects: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Carry the actions out: Stripe's API (key from STRIPE_API_KEY) and e-mail
+        /// (SMTP or an outbox, from flow.toml). Without it nothing leaves the machine.
+        #[arg(long)]
+        live: bool,
+        /// With --live: write e-mails as .eml files into this folder instead of sending them.
+        #[arg(long, value_name = "DIR", requires = "live")]
+        outbox: Option<PathBuf>,
+        /// With --live: print each request to Stripe and each e-mail to stderr.
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Compile a file and print its bytecode.
     Compile {
