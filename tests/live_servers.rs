@@ -282,12 +282,15 @@ fn tag_valuable_customers_marks_a_vip_and_emails_fulfillment() {
         "{m}"
     );
     let body = m["body"].as_str().unwrap().replace("\r\n", "\n");
-    assert!(
-        body.starts_with("Please add a handwritten thank-you note before shipping.\n\n"),
-        "{body}"
+    // Exactly what `flow preview` shows: the body, then the fields as a table.
+    let expected = flow::bindings::message_text(
+        "Please add a handwritten thank-you note before shipping.",
+        &[
+            ("Customer ID".to_string(), cus.to_string()),
+            ("Amount".to_string(), "2500.00 USD".to_string()),
+        ],
     );
-    assert!(body.contains(&format!("Customer ID  {cus}\n")), "{body}");
-    assert!(body.contains("Amount       2500.00 USD\n"), "{body}");
+    assert_eq!(body.trim_end(), expected.trim_end(), "{body}");
 }
 
 #[test]
@@ -329,7 +332,10 @@ fn personalize_orders_emails_the_order_details() {
     assert_eq!(mails.len(), 1);
     let body = mails[0]["body"].as_str().unwrap().replace("\r\n", "\n");
     assert!(body.contains("A 720.50 USD order just came in."), "{body}");
-    assert!(body.contains(&format!("Order        {order}\n")), "{body}");
+    assert!(
+        body.contains(&format!("│ {:<11} │ {order}", "Order")),
+        "{body}"
+    );
 }
 
 const REFUND_WITHOUT_REASON: &str = r#"workflow "Refund small fraud"
@@ -418,8 +424,11 @@ fn a_large_charge_is_sent_to_the_risk_team() {
     assert_eq!(mails[0]["rcpt_tos"], json!(["risk@example.com"]));
     assert_eq!(mails[0]["subject"], "Take action based on fraud warnings");
     let body = mails[0]["body"].as_str().unwrap().replace("\r\n", "\n");
-    assert!(body.contains(&format!("Charge ID  {charge}\n")), "{body}");
-    assert!(body.contains("Amount     25.00 USD\n"), "{body}");
+    assert!(
+        body.contains(&format!("│ Charge ID │ {charge} │\n")),
+        "{body}"
+    );
+    assert!(body.contains("│ Amount    │ 25.00 USD"), "{body}");
     let refunds = s.call("GET", &format!("/v1/refunds?charge={charge}"), &[]);
     assert_eq!(refunds["data"], json!([]));
 }

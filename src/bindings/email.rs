@@ -18,33 +18,6 @@ use serde_json::{json, Value as Json};
 use super::{Action, ActionContext, ActionError, Bindings, Email};
 use crate::settings::live::parse_smtp_url;
 
-/// The text of an e-mail: the body, then the appended fields as a table.
-pub fn message_text(email: &Email) -> String {
-    let mut out = email.body.trim_end().to_string();
-    out.push('\n');
-    if !email.append.is_empty() {
-        out.push('\n');
-        let width = email
-            .append
-            .iter()
-            .map(|(l, _)| l.chars().count())
-            .max()
-            .unwrap_or(0);
-        for (label, text) in &email.append {
-            out.push_str(&format!("{label:<width$}  {text}\n"));
-        }
-    }
-    out
-}
-
-/// The subject line: the one given, or the workflow's name.
-pub fn subject(email: &Email, workflow: &str) -> String {
-    email
-        .subject
-        .clone()
-        .unwrap_or_else(|| workflow.to_string())
-}
-
 enum Delivery {
     Smtp {
         transport: SmtpTransport,
@@ -118,7 +91,7 @@ impl Mailer {
     pub fn message(&self, email: &Email, cx: &ActionContext<'_>) -> Result<Message, ActionError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .subject(subject(email, cx.workflow));
+            .subject(email.subject_or(cx.workflow));
         if email.to.is_empty() {
             return Err(ActionError::new("email: no recipient"));
         }
@@ -136,7 +109,7 @@ impl Mailer {
         }
         builder
             .header(ContentType::TEXT_PLAIN)
-            .body(message_text(email))
+            .body(email.message_text())
             .map_err(|e| ActionError::new(format!("email: cannot build the message: {e}")))
     }
 
@@ -235,8 +208,8 @@ mod tests {
     #[test]
     fn text_has_the_body_then_the_table() {
         assert_eq!(
-            message_text(&email()),
-            "Please add a note.\n\nCustomer ID  cus_1\nAmount       2500.00 USD\n"
+            email().message_text(),
+            "Please add a note.\n\n┌─────────────┬─────────────┐\n│ Customer ID │ cus_1       │\n│ Amount      │ 2500.00 USD │\n└─────────────┴─────────────┘\n"
         );
     }
 

@@ -22,7 +22,7 @@ impl Preview {
         Preview {
             workflow: workflow.to_string(),
             to: e.to.clone(),
-            subject: e.subject.clone().unwrap_or_else(|| workflow.to_string()),
+            subject: e.subject_or(workflow),
             default_subject: e.subject.is_none(),
             body: e.body.clone(),
             fields: e.append.clone(),
@@ -48,36 +48,9 @@ impl Preview {
             out.push_str("   (the workflow's name: no `subject:` given)");
         }
         out.push_str("\n\n");
-        for line in self.body.lines() {
-            out.push_str(line);
-            out.push('\n');
-        }
-        if !self.fields.is_empty() {
-            out.push('\n');
-            out.push_str(&table(&self.fields));
-        }
+        out.push_str(&crate::bindings::message_text(&self.body, &self.fields));
         out
     }
-}
-
-/// Label and value columns, boxed and aligned.
-pub fn table(rows: &[(String, String)]) -> String {
-    let width = |s: &str| s.chars().count();
-    let lw = rows.iter().map(|(l, _)| width(l)).max().unwrap_or(0);
-    let vw = rows.iter().map(|(_, v)| width(v)).max().unwrap_or(0);
-    let rule = |l: char, m: char, r: char| {
-        format!("{l}{}{m}{}{r}\n", "─".repeat(lw + 2), "─".repeat(vw + 2))
-    };
-    let mut out = rule('┌', '┬', '┐');
-    for (l, v) in rows {
-        out.push_str(&format!(
-            "│ {l}{} │ {v}{} │\n",
-            " ".repeat(lw - width(l)),
-            " ".repeat(vw - width(v))
-        ));
-    }
-    out.push_str(&rule('└', '┴', '┘'));
-    out
 }
 
 /// What each run did besides e-mails, in a line each, for the text preview.
@@ -183,7 +156,7 @@ mod tests {
             ("Customer ID".to_string(), "cus_1".to_string()),
             ("Montant".to_string(), "2 500,00 €".to_string()),
         ];
-        let t = table(&rows);
+        let t = crate::bindings::fields_table(&rows);
         let widths: Vec<usize> = t.lines().map(|l| l.chars().count()).collect();
         assert!(widths.iter().all(|w| *w == widths[0]), "{t}");
         assert!(t.contains("│ Customer ID │ cus_1      │"), "{t}");
