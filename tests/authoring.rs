@@ -170,11 +170,11 @@ fn preview_shows_the_email_as_read() {
         "{out}"
     );
     assert!(
-        out.contains("│ Amount          │ 3000 JPY             │"),
+        out.contains("| Amount          | 3000 JPY             |"),
         "{out}"
     );
     assert!(
-        out.contains("│ Evidence due by │ 2025-12-13T00:00:00Z │"),
+        out.contains("| Evidence due by | 2025-12-13T00:00:00Z |"),
         "{out}"
     );
 
@@ -214,7 +214,7 @@ fn preview_shows_the_email_as_read() {
         out.contains("Subject: Invoice A1B2C3D4-0007 payment failed (attempt 1)"),
         "{out}"
     );
-    assert!(out.contains("│ Attempts     │ 1 "), "{out}");
+    assert!(out.contains("| Attempts     | 1 "), "{out}");
 }
 
 /// The new user's path: a template, a new threshold, and a test that says what changed.

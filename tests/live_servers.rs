@@ -333,7 +333,7 @@ fn personalize_orders_emails_the_order_details() {
     let body = mails[0]["body"].as_str().unwrap().replace("\r\n", "\n");
     assert!(body.contains("A 720.50 USD order just came in."), "{body}");
     assert!(
-        body.contains(&format!("│ {:<11} │ {order}", "Order")),
+        body.contains(&format!("| {:<11} | {order}", "Order")),
         "{body}"
     );
 }
@@ -425,10 +425,10 @@ fn a_large_charge_is_sent_to_the_risk_team() {
     assert_eq!(mails[0]["subject"], "Take action based on fraud warnings");
     let body = mails[0]["body"].as_str().unwrap().replace("\r\n", "\n");
     assert!(
-        body.contains(&format!("│ Charge ID │ {charge} │\n")),
+        body.contains(&format!("| Charge ID | {charge} |\n")),
         "{body}"
     );
-    assert!(body.contains("│ Amount    │ 25.00 USD"), "{body}");
+    assert!(body.contains("| Amount    | 25.00 USD"), "{body}");
     let refunds = s.call("GET", &format!("/v1/refunds?charge={charge}"), &[]);
     assert_eq!(refunds["data"], json!([]));
 }

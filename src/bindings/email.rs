@@ -209,7 +209,7 @@ mod tests {
     fn text_has_the_body_then_the_table() {
         assert_eq!(
             email().message_text(),
-            "Please add a note.\n\n┌─────────────┬─────────────┐\n│ Customer ID │ cus_1       │\n│ Amount      │ 2500.00 USD │\n└─────────────┴─────────────┘\n"
+            "Please add a note.\n\n+-------------+-------------+\n| Customer ID | cus_1       |\n| Amount      | 2500.00 USD |\n+-------------+-------------+\n"
         );
     }
 
@@ -240,7 +240,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Message-ID: <flow_"), "{text}");
-        assert!(text.contains("Customer ID  cus_1\r\n"), "{text}");
+        assert!(
+            text.contains("Content-Transfer-Encoding: 7bit\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("| Customer ID | cus_1       |\r\n"), "{text}");
     }
 
     #[test]

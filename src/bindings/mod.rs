@@ -69,23 +69,22 @@ pub fn message_text(body: &str, fields: &[(String, String)]) -> String {
     out
 }
 
-/// Label and value columns, boxed and aligned.
+/// Label and value columns, boxed and aligned, in ASCII: the same in a terminal and
+/// in any mail reader, and plain 7-bit text on the wire.
 pub fn fields_table(rows: &[(String, String)]) -> String {
     let width = |s: &str| s.chars().count();
     let lw = rows.iter().map(|(l, _)| width(l)).max().unwrap_or(0);
     let vw = rows.iter().map(|(_, v)| width(v)).max().unwrap_or(0);
-    let rule = |l: char, m: char, r: char| {
-        format!("{l}{}{m}{}{r}\n", "─".repeat(lw + 2), "─".repeat(vw + 2))
-    };
-    let mut out = rule('┌', '┬', '┐');
+    let rule = format!("+{}+{}+\n", "-".repeat(lw + 2), "-".repeat(vw + 2));
+    let mut out = rule.clone();
     for (l, v) in rows {
         out.push_str(&format!(
-            "│ {l}{} │ {v}{} │\n",
+            "| {l}{} | {v}{} |\n",
             " ".repeat(lw - width(l)),
             " ".repeat(vw - width(v))
         ));
     }
-    out.push_str(&rule('└', '┴', '┘'));
+    out.push_str(&rule);
     out
 }
 

@@ -159,7 +159,7 @@ mod tests {
         let t = crate::bindings::fields_table(&rows);
         let widths: Vec<usize> = t.lines().map(|l| l.chars().count()).collect();
         assert!(widths.iter().all(|w| *w == widths[0]), "{t}");
-        assert!(t.contains("│ Customer ID │ cus_1      │"), "{t}");
+        assert!(t.contains("| Customer ID | cus_1      |"), "{t}");
     }
 
     #[test]
