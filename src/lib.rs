@@ -35,9 +35,12 @@ pub mod cli;
 pub mod compile;
 pub mod diagnostics;
 pub mod money;
+pub mod preview;
+pub mod repl;
 pub mod settings;
 pub mod stdlib;
 pub mod syntax;
+pub mod testing;
 pub mod vm;
 
 use std::sync::Arc;

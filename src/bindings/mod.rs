@@ -2,7 +2,12 @@
 //!
 //! The VM never acts on the world itself: it builds an [`Action`] and hands it to a
 //! [`Bindings`] implementation. [`Recording`] (the default) carries nothing out and
-//! answers `retrieve` from a folder of Stripe objects.
+//! answers `retrieve` from a folder of Stripe objects; [`live::Live`] carries actions
+//! out through [`stripe::Stripe`] and [`email::Mailer`].
+
+pub mod email;
+pub mod live;
+pub mod stripe;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -35,6 +40,52 @@ pub enum Action {
     Refund {
         params: Map<String, Json>,
     },
+}
+
+impl Email {
+    /// The message as its reader sees it, in the e-mail sent and in `flow preview`:
+    /// the body, then the appended fields as a table.
+    pub fn message_text(&self) -> String {
+        message_text(&self.body, &self.append)
+    }
+
+    /// The subject line: the one given, or the workflow's name.
+    pub fn subject_or(&self, workflow: &str) -> String {
+        self.subject.clone().unwrap_or_else(|| workflow.to_string())
+    }
+}
+
+/// The body, then the fields boxed and aligned in two columns.
+pub fn message_text(body: &str, fields: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for line in body.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    if !fields.is_empty() {
+        out.push('\n');
+        out.push_str(&fields_table(fields));
+    }
+    out
+}
+
+/// Label and value columns, boxed and aligned, in ASCII: the same in a terminal and
+/// in any mail reader, and plain 7-bit text on the wire.
+pub fn fields_table(rows: &[(String, String)]) -> String {
+    let width = |s: &str| s.chars().count();
+    let lw = rows.iter().map(|(l, _)| width(l)).max().unwrap_or(0);
+    let vw = rows.iter().map(|(_, v)| width(v)).max().unwrap_or(0);
+    let rule = format!("+{}+{}+\n", "-".repeat(lw + 2), "-".repeat(vw + 2));
+    let mut out = rule.clone();
+    for (l, v) in rows {
+        out.push_str(&format!(
+            "| {l}{} | {v}{} |\n",
+            " ".repeat(lw - width(l)),
+            " ".repeat(vw - width(v))
+        ));
+    }
+    out.push_str(&rule);
+    out
 }
 
 impl Action {

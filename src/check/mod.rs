@@ -3,7 +3,9 @@
 //!
 //! The checker keeps going after a problem, so one `flow check` reports all of them.
 
+mod reach;
 mod suggest;
+pub mod test_case;
 pub mod tree;
 pub mod types;
 
@@ -38,6 +40,9 @@ pub fn check_file(
     for w in &file.workflows {
         let mut cx = Checker::new(settings);
         if let Some(tw) = cx.workflow(w, default_name) {
+            if !cx.diagnostics.iter().any(Diagnostic::is_error) {
+                cx.diagnostics.extend(reach::analyze(&tw));
+            }
             workflows.push(tw);
         }
         diagnostics.append(&mut cx.diagnostics);
@@ -56,7 +61,15 @@ pub fn check_file(
             seen.insert(&tw.name, sp);
         }
     }
-    (Checked { source, workflows }, diagnostics)
+    let tests = test_case::check_tests(&file.tests, &source, settings, &mut diagnostics);
+    (
+        Checked {
+            source,
+            workflows,
+            tests,
+        },
+        diagnostics,
+    )
 }
 
 struct Local {
@@ -272,6 +285,8 @@ impl<'s> Checker<'s> {
                 let mut negated: Vec<String> = Vec::new();
                 for (cond, block) in branches {
                     self.steps += 1;
+                    // Each `else if` runs only when the conditions before it were false.
+                    self.non_null.extend(negated.iter().cloned());
                     let c = self.condition(cond, "an `if` condition");
                     self.non_null.extend(non_null_facts(cond));
                     let body = self.block(block);
@@ -341,6 +356,8 @@ impl<'s> Checker<'s> {
             return None;
         };
         let mut seen: HashMap<&str, Span> = HashMap::new();
+        // Required parameters that a misspelt argument probably meant.
+        let mut meant: Vec<&str> = Vec::new();
         let mut params: Vec<(String, TExpr, Span)> = Vec::new();
         let mut ok = true;
         for a in args {
@@ -357,6 +374,7 @@ impl<'s> Checker<'s> {
             seen.insert(&a.name.name, a.name.span);
             let Some(p) = def.param(&a.name.name) else {
                 let close = did_you_mean(&a.name.name, def.params.iter().map(|p| p.name.as_str()));
+                meant.extend(close.iter().copied());
                 let all: Vec<String> = def.params.iter().map(|p| format!("`{}`", p.name)).collect();
                 self.error(
                     Diagnostic::error(
@@ -381,7 +399,9 @@ impl<'s> Checker<'s> {
             params.push((p.name.clone(), value, a.name.span));
         }
         for p in def.params.iter().filter(|p| !p.optional) {
-            if !seen.contains_key(p.name.as_str()) {
+            if meant.contains(&p.name.as_str()) {
+                ok = false;
+            } else if !seen.contains_key(p.name.as_str()) {
                 self.error(
                     Diagnostic::error("E0303", format!("`{}` needs `{}`", def.name, p.name))
                         .with_label(name.span, format!("`{}` is missing", p.name))
@@ -452,7 +472,14 @@ impl<'s> Checker<'s> {
 
     /// Check an action argument against its declared type, converting where the
     /// language says so (an object passes its ID, a number literal is not money).
-    fn param_value(&mut self, action: &str, param: &str, ty: &FieldType, e: &ast::Expr) -> TExpr {
+    /// Tests use it for the arguments of an expected action.
+    pub fn param_value(
+        &mut self,
+        action: &str,
+        param: &str,
+        ty: &FieldType,
+        e: &ast::Expr,
+    ) -> TExpr {
         match ty {
             FieldType::Table => {
                 if let ExprKind::Map(entries) = &e.kind {
@@ -1778,49 +1805,30 @@ fn conv_of(ty: &Ty, parent: Option<&str>, field: Option<&str>, path: &[String]) 
 /// Paths that a condition proves non-null when it is true: `x != null`, and the
 /// parts of an `and`.
 fn non_null_facts(e: &ast::Expr) -> Vec<String> {
-    match &e.kind {
-        ExprKind::Binary {
-            op: BinOp::Ne,
-            lhs,
-            rhs,
-            ..
-        } => null_test(lhs, rhs),
-        ExprKind::Binary {
-            op: BinOp::And,
-            lhs,
-            rhs,
-            ..
-        } => {
-            let mut v = non_null_facts(lhs);
-            v.extend(non_null_facts(rhs));
-            v
-        }
-        ExprKind::Not(inner) => null_facts(inner),
-        _ => Vec::new(),
-    }
+    non_null_when(e, true)
 }
 
 /// Paths that a condition proves non-null when it is false: `x == null`, and the
 /// parts of an `or`.
 fn null_facts(e: &ast::Expr) -> Vec<String> {
+    non_null_when(e, false)
+}
+
+/// Paths proven non-null when `e` evaluates to `outcome`.
+fn non_null_when(e: &ast::Expr, outcome: bool) -> Vec<String> {
+    let (test, joins) = if outcome {
+        (BinOp::Ne, BinOp::And)
+    } else {
+        (BinOp::Eq, BinOp::Or)
+    };
     match &e.kind {
-        ExprKind::Binary {
-            op: BinOp::Eq,
-            lhs,
-            rhs,
-            ..
-        } => null_test(lhs, rhs),
-        ExprKind::Binary {
-            op: BinOp::Or,
-            lhs,
-            rhs,
-            ..
-        } => {
-            let mut v = null_facts(lhs);
-            v.extend(null_facts(rhs));
+        ExprKind::Binary { op, lhs, rhs, .. } if *op == test => null_test(lhs, rhs),
+        ExprKind::Binary { op, lhs, rhs, .. } if *op == joins => {
+            let mut v = non_null_when(lhs, outcome);
+            v.extend(non_null_when(rhs, outcome));
             v
         }
-        ExprKind::Not(inner) => non_null_facts(inner),
+        ExprKind::Not(inner) => non_null_when(inner, !outcome),
         _ => Vec::new(),
     }
 }
@@ -1909,4 +1917,101 @@ pub fn is_email_address(s: &str) -> bool {
             .chars()
             .any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '>')
         && !domain.contains('@')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{parse, SourceFile};
+
+    fn check(text: &str) -> (Checked, Vec<Diagnostic>) {
+        let src = SourceFile::new("t.flow", text);
+        let p = parse(&src);
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        check_file(&p.file, src, &Settings::default(), "t")
+    }
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        check(text).1.iter().map(|d| d.code).collect()
+    }
+
+    fn when_type(text: &str) -> Ty {
+        let (c, d) = check(text);
+        assert!(d.iter().all(|d| !d.is_error()), "{d:?}");
+        match &c.workflows[0].when.as_ref().unwrap().kind {
+            TExprKind::Compare { lhs, .. } => lhs.ty.clone(),
+            _ => panic!("a comparison"),
+        }
+    }
+
+    #[test]
+    fn field_types_come_from_the_schema() {
+        let t = |cond: &str| {
+            when_type(&format!(
+                "on payment_intent.succeeded when {cond} {{ retrieve customer }}"
+            ))
+        };
+        assert_eq!(t("amount > 1 USD").to_string(), "money");
+        assert_eq!(t("customer == \"cus_1\"").to_string(), "ref<customer>?");
+        assert_eq!(t("currency == USD").to_string(), "currency");
+        assert_eq!(t("metadata.order_id == \"1\"").to_string(), "string?");
+        assert_eq!(t("created > 0").to_string(), "timestamp");
+        assert_eq!(t("event.livemode == true").to_string(), "bool");
+    }
+
+    #[test]
+    fn bare_numbers_compared_with_money_take_the_default_currency() {
+        let (c, _) = check("on payment_intent.succeeded when amount > 1000 { retrieve customer }");
+        let TExprKind::Compare { rhs, .. } = &c.workflows[0].when.as_ref().unwrap().kind else {
+            panic!()
+        };
+        assert!(
+            matches!(&rhs.kind, TExprKind::Lit(Lit::Money(m)) if m.minor == 100_000 && m.currency.code() == "USD")
+        );
+    }
+
+    #[test]
+    fn null_guards_narrow() {
+        assert_eq!(
+            codes("on charge.succeeded when application_fee_amount > 1 USD { retrieve customer }"),
+            ["W0102"]
+        );
+        assert!(codes("on charge.succeeded when application_fee_amount != null and application_fee_amount > 1 USD { retrieve customer }").is_empty());
+        assert!(codes("on charge.succeeded { if application_fee_amount == null { retrieve customer } else if application_fee_amount > 1 USD { retrieve customer } }").is_empty());
+        // Outside the guarded block the field is nullable again.
+        assert_eq!(
+            codes("on charge.succeeded { if application_fee_amount != null { retrieve customer }\n if application_fee_amount > 1 USD { retrieve customer } }"),
+            ["W0102"]
+        );
+    }
+
+    #[test]
+    fn objects_pass_their_id_where_a_reference_is_expected() {
+        let (c, d) = check(
+            "on radar.early_fraud_warning.created { let ch = retrieve charge\n refund charge: ch }",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let TStmt::Refund { params, .. } = &c.workflows[0].body[1] else {
+            panic!()
+        };
+        assert_eq!(params[0].1.ty.to_string(), "charge");
+        assert_eq!(codes("on radar.early_fraud_warning.created { let c = retrieve payment_intent\n refund charge: c }"), ["E0305"]);
+    }
+
+    #[test]
+    fn lets_are_scoped_to_their_block() {
+        assert_eq!(
+            codes("on radar.early_fraud_warning.created { if true { let ch = retrieve charge\n retrieve ch }\n retrieve ch }"),
+            ["E0102"]
+        );
+    }
+
+    #[test]
+    fn dynamic_objects_are_a_note_not_an_error() {
+        let (c, d) = check(
+            "on product.created when active == true { email to: \"a@b.co\", body: \"{name}\" }",
+        );
+        assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), ["N0001"]);
+        assert_eq!(c.workflows[0].object, None);
+    }
 }

@@ -33,9 +33,21 @@ where
             let d = levenshtein(&lower, &c.to_ascii_lowercase());
             // A candidate that contains the name as a dotted part also counts
             // (`succeeded` for `payment_intent.succeded` is handled by distance).
-            (d <= max && d > 0 || (d == 0 && c != name)).then_some((d, c))
+            // A prefix of a longer name counts too: "fraud" for "fraudulent".
+            let prefix = lower.len() >= 4 && c.to_ascii_lowercase().starts_with(&lower);
+            if (d <= max && d > 0) || (d == 0 && c != name) {
+                Some((d, c))
+            } else if prefix && c != name {
+                Some((max + 1, c))
+            } else {
+                None
+            }
         })
         .collect();
+    // Prefix matches only when nothing is close by edit distance.
+    if scored.iter().any(|(d, _)| *d <= max) {
+        scored.retain(|(d, _)| *d <= max);
+    }
     scored.sort();
     scored.dedup_by(|a, b| a.1 == b.1);
     scored.into_iter().take(3).map(|(_, c)| c).collect()

@@ -14,6 +14,8 @@ use crate::syntax::{SourceFile, Span};
 pub struct Checked {
     pub source: Arc<SourceFile>,
     pub workflows: Vec<TWorkflow>,
+    /// The file's `test` items, checked (see `check::test_case`).
+    pub tests: Vec<super::test_case::TTest>,
 }
 
 #[derive(Clone, Debug)]

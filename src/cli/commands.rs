@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Value as Json};
 
 use super::{Command, Format};
-use crate::bindings::Recording;
+use crate::bindings::{Bindings, Recording};
 use crate::check::Ty;
 use crate::diagnostics::{self, Diagnostic, Severity};
 use crate::settings::{self, Settings};
@@ -30,6 +30,9 @@ pub fn dispatch(command: Command) -> i32 {
             objects,
             format,
             jobs,
+            live,
+            outbox,
+            verbose,
         } => {
             let input = match (&events, &event) {
                 (Some(path), _) => Input::Stream(path, jobs),
@@ -46,15 +49,47 @@ pub fn dispatch(command: Command) -> i32 {
                 event_type.as_deref(),
                 objects.as_deref(),
                 format,
+                live.then_some(super::live::LiveOptions { outbox, verbose }),
             )
         }
         Command::Compile { file, emit } => compile(&file, &emit),
         Command::Events { filter } => events(filter.as_deref()),
         Command::Fields { event_type, path } => fields(&event_type, path.as_deref()),
+        Command::Repl {
+            file,
+            event,
+            event_type,
+            objects,
+        } => crate::repl::main(crate::repl::Options {
+            file,
+            event,
+            event_type,
+            objects,
+        }),
+        Command::Templates => super::authoring::templates(),
+        Command::New {
+            template,
+            file,
+            force,
+        } => super::authoring::new(&template, file.as_deref(), force),
+        Command::Preview {
+            file,
+            event,
+            event_type,
+            objects,
+            format,
+        } => super::authoring::preview(
+            &file,
+            &event,
+            event_type.as_deref(),
+            objects.as_deref(),
+            format,
+        ),
+        Command::Test { paths } => super::authoring::test(&paths),
     }
 }
 
-fn stderr_color() -> bool {
+pub(super) fn stderr_color() -> bool {
     diagnostics::use_color(std::io::stderr().is_terminal())
 }
 
@@ -78,7 +113,7 @@ pub(crate) fn print_plain(d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
     eprint!("{text}");
 }
 
-fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
+pub(super) fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(SourceFile::new(path.display().to_string(), text)),
         Err(e) => Err(
@@ -88,16 +123,16 @@ fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
     }
 }
 
-fn stem(path: &Path) -> String {
+pub(super) fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "workflow".into())
 }
 
-fn load_settings(path: &Path) -> Result<Settings, Diagnostic> {
+pub(super) fn load_settings(path: &Path) -> Result<Settings, Diagnostic> {
     settings::load_for(Some(path)).map_err(|e| {
         Diagnostic::error("E0902", format!("invalid settings: {e}"))
-            .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`")
+            .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`, and `[stripe]` and `[email]` for live runs (see README)")
     })
 }
 
@@ -120,7 +155,8 @@ fn check(files: &[PathBuf], format: Format, deny: Option<&str>) -> i32 {
     let mut warnings = 0;
     let mut lsp = Vec::new();
     let color = stderr_color();
-    for path in files {
+    let files = expand_dirs(files);
+    for path in &files {
         let source = match read_source(path) {
             Ok(s) => s,
             Err(d) => {
@@ -182,6 +218,33 @@ fn check(files: &[PathBuf], format: Format, deny: Option<&str>) -> i32 {
     } else {
         0
     }
+}
+
+/// Files as given, with each folder replaced by the `.flow` files under it (sorted).
+pub fn expand_dirs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "flow") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
 }
 
 fn file_uri(path: &Path) -> String {
@@ -287,6 +350,7 @@ fn run(
     event_type: Option<&str>,
     objects: Option<&Path>,
     format: Format,
+    live: Option<super::live::LiveOptions>,
 ) -> i32 {
     let source = match read_source(file) {
         Ok(s) => s,
@@ -329,23 +393,24 @@ fn run(
             return 2;
         }
     }
-    let mut bindings = Recording::new();
-    if let Some(dir) = objects {
-        if let Err(e) = bindings.load_dir(dir) {
-            print_plain(
-                &Diagnostic::error("E0906", e)
-                    .with_help("--objects takes a folder of Stripe objects as .json files"),
-                None,
-            );
-            return 2;
-        }
-    }
     let event_path = match input {
         Input::One(path) => path,
         Input::Stream(path, jobs) => {
+            // `--live` does not go with `--events` (clap says so).
+            let mut recording = Recording::new();
+            if let Some(dir) = objects {
+                if let Err(e) = recording.load_dir(dir) {
+                    print_plain(
+                        &Diagnostic::error("E0906", e)
+                            .with_help("--objects takes a folder of Stripe objects as .json files"),
+                        None,
+                    );
+                    return 2;
+                }
+            }
             let programs = &build.compiled.programs;
             return crate::batch::cli::run(
-                programs, &source, path, event_type, bindings, format, jobs,
+                programs, &source, path, event_type, recording, format, jobs,
             );
         }
     };
@@ -373,6 +438,29 @@ fn run(
         .iter()
         .filter(|p| p.trigger == event.event_type())
         .collect();
+    let mut bindings: Box<dyn Bindings> = match live {
+        Some(opts) => match super::live::bindings(&settings, &matching, &event, &opts) {
+            Ok(b) => Box::new(b),
+            Err(d) => {
+                print_plain(&d, None);
+                return 2;
+            }
+        },
+        None => {
+            let mut recording = Recording::new();
+            if let Some(dir) = objects {
+                if let Err(e) = recording.load_dir(dir) {
+                    print_plain(
+                        &Diagnostic::error("E0906", e)
+                            .with_help("--objects takes a folder of Stripe objects as .json files"),
+                        None,
+                    );
+                    return 2;
+                }
+            }
+            Box::new(recording)
+        }
+    };
     if matching.is_empty() {
         let triggers: Vec<&str> = build
             .compiled
@@ -395,7 +483,7 @@ fn run(
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for p in matching {
-        let report = vm::run(p, &source, &event, &mut bindings);
+        let report = vm::run(p, &source, &event, bindings.as_mut());
         failed |= report.status == Status::Failed;
         let _ = match format {
             Format::Json => writeln!(out, "{}", report.to_json()),

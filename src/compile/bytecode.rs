@@ -73,3 +73,28 @@ pub struct Program {
     /// Stripe steps (actions and conditions), for reports.
     pub span: Span,
 }
+
+impl Program {
+    pub fn empty(
+        name: impl Into<String>,
+        trigger: impl Into<String>,
+        locals: u16,
+        span: Span,
+    ) -> Program {
+        Program {
+            name: name.into(),
+            trigger: trigger.into(),
+            code: Vec::new(),
+            spans: Vec::new(),
+            consts: Vec::new(),
+            reads: Vec::new(),
+            operands: Vec::new(),
+            objects: Vec::new(),
+            updates: Vec::new(),
+            tables: Vec::new(),
+            refunds: Vec::new(),
+            locals,
+            span,
+        }
+    }
+}

@@ -25,21 +25,7 @@ pub fn compile(checked: &Checked) -> Compiled {
 
 pub fn compile_workflow(w: &TWorkflow) -> Program {
     let mut c = Compiler {
-        p: Program {
-            name: w.name.clone(),
-            trigger: w.trigger.clone(),
-            code: Vec::new(),
-            spans: Vec::new(),
-            consts: Vec::new(),
-            reads: Vec::new(),
-            operands: Vec::new(),
-            objects: Vec::new(),
-            updates: Vec::new(),
-            tables: Vec::new(),
-            refunds: Vec::new(),
-            locals: w.locals,
-            span: w.span,
-        },
+        p: Program::empty(w.name.clone(), w.trigger.clone(), w.locals, w.span),
     };
     if let Some(cond) = &w.when {
         c.expr(cond);
@@ -59,21 +45,7 @@ pub fn compile_workflow(w: &TWorkflow) -> Program {
 /// Compile one expression into a program that leaves its value on the stack (the REPL).
 pub fn compile_expr(e: &TExpr, locals: u16) -> Program {
     let mut c = Compiler {
-        p: Program {
-            name: "<expr>".into(),
-            trigger: String::new(),
-            code: Vec::new(),
-            spans: Vec::new(),
-            consts: Vec::new(),
-            reads: Vec::new(),
-            operands: Vec::new(),
-            objects: Vec::new(),
-            updates: Vec::new(),
-            tables: Vec::new(),
-            refunds: Vec::new(),
-            locals,
-            span: e.span,
-        },
+        p: Program::empty("<expr>", "", locals, e.span),
     };
     c.expr(e);
     c.emit(Op::Halt, e.span);
@@ -83,21 +55,7 @@ pub fn compile_expr(e: &TExpr, locals: u16) -> Program {
 /// Compile statements into a program (the REPL's `let` and actions).
 pub fn compile_stmts(stmts: &[TStmt], locals: u16, span: Span) -> Program {
     let mut c = Compiler {
-        p: Program {
-            name: "<repl>".into(),
-            trigger: String::new(),
-            code: Vec::new(),
-            spans: Vec::new(),
-            consts: Vec::new(),
-            reads: Vec::new(),
-            operands: Vec::new(),
-            objects: Vec::new(),
-            updates: Vec::new(),
-            tables: Vec::new(),
-            refunds: Vec::new(),
-            locals,
-            span,
-        },
+        p: Program::empty("<repl>", "", locals, span),
     };
     c.stmts(stmts);
     c.emit(Op::Halt, span);
@@ -350,6 +308,55 @@ impl Compiler {
                 self.emit(Op::MakeList(items.len() as u32), e.span);
             }
             TExprKind::Table(rows) => self.table(rows, e.span),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::bindings::Recording;
+    use crate::settings::Settings;
+    use crate::syntax::SourceFile;
+    use crate::vm::{run, Event, Status};
+
+    fn run_on(flow: &str, object: serde_json::Value) -> crate::vm::RunReport {
+        let src = SourceFile::new("t.flow", flow);
+        let b = crate::build(&src, &Settings::default(), "t");
+        assert!(!b.has_errors(), "{:?}", b.diagnostics);
+        let e = Event::from_json(object, Some("charge.succeeded")).unwrap();
+        run(&b.compiled.programs[0], &src, &e, &mut Recording::new())
+    }
+
+    #[test]
+    fn and_or_short_circuit() {
+        let obj = serde_json::json!({"id": "ch_1", "amount": 100, "currency": "usd", "application_fee_amount": null});
+        // The right side would fail on null; `and` never evaluates it.
+        let r = run_on("on charge.succeeded when application_fee_amount != null and application_fee_amount > 1 USD { retrieve customer }", obj.clone());
+        assert_eq!(r.status, Status::Skipped, "{:?}", r.error);
+        let r = run_on("on charge.succeeded when application_fee_amount == null or application_fee_amount > 1 USD { email to: \"a@b.co\", body: \"x\" }", obj.clone());
+        assert_eq!(r.status, Status::Succeeded, "{:?}", r.error);
+        // Without the guard the null comparison fails the run, naming the field.
+        let r = run_on(
+            "on charge.succeeded when application_fee_amount > 1 USD { retrieve customer }",
+            obj,
+        );
+        assert_eq!(r.status, Status::Failed);
+        assert!(r
+            .error
+            .unwrap()
+            .contains("`application_fee_amount` is null"));
+    }
+
+    #[test]
+    fn if_else_chains_take_one_branch() {
+        let flow = "on charge.succeeded {\n if amount > 10 USD { email to: \"big@b.co\", body: \"x\" }\n else if amount > 1 USD { email to: \"mid@b.co\", body: \"x\" }\n else { email to: \"small@b.co\", body: \"x\" } }";
+        for (amount, to) in [(2000, "big@b.co"), (500, "mid@b.co"), (100, "small@b.co")] {
+            let r = run_on(
+                flow,
+                serde_json::json!({"id": "ch_1", "amount": amount, "currency": "usd"}),
+            );
+            assert_eq!(r.actions.len(), 1);
+            assert_eq!(r.actions[0].to_json()["to"][0], to);
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Business settings from `flow.toml`: the default currency and the dispute fee.
+//! Settings from `flow.toml`: the business's default currency and dispute fee, and
+//! how a live run reaches Stripe and sends e-mail.
 //!
 //! `flow.toml` is looked for beside the flow file, then in the working directory.
 //!
@@ -6,7 +7,23 @@
 //! [business]
 //! default_currency = "USD"
 //! dispute_fee = "15.00 USD"
+//!
+//! [stripe]                               # used by `flow run --live`
+//! api_base = "https://api.stripe.com"
+//! api_version = "2026-07-29.dahlia"
+//! timeout = 30                           # seconds for one request
+//! max_network_retries = 3
+//! max_retry_time = 60                    # seconds for a request and all its retries
+//!
+//! [email]
+//! from = "flow@example.com"
+//! smtp = "smtp://localhost:25"           # STARTTLS when the server offers it
+//! outbox = "outbox"                      # or write .eml files here instead
 //! ```
+//!
+//! The Stripe API key is never read from this file: only from `STRIPE_API_KEY`.
+
+pub mod live;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -15,11 +32,16 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::money::{Currency, Money};
+pub use live::{EmailSettings, StripeSettings, DEFAULT_API_BASE, DEFAULT_API_VERSION};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
     pub default_currency: Currency,
     pub dispute_fee: Money,
+    /// How a live run reaches Stripe (`[stripe]`).
+    pub stripe: StripeSettings,
+    /// How a live run sends e-mail (`[email]`).
+    pub email: EmailSettings,
     /// Where the settings came from, if not the defaults.
     pub path: Option<PathBuf>,
 }
@@ -30,6 +52,8 @@ impl Default for Settings {
         Settings {
             default_currency: usd,
             dispute_fee: Money::new(1500, usd),
+            stripe: StripeSettings::default(),
+            email: EmailSettings::default(),
             path: None,
         }
     }
@@ -40,14 +64,10 @@ impl Default for Settings {
 struct FileFormat {
     #[serde(default)]
     business: Business,
-    // Sections for the live bindings; accepted here so that one flow.toml serves
-    // every command.
-    #[allow(dead_code)]
     #[serde(default)]
-    stripe: Option<toml::Value>,
-    #[allow(dead_code)]
+    stripe: live::StripeSection,
     #[serde(default)]
-    email: Option<toml::Value>,
+    email: live::EmailSection,
 }
 
 #[derive(Deserialize, Default)]
@@ -86,6 +106,12 @@ pub fn load_for(flow_file: Option<&Path>) -> Result<Settings, String> {
 pub fn load(path: &Path) -> Result<Settings, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut s = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    // A relative outbox is relative to the flow.toml that names it.
+    if let (Some(outbox), Some(dir)) = (&s.email.outbox, path.parent()) {
+        if outbox.is_relative() {
+            s.email.outbox = Some(dir.join(outbox));
+        }
+    }
     s.path = Some(path.to_path_buf());
     Ok(s)
 }
@@ -102,6 +128,8 @@ pub fn parse(text: &str) -> Result<Settings, String> {
         s.dispute_fee =
             parse_money(&fee, s.default_currency).map_err(|e| format!("dispute_fee: {e}"))?;
     }
+    s.stripe = f.stripe.into_settings()?;
+    s.email = f.email.into_settings()?;
     Ok(s)
 }
 

@@ -14,6 +14,87 @@ pub struct Ident {
 #[derive(Clone, Debug, Default)]
 pub struct File {
     pub workflows: Vec<Workflow>,
+    /// `test "name" { … }` items, in file order.
+    pub tests: Vec<Test>,
+}
+
+/// `test "name" { given …  expect … }`.
+#[derive(Clone, Debug)]
+pub struct Test {
+    pub name: String,
+    pub name_span: Span,
+    pub givens: Vec<Given>,
+    pub expects: Vec<Expect>,
+    pub span: Span,
+}
+
+/// `given EVENT_TYPE { … }` or `given "events/x.json"`, with objects for `retrieve`.
+#[derive(Clone, Debug)]
+pub struct Given {
+    pub event: GivenEvent,
+    pub with: Option<GivenObjects>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum GivenEvent {
+    /// An event type and a partial `data.object` (an `ExprKind::Map`).
+    Partial { event_type: Ident, object: Expr },
+    /// A Stripe event in a JSON file, relative to the test's file.
+    File { path: String, span: Span },
+}
+
+#[derive(Clone, Debug)]
+pub enum GivenObjects {
+    /// `with [ { "id": …, "object": …, … }, … ]` (an `ExprKind::List`).
+    Inline(Expr),
+    /// `with "objects"`: a folder of `.json` files, or one file.
+    Path { path: String, span: Span },
+}
+
+#[derive(Clone, Debug)]
+pub struct Expect {
+    pub kind: ExpectKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExpectKind {
+    /// `expect succeeded`, `expect failed "part of the error"`, `expect skipped`.
+    Status {
+        status: Ident,
+        message: Option<(String, Span)>,
+    },
+    /// `expect no update`, `expect no actions`.
+    No { what: Ident },
+    /// `expect email to: "…"`, `expect update customer.metadata.Tier == "VIP"`.
+    Action(ExpectedAction),
+    /// `expect actions [ … ]`: exactly these, in this order.
+    Actions(Vec<ExpectedAction>),
+}
+
+#[derive(Clone, Debug)]
+pub enum ExpectedAction {
+    /// `ACTION name: value …`, some of the action's arguments.
+    Call {
+        name: Ident,
+        args: Vec<Arg>,
+        span: Span,
+    },
+    /// `update REF.path == value`.
+    Update {
+        target: Path,
+        value: Expr,
+        span: Span,
+    },
+}
+
+impl ExpectedAction {
+    pub fn span(&self) -> Span {
+        match self {
+            ExpectedAction::Call { span, .. } | ExpectedAction::Update { span, .. } => *span,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -6,7 +6,6 @@
 
 pub mod ast;
 pub mod parser;
-mod shift;
 mod span;
 
 pub use parser::{parse, parse_expr, parse_stmt, Parsed};

@@ -10,7 +10,7 @@ use pest::Parser as _;
 use rust_decimal::Decimal;
 
 use super::ast::*;
-use super::{shift, SourceFile, Span};
+use super::{SourceFile, Span};
 use crate::diagnostics::Diagnostic;
 
 #[derive(pest_derive::Parser)]
@@ -29,10 +29,141 @@ pub fn parse(source: &SourceFile) -> Parsed {
     let text = &source.text;
     let mut file = File::default();
     let mut diagnostics = Vec::new();
-    for (start, end) in segments(text) {
-        parse_segment(text, start, end, &mut file, &mut diagnostics);
-    }
+    let segments = segments(text);
+    parse_range(text, 0, text.len(), &segments, &mut file, &mut diagnostics);
+    file.workflows.sort_by_key(|w| w.span.start);
+    file.tests.sort_by_key(|t| t.span.start);
+    check_separators(text, &file.workflows, &file.tests, &mut diagnostics);
     Parsed { file, diagnostics }
+}
+
+/// Parse `start..end` in one go. On a syntax error, the workflow (segment) holding it
+/// is parsed on its own with line-level recovery, and the text before and after it
+/// is parsed again as a whole: a file with k errors takes about 2k + 1 parses.
+fn parse_range(
+    text: &str,
+    start: usize,
+    end: usize,
+    segments: &[(usize, usize)],
+    file: &mut File,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if text[start..end].trim().is_empty() {
+        return;
+    }
+    let work;
+    let input = if start == 0 && end == text.len() {
+        text
+    } else {
+        work = blank_outside(text, start, end);
+        &work
+    };
+    match parse_rule(Rule::file, input, false) {
+        Ok(pairs) => collect_workflows(pairs, file, diagnostics),
+        Err(e) => {
+            // The error is explained by `parse_segment`, which parses again with pest's
+            // error detail on (it costs time, so clean parses go without it).
+            let at = match e.location {
+                pest::error::InputLocation::Pos(p) => p,
+                pest::error::InputLocation::Span((s, _)) => s,
+            };
+            let within: Vec<&(usize, usize)> = segments
+                .iter()
+                .filter(|(s, e)| *s < end && *e > start)
+                .collect();
+            let seg = within
+                .iter()
+                .rev()
+                .find(|(s, _)| *s <= at)
+                .or(within.first())
+                .map(|&&(s, e)| (s.max(start), e.min(end)))
+                .unwrap_or((start, end));
+            if seg == (start, end) {
+                parse_segment(text, start, end, file, diagnostics);
+                return;
+            }
+            if seg.0 > start {
+                parse_range(text, start, seg.0, segments, file, diagnostics);
+            }
+            parse_segment(text, seg.0, seg.1, file, diagnostics);
+            if seg.1 < end {
+                parse_range(text, seg.1, end, segments, file, diagnostics);
+            }
+        }
+    }
+}
+
+/// How deeply blocks and expressions may nest, and how many operators one
+/// expression may chain: later stages walk the tree recursively, and no input may
+/// exhaust the stack.
+const MAX_NESTING: usize = 128;
+const MAX_CHAIN: usize = 256;
+
+/// The first place where nesting goes deeper than [`MAX_NESTING`], found without
+/// recursion.
+fn too_deep(pair: &Pair<Rule>) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    for token in pair.clone().tokens() {
+        match token {
+            pest::Token::Start { rule, pos } if nests(rule) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::error(
+                            "E0005",
+                            format!(
+                            "this is nested too deeply (more than {} levels of parentheses, lists or blocks)",
+                            MAX_NESTING / 2
+                        ),
+                        )
+                        .with_label(Span::new(pos.pos(), pos.pos() + 1), "too deep")
+                        .with_help(
+                            "split the condition with `let`, or the logic into several workflows",
+                        ),
+                    );
+                }
+            }
+            pest::Token::End { rule, .. } if nests(rule) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn nests(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::expr
+            | Rule::block
+            | Rule::paren
+            | Rule::list
+            | Rule::map
+            | Rule::interp
+            | Rule::if_stmt
+    )
+}
+
+fn collect_workflows(
+    pairs: pest::iterators::Pairs<Rule>,
+    file: &mut File,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for item in pairs.flat_map(|p| p.into_inner()) {
+        if !matches!(item.as_rule(), Rule::workflow | Rule::test) {
+            continue;
+        }
+        if let Some(d) = too_deep(&item) {
+            diagnostics.push(d);
+            continue;
+        }
+        let built = match item.as_rule() {
+            Rule::workflow => build_workflow(item).map(|w| file.workflows.push(w)),
+            _ => build_test(item).map(|t| file.tests.push(t)),
+        };
+        if let Err(d) = built {
+            diagnostics.push(d);
+        }
+    }
 }
 
 /// Parse one expression (for the REPL and tests): the whole text must be one expression.
@@ -40,6 +171,9 @@ pub fn parse_expr(text: &str) -> Result<Expr, Diagnostic> {
     match parse_rule(Rule::expr_only, text, true) {
         Ok(mut pairs) => {
             let pair = pairs.next().and_then(|p| p.into_inner().next());
+            if let Some(d) = pair.as_ref().and_then(too_deep) {
+                return Err(d);
+            }
             match pair {
                 Some(p) => build_expr(p),
                 None => Err(Diagnostic::error("E0001", "expected an expression")
@@ -55,6 +189,9 @@ pub fn parse_stmt(text: &str) -> Result<Stmt, Diagnostic> {
     match parse_rule(Rule::stmt_only, text, true) {
         Ok(mut pairs) => {
             let pair = pairs.next().and_then(|p| p.into_inner().next());
+            if let Some(d) = pair.as_ref().and_then(too_deep) {
+                return Err(d);
+            }
             match pair {
                 Some(p) => build_stmt(p),
                 None => Err(Diagnostic::error("E0001", "expected a statement")
@@ -66,8 +203,9 @@ pub fn parse_stmt(text: &str) -> Result<Stmt, Diagnostic> {
 }
 
 /// Parse `text` as `rule`, with pest's record of what it expected where (`detail`)
-/// or without (much faster). That switch is process-wide and read when a parse
-/// starts, so parses take turns: each gets the setting it asked for.
+/// or without (much faster: a clean parse needs no record). That switch is
+/// process-wide and read when a parse starts, so parses take turns: each gets the
+/// setting it asked for, whatever ran before or runs beside it.
 fn parse_rule(
     rule: Rule,
     text: &str,
@@ -80,14 +218,14 @@ fn parse_rule(
 }
 
 /// Split the text at top-level workflow starts: a line that begins, in column 0,
-/// with `workflow` or `on`. Each piece is parsed on its own, so an error in one
+/// with `workflow`, `on` or `test`. Each piece is parsed on its own, so an error in one
 /// workflow does not hide the errors in the next.
 fn segments(text: &str) -> Vec<(usize, usize)> {
     let mut starts = vec![0];
     let mut offset = 0;
     let mut first = true;
     for line in text.split_inclusive('\n') {
-        let is_start = ["workflow", "on"].iter().any(|kw| {
+        let is_start = ["workflow", "on", "test"].iter().any(|kw| {
             line.strip_prefix(kw)
                 .is_some_and(|rest| rest.starts_with([' ', '\t', '"']))
         });
@@ -113,9 +251,22 @@ fn segments(text: &str) -> Vec<(usize, usize)> {
     out
 }
 
-/// Parse the workflows of `text[start..end]` on their own (so that the time to parse
-/// a file grows with its length, not with its length times its workflows), then give
-/// their spans and diagnostics the offsets they have in the whole file.
+/// A copy of the text with everything outside `start..end` blanked (newlines kept), so
+/// that byte offsets stay those of the whole file.
+fn blank_outside(text: &str, start: usize, end: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, ch) in text.char_indices() {
+        if (i < start || i >= end) && ch != '\n' {
+            for _ in 0..ch.len_utf8() {
+                out.push(' ');
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 fn parse_segment(
     text: &str,
     start: usize,
@@ -123,46 +274,28 @@ fn parse_segment(
     file: &mut File,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let by = start as u32;
-    let first_new = file.workflows.len();
-    let end = end - start;
-    let mut work = text[start..start + end].to_string();
+    let mut work = if start == 0 && end == text.len() {
+        text.to_string()
+    } else {
+        blank_outside(text, start, end)
+    };
     // After a syntax error, blank the offending line (when that cannot unbalance
     // brackets) and try again, to find the errors further down.
     let mut last_error_at = None;
     for _ in 0..16 {
-        // Tracking what was expected where is slow: only an error needs it, and then
-        // the segment is parsed again with it.
-        let mut result = parse_rule(Rule::file, &work, false);
-        if result.is_err() {
-            result = parse_rule(Rule::file, &work, true);
-        }
-        match result {
+        match parse_rule(Rule::file, &work, true) {
             Ok(pairs) => {
                 if last_error_at.is_none() {
-                    for pair in pairs.flatten().filter(|p| p.as_rule() == Rule::workflow) {
-                        match build_workflow(pair) {
-                            Ok(mut w) => {
-                                shift::workflow(&mut w, by);
-                                file.workflows.push(w);
-                            }
-                            Err(mut d) => {
-                                shift::diagnostic(&mut d, by);
-                                diagnostics.push(d);
-                            }
-                        }
-                    }
-                    check_separators(text, &file.workflows[first_new..], diagnostics);
+                    collect_workflows(pairs, file, diagnostics);
                 }
                 return;
             }
             Err(e) => {
-                let mut diag = syntax_error(&work, &e);
+                let diag = syntax_error(&work, &e);
                 let at = diag.primary_span().map(|s| s.start as usize).unwrap_or(0);
                 if last_error_at.is_some_and(|prev| at <= prev) {
                     return;
                 }
-                shift::diagnostic(&mut diag, by);
                 diagnostics.push(diag);
                 last_error_at = Some(at);
                 match blank_line_at(&work, at, end) {
@@ -197,7 +330,12 @@ fn blank_line_at(work: &str, at: usize, end: usize) -> Option<String> {
 }
 
 /// Statements must be separated by a newline or `;`.
-fn check_separators(text: &str, workflows: &[Workflow], diagnostics: &mut Vec<Diagnostic>) {
+fn check_separators(
+    text: &str,
+    workflows: &[Workflow],
+    tests: &[Test],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     fn walk(text: &str, block: &Block, diagnostics: &mut Vec<Diagnostic>) {
         for pair in block.stmts.windows(2) {
             let between = text
@@ -234,6 +372,31 @@ fn check_separators(text: &str, workflows: &[Workflow], diagnostics: &mut Vec<Di
     }
     for w in workflows {
         walk(text, &w.body, diagnostics);
+    }
+    for t in tests {
+        let mut spans: Vec<Span> = t.givens.iter().map(|g| g.span).collect();
+        spans.extend(t.expects.iter().map(|e| e.span));
+        spans.sort_by_key(|s| s.start);
+        for pair in spans.windows(2) {
+            let between = text
+                .get(pair[0].end as usize..pair[1].start as usize)
+                .unwrap_or("");
+            if !between.contains('\n') && !between.contains(';') {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "E0002",
+                        "two test lines on one line need a `;` between them",
+                    )
+                    .with_label(
+                        first_word(text, pair[1]),
+                        "this starts on the same line as the one before",
+                    )
+                    .with_help(
+                        "put each `given` and `expect` on its own line, or separate them with `;`",
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -297,6 +460,21 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::name => "a name",
         Rule::EOI => "the end of the file",
         Rule::kw_workflow => "`workflow`",
+        Rule::test | Rule::kw_test => "a test (`test \"name\" { given …  expect … }`)",
+        Rule::given | Rule::kw_given | Rule::expect | Rule::kw_expect => {
+            "`given` (the event) or `expect` (what should happen)"
+        }
+        Rule::given_with | Rule::kw_with => "`with` and the objects `retrieve` finds",
+        Rule::expect_status
+        | Rule::status_word
+        | Rule::expect_no
+        | Rule::kw_no
+        | Rule::expect_list
+        | Rule::kw_actions
+        | Rule::expect_update
+        | Rule::expect_action => {
+            "an expectation (`succeeded`, `failed`, `skipped`, `no ACTION`, `actions [ … ]`, `update REF.path == value` or an action such as `email to: …`)"
+        }
         _ => return None,
     })
 }
@@ -318,74 +496,174 @@ fn token_words(token: &str) -> Option<String> {
     })
 }
 
+/// The last two tokens before `pos` (words, or single punctuation characters).
+fn tokens_before(text: &str, pos: usize) -> (String, String) {
+    fn last(text: &str) -> (&str, &str) {
+        let t = text.trim_end();
+        let Some(c) = t.chars().last() else {
+            return ("", "");
+        };
+        if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+            let start = t
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+                .map_or(0, |(i, c)| i + c.len_utf8());
+            (&t[..start], &t[start..])
+        } else {
+            let start = t.len() - c.len_utf8();
+            (&t[..start], &t[start..])
+        }
+    }
+    let before = &text[..pos.min(text.len())];
+    let (rest, one) = last(before);
+    let (_, two) = last(rest);
+    (two.to_string(), one.to_string())
+}
+
 /// Turn a pest error into a diagnostic that speaks of what the user can write,
 /// never of grammar rule names.
 fn syntax_error(text: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
-    let pos = match e.location {
+    let mut pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
+    let (prev2, prev1) = tokens_before(text, pos);
+    // What the user was in the middle of writing decides the message when it is clear.
+    let keyword_context = |kw: &str| -> Option<String> {
+        match kw {
+            "when" => Some("a condition after `when`".into()),
+            "if" => Some("a condition after `if`".into()),
+            "on" => Some("an event type after `on`, such as `payment_intent.succeeded`".into()),
+            "let" => Some("a name after `let`".into()),
+            "workflow" => Some("the workflow's name in quotes after `workflow`, such as `workflow \"Tag VIP customers\"`".into()),
+            "update" => {
+                Some("what to update after `update`, such as `customer.metadata.Tier`".into())
+            }
+            "retrieve" => Some("a reference to retrieve, such as `charge`".into()),
+            _ => None,
+        }
+    };
+    let mut context = keyword_context(&prev1);
+    if context.is_none() && prev1 == "{" {
+        // `when {`: the brace was read as the start of a value; the condition is missing.
+        if let Some(c) = keyword_context(&prev2).filter(|c| c.starts_with("a condition")) {
+            context = Some(c);
+            pos = text[..pos].trim_end().len() - 1;
+        }
+    }
+    if context.is_none()
+        && matches!(
+            prev1.as_str(),
+            ":" | "=" | "==" | "!=" | "<" | ">" | "<=" | ">="
+        )
+    {
+        context = Some("a value".into());
+    }
+
     let mut expected: Vec<String> = Vec::new();
     let mut push = |s: String| {
         if !expected.contains(&s) {
             expected.push(s);
         }
     };
-    let before = text[..pos.min(text.len())].trim_end();
-    let prev_word = before
-        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .next()
-        .unwrap_or("");
-    // Context first: what the user was in the middle of writing.
-    if prev_word == "when" && before.ends_with("when") {
-        push("a condition after `when`".into());
-    } else if prev_word == "if" && before.ends_with("if") {
-        push("a condition after `if`".into());
-    } else if before.ends_with("on") && prev_word == "on" {
-        push("an event type after `on`, such as `payment_intent.succeeded`".into());
-    } else if before.ends_with(':') || before.ends_with('=') || before.ends_with("==") {
-        push("a value".into());
-    }
-    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
-        for r in positives {
-            if let Some(w) = rule_words(*r) {
-                push(w.to_string());
+    if let Some(c) = &context {
+        push(c.clone());
+    } else {
+        if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
+            for r in positives {
+                if let Some(w) = rule_words(*r) {
+                    push(w.to_string());
+                }
+            }
+        }
+        if let Some(attempts) = e.parse_attempts() {
+            for t in attempts.expected_tokens() {
+                if let Some(w) = token_words(&t.to_string()) {
+                    push(w);
+                }
             }
         }
     }
-    if let Some(attempts) = e.parse_attempts() {
-        for t in attempts.expected_tokens() {
-            if let Some(w) = token_words(&t.to_string()) {
-                push(w);
-            }
+    let at_end = text[pos.min(text.len())..].trim().is_empty();
+    let unclosed = unclosed_brace(text, pos);
+    if at_end && unclosed.is_some() {
+        expected.retain(|s| s.starts_with("`}`"));
+        if expected.is_empty() {
+            expected.push("`}` to close the block".into());
         }
     }
-    // An operator is rarely what the user is missing; say it last.
-    expected.sort_by_key(|s| s == "an operator");
+    let cleaned = clean_expected(expected);
     let found = describe_found(text, pos);
-    let message = if expected.is_empty() {
+    let message = if cleaned.is_empty() {
         format!("unexpected {found}")
     } else {
-        format!("expected {}, found {found}", join_or(&expected))
+        format!("expected {}, found {found}", join_or(&cleaned))
     };
     let span_end = next_token_end(text, pos);
     let mut d =
         Diagnostic::error("E0001", message).with_label(Span::new(pos, span_end), "unexpected here");
-    // Point at the unclosed `{` when a closing brace is what is missing.
-    if expected.iter().any(|s| s.starts_with("`}`")) {
-        if let Some(open) = unclosed_brace(text, pos) {
+    if cleaned.iter().any(|s| s.starts_with("`}`")) {
+        if let Some(open) = unclosed {
             d = d.with_secondary(
                 Span::new(open, open + 1),
                 "the block opened here is not closed",
             );
         }
     }
-    if expected.iter().any(|s| s.starts_with("a condition")) {
+    if cleaned.iter().any(|s| s.starts_with("a condition")) {
         d = d.with_help(
             "a condition compares values, e.g. `amount > 1000 USD` or `currency == EUR`",
         );
+    } else if cleaned.iter().any(|s| s.starts_with("`}`")) {
+        d = d.with_help("every `{` needs a matching `}`");
+    } else if cleaned.iter().any(|s| s == "a value") {
+        d = d.with_help("a value is a field such as `amount`, a string, a number, money such as `10 USD`, or a list");
     }
     d
+}
+
+/// Keep the expectations a user can act on: a general category hides the keywords
+/// and punctuation it covers, operators come last, and at most four are listed.
+fn clean_expected(mut expected: Vec<String>) -> Vec<String> {
+    let has = |e: &Vec<String>, s: &str| e.iter().any(|x| x == s);
+    let covered_by_expr = [
+        "`\"` to end the string",
+        "`false`",
+        "`true`",
+        "`null`",
+        "`not`",
+        "`retrieve`",
+    ];
+    if has(&expected, "an expression") || has(&expected, "a value") {
+        expected.retain(|x| !covered_by_expr.contains(&x.as_str()));
+    }
+    if has(&expected, "a value") {
+        expected.retain(|x| x != "an expression");
+    }
+    let statement = "a statement (`let`, `if`, `update`, `retrieve` or an action such as `email`)";
+    if has(&expected, statement) {
+        expected.retain(|x| {
+            !["`if`", "`let`", "`update`", "`retrieve`", "a name"].contains(&x.as_str())
+        });
+    }
+    // Operators could always continue an expression; they are rarely what is missing.
+    let operator_words = ["`and`", "`or`", "`in`", "an operator"];
+    let had_operator = expected
+        .iter()
+        .any(|x| operator_words.contains(&x.as_str()));
+    expected.retain(|x| !operator_words.contains(&x.as_str()));
+    // `>` closes only compact blocks; mention it only when nothing else fits.
+    if expected.len() > 1 {
+        expected.retain(|x| x != "`>` to close the block");
+    }
+    // Closing brackets first: an unclosed block is the most common mistake.
+    expected.sort_by_key(|x| !x.starts_with("`}`"));
+    if expected.is_empty() && had_operator {
+        expected.push("an operator".into());
+    }
+    expected.truncate(4);
+    expected
 }
 
 fn join_or(items: &[String]) -> String {
@@ -497,6 +775,12 @@ fn is_keyword_token(r: Rule) -> bool {
             | Rule::kw_let
             | Rule::kw_update
             | Rule::kw_retrieve
+            | Rule::kw_test
+            | Rule::kw_given
+            | Rule::kw_with
+            | Rule::kw_expect
+            | Rule::kw_no
+            | Rule::kw_actions
     )
 }
 
@@ -546,6 +830,143 @@ fn build_workflow(pair: Pair<Rule>) -> Result<Workflow, Diagnostic> {
         body,
         span: whole,
     })
+}
+
+fn build_test(pair: Pair<Rule>) -> Result<Test, Diagnostic> {
+    let whole = span(&pair);
+    let mut it = children(pair);
+    let name_pair = next(&mut it, whole)?;
+    let name_span = span(&name_pair);
+    let name = string_literal(name_pair)?;
+    let mut givens = Vec::new();
+    let mut expects = Vec::new();
+    for c in it {
+        match c.as_rule() {
+            Rule::given => givens.push(build_given(c)?),
+            Rule::expect => expects.push(build_expect(c)?),
+            _ => {}
+        }
+    }
+    Ok(Test {
+        name,
+        name_span,
+        givens,
+        expects,
+        span: whole,
+    })
+}
+
+fn build_given(pair: Pair<Rule>) -> Result<Given, Diagnostic> {
+    let sp = span(&pair);
+    let mut it = children(pair).peekable();
+    let first = next(&mut it, sp)?;
+    let event = match first.as_rule() {
+        Rule::string => {
+            let s = span(&first);
+            GivenEvent::File {
+                path: string_literal(first)?,
+                span: s,
+            }
+        }
+        _ => {
+            let event_type = Ident {
+                name: first.as_str().to_string(),
+                span: span(&first),
+            };
+            let object = build_expr(next(&mut it, sp)?)?;
+            GivenEvent::Partial { event_type, object }
+        }
+    };
+    let mut with = None;
+    if let Some(w) = it.next() {
+        let wsp = span(&w);
+        let inner = children(w).next().ok_or_else(|| internal(wsp, "with"))?;
+        with = Some(match inner.as_rule() {
+            Rule::string => {
+                let s = span(&inner);
+                GivenObjects::Path {
+                    path: string_literal(inner)?,
+                    span: s,
+                }
+            }
+            _ => GivenObjects::Inline(build_expr(inner)?),
+        });
+    }
+    Ok(Given {
+        event,
+        with,
+        span: sp,
+    })
+}
+
+fn build_expect(pair: Pair<Rule>) -> Result<Expect, Diagnostic> {
+    let sp = span(&pair);
+    let inner = children(pair)
+        .next()
+        .ok_or_else(|| internal(sp, "expect"))?;
+    let kind = match inner.as_rule() {
+        Rule::expect_status => {
+            let mut it = children(inner);
+            let status = ident(next(&mut it, sp)?);
+            let message = match it.next() {
+                Some(m) => {
+                    let ms = span(&m);
+                    Some((string_literal(m)?, ms))
+                }
+                None => None,
+            };
+            ExpectKind::Status { status, message }
+        }
+        Rule::expect_no => {
+            let what = children(inner)
+                .next()
+                .ok_or_else(|| internal(sp, "expect no"))?;
+            ExpectKind::No { what: ident(what) }
+        }
+        Rule::expect_list => {
+            let mut items = Vec::new();
+            for c in children(inner) {
+                items.push(build_expected_action(c)?);
+            }
+            ExpectKind::Actions(items)
+        }
+        _ => ExpectKind::Action(build_expected_action(inner)?),
+    };
+    Ok(Expect { kind, span: sp })
+}
+
+fn build_expected_action(pair: Pair<Rule>) -> Result<ExpectedAction, Diagnostic> {
+    let sp = span(&pair);
+    let rule = pair.as_rule();
+    let mut it = children(pair);
+    match rule {
+        Rule::expect_update => {
+            let target = build_path(next(&mut it, sp)?)?;
+            let value = build_expr(next(&mut it, sp)?)?;
+            Ok(ExpectedAction::Update {
+                target,
+                value,
+                span: sp,
+            })
+        }
+        Rule::expect_action => {
+            let name = ident(next(&mut it, sp)?);
+            let mut args = Vec::new();
+            for a in it {
+                let asp = span(&a);
+                let mut ai = children(a);
+                let n = ident(next(&mut ai, asp)?);
+                let v = build_expr(next(&mut ai, asp)?)?;
+                args.push(Arg { name: n, value: v });
+            }
+            Ok(ExpectedAction::Call {
+                name,
+                args,
+                span: sp,
+            })
+        }
+        _ => Err(internal(sp, "expectation")),
+    }
 }
 
 fn internal(span: Span, what: &str) -> Diagnostic {
@@ -722,7 +1143,16 @@ fn parse_number(p: &Pair<Rule>) -> Result<Decimal, Diagnostic> {
 pub(crate) fn build_expr(pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
     match pair.as_rule() {
         Rule::expr => {
+            let sp = span(&pair);
             let mut items: Vec<Pair<Rule>> = pair.into_inner().collect();
+            if items.len() > 2 * MAX_CHAIN {
+                return Err(Diagnostic::error(
+                    "E0005",
+                    format!("this expression chains more than {MAX_CHAIN} operators"),
+                )
+                .with_label(sp, "too long")
+                .with_help("split it with `let`, or test a list with `in`"));
+            }
             items.reverse();
             climb(&mut items, 0)
         }
@@ -889,5 +1319,216 @@ fn push_text(parts: &mut Vec<StrPart>, s: &str) {
         t.push_str(s);
     } else {
         parts.push(StrPart::Text(s.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> File {
+        let src = SourceFile::new("t.flow", text);
+        let p = parse(&src);
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        p.file
+    }
+
+    fn expr(text: &str) -> Expr {
+        parse_expr(text).unwrap_or_else(|d| panic!("{text}: {}", d.message))
+    }
+
+    #[test]
+    fn compact_blocks_and_less_than() {
+        let f = file(
+            r#"on payment_intent.succeeded when amount > 1000 USD < email to: "t@example.com", body: "n"; if amount > 2000 USD < update customer.metadata.Tier = "VIP" > >"#,
+        );
+        let w = &f.workflows[0];
+        assert!(w.name.is_none());
+        assert_eq!(w.body.stmts.len(), 2);
+        let StmtKind::If { branches, .. } = &w.body.stmts[1].kind else {
+            panic!()
+        };
+        assert!(matches!(
+            branches[0].1.stmts[0].kind,
+            StmtKind::Update { .. }
+        ));
+        // `<` followed by anything but a statement is less-than.
+        let f = file("on charge.succeeded when amount < dispute_fee { retrieve customer }");
+        let Some(Expr {
+            kind: ExprKind::Binary { op: BinOp::Lt, .. },
+            ..
+        }) = &f.workflows[0].when
+        else {
+            panic!("less-than")
+        };
+    }
+
+    #[test]
+    fn precedence() {
+        let e = expr("not a == b and c or d");
+        let ExprKind::Binary {
+            op: BinOp::Or, lhs, ..
+        } = e.kind
+        else {
+            panic!()
+        };
+        let ExprKind::Binary {
+            op: BinOp::And,
+            lhs,
+            ..
+        } = lhs.kind
+        else {
+            panic!()
+        };
+        assert!(matches!(lhs.kind, ExprKind::Not(_)));
+    }
+
+    #[test]
+    fn paths_money_and_strings() {
+        let ExprKind::Path(p) = expr(r#"metadata["Order ID"]"#).kind else {
+            panic!()
+        };
+        assert_eq!(p.segments[1].name, "Order ID");
+        assert!(p.segments[1].quoted);
+        assert_eq!(p.dotted(), r#"metadata["Order ID"]"#);
+        let ExprKind::Money { amount, currency } = expr("14.99 USD").kind else {
+            panic!()
+        };
+        assert_eq!(amount.to_string(), "14.99");
+        assert_eq!(currency.name, "USD");
+        let ExprKind::Str(parts) = expr(r#""Order {metadata.order_id}: \{x\}""#).kind else {
+            panic!()
+        };
+        assert!(matches!(&parts[0], StrPart::Text(t) if t == "Order "));
+        assert!(matches!(&parts[1], StrPart::Expr(_)));
+        assert!(matches!(&parts[2], StrPart::Text(t) if t == ": {x}"));
+        assert!(matches!(expr("[USD, EUR]").kind, ExprKind::List(ref v) if v.len() == 2));
+        assert!(matches!(expr("1_000").kind, ExprKind::Number(n) if n == Decimal::from(1000)));
+    }
+
+    #[test]
+    fn spans_are_exact() {
+        let text =
+            "on charge.succeeded {\n    email to: \"a@b.co\", body: \"x\"   // trailing\n}\n";
+        let f = file(text);
+        let s = &f.workflows[0].body.stmts[0];
+        assert_eq!(&text[s.span.range()], "email to: \"a@b.co\", body: \"x\"");
+    }
+
+    #[test]
+    fn statements_need_separators() {
+        let src = SourceFile::new(
+            "t.flow",
+            "on charge.succeeded { retrieve customer retrieve customer }",
+        );
+        let p = parse(&src);
+        assert_eq!(p.diagnostics.len(), 1);
+        assert_eq!(p.diagnostics[0].code, "E0002");
+        let src = SourceFile::new(
+            "t.flow",
+            "on charge.succeeded { retrieve customer; retrieve customer }",
+        );
+        assert!(parse(&src).diagnostics.is_empty());
+    }
+
+    #[test]
+    fn several_workflows_and_names() {
+        let f = file("workflow \"A\"\non charge.succeeded { retrieve customer }\n\non charge.failed { retrieve customer }\n");
+        assert_eq!(f.workflows.len(), 2);
+        assert_eq!(f.workflows[0].name.as_ref().unwrap().0, "A");
+        assert_eq!(f.workflows[1].trigger.name, "charge.failed");
+    }
+
+    #[test]
+    fn errors_never_name_grammar_rules() {
+        for bad in [
+            "on",
+            "on x {",
+            "on x when {",
+            "on x { let }",
+            "on x { email to: }",
+            "workflow",
+            "on x { if { } }",
+        ] {
+            let src = SourceFile::new("t.flow", bad);
+            let p = parse(&src);
+            assert!(!p.diagnostics.is_empty(), "{bad}");
+            for d in &p.diagnostics {
+                for word in [
+                    "EOI",
+                    "expr_",
+                    "stmt",
+                    "primary",
+                    "_op",
+                    "kw_",
+                    "ident",
+                    "name_char",
+                ] {
+                    assert!(!d.message.contains(word), "{bad}: {}", d.message);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tests_parse_beside_workflows() {
+        let source = SourceFile::new(
+            "t.flow",
+            r#"on payment_intent.succeeded { update customer.metadata.a = "b" }
+test "file" {
+    given "events/x.json" with "objects"
+    expect failed "no such object"
+    expect no actions
+}
+test "partial" {
+    given radar.early_fraud_warning.created { charge: "ch_1" }
+        with [ { id: "ch_1", object: "charge" } ]
+    expect actions [
+        refund charge: "ch_1", reason: "fraudulent"
+        update customer.metadata.Tier == "VIP"
+    ]
+}
+"#,
+        );
+        let parsed = parse(&source);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let f = &parsed.file;
+        assert_eq!(f.workflows.len(), 1);
+        assert_eq!(f.tests.len(), 2);
+        let t = &f.tests[0];
+        assert_eq!(t.name, "file");
+        assert!(
+            matches!(&t.givens[0].event, GivenEvent::File { path, .. } if path == "events/x.json")
+        );
+        assert!(
+            matches!(&t.givens[0].with, Some(GivenObjects::Path { path, .. }) if path == "objects")
+        );
+        assert!(
+            matches!(&t.expects[0].kind, ExpectKind::Status { status, message: Some((m, _)) }
+            if status.name == "failed" && m == "no such object")
+        );
+        assert!(matches!(&t.expects[1].kind, ExpectKind::No { what } if what.name == "actions"));
+        let t = &f.tests[1];
+        assert!(matches!(&t.givens[0].with, Some(GivenObjects::Inline(_))));
+        match &t.expects[0].kind {
+            ExpectKind::Actions(list) => {
+                assert_eq!(list.len(), 2);
+                assert!(matches!(&list[0], ExpectedAction::Call { name, args, .. }
+                    if name.name == "refund" && args.len() == 2));
+                assert!(matches!(&list[1], ExpectedAction::Update { target, .. }
+                    if target.dotted() == "customer.metadata.Tier"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_separator_problem_is_reported_once() {
+        let source = SourceFile::new(
+            "t.flow",
+            "on payment_intent.succeeded { update customer.metadata.a = \"b\" update customer.metadata.c = \"d\" }\non payment_intent.created { update customer.metadata.a = \"b\" }\ntest \"x\" { given payment_intent.succeeded { customer: \"c\" } expect succeeded }\n",
+        );
+        let codes: Vec<&str> = parse(&source).diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0002", "E0002"]);
     }
 }

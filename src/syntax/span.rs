@@ -67,36 +67,29 @@ impl SourceFile {
         })
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
-    pub fn line_col(&self, offset: u32) -> (usize, usize) {
-        let offset = (offset as usize).min(self.text.len());
+    /// The 0-based line of a byte offset, and the text of that line before it.
+    fn line_prefix(&self, offset: u32) -> (usize, &str) {
+        let mut offset = (offset as usize).min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let line = match self.line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(offset - start);
-        (line + 1, col + 1)
+        (line, &self.text[self.line_starts[line]..offset])
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: u32) -> (usize, usize) {
+        let (line, before) = self.line_prefix(offset);
+        (line + 1, before.chars().count() + 1)
     }
 
     /// 0-based line and UTF-16 character offset, as the Language Server Protocol counts.
     pub fn lsp_position(&self, offset: u32) -> (usize, usize) {
-        let offset = (offset as usize).min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
-        let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map(|s| s.encode_utf16().count())
-            .unwrap_or(offset - start);
-        (line, col)
+        let (line, before) = self.line_prefix(offset);
+        (line, before.encode_utf16().count())
     }
 
     /// `file:line:col` for a span, as printed in run errors.

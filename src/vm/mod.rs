@@ -23,7 +23,15 @@ pub use value::Value;
 #[derive(Clone, Debug)]
 pub struct Event {
     pub json: Json,
+    /// Tests set this for events built from a partial object: reading a key that the
+    /// JSON does not have (as opposed to an explicit `null`) is then a run error that
+    /// names the field, never a silent null. Metadata keys stay optional.
+    pub strict: bool,
 }
+
+/// Part of the message of the run error a strict event gives for a missing key:
+/// "`customer` is not set in the test's event".
+pub const NOT_SET: &str = " is not set in the test's ";
 
 impl Event {
     /// Accept an event envelope, or a bare Stripe object when `event_type` is given.
@@ -48,7 +56,10 @@ impl Event {
                     obj.insert("type".into(), Json::String(t.to_string()));
                 }
             }
-            return Ok(Event { json });
+            return Ok(Event {
+                json,
+                strict: false,
+            });
         }
         match event_type {
             Some(t) => Ok(Event {
@@ -58,6 +69,7 @@ impl Event {
                     "type": t,
                     "data": { "object": json },
                 }),
+                strict: false,
             }),
             None => {
                 let what = map
@@ -250,7 +262,7 @@ impl<'a> Machine<'a> {
                         }
                         continue;
                     }
-                    let v = read(r, &self.event.json, self.object(), locals, span)?;
+                    let v = read_in(r, self.event, self.object(), locals, span)?;
                     self.stack.push(v);
                 }
                 Op::LoadLocal(s) => {
@@ -339,6 +351,10 @@ impl<'a> Machine<'a> {
     /// needs no copy. `None`: let `read` do it (and report any error).
     #[inline(always)]
     fn peek(&self, r: &FieldRead) -> Option<Peeked<'a>> {
+        if self.event.strict {
+            // A missing key is an error there: `read` says which.
+            return None;
+        }
         let root = match r.root {
             Root::Object => self.object(),
             Root::Event => &self.event.json,
@@ -715,18 +731,24 @@ fn compare_peeked(op: CmpOp, v: &Peeked<'_>, lit: &crate::check::tree::Lit) -> O
     })
 }
 
+/// `read_in` with the event's own `data.object`.
+#[cfg(test)]
+fn read(r: &FieldRead, event: &Event, locals: &[Value], span: Span) -> Result<Value, RunError> {
+    read_in(r, event, event.object(), locals, span)
+}
+
 /// Read a field path, converting by its schema type; `object` is the event's
 /// `data.object`.
-fn read(
+fn read_in(
     r: &FieldRead,
-    event: &Json,
+    event: &Event,
     object: &Json,
     locals: &[Value],
     span: Span,
 ) -> Result<Value, RunError> {
     let root: &Json = match r.root {
         Root::Object => object,
-        Root::Event => event,
+        Root::Event => &event.json,
         Root::Local(s) => match locals.get(s as usize) {
             Some(Value::Object(o)) => o,
             Some(Value::Null) | None => {
@@ -747,9 +769,12 @@ fn read(
         },
     };
     let mut cur = root;
-    for key in &r.path {
+    for (i, key) in r.path.iter().enumerate() {
         match cur.get(key) {
             Some(v) if !v.is_null() => cur = v,
+            None if event.strict && cur.is_object() && !is_metadata(&r.path[..i]) => {
+                return Err(not_set(r, &r.path[..=i], root, span));
+            }
             _ => {
                 if r.required {
                     return Err(RunError::at(
@@ -764,7 +789,42 @@ fn read(
             }
         }
     }
+    if let (true, Conv::Money { currency_path }) = (event.strict, &r.conv) {
+        let mut c = root;
+        for (i, key) in currency_path.iter().enumerate() {
+            match c.get(key) {
+                Some(v) => c = v,
+                None if c.is_object() => return Err(not_set(r, &currency_path[..=i], root, span)),
+                None => break,
+            }
+        }
+    }
     convert(cur, &r.conv, root, r, span)
+}
+
+/// Whether the keys lead into a metadata map, whose keys are the business's own.
+fn is_metadata(keys: &[String]) -> bool {
+    keys.last().is_some_and(|k| k == "metadata")
+}
+
+fn not_set(r: &FieldRead, keys: &[String], root: &Json, span: Span) -> RunError {
+    let what = match r.root {
+        Root::Object => "event".to_string(),
+        Root::Event => {
+            return RunError::at(span, format!("`event.{}`{NOT_SET}event", keys.join(".")))
+        }
+        Root::Local(_) => {
+            let kind = root
+                .get("object")
+                .and_then(Json::as_str)
+                .unwrap_or("object");
+            match root.get("id").and_then(Json::as_str) {
+                Some(id) => format!("{kind} {id}"),
+                None => kind.to_string(),
+            }
+        }
+    };
+    RunError::at(span, format!("`{}`{NOT_SET}{what}", keys.join(".")))
 }
 
 fn convert(
@@ -1003,6 +1063,46 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.span, Some(Span::new(3, 5)));
+    }
+
+    #[test]
+    fn strict_events_name_missing_fields() {
+        let json = serde_json::json!({"object": "event", "type": "payment_intent.succeeded",
+            "data": {"object": {"customer": null, "metadata": {}, "amount": 100}}});
+        let mut e = Event::from_json(json, None).unwrap();
+        let read_of = |path: &[&str], conv: Conv| FieldRead {
+            root: Root::Object,
+            path: path.iter().map(|s| s.to_string()).collect(),
+            conv,
+            required: false,
+            display: path.join("."),
+        };
+        let sp = Span::new(1, 2);
+        assert_eq!(
+            read(&read_of(&["status"], Conv::Str), &e, &[], sp),
+            Ok(Value::Null)
+        );
+        e.strict = true;
+        let err = read(&read_of(&["status"], Conv::Str), &e, &[], sp).unwrap_err();
+        assert_eq!(err.message, "`status` is not set in the test's event");
+        assert_eq!(err.span, Some(sp));
+        // An explicit null is a value; metadata keys are the business's own.
+        assert_eq!(
+            read(&read_of(&["customer"], Conv::Ref), &e, &[], sp),
+            Ok(Value::Null)
+        );
+        let tier = read_of(&["metadata", "Tier"], Conv::Str);
+        assert_eq!(read(&tier, &e, &[], sp), Ok(Value::Null));
+        // Money needs its currency set too.
+        let money = Conv::Money {
+            currency_path: vec!["currency".into()],
+        };
+        let err = read(&read_of(&["amount"], money), &e, &[], sp).unwrap_err();
+        assert!(
+            err.message.starts_with("`currency` is not set"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -1,0 +1,283 @@
+//! Commands for writing workflows: `templates`, `new`, `preview` and `test`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use super::commands::{load_settings, print_plain, read_json, read_source, stderr_color, stem};
+use super::Format;
+use crate::bindings::Recording;
+use crate::diagnostics::{self, Diagnostic, Severity};
+use crate::stdlib;
+use crate::vm::{self, Event, RunReport, Status};
+
+// ------------------------------------------------------------------ templates, new
+
+/// What a template does: its first comment line, continued on the next comment
+/// lines when the sentence goes on (so that a summary is never cut mid-sentence).
+pub fn summary(source: &str) -> String {
+    let mut out = String::new();
+    for line in source.lines().map(str::trim) {
+        let Some(text) = line.strip_prefix("//").map(str::trim) else {
+            if out.is_empty() {
+                continue;
+            }
+            break;
+        };
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(text);
+        if text.ends_with('.') || text.is_empty() {
+            break;
+        }
+    }
+    out.trim().to_string()
+}
+
+pub fn templates() -> i32 {
+    let lib = stdlib::get();
+    let width = lib
+        .templates
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(0);
+    for t in &lib.templates {
+        println!("{:<width$}  {}", t.name, summary(t.source));
+    }
+    0
+}
+
+pub fn new(name: &str, file: Option<&Path>, force: bool) -> i32 {
+    let lib = stdlib::get();
+    let Some(template) = lib.template(name) else {
+        let close = crate::check::did_you_mean(name, lib.templates.iter().map(|t| t.name.as_str()));
+        let all: Vec<&str> = lib.templates.iter().map(|t| t.name.as_str()).collect();
+        let mut help = format!(
+            "the templates are {}; `flow templates` describes them",
+            all.join(", ")
+        );
+        if let Some(p) = crate::check::phrase(&close) {
+            help = format!("{p} ({help})");
+        }
+        print_plain(
+            &Diagnostic::error("E0907", format!("there is no template `{name}`")).with_help(help),
+            None,
+        );
+        return 2;
+    };
+    let path = file
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.flow")));
+    let Some(file_stem) = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".flow"))
+        .filter(|s| !s.is_empty() && !s.ends_with(".test"))
+    else {
+        print_plain(
+            &Diagnostic::error("E0908", format!("{} is not a name for a flow file", path.display()))
+                .with_help("flow files end in `.flow` (and `.test.flow` is for tests): e.g. `flow new --template NAME my_workflow.flow`"),
+            None,
+        );
+        return 2;
+    };
+    let tests = stdlib::file(&format!("templates/{name}.test.flow"));
+    let test_path = path.with_file_name(format!("{file_stem}.test.flow"));
+    let mut writes = vec![(path.clone(), template.source)];
+    if let Some(t) = tests {
+        writes.push((test_path, t));
+    }
+    if !force {
+        for (p, _) in &writes {
+            if p.exists() {
+                print_plain(
+                    &Diagnostic::error("E0909", format!("{} already exists", p.display()))
+                        .with_help("choose another file name, or pass --force to overwrite it"),
+                    None,
+                );
+                return 1;
+            }
+        }
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            print_plain(
+                &Diagnostic::error("E0910", format!("cannot create {}: {e}", dir.display()))
+                    .with_help("check the path and its permissions"),
+                None,
+            );
+            return 1;
+        }
+    }
+    for (p, text) in &writes {
+        if let Err(e) = std::fs::write(p, text) {
+            print_plain(
+                &Diagnostic::error("E0910", format!("cannot write {}: {e}", p.display()))
+                    .with_help("check the path and its permissions"),
+                None,
+            );
+            return 1;
+        }
+    }
+    println!("wrote {} (from the template `{name}`)", path.display());
+    if writes.len() > 1 {
+        println!("wrote {} (its tests)", writes[1].0.display());
+    }
+    println!("next: edit it, then");
+    println!("  flow check {}", path.display());
+    println!(
+        "  flow preview {} --event EVENT.json   (the e-mails it sends)",
+        path.display()
+    );
+    if writes.len() > 1 {
+        println!("  flow test {}", writes[1].0.display());
+    }
+    0
+}
+
+// ------------------------------------------------------------------ preview
+
+/// Build a flow and run its workflows on an event; `Err` is the exit code, after
+/// printing why.
+fn run_on_event(
+    file: &Path,
+    event_path: &Path,
+    event_type: Option<&str>,
+    objects: Option<&Path>,
+) -> Result<Vec<RunReport>, i32> {
+    let source = read_source(file).map_err(|d| {
+        print_plain(&d, None);
+        2
+    })?;
+    let settings = load_settings(file).map_err(|d| {
+        print_plain(&d, None);
+        2
+    })?;
+    let build = crate::build(&source, &settings, &stem(file));
+    let color = stderr_color();
+    for d in build
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+    {
+        eprint!("{}", diagnostics::render(d, &source, color));
+    }
+    if build.has_errors() {
+        eprintln!(
+            "{}: no preview: fix the errors above first (`flow check {}`)",
+            file.display(),
+            file.display()
+        );
+        return Err(2);
+    }
+    let json = read_json(event_path).map_err(|(d, s)| {
+        print_plain(&d, s.as_ref());
+        2
+    })?;
+    if let Some(t) = event_type {
+        if stdlib::get().event(t).is_none() {
+            print_plain(
+                &Diagnostic::error("E0101", format!("unknown event type `{t}`"))
+                    .with_help("see `flow events` for the list of Stripe event types"),
+                None,
+            );
+            return Err(2);
+        }
+    }
+    let event = Event::from_json(json, event_type).map_err(|msg| {
+        print_plain(
+            &Diagnostic::error("E0905", format!("{}: {msg}", event_path.display()))
+                .with_help("give a Stripe event (`\"object\": \"event\"`, `type`, `data.object`), or a bare object with --type EVENT_TYPE"),
+            None,
+        );
+        2
+    })?;
+    let mut bindings = Recording::new();
+    if let Some(dir) = objects {
+        if let Err(e) = bindings.load_dir(dir) {
+            print_plain(
+                &Diagnostic::error("E0906", e)
+                    .with_help("--objects takes a folder of Stripe objects as .json files"),
+                None,
+            );
+            return Err(2);
+        }
+    }
+    let programs: Vec<_> = build
+        .compiled
+        .programs
+        .iter()
+        .filter(|p| p.trigger == event.event_type())
+        .collect();
+    if programs.is_empty() {
+        let triggers: Vec<&str> = build
+            .compiled
+            .programs
+            .iter()
+            .map(|p| p.trigger.as_str())
+            .collect();
+        eprintln!(
+            "note: no workflow in {} is triggered by {} (its triggers: {})",
+            file.display(),
+            event.event_type(),
+            if triggers.is_empty() {
+                "none".to_string()
+            } else {
+                triggers.join(", ")
+            }
+        );
+    }
+    Ok(programs
+        .into_iter()
+        .map(|p| vm::run(p, &source, &event, &mut bindings))
+        .collect())
+}
+
+pub fn preview(
+    file: &Path,
+    event: &Path,
+    event_type: Option<&str>,
+    objects: Option<&Path>,
+    format: Format,
+) -> i32 {
+    let reports = match run_on_event(file, event, event_type, objects) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = match format {
+        Format::Json => writeln!(out, "{}", crate::preview::render_json(&reports)),
+        Format::Text => write!(out, "{}", crate::preview::render_text(&reports)),
+    };
+    if reports.iter().any(|r| r.status == Status::Failed) {
+        1
+    } else {
+        0
+    }
+}
+
+// ------------------------------------------------------------------ test
+
+pub fn test(paths: &[PathBuf]) -> i32 {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let stdout = std::io::stdout();
+    let color = diagnostics::use_color(stdout.is_terminal());
+    let mut out = stdout.lock();
+    let mut printer = crate::testing::Printer {
+        out: &mut out,
+        color,
+    };
+    let summary = crate::testing::run_paths(&paths, &mut printer);
+    let _ = out.flush();
+    if summary.failed > 0 {
+        1
+    } else {
+        0
+    }
+}
