@@ -336,3 +336,25 @@ when 1000 USD < amount and (USD == currency or EUR == currency) {
     }
     assert_eq!(statuses.len(), 3, "{statuses:?}");
 }
+
+/// A strict event (a test's partial object) names a missing field instead of
+/// reading null, in place or not.
+#[test]
+fn strict_events_still_name_missing_fields() {
+    let mut e = Event::from_json(
+        json!({"id": "evt_1", "object": "event", "type": "payment_intent.succeeded",
+               "data": {"object": {"amount": 5000, "currency": "usd"}}}),
+        None,
+    )
+    .unwrap();
+    e.strict = true;
+    for cond in [
+        "customer != null",
+        "status in [\"succeeded\"]",
+        "null != customer",
+    ] {
+        let err = eval(&program(cond), &e).unwrap_err();
+        assert!(err.contains(vm::NOT_SET), "{cond}: {err}");
+    }
+    assert_eq!(eval(&program("amount > 10 USD"), &e), Ok(Some(true)));
+}

@@ -180,8 +180,9 @@ pub fn many_workflows(n: usize) -> String {
     for i in 0..n {
         let w = match i % 4 {
             0 => format!(
-                "workflow \"Tag valuable customers {i}\"\non payment_intent.succeeded\nwhen amount > {} USD {{\n    email to: \"fulfillment@example.com\",\n          body: \"Please add a note.\",\n          append: {{ \"Customer ID\": customer, \"Amount\": amount }}\n    if amount > 2000 USD {{\n        update customer.metadata.Tier = \"VIP\"\n    }}\n}}\n\n",
-                1000 + i
+                "workflow \"Tag valuable customers {i}\"\non payment_intent.succeeded\nwhen amount > {} USD {{\n    email to: \"fulfillment@example.com\",\n          body: \"Please add a note.\",\n          append: {{ \"Customer ID\": customer, \"Amount\": amount }}\n    if amount > {} USD {{\n        update customer.metadata.Tier = \"VIP\"\n    }}\n}}\n\n",
+                1000 + i,
+                20_000 + i
             ),
             1 => format!(
                 "workflow \"Personalize orders {i}\"\non payment_intent.succeeded\nwhen amount > 500 USD and currency in [USD, EUR] and status == \"succeeded\" {{\n    email to: \"fulfillment@example.com\",\n          subject: \"Personalize order {{metadata.order_id}}\",\n          body: \"A {{amount}} order just came in (#{i}).\"\n}}\n\n"
