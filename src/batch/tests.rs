@@ -540,3 +540,33 @@ fn a_slow_stream_is_answered_line_by_line() {
         );
     }
 }
+
+#[test]
+fn a_line_that_is_not_utf8_is_an_error_record_and_blank_lines_are_skipped() {
+    let (source, programs) = build("t.flow", TEMPLATES[0].1);
+    let batch = Batch::new(&programs, &source, None, Recording::new(), Output::Json);
+    let good = example_events()
+        .into_iter()
+        .find(|l| l.contains("evt_payment2500usd000000"))
+        .unwrap();
+    let mut input = Vec::new();
+    input.extend_from_slice(b"\n  \r\n");
+    input.extend_from_slice(b"{\"id\": \"\xff\"}\n");
+    input.extend_from_slice(good.as_bytes());
+    input.extend_from_slice(b"\r\n");
+    let mut out = Vec::new();
+    let summary = batch
+        .run(io::BufReader::new(&input[..]), &mut out, 1)
+        .unwrap();
+    let lines: Vec<Json> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["line"], 3);
+    assert!(lines[0]["error"].as_str().unwrap().contains("UTF-8"));
+    assert_eq!(lines[1]["status"], "succeeded");
+    assert_eq!(summary.bad_lines, 1);
+    assert_eq!(summary.events, 1);
+}

@@ -9,12 +9,20 @@ use flow::vm::{self, Event, Value};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (name, engine) = (&args[1], &args[2]);
-    let n: u64 = args[3].parse().unwrap_or(1_000_000);
-    let c = flow_benches::CONDITIONS
-        .iter()
-        .find(|c| c.name == name)
-        .expect("a condition name");
+    let usage = || -> ! {
+        eprintln!("usage: cond_loop int_eq|string_eq|range|in_set|and3|money_gt flow|closure N");
+        std::process::exit(2)
+    };
+    let (Some(name), Some(engine)) = (args.get(1), args.get(2)) else {
+        usage()
+    };
+    let n: u64 = args
+        .get(3)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let Some(c) = flow_benches::CONDITIONS.iter().find(|c| c.name == name) else {
+        usage()
+    };
     let json = flow_benches::payment_event(&mut flow_benches::Rng(0x9e37_79b9_7f4a_7c15), 0);
     let event = Event::from_json(json.clone(), None).expect("an event");
     let expr = flow::syntax::parse_expr(c.flow).expect("parses");
