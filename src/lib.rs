@@ -34,6 +34,7 @@ pub mod cli;
 pub mod compile;
 pub mod diagnostics;
 pub mod money;
+pub mod serve;
 pub mod settings;
 pub mod stdlib;
 pub mod syntax;

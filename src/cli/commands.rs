@@ -38,6 +38,10 @@ pub fn dispatch(command: Command) -> i32 {
         Command::Compile { file, emit } => compile(&file, &emit),
         Command::Events { filter } => events(filter.as_deref()),
         Command::Fields { event_type, path } => fields(&event_type, path.as_deref()),
+        Command::Serve(a) => crate::serve::cli::serve(a),
+        Command::Runs(a) => crate::serve::cli::runs(a),
+        Command::Activate(a) => crate::serve::cli::activate(a, true),
+        Command::Deactivate(a) => crate::serve::cli::activate(a, false),
     }
 }
 

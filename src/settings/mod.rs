@@ -48,6 +48,10 @@ struct FileFormat {
     #[allow(dead_code)]
     #[serde(default)]
     email: Option<toml::Value>,
+    // `flow serve`'s section, read by `serve::config`.
+    #[allow(dead_code)]
+    #[serde(default)]
+    serve: Option<toml::Value>,
 }
 
 #[derive(Deserialize, Default)]
