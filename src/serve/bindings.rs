@@ -1,23 +1,59 @@
 //! Which bindings a server's runs act through, made fresh for each run by a factory.
 //!
-//! By default the recording bindings: nothing leaves the machine; every action a run
-//! asks for is recorded in the run log's `performed` table, keyed by its idempotency
-//! key the way Stripe keys requests (a second request with a key already seen is not
-//! carried out again). `--live` plugs in the live Stripe and e-mail bindings.
+//! By default the recording bindings: nothing leaves the machine. What a run asks them
+//! to carry out is their only effect: a row in the run log's `performed` table, keyed
+//! by the action's idempotency key as Stripe keys requests. That row is written in the
+//! same transaction as the journal entry of the action (see [`RunBindings`]), so an
+//! action of the recording bindings is carried out exactly once, crash or not.
+//!
+//! `--live` plugs in the live Stripe and e-mail bindings ([`live_factory`]). Their
+//! effects are remote: an action whose answer was not yet journaled when the process
+//! died is sent again after the restart, with the same idempotency key, and Stripe
+//! carries it out once.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value as Json;
 
-use super::runlog::{self, Performed, Writer};
-use super::time;
 use crate::bindings::{Action, ActionContext, ActionError, Bindings, Recording};
 use crate::diagnostics::Diagnostic;
 
+/// An effect to record with the journal entry of the action that made it, in one
+/// transaction.
+#[derive(Clone, Debug)]
+pub struct Effect {
+    pub key: String,
+    pub event_id: Option<String>,
+    pub workflow: String,
+    pub step: usize,
+    pub action: Json,
+}
+
+/// The bindings of one run, as the journal sees them.
+pub trait RunBindings: Bindings {
+    /// The effect of the last action, when it is a record the run log keeps (the
+    /// recording bindings); `None` for bindings whose effects are elsewhere.
+    fn take_effect(&mut self) -> Option<Effect> {
+        None
+    }
+}
+
+/// Bindings whose effects are outside the run log (the live Stripe and e-mail
+/// bindings): the journal records their answers only.
+pub struct Remote(pub Box<dyn Bindings>);
+
+impl Bindings for Remote {
+    fn perform(&mut self, action: &Action, cx: &ActionContext<'_>) -> Result<Json, ActionError> {
+        self.0.perform(action, cx)
+    }
+}
+
+impl RunBindings for Remote {}
+
 /// Makes the bindings for one run. Shared by the worker threads.
 pub trait BindingsFactory: Send + Sync {
-    fn make(&self) -> Result<Box<dyn Bindings>, String>;
+    fn make(&self) -> Result<Box<dyn RunBindings>, String>;
     /// `recording` or `live`, for logs.
     fn mode(&self) -> &'static str;
 }
@@ -43,7 +79,6 @@ pub fn idempotency_key(cx: &ActionContext<'_>) -> String {
 
 /// The recording bindings of a server.
 pub struct RecordingFactory {
-    writer: Writer,
     /// Stripe objects that `retrieve` answers with (read for each run, so objects
     /// added to the folder are seen without a restart).
     objects: Option<PathBuf>,
@@ -52,25 +87,21 @@ pub struct RecordingFactory {
 }
 
 impl RecordingFactory {
-    pub fn new(writer: Writer, objects: Option<PathBuf>, latency: Duration) -> RecordingFactory {
-        RecordingFactory {
-            writer,
-            objects,
-            latency,
-        }
+    pub fn new(objects: Option<PathBuf>, latency: Duration) -> RecordingFactory {
+        RecordingFactory { objects, latency }
     }
 }
 
 impl BindingsFactory for RecordingFactory {
-    fn make(&self) -> Result<Box<dyn Bindings>, String> {
+    fn make(&self) -> Result<Box<dyn RunBindings>, String> {
         let mut recording = Recording::new();
         if let Some(dir) = &self.objects {
             recording.load_dir(dir)?;
         }
         Ok(Box::new(LoggedRecording {
             recording,
-            writer: self.writer.clone(),
             latency: self.latency,
+            effect: None,
         }))
     }
 
@@ -81,8 +112,8 @@ impl BindingsFactory for RecordingFactory {
 
 struct LoggedRecording {
     recording: Recording,
-    writer: Writer,
     latency: Duration,
+    effect: Option<Effect>,
 }
 
 impl Bindings for LoggedRecording {
@@ -94,32 +125,20 @@ impl Bindings for LoggedRecording {
             // Reading changes nothing: answered, not recorded.
             return self.recording.perform(action, cx);
         }
-        let key = idempotency_key(cx);
-        let event_id = cx.event_id.map(str::to_string);
-        let workflow = cx.workflow.to_string();
-        let step = cx.step;
-        let json = action.to_json();
-        let k = key.clone();
-        let outcome = self
-            .writer
-            .write(move |conn| {
-                runlog::record_performed(
-                    conn,
-                    &k,
-                    event_id.as_deref(),
-                    &workflow,
-                    step,
-                    &json,
-                    time::now_ms(),
-                )
-            })
-            .map_err(|e| ActionError::new(format!("cannot record the action: {e}")))?;
-        match outcome {
-            Performed::New | Performed::Repeat => Ok(Json::Null),
-            Performed::Conflict(first) => Err(ActionError::new(format!(
-                "idempotency key `{key}` was first used for another action ({first}); not carried out"
-            ))),
-        }
+        self.effect = Some(Effect {
+            key: idempotency_key(cx),
+            event_id: cx.event_id.map(str::to_string),
+            workflow: cx.workflow.to_string(),
+            step: cx.step,
+            action: action.to_json(),
+        });
+        Ok(Json::Null)
+    }
+}
+
+impl RunBindings for LoggedRecording {
+    fn take_effect(&mut self) -> Option<Effect> {
+        self.effect.take()
     }
 }
 
@@ -129,8 +148,10 @@ impl Bindings for LoggedRecording {
 /// `flow runs retry --live`) get their bindings. Once the live bindings
 /// (`bindings::stripe`, configured by `[stripe]` and `[email]` in `flow.toml`) are
 /// part of this build, return a factory whose `make` builds them here; each run gets
-/// its own instance, and every action reaches it with the run's `ActionContext`
-/// (event id, workflow, step), from which it derives the `Idempotency-Key` header.
+/// its own instance, wrapped in [`Remote`] (its effects are not in the run log), and
+/// every action reaches it with the run's `ActionContext` (event id, workflow, step),
+/// from which it derives the `Idempotency-Key` header. The journal stores the key of
+/// [`idempotency_key`]; make the two the same derivation.
 pub fn live_factory(
     _settings: Option<&std::path::Path>,
 ) -> Result<Box<dyn BindingsFactory>, Diagnostic> {

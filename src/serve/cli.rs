@@ -474,13 +474,8 @@ fn retry(
             }
         };
         let (writer, thread) = Writer::start(writer_conn);
-        let factory = factory.unwrap_or_else(|| {
-            Arc::new(bindings::RecordingFactory::new(
-                writer.clone(),
-                objects,
-                Duration::ZERO,
-            ))
-        });
+        let factory = factory
+            .unwrap_or_else(|| Arc::new(bindings::RecordingFactory::new(objects, Duration::ZERO)));
         let runner = Runner {
             writer: writer.clone(),
             versions: Arc::new(Versions::default()),

@@ -293,7 +293,6 @@ pub fn serve(opts: ServeOptions) -> i32 {
     let factory: Arc<dyn bindings::BindingsFactory> = match live {
         Some(f) => Arc::from(f),
         None => Arc::new(bindings::RecordingFactory::new(
-            writer.clone(),
             opts.objects.clone(),
             opts.latency,
         )),

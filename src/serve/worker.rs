@@ -15,11 +15,11 @@ use std::time::Instant;
 use rusqlite::Connection;
 use serde_json::{json, Value as Json};
 
-use super::bindings::{idempotency_key, BindingsFactory};
+use super::bindings::{idempotency_key, BindingsFactory, RunBindings};
 use super::flows::{self, Versions, Workflow};
 use super::log;
 use super::metrics::Metrics;
-use super::runlog::{self, ActionRow, LogError, Writer};
+use super::runlog::{self, ActionRow, LogError, Performed, Writer};
 use super::time;
 use crate::bindings::{Action, ActionContext, ActionError, Bindings};
 use crate::vm::{self, Event};
@@ -99,7 +99,7 @@ impl Queue {
 // ------------------------------------------------------------------ the journal
 
 struct Journal<'a> {
-    inner: &'a mut dyn Bindings,
+    inner: &'a mut dyn RunBindings,
     writer: &'a Writer,
     metrics: &'a Metrics,
     run: i64,
@@ -130,7 +130,8 @@ impl Bindings for Journal<'_> {
         let outcome = self.inner.perform(action, cx);
         let took = clock.elapsed();
         self.metrics.observe_action(action.kind(), took);
-        let row = ActionRow {
+        let effect = self.inner.take_effect();
+        let mut row = ActionRow {
             step: cx.step,
             kind: action.kind().to_string(),
             action: json,
@@ -143,14 +144,42 @@ impl Bindings for Journal<'_> {
             duration_us: i64::try_from(took.as_micros()).unwrap_or(i64::MAX),
         };
         let run = self.run;
-        self.writer
-            .write(move |conn| runlog::record_action(conn, run, &row))
+        // The action's journal entry, and its effect when the run log holds it: one
+        // transaction.
+        let recorded = self
+            .writer
+            .write(move |conn| {
+                if let Some(e) = effect {
+                    let done = runlog::record_performed(
+                        conn,
+                        &e.key,
+                        e.event_id.as_deref(),
+                        &e.workflow,
+                        e.step,
+                        &e.action,
+                        row.finished_at,
+                    )?;
+                    if let Performed::Conflict(first) = done {
+                        row.succeeded = false;
+                        row.result = Json::Null;
+                        row.error = Some(format!(
+                            "idempotency key `{}` was first used for another action ({first}); not carried out",
+                            e.key
+                        ));
+                    }
+                }
+                runlog::record_action(conn, run, &row)?;
+                Ok(row)
+            })
             .map_err(|e| {
                 ActionError::new(format!(
-                    "the action was carried out but cannot be recorded in the run log ({e}); a retry repeats it with the same idempotency key"
+                    "the action's outcome cannot be recorded in the run log ({e}); a retry repeats it with the same idempotency key"
                 ))
             })?;
-        outcome
+        match recorded.error {
+            Some(e) if outcome.is_ok() => Err(ActionError::new(e)),
+            _ => outcome,
+        }
     }
 }
 
