@@ -29,7 +29,7 @@ pub struct ServeArgs {
     /// Act through the live Stripe and e-mail bindings instead of recording.
     #[arg(long)]
     pub live: bool,
-    /// Threads that execute runs [default: 4, or `workers` under `[serve]`].
+    /// Threads that execute runs [default: 8, or `workers` under `[serve]`].
     #[arg(long)]
     pub workers: Option<usize>,
     /// The run log [default: .flow/runs.db in the folder of the flows].
@@ -122,7 +122,7 @@ pub fn serve(a: ServeArgs) -> i32 {
     if a.workers == Some(0) {
         print_diagnostic(
             &Diagnostic::error("E0920", "--workers must be at least 1")
-                .with_help("the default is 4"),
+                .with_help("the default is 8"),
         );
         return 2;
     }

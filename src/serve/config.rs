@@ -3,7 +3,7 @@
 //! ```toml
 //! [serve]
 //! listen = "127.0.0.1:8787"   # --listen wins
-//! workers = 4                 # threads that execute runs
+//! workers = 8                 # threads that execute runs
 //! tolerance = 300             # seconds a signature stays valid; 0: no time check
 //! webhook_secret = "whsec_…"  # STRIPE_WEBHOOK_SECRET wins; better kept out of files
 //! ```

@@ -42,10 +42,8 @@ use metrics::Metrics;
 use runlog::Writer;
 use worker::{Queue, Runner};
 
-/// Threads that answer HTTP requests.
-const HTTP_THREADS: usize = 16;
 /// Default number of workers.
-pub const DEFAULT_WORKERS: usize = 4;
+pub const DEFAULT_WORKERS: usize = 8;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
 #[derive(Clone, Debug)]
@@ -298,13 +296,31 @@ pub fn serve(opts: ServeOptions) -> i32 {
         )),
     };
 
+    let queue = Arc::new(Queue::default());
+    let app = Arc::new(http::App {
+        secrets: cfg.secrets.clone(),
+        tolerance: cfg.tolerance,
+        writer: writer.clone(),
+        queue: queue.clone(),
+        registry: registry.clone(),
+        metrics: metrics.clone(),
+        stopping: AtomicBool::new(false),
+    });
     let listen = opts
         .listen
         .clone()
         .or(cfg.listen.clone())
         .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let server = match tiny_http::Server::http(&listen) {
-        Ok(s) => Arc::new(s),
+    let handler: http::server::Handler = {
+        let app = app.clone();
+        Arc::new(move |req: &http::Request| http::handle(&app, req))
+    };
+    let limits = http::server::Limits {
+        max_body: http::MAX_BODY,
+        ..http::server::Limits::default()
+    };
+    let server = match http::server::Server::bind(&listen, limits, handler) {
+        Ok(s) => s,
         Err(e) => {
             print_diagnostic(
                 &Diagnostic::error("E0924", format!("cannot listen on {listen}: {e}")).with_help(
@@ -314,11 +330,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
             return 2;
         }
     };
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .map(|a| a.to_string())
-        .unwrap_or(listen);
+    let addr = server.local_addr().to_string();
 
     let stop = Arc::new(AtomicBool::new(false));
     let hup = Arc::new(AtomicBool::new(false));
@@ -336,7 +348,6 @@ pub fn serve(opts: ServeOptions) -> i32 {
     }
 
     // Runs recorded by an earlier server and not finished: first in the queue.
-    let queue = Arc::new(Queue::default());
     let unfinished = runlog::unfinished_runs(&reader).unwrap_or_default();
     for r in &unfinished {
         queue.push(*r);
@@ -355,48 +366,13 @@ pub fn serve(opts: ServeOptions) -> i32 {
     let worker_threads = match worker::start(workers, runner, queue.clone(), &db) {
         Ok(h) => h,
         Err(e) => {
+            server.shutdown();
             print_diagnostic(
                 &Diagnostic::error("E0923", e.to_string()).with_help("check the run log"),
             );
             return 2;
         }
     };
-
-    let app = Arc::new(http::App {
-        secrets: cfg.secrets.clone(),
-        tolerance: cfg.tolerance,
-        writer: writer.clone(),
-        queue: queue.clone(),
-        registry: registry.clone(),
-        metrics: metrics.clone(),
-        stopping: AtomicBool::new(false),
-    });
-    let mut http_threads = Vec::new();
-    for i in 0..HTTP_THREADS {
-        let (app, server) = (app.clone(), server.clone());
-        let h = std::thread::Builder::new()
-            .name(format!("http-{i}"))
-            .spawn(move || {
-                while !app.stopping.load(Relaxed) {
-                    match server.recv_timeout(Duration::from_millis(100)) {
-                        Ok(Some(req)) => http::handle(&app, req),
-                        Ok(None) => {}
-                        Err(e) => {
-                            log::error("cannot accept a request", json!({"error": e.to_string()}));
-                            std::thread::sleep(Duration::from_millis(100));
-                        }
-                    }
-                }
-            });
-        match h {
-            Ok(h) => http_threads.push(h),
-            Err(e) => {
-                log::error("cannot start a thread", json!({"error": e.to_string()}));
-                stop.store(true, Relaxed);
-                break;
-            }
-        }
-    }
 
     let loaded_now: Vec<_> = registry
         .read()
@@ -453,10 +429,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
                "detail": "finishing the runs in flight; queued runs stay recorded and run on the next start"}),
     );
     app.stopping.store(true, Relaxed);
-    for h in http_threads {
-        let _ = h.join();
-    }
-    drop(server);
+    server.shutdown();
     queue.close();
     for h in worker_threads {
         let _ = h.join();

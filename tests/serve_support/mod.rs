@@ -276,21 +276,32 @@ pub fn post(addr: &str, body: &str, signature: Option<&str>) -> (u16, Value) {
     (status, json)
 }
 
-/// A keep-alive HTTP/1.1 client for many requests (the load test).
+/// A keep-alive HTTP/1.1 client for many requests (the load test). It opens a new
+/// connection when the server closes one (`Connection: close`), as clients do.
 pub struct Client {
-    stream: BufReader<TcpStream>,
+    stream: Option<BufReader<TcpStream>>,
     addr: String,
+    pub connections: usize,
 }
 
 impl Client {
     pub fn connect(addr: &str) -> Client {
-        let s = TcpStream::connect(addr).expect("connect");
-        s.set_nodelay(true).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         Client {
-            stream: BufReader::new(s),
+            stream: None,
             addr: addr.to_string(),
+            connections: 0,
         }
+    }
+
+    fn stream(&mut self) -> &mut BufReader<TcpStream> {
+        if self.stream.is_none() {
+            let s = TcpStream::connect(&self.addr).expect("connect");
+            s.set_nodelay(true).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+            self.stream = Some(BufReader::new(s));
+            self.connections += 1;
+        }
+        self.stream.as_mut().unwrap()
     }
 
     pub fn post_webhook(&mut self, body: &str, signature: &str) -> (u16, Value) {
@@ -299,20 +310,22 @@ impl Client {
             self.addr,
             body.len()
         );
-        let s = self.stream.get_mut();
+        let stream = self.stream();
+        let s = stream.get_mut();
         s.write_all(head.as_bytes()).unwrap();
         s.write_all(body.as_bytes()).unwrap();
         let mut status_line = String::new();
-        self.stream.read_line(&mut status_line).unwrap();
+        stream.read_line(&mut status_line).unwrap();
         let status: u16 = status_line
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
         let mut length = 0usize;
+        let mut close = false;
         loop {
             let mut line = String::new();
-            self.stream.read_line(&mut line).unwrap();
+            stream.read_line(&mut line).unwrap();
             let line = line.trim_end();
             if line.is_empty() {
                 break;
@@ -321,10 +334,16 @@ impl Client {
                 if k.eq_ignore_ascii_case("content-length") {
                     length = v.trim().parse().unwrap();
                 }
+                if k.eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close") {
+                    close = true;
+                }
             }
         }
         let mut body = vec![0; length];
-        self.stream.read_exact(&mut body).unwrap();
+        stream.read_exact(&mut body).unwrap();
+        if close {
+            self.stream = None;
+        }
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 }
