@@ -463,8 +463,9 @@ fn retry(
         }
     } else {
         // No server: carry it out here, holding the lock meanwhile.
-        let writer_conn = match runlog::open(db, false) {
-            Ok(c) => c,
+        let started = runlog::open(db, false).and_then(Writer::start);
+        let (writer, thread) = match started {
+            Ok(w) => w,
             Err(e) => {
                 print_diagnostic(
                     &Diagnostic::error("E0925", format!("cannot open the run log: {e}"))
@@ -473,7 +474,6 @@ fn retry(
                 return 2;
             }
         };
-        let (writer, thread) = Writer::start(writer_conn);
         let factory = factory
             .unwrap_or_else(|| Arc::new(bindings::RecordingFactory::new(objects, Duration::ZERO)));
         let runner = Runner {

@@ -269,8 +269,11 @@ pub fn serve(opts: ServeOptions) -> i32 {
             return 2;
         }
     };
-    let opened = runlog::open(&db, true).and_then(|w| Ok((w, runlog::open(&db, false)?)));
-    let (writer_conn, reader) = match opened {
+    let opened = runlog::open(&db, true).and_then(|w| {
+        let reader = runlog::open(&db, false)?;
+        Ok((Writer::start(w)?, reader))
+    });
+    let ((writer, writer_thread), reader) = match opened {
         Ok(pair) => pair,
         Err(e) => {
             print_diagnostic(
@@ -281,7 +284,6 @@ pub fn serve(opts: ServeOptions) -> i32 {
             return 2;
         }
     };
-    let (writer, writer_thread) = Writer::start(writer_conn);
 
     let metrics = Arc::new(Metrics::default());
     let versions = Arc::new(Versions::default());

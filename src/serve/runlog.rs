@@ -170,7 +170,7 @@ const BATCH: usize = 512;
 impl Writer {
     /// Start the writer thread on `conn`. The thread ends when every `Writer` clone
     /// has been dropped.
-    pub fn start(conn: Connection) -> (Writer, JoinHandle<()>) {
+    pub fn start(conn: Connection) -> Result<(Writer, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel::<Job>();
         let handle = std::thread::Builder::new()
             .name("runlog-writer".into())
@@ -204,8 +204,8 @@ impl Writer {
                     }
                 }
             })
-            .unwrap_or_else(|e| panic!("cannot start a thread: {e}"));
-        (Writer { tx }, handle)
+            .map_err(|e| LogError(format!("cannot start the run log's writer: {e}")))?;
+        Ok((Writer { tx }, handle))
     }
 
     /// Run `f` in the writer's transaction; returns once it is committed.
