@@ -92,10 +92,14 @@ pub struct RunsArgs {
 #[derive(Subcommand, Debug)]
 pub enum RunsCommand {
     /// Show a run: its event, version, actions (with their idempotency keys) and attempts.
-    Show { run: i64 },
+    Show {
+        /// The run's number, as `flow runs` lists it.
+        run: i64,
+    },
     /// Run a failed run again: actions that succeeded are not repeated; the failed one
     /// is carried out again with the same idempotency key.
     Retry {
+        /// The run's number, as `flow runs` lists it.
         run: i64,
         /// With no server running: act through the live bindings.
         #[arg(long)]
