@@ -188,3 +188,63 @@ fn killed_twice_every_run_completes_once_and_no_action_is_carried_out_twice() {
     assert_eq!(journal, 2 * EVENTS as i64);
     assert!(metrics.contains("flow_runs_resumed_total"), "{metrics}");
 }
+
+#[test]
+fn runs_recorded_before_a_crash_finish_on_their_version_after_the_file_changed() {
+    let dir = flows_dir(&[("tag.flow", TAG)]);
+    let d = dir.path();
+    let s = start(d, &["--workers", "1", "--simulate-latency-ms", "300"]);
+    let v1 = s
+        .wait_log(Duration::from_secs(10), |l| l["msg"] == "listening")
+        .unwrap()["workflows"][0]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for i in 0..3 {
+        assert_eq!(s.deliver(&body(i)).0, 200);
+    }
+    wait_for("the first action", Duration::from_secs(30), || {
+        performed_count(d) >= 1
+    });
+    s.kill9();
+
+    // The file changes while the server is down: the next server loads a new version,
+    // and finishes the runs recorded before on the version they were recorded with,
+    // built again from the source kept in the run log.
+    std::fs::write(d.join("tag.flow"), TAG.replace("\"VIP\"", "\"Gold\"")).unwrap();
+    let s = start(d, &["--workers", "1"]);
+    let v2 = s
+        .wait_log(Duration::from_secs(10), |l| l["msg"] == "listening")
+        .unwrap()["workflows"][0]["version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(v1, v2);
+    assert_eq!(s.deliver(&body(3)).0, 200);
+    s.wait_idle(Duration::from_secs(30));
+    assert_eq!(s.stop(), 0);
+
+    let c = db(d);
+    let rows: Vec<(String, String, String)> = c
+        .prepare(
+            "SELECT r.event_id, r.version, json_extract(p.action, '$.params.metadata.Tier')
+             FROM runs r JOIN performed p ON p.event_id = r.event_id AND p.step = 1
+             ORDER BY r.event_id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let want: Vec<(String, String, String)> = (0..4)
+        .map(|i| {
+            let (v, tier) = if i < 3 { (&v1, "VIP") } else { (&v2, "Gold") };
+            (event_id(i), v.clone(), tier.to_string())
+        })
+        .collect();
+    assert_eq!(rows, want);
+    assert_eq!(
+        count(d, "SELECT count(*) FROM performed WHERE calls != 1"),
+        0
+    );
+}
