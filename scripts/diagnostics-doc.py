@@ -76,7 +76,6 @@ EXPLAIN = {
  "E0923": "`flow serve`: the run log cannot be opened, or another server is using it (one server per run log; `--db FILE` gives a server its own).",
  "E0924": "`flow serve`: the address given to `--listen` cannot be listened on.",
  "E0925": "`flow runs`, `flow activate`, `flow deactivate`: no run log where one was expected (`.flow/runs.db`, or `--db FILE`), no such run, or a run that cannot be retried (only failed runs are).",
- "E0926": "`--live` asks for the live Stripe and e-mail bindings, and this build of flow does not include them.",
  "E0927": "`flow activate` / `flow deactivate`: no workflow of that name has been served with this run log; the closest names are suggested.",
  "E0928": "`flow runs --since`: not a time. Write `2024-05-01`, `2024-05-01T12:00:00Z` (or with an offset), or an age: `90s`, `15m`, `2h`, `7d`.",
  "W0101": "A string that is not among the documented values of an open enum (Stripe may add values, so this is a warning).",

@@ -164,8 +164,14 @@ fn ten_thousand_signed_events_five_percent_duplicates() {
                 1 => 1,
                 _ => 0,
             };
-            (0..steps)
-                .map(move |step| format!("flow:evt_load_{i:05}:Tag valuable customers:{step}"))
+            (0..steps).map(move |step| {
+                flow::bindings::stripe::idempotency_key(&flow::bindings::ActionContext {
+                    event_id: Some(&format!("evt_load_{i:05}")),
+                    workflow: "Tag valuable customers",
+                    step,
+                })
+                .expect("an event id gives a key")
+            })
         })
         .collect();
     assert_eq!(performed.keys().cloned().collect::<BTreeSet<_>>(), expected);

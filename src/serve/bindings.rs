@@ -59,22 +59,12 @@ pub trait BindingsFactory: Send + Sync {
 }
 
 /// The idempotency key of an action: the same for the same event, workflow and step,
-/// so a run carried out again after a crash or a retry repeats its keys.
+/// so a run carried out again after a crash or a retry repeats its keys. It is the
+/// key the live Stripe binding sends (`Idempotency-Key`), so the journal and Stripe
+/// name an action alike.
 pub fn idempotency_key(cx: &ActionContext<'_>) -> String {
-    let key = format!(
-        "flow:{}:{}:{}",
-        cx.event_id.unwrap_or("-"),
-        cx.workflow,
-        cx.step
-    );
-    if key.len() <= 255 {
-        return key;
-    }
-    // Stripe takes keys of up to 255 characters.
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(key.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("flow:{hex}")
+    crate::bindings::stripe::idempotency_key(cx)
+        .unwrap_or_else(|| format!("flow:-:{}:{}", cx.workflow, cx.step))
 }
 
 /// The recording bindings of a server.
@@ -142,21 +132,71 @@ impl RunBindings for LoggedRecording {
     }
 }
 
-/// The live Stripe and e-mail bindings.
-///
-/// INTEGRATION POINT: this is the one place where `flow serve --live` (and
-/// `flow runs retry --live`) get their bindings. Once the live bindings
-/// (`bindings::stripe`, configured by `[stripe]` and `[email]` in `flow.toml`) are
-/// part of this build, return a factory whose `make` builds them here; each run gets
-/// its own instance, wrapped in [`Remote`] (its effects are not in the run log), and
-/// every action reaches it with the run's `ActionContext` (event id, workflow, step),
-/// from which it derives the `Idempotency-Key` header. The journal stores the key of
-/// [`idempotency_key`]; make the two the same derivation.
+/// The live Stripe and e-mail bindings, configured by `[stripe]` and `[email]` in
+/// `flow.toml` (at `settings`, else beside the flows or in the working directory), the
+/// key from `STRIPE_API_KEY`. Everything they need is checked here, before the server
+/// accepts an event. Each run gets its own instance, wrapped in [`Remote`]; every
+/// action reaches it with the run's `ActionContext`, from which it derives the same
+/// `Idempotency-Key` as [`idempotency_key`].
 pub fn live_factory(
-    _settings: Option<&std::path::Path>,
+    settings: Option<&std::path::Path>,
 ) -> Result<Box<dyn BindingsFactory>, Diagnostic> {
-    Err(
-        Diagnostic::error("E0926", "`--live` is not available in this build of flow")
-            .with_help("the live Stripe and e-mail bindings are not included yet; without `--live`, runs use the recording bindings (nothing leaves this machine)"),
-    )
+    use crate::bindings::stripe::{ApiKey, StripeConfig, API_KEY_VAR};
+    let loaded = match settings {
+        Some(p) => crate::settings::load(p),
+        None => crate::settings::load_for(None),
+    }
+    .map_err(|e| {
+        Diagnostic::error("E0902", format!("invalid settings: {e}"))
+            .with_help("see `[stripe]` and `[email]` in flow.toml")
+    })?;
+    let key = ApiKey::from_env().map_err(|e| {
+        Diagnostic::error("E0961", format!("cannot run live: {e}")).with_help(format!(
+            "export {API_KEY_VAR} with a secret key from the Stripe Dashboard; the key is read from the environment only"
+        ))
+    })?;
+    let email = loaded.email.clone();
+    if email.smtp.is_some() && email.from.is_none() && email.outbox.is_none() {
+        return Err(
+            Diagnostic::error("E0962", "cannot send e-mail: no sender address")
+                .with_help("set `from = \"flow@example.com\"` under [email] in flow.toml"),
+        );
+    }
+    Ok(Box::new(LiveFactory {
+        config: StripeConfig::from(&loaded.stripe),
+        key,
+        email,
+    }))
+}
+
+struct LiveFactory {
+    config: crate::bindings::stripe::StripeConfig,
+    key: crate::bindings::stripe::ApiKey,
+    email: crate::settings::EmailSettings,
+}
+
+impl BindingsFactory for LiveFactory {
+    fn make(&self) -> Result<Box<dyn RunBindings>, String> {
+        use crate::bindings::email::Mailer;
+        let mut live = crate::bindings::live::Live {
+            stripe: Some(crate::bindings::stripe::Stripe::new(
+                self.config.clone(),
+                self.key.clone(),
+            )),
+            mail: None,
+        };
+        // Without mail settings, e-mail actions fail with what to set; Stripe actions
+        // still run.
+        if let Some(dir) = &self.email.outbox {
+            let from = self.email.from.as_deref().unwrap_or("flow@localhost");
+            live.mail = Some(Mailer::outbox(dir, from)?);
+        } else if let (Some(url), Some(from)) = (&self.email.smtp, &self.email.from) {
+            live.mail = Some(Mailer::smtp(url, from, None, Duration::from_secs(30))?);
+        }
+        Ok(Box::new(Remote(Box::new(live))))
+    }
+
+    fn mode(&self) -> &'static str {
+        "live"
+    }
 }
