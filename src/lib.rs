@@ -37,6 +37,7 @@ pub mod diagnostics;
 pub mod money;
 pub mod preview;
 pub mod repl;
+pub mod serve;
 pub mod settings;
 pub mod stdlib;
 pub mod syntax;

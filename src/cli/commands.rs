@@ -86,6 +86,10 @@ pub fn dispatch(command: Command) -> i32 {
             format,
         ),
         Command::Test { paths } => super::authoring::test(&paths),
+        Command::Serve(a) => crate::serve::cli::serve(a),
+        Command::Runs(a) => crate::serve::cli::runs(a),
+        Command::Activate(a) => crate::serve::cli::activate(a, true),
+        Command::Deactivate(a) => crate::serve::cli::activate(a, false),
     }
 }
 

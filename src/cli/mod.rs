@@ -136,6 +136,14 @@ pub enum Command {
         /// Files or folders (default: the current folder).
         paths: Vec<PathBuf>,
     },
+    /// Run the active workflows on Stripe's webhooks (POST /webhook), with a run log.
+    Serve(crate::serve::cli::ServeArgs),
+    /// List the runs in the run log, or show or retry one.
+    Runs(crate::serve::cli::RunsArgs),
+    /// Let a workflow run on new events again (in the run log; no restart needed).
+    Activate(crate::serve::cli::ActivationArgs),
+    /// Stop a workflow from running on new events (in the run log; no restart needed).
+    Deactivate(crate::serve::cli::ActivationArgs),
 }
 
 /// Run the command line; returns the process exit code.

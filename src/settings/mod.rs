@@ -68,6 +68,10 @@ struct FileFormat {
     stripe: live::StripeSection,
     #[serde(default)]
     email: live::EmailSection,
+    // `flow serve`'s section, read by `serve::config`.
+    #[allow(dead_code)]
+    #[serde(default)]
+    serve: Option<toml::Value>,
 }
 
 #[derive(Deserialize, Default)]
