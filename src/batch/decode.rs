@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Number, Value as Json};
 
@@ -150,6 +150,63 @@ impl<'de> DeserializeSeed<'de> for Pruned<'_> {
     }
 }
 
+/// A value that is not kept: parsed as `serde_json::Value` would parse it (so a
+/// line is refused for exactly the same reasons, e.g. a number out of range), but
+/// nothing is built.
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(Skip)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Skip)?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
+    }
+}
+
 /// The index of a member's key among the node's children, or `None` to skip it.
 struct Key<'n>(&'n Node);
 
@@ -220,7 +277,7 @@ impl<'de> Visitor<'de> for Pruned<'_> {
 
     /// No path reads into a list by key: its items are checked and dropped.
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element_seed(Skip)?.is_some() {}
         Ok(Json::Array(Vec::new()))
     }
 
@@ -233,9 +290,7 @@ impl<'de> Visitor<'de> for Pruned<'_> {
                     let value = map.next_value_seed(Pruned(node))?;
                     out.insert(key.clone(), value);
                 }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                None => map.next_value_seed(Skip)?,
             }
         }
         Ok(Json::Object(out))
@@ -286,6 +341,10 @@ mod tests {
         assert!(d.decode_json(r#"{"a": 1, "b": [1, }"#).is_err());
         assert!(d.decode_json(r#"{"a": 1} trailing"#).is_err());
         assert!(d.decode_json(r#"{"a": 1, "b": "\x"}"#).is_err());
+        // As `serde_json::Value` does: a number out of range is refused.
+        assert!(serde_json::from_str::<Json>(r#"{"a": 1, "b": [1e400]}"#).is_err());
+        assert!(d.decode_json(r#"{"a": 1, "b": [1e400]}"#).is_err());
+        assert!(d.decode_json(r#"{"a": 1, "b": {"c": -1e400}}"#).is_err());
     }
 
     #[test]
