@@ -28,6 +28,7 @@
 //! assert_eq!(report.to_json()["actions"][0]["params"]["metadata"]["Tier"], "VIP");
 //! ```
 
+pub mod batch;
 pub mod bindings;
 pub mod check;
 pub mod cli;

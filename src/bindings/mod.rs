@@ -149,7 +149,7 @@ pub trait Bindings {
 
 /// The default bindings: nothing leaves the machine. Retrieves are answered from
 /// objects given with `--objects`.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Recording {
     objects: HashMap<String, Json>,
 }

@@ -25,20 +25,33 @@ pub fn dispatch(command: Command) -> i32 {
         Command::Run {
             file,
             event,
+            events,
             event_type,
             objects,
             format,
+            jobs,
             live,
             outbox,
             verbose,
-        } => run(
-            &file,
-            &event,
-            event_type.as_deref(),
-            objects.as_deref(),
-            format,
-            live.then_some(super::live::LiveOptions { outbox, verbose }),
-        ),
+        } => {
+            let input = match (&events, &event) {
+                (Some(path), _) => Input::Stream(path, jobs),
+                (None, Some(path)) => Input::One(path),
+                (None, None) => Input::Stream(Path::new("-"), jobs),
+            };
+            let format = format.unwrap_or(match input {
+                Input::One(_) => Format::Text,
+                Input::Stream(..) => Format::Json,
+            });
+            run(
+                &file,
+                input,
+                event_type.as_deref(),
+                objects.as_deref(),
+                format,
+                live.then_some(super::live::LiveOptions { outbox, verbose }),
+            )
+        }
         Command::Compile { file, emit } => compile(&file, &emit),
         Command::Events { filter } => events(filter.as_deref()),
         Command::Fields { event_type, path } => fields(&event_type, path.as_deref()),
@@ -85,7 +98,7 @@ pub(super) fn stderr_color() -> bool {
 }
 
 /// Print a diagnostic that is not about a flow file (a missing file, bad JSON).
-pub(super) fn print_plain(d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
+pub(crate) fn print_plain(d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
     let text = match source {
         Some(s) => diagnostics::render(d, s, stderr_color()),
         None => {
@@ -328,9 +341,16 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     text.len()
 }
 
+/// Where `flow run` takes its events from.
+enum Input<'a> {
+    One(&'a Path),
+    /// A file of JSON lines (`-`: standard input), with a number of worker threads.
+    Stream(&'a Path, Option<usize>),
+}
+
 fn run(
     file: &Path,
-    event_path: &Path,
+    input: Input<'_>,
     event_type: Option<&str>,
     objects: Option<&Path>,
     format: Format,
@@ -367,13 +387,6 @@ fn run(
         );
         return 2;
     }
-    let json = match read_json(event_path) {
-        Ok(j) => j,
-        Err((d, s)) => {
-            print_plain(&d, s.as_ref());
-            return 2;
-        }
-    };
     if let Some(t) = event_type {
         if stdlib::get().event(t).is_none() {
             print_plain(
@@ -384,6 +397,34 @@ fn run(
             return 2;
         }
     }
+    let event_path = match input {
+        Input::One(path) => path,
+        Input::Stream(path, jobs) => {
+            // `--live` does not go with `--events` (clap says so).
+            let mut recording = Recording::new();
+            if let Some(dir) = objects {
+                if let Err(e) = recording.load_dir(dir) {
+                    print_plain(
+                        &Diagnostic::error("E0906", e)
+                            .with_help("--objects takes a folder of Stripe objects as .json files"),
+                        None,
+                    );
+                    return 2;
+                }
+            }
+            let programs = &build.compiled.programs;
+            return crate::batch::cli::run(
+                programs, &source, path, event_type, recording, format, jobs,
+            );
+        }
+    };
+    let json = match read_json(event_path) {
+        Ok(j) => j,
+        Err((d, s)) => {
+            print_plain(&d, s.as_ref());
+            return 2;
+        }
+    };
     let event = match Event::from_json(json, event_type) {
         Ok(e) => e,
         Err(msg) => {

@@ -38,20 +38,29 @@ pub enum Command {
         #[arg(long, value_name = "warnings")]
         deny: Option<String>,
     },
-    /// Run the workflows of a file on one event; print a report per workflow.
+    /// Run the workflows of a file on one event (or a stream of them); print a report
+    /// per workflow triggered.
     Run {
         file: PathBuf,
         /// A Stripe event (JSON), or a bare object with --type.
-        #[arg(long)]
-        event: PathBuf,
+        #[arg(long, required_unless_present = "events")]
+        event: Option<PathBuf>,
+        /// A stream of events, one JSON event per line (`-`: standard input); one
+        /// report line per workflow triggered, in input order.
+        #[arg(long, conflicts_with_all = ["event", "live"], value_name = "EVENTS.jsonl")]
+        events: Option<PathBuf>,
         /// The event type, when --event is a bare Stripe object.
         #[arg(long = "type", value_name = "EVENT_TYPE")]
         event_type: Option<String>,
         /// A folder of Stripe objects (JSON) that `retrieve` finds by id.
         #[arg(long, conflicts_with = "live")]
         objects: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        /// `text` (the default for --event) or `json` (the default for --events).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Worker threads for --events (default: one per core).
+        #[arg(long, value_name = "N", requires = "events")]
+        jobs: Option<usize>,
         /// Carry the actions out: Stripe's API (key from STRIPE_API_KEY) and e-mail
         /// (SMTP or an outbox, from flow.toml). Without it nothing leaves the machine.
         #[arg(long)]

@@ -3,8 +3,9 @@
 //! after an error so that one run reports every independent syntax problem.
 
 use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
 
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
 use rust_decimal::Decimal;
 
@@ -57,12 +58,11 @@ fn parse_range(
         work = blank_outside(text, start, end);
         &work
     };
-    match FlowParser::parse(Rule::file, input) {
+    match parse_rule(Rule::file, input, false) {
         Ok(pairs) => collect_workflows(pairs, file, diagnostics),
         Err(e) => {
             // The error is explained by `parse_segment`, which parses again with pest's
             // error detail on (it costs time, so clean parses go without it).
-            pest::set_error_detail(true);
             let at = match e.location {
                 pest::error::InputLocation::Pos(p) => p,
                 pest::error::InputLocation::Span((s, _)) => s,
@@ -168,8 +168,7 @@ fn collect_workflows(
 
 /// Parse one expression (for the REPL and tests): the whole text must be one expression.
 pub fn parse_expr(text: &str) -> Result<Expr, Diagnostic> {
-    pest::set_error_detail(true);
-    match FlowParser::parse(Rule::expr_only, text) {
+    match parse_rule(Rule::expr_only, text, true) {
         Ok(mut pairs) => {
             let pair = pairs.next().and_then(|p| p.into_inner().next());
             if let Some(d) = pair.as_ref().and_then(too_deep) {
@@ -187,8 +186,7 @@ pub fn parse_expr(text: &str) -> Result<Expr, Diagnostic> {
 
 /// Parse one statement (for the REPL): `let`, `if`, `update`, `retrieve` or an action.
 pub fn parse_stmt(text: &str) -> Result<Stmt, Diagnostic> {
-    pest::set_error_detail(true);
-    match FlowParser::parse(Rule::stmt_only, text) {
+    match parse_rule(Rule::stmt_only, text, true) {
         Ok(mut pairs) => {
             let pair = pairs.next().and_then(|p| p.into_inner().next());
             if let Some(d) = pair.as_ref().and_then(too_deep) {
@@ -202,6 +200,21 @@ pub fn parse_stmt(text: &str) -> Result<Stmt, Diagnostic> {
         }
         Err(e) => Err(syntax_error(text, &e)),
     }
+}
+
+/// Parse `text` as `rule`, with pest's record of what it expected where (`detail`)
+/// or without (much faster: a clean parse needs no record). That switch is
+/// process-wide and read when a parse starts, so parses take turns: each gets the
+/// setting it asked for, whatever ran before or runs beside it.
+fn parse_rule(
+    rule: Rule,
+    text: &str,
+    detail: bool,
+) -> Result<Pairs<'_, Rule>, pest::error::Error<Rule>> {
+    static TURN: Mutex<()> = Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+    pest::set_error_detail(detail);
+    FlowParser::parse(rule, text)
 }
 
 /// Split the text at top-level workflow starts: a line that begins, in column 0,
@@ -270,7 +283,7 @@ fn parse_segment(
     // brackets) and try again, to find the errors further down.
     let mut last_error_at = None;
     for _ in 0..16 {
-        match FlowParser::parse(Rule::file, &work) {
+        match parse_rule(Rule::file, &work, true) {
             Ok(pairs) => {
                 if last_error_at.is_none() {
                     collect_workflows(pairs, file, diagnostics);

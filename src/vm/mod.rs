@@ -180,8 +180,11 @@ struct Machine<'a> {
     source: Option<&'a SourceFile>,
     event: &'a Event,
     bindings: &'a mut dyn Bindings,
-    stack: Vec<Value>,
+    /// Conditions and most bodies fit in the inline part: a run allocates no stack.
+    stack: smallvec::SmallVec<[Value; 8]>,
     actions: Vec<Action>,
+    /// The event's `data.object`, found once per run.
+    object: std::cell::OnceCell<&'a Json>,
 }
 
 impl<'a> Machine<'a> {
@@ -196,15 +199,22 @@ impl<'a> Machine<'a> {
             source,
             event,
             bindings,
-            stack: Vec::with_capacity(16),
+            stack: smallvec::SmallVec::new(),
             actions: Vec::new(),
+            object: std::cell::OnceCell::new(),
         }
+    }
+
+    fn object(&self) -> &'a Json {
+        let event = self.event;
+        self.object.get_or_init(|| event.object())
     }
 
     fn pop(&mut self) -> Value {
         self.stack.pop().unwrap_or(Value::Null)
     }
 
+    #[inline(always)]
     fn exec(&mut self, locals: &mut [Value]) -> Result<Outcome, RunError> {
         let code = &self.p.code;
         let mut pc = 0usize;
@@ -223,7 +233,36 @@ impl<'a> Machine<'a> {
                 }
                 Op::Load(k) => {
                     let r = &self.p.reads[k as usize];
-                    let v = read(r, self.event, locals, span)?;
+                    // A field compared with a constant: answered from the field in
+                    // place, without making a value of either side (no copy).
+                    if let (Some(&Op::Const(c)), Some(&Op::Compare(op, _))) =
+                        (code.get(pc), code.get(pc + 1))
+                    {
+                        if let Some(b) = self.compare_in_place(r, op, c) {
+                            match after_bool(code, pc + 2, b) {
+                                After::Goto(next) => pc = next,
+                                After::Halt => return Ok(Outcome::Halted(Some(Value::Bool(b)))),
+                                After::Push(next) => {
+                                    self.stack.push(Value::Bool(b));
+                                    pc = next;
+                                }
+                            }
+                            continue;
+                        }
+                    }
+                    // `field in [a, b, c]` likewise.
+                    if let Some((b, skip)) = self.in_in_place(r, &code[pc..]) {
+                        match after_bool(code, pc + skip, b) {
+                            After::Goto(next) => pc = next,
+                            After::Halt => return Ok(Outcome::Halted(Some(Value::Bool(b)))),
+                            After::Push(next) => {
+                                self.stack.push(Value::Bool(b));
+                                pc = next;
+                            }
+                        }
+                        continue;
+                    }
+                    let v = read_in(r, self.event, self.object(), locals, span)?;
                     self.stack.push(v);
                 }
                 Op::LoadLocal(s) => {
@@ -267,26 +306,29 @@ impl<'a> Machine<'a> {
                     };
                     self.stack.push(Value::Bool(b));
                 }
+                Op::MakeList(n)
+                    if code.get(pc) == Some(&Op::In) && self.stack.len() > n as usize =>
+                {
+                    // `x in [a, b, c]`: look through the items where they are, without
+                    // making a list of them.
+                    let at = self.stack.len() - n as usize;
+                    let needle = &self.stack[at - 1];
+                    let b = self.stack[at..].iter().any(|i| equal(needle, i));
+                    self.stack.truncate(at - 1);
+                    self.stack.push(Value::Bool(b));
+                    pc += 1;
+                }
                 Op::MakeList(n) => {
                     let at = self.stack.len().saturating_sub(n as usize);
                     let items: Rc<[Value]> = self.stack.drain(at..).collect();
                     self.stack.push(Value::List(items));
                 }
-                Op::MakeTable(k) => {
-                    let labels = &self.p.tables[k as usize];
-                    let at = self.stack.len().saturating_sub(labels.len());
-                    let rows: Rc<[(String, Value)]> =
-                        labels.iter().cloned().zip(self.stack.drain(at..)).collect();
-                    self.stack.push(Value::Table(rows));
-                }
-                Op::Concat(n) => {
-                    let at = self.stack.len().saturating_sub(n as usize);
-                    let mut s = String::new();
-                    for v in self.stack.drain(at..) {
-                        s.push_str(&v.to_text());
-                    }
-                    self.stack.push(Value::Str(s.into()));
-                }
+                Op::MakeTable(_)
+                | Op::Concat(_)
+                | Op::Retrieve(..)
+                | Op::Update(_)
+                | Op::Email
+                | Op::Refund(_) => self.cold(op, span)?,
                 Op::IdOf => {
                     let v = self.pop();
                     self.stack.push(id_of(&v));
@@ -298,77 +340,166 @@ impl<'a> Machine<'a> {
                     }
                 }
                 Op::Jump(t) => pc = t as usize,
-                Op::Retrieve(n, k) => {
-                    let object = &self.p.objects[n as usize];
-                    let id = self.pop();
-                    let target = self.p.operands.get(k as usize).map(|o| o.0);
-                    let id = self.id_text(
-                        &id,
-                        target.unwrap_or(span),
-                        &format!("retrieve the {object}"),
-                    )?;
-                    let action = Action::Retrieve {
-                        object: object.clone(),
-                        id,
-                    };
-                    let got = self.perform(action, span)?;
-                    if !got.is_object() {
-                        return Err(RunError::at(
-                            span,
-                            format!("retrieve {object}: the answer is not an object"),
-                        ));
-                    }
-                    self.stack.push(Value::Object(Rc::new(got)));
-                }
-                Op::Update(n) => {
-                    let spec = &self.p.updates[n as usize];
-                    let value = self.pop();
-                    let id = self.pop();
-                    let id =
-                        self.id_text(&id, spec.target, &format!("update the {}", spec.object))?;
-                    let mut params = value.to_param();
-                    if spec.param_path.first().map(String::as_str) == Some("metadata")
-                        && value.is_null()
-                    {
-                        // Stripe unsets a metadata key given an empty string.
-                        params = Json::String(String::new());
-                    } else if matches!(value, Value::Str(_))
-                        || spec.param_path.first().map(String::as_str) == Some("metadata")
-                    {
-                        params = Json::String(value.to_text());
-                    }
-                    for key in spec.param_path.iter().rev() {
-                        let mut m = Map::new();
-                        m.insert(key.clone(), params);
-                        params = Json::Object(m);
-                    }
-                    let action = Action::Update {
-                        object: spec.object.clone(),
-                        id,
-                        params,
-                    };
-                    self.perform(action, span)?;
-                }
-                Op::Email => {
-                    let append = self.pop();
-                    let body = self.pop();
-                    let subject = self.pop();
-                    let to = self.pop();
-                    let email = build_email(to, subject, body, append, span)?;
-                    self.perform(Action::Email(email), span)?;
-                }
-                Op::Refund(n) => {
-                    let names = &self.p.refunds[n as usize];
-                    let at = self.stack.len().saturating_sub(names.len());
-                    let values: Vec<Value> = self.stack.drain(at..).collect();
-                    let params = build_refund(names, &values, span)?;
-                    self.perform(Action::Refund { params }, span)?;
-                }
                 Op::Skip => return Ok(Outcome::Skipped),
                 Op::Halt => return Ok(Outcome::Halted(self.stack.pop())),
             }
         }
         Ok(Outcome::Halted(self.stack.pop()))
+    }
+
+    /// A field of the event as `read` would make it, when that cannot fail and
+    /// needs no copy. `None`: let `read` do it (and report any error).
+    #[inline(always)]
+    fn peek(&self, r: &FieldRead) -> Option<Peeked<'a>> {
+        if self.event.strict {
+            // A missing key is an error there: `read` says which.
+            return None;
+        }
+        let root = match r.root {
+            Root::Object => self.object(),
+            Root::Event => &self.event.json,
+            Root::Local(_) => return None,
+        };
+        let mut cur = root;
+        for key in &r.path {
+            match cur.get(key) {
+                Some(v) if !v.is_null() => cur = v,
+                _ if r.required => return None,
+                _ => return Some(Peeked::Null),
+            }
+        }
+        Some(match (&r.conv, cur) {
+            (Conv::Str | Conv::Ref, Json::String(s)) => Peeked::Str(s),
+            (Conv::Int | Conv::Timestamp, j) => Peeked::Int(j.as_i64()?),
+            (Conv::Bool, Json::Bool(b)) => Peeked::Bool(*b),
+            (Conv::Currency, Json::String(s)) => Peeked::Currency(Currency::parse(s)?),
+            (Conv::Money { currency_path }, j) => {
+                let minor = j.as_i64()?;
+                let mut at = root;
+                for k in currency_path {
+                    at = at.get(k)?;
+                }
+                Peeked::Money(minor, Currency::parse(at.as_str()?)?)
+            }
+            _ => return None,
+        })
+    }
+
+    /// The result of `Load`, `Const(c)`, `Compare(op, _)` when it can be had without
+    /// making values. `None`: run the instructions.
+    #[inline(always)]
+    fn compare_in_place(&self, r: &FieldRead, op: CmpOp, c: u32) -> Option<bool> {
+        let lit = self.p.consts.get(c as usize)?;
+        compare_peeked(op, &self.peek(r)?, lit)
+    }
+
+    /// `Load`, `Const`…, `MakeList(n)`, `In` with `n` constants: the membership,
+    /// when it can be had without making values.
+    fn in_in_place(&self, r: &FieldRead, code: &[Op]) -> Option<(bool, usize)> {
+        let n = code
+            .iter()
+            .take_while(|op| matches!(op, Op::Const(_)))
+            .count();
+        if code.get(n) != Some(&Op::MakeList(n as u32)) || code.get(n + 1) != Some(&Op::In) {
+            return None;
+        }
+        let v = self.peek(r)?;
+        let mut found = false;
+        for op in &code[..n] {
+            let Op::Const(c) = op else { return None };
+            found |= compare_peeked(CmpOp::Eq, &v, self.p.consts.get(*c as usize)?)?;
+        }
+        Some((found, n + 2))
+    }
+
+    /// The instructions that build text and tables or act through the bindings:
+    /// kept out of the loop of `exec`, which stays small for conditions.
+    #[inline(never)]
+    fn cold(&mut self, op: Op, span: Span) -> Result<(), RunError> {
+        match op {
+            Op::MakeTable(k) => {
+                let labels = &self.p.tables[k as usize];
+                let at = self.stack.len().saturating_sub(labels.len());
+                let rows: Rc<[(String, Value)]> =
+                    labels.iter().cloned().zip(self.stack.drain(at..)).collect();
+                self.stack.push(Value::Table(rows));
+            }
+            Op::Concat(n) => {
+                let at = self.stack.len().saturating_sub(n as usize);
+                let mut s = String::new();
+                for v in self.stack.drain(at..) {
+                    s.push_str(&v.to_text());
+                }
+                self.stack.push(Value::Str(s.into()));
+            }
+            Op::Retrieve(n, k) => {
+                let object = &self.p.objects[n as usize];
+                let id = self.pop();
+                let target = self.p.operands.get(k as usize).map(|o| o.0);
+                let id = self.id_text(
+                    &id,
+                    target.unwrap_or(span),
+                    &format!("retrieve the {object}"),
+                )?;
+                let action = Action::Retrieve {
+                    object: object.clone(),
+                    id,
+                };
+                let got = self.perform(action, span)?;
+                if !got.is_object() {
+                    return Err(RunError::at(
+                        span,
+                        format!("retrieve {object}: the answer is not an object"),
+                    ));
+                }
+                self.stack.push(Value::Object(Rc::new(got)));
+            }
+            Op::Update(n) => {
+                let spec = &self.p.updates[n as usize];
+                let value = self.pop();
+                let id = self.pop();
+                let id = self.id_text(&id, spec.target, &format!("update the {}", spec.object))?;
+                let mut params = value.to_param();
+                if spec.param_path.first().map(String::as_str) == Some("metadata")
+                    && value.is_null()
+                {
+                    // Stripe unsets a metadata key given an empty string.
+                    params = Json::String(String::new());
+                } else if matches!(value, Value::Str(_))
+                    || spec.param_path.first().map(String::as_str) == Some("metadata")
+                {
+                    params = Json::String(value.to_text());
+                }
+                for key in spec.param_path.iter().rev() {
+                    let mut m = Map::new();
+                    m.insert(key.clone(), params);
+                    params = Json::Object(m);
+                }
+                let action = Action::Update {
+                    object: spec.object.clone(),
+                    id,
+                    params,
+                };
+                self.perform(action, span)?;
+            }
+            Op::Email => {
+                let append = self.pop();
+                let body = self.pop();
+                let subject = self.pop();
+                let to = self.pop();
+                let email = build_email(to, subject, body, append, span)?;
+                self.perform(Action::Email(email), span)?;
+            }
+            Op::Refund(n) => {
+                let names = &self.p.refunds[n as usize];
+                let at = self.stack.len().saturating_sub(names.len());
+                let values: Vec<Value> = self.stack.drain(at..).collect();
+                let params = build_refund(names, &values, span)?;
+                self.perform(Action::Refund { params }, span)?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn id_text(&self, id: &Value, span: Span, what: &str) -> Result<String, RunError> {
@@ -521,10 +652,102 @@ fn compare(
     })
 }
 
-/// Read a field path, converting by its schema type.
+/// What follows a bool computed in place at `next`.
+enum After {
+    /// A jump tested it: go on here.
+    Goto(usize),
+    /// The program ends with it as its value.
+    Halt,
+    /// Push it and go on here.
+    Push(usize),
+}
+
+/// Where a bool computed in place goes: a `JumpIfFalse` (the `and`, `or`, `if` or
+/// `when` it is part of) takes it at once, a `Halt` returns it, and otherwise it is
+/// pushed. A `Jump` on the way (the end of an `and`) is followed first.
+#[inline(always)]
+fn after_bool(code: &[Op], mut next: usize, b: bool) -> After {
+    if let Some(&Op::Jump(t)) = code.get(next) {
+        next = t as usize;
+    }
+    match code.get(next) {
+        Some(&Op::JumpIfFalse(t)) => After::Goto(if b { next + 1 } else { t as usize }),
+        Some(&Op::Halt) => After::Halt,
+        _ => After::Push(next),
+    }
+}
+
+/// A field's value seen in place (see `Machine::peek`).
+enum Peeked<'a> {
+    Null,
+    Str(&'a str),
+    /// An integer or a timestamp.
+    Int(i64),
+    Bool(bool),
+    Currency(Currency),
+    Money(i64, Currency),
+}
+
+/// `compare(op, value, constant)` for a peeked value, where it cannot fail.
+#[inline(always)]
+fn compare_peeked(op: CmpOp, v: &Peeked<'_>, lit: &crate::check::tree::Lit) -> Option<bool> {
+    use crate::check::tree::Lit;
+    let ord = match (v, lit) {
+        // Null is a value for `==` and `!=` only.
+        (Peeked::Null, _) | (_, Lit::Null) => {
+            let eq = matches!(v, Peeked::Null) == matches!(lit, Lit::Null);
+            return match op {
+                CmpOp::Eq => Some(eq),
+                CmpOp::Ne => Some(!eq),
+                _ => None,
+            };
+        }
+        (Peeked::Str(a), Lit::Str(b)) => (*a).cmp(b.as_str()),
+        (Peeked::Int(a), Lit::Int(b)) => a.cmp(b),
+        (Peeked::Bool(a), Lit::Bool(b)) => a.cmp(b),
+        (Peeked::Currency(a), Lit::Currency(b)) => {
+            return match op {
+                CmpOp::Eq => Some(a == b),
+                CmpOp::Ne => Some(a != b),
+                _ => None,
+            };
+        }
+        (Peeked::Money(minor, currency), Lit::Money(b)) => {
+            if *currency != b.currency {
+                // Never converted: different currencies are unequal and unordered.
+                return Some(op == CmpOp::Ne);
+            }
+            minor.cmp(&b.minor)
+        }
+        _ => return None,
+    };
+    Some(match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+    })
+}
+
+/// `read_in` with the event's own `data.object`.
+#[cfg(test)]
 fn read(r: &FieldRead, event: &Event, locals: &[Value], span: Span) -> Result<Value, RunError> {
+    read_in(r, event, event.object(), locals, span)
+}
+
+/// Read a field path, converting by its schema type; `object` is the event's
+/// `data.object`.
+fn read_in(
+    r: &FieldRead,
+    event: &Event,
+    object: &Json,
+    locals: &[Value],
+    span: Span,
+) -> Result<Value, RunError> {
     let root: &Json = match r.root {
-        Root::Object => event.object(),
+        Root::Object => object,
         Root::Event => &event.json,
         Root::Local(s) => match locals.get(s as usize) {
             Some(Value::Object(o)) => o,

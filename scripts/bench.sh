@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Run every benchmark of flow side by side, in release mode, and print one table of
+# medians and ratios:
+#   1. condition evaluation on a decoded event: flow's VM, CEL (`cel` crate), Rhai,
+#      and a hand-written Rust closure (criterion, benches/benches/compare.rs);
+#   2. end to end over generated payment_intent.succeeded events (one per line):
+#      `flow run --events` with the Tag valuable customers template, against jq and
+#      against a Rust program that only parses each line into serde_json::Value;
+#   3. parse + check + compile of a generated file of 10,000 workflows.
+#
+# Usage: scripts/bench.sh   (BENCH_EVENTS=1000000 BENCH_RUNS=3 by default;
+#                            BENCH_CRITERION=0 reuses the last criterion results)
+# The events file is generated under target/bench-data/ and never committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EVENTS=${BENCH_EVENTS:-1000000}
+RUNS=${BENCH_RUNS:-3}
+DATA=target/bench-data
+TEMPLATE=stdlib/templates/tag_valuable_customers.flow
+JQ_FILTER='select(.data.object.amount > 100000 and .data.object.currency == "usd")'
+mkdir -p "$DATA"
+
+if ! command -v jq >/dev/null; then
+    echo "== installing jq" >&2
+    apt-get update -qq >&2 && apt-get install -y -qq jq >&2
+fi
+if [ ! -x /usr/bin/time ]; then
+    echo "== installing time" >&2
+    apt-get update -qq >&2 && apt-get install -y -qq time >&2
+fi
+
+echo "== building (release)" >&2
+cargo build --release --quiet -p flow -p flow-benches --bins
+
+BIN=target/release
+EV="$DATA/events-$EVENTS.jsonl"
+if [ ! -s "$EV" ]; then
+    echo "== generating $EVENTS events" >&2
+    "$BIN/gen_events" "$EVENTS" "$EV.tmp" && mv "$EV.tmp" "$EV"
+fi
+BYTES=$(stat -c %s "$EV")
+
+if [ "${BENCH_CRITERION:-1}" = 1 ]; then
+    echo "== conditions and check+compile (criterion)" >&2
+    rm -rf target/criterion/cond_* target/criterion/check_compile
+    cargo bench --quiet -p flow-benches --bench compare >&2
+fi
+
+# The median (ns) of a criterion benchmark.
+crit() { jq '.median.point_estimate' "target/criterion/$1/new/estimates.json"; }
+
+# Run a command RUNS times; print "median_seconds max_rss_kb".
+timed() {
+    local times=() rss=0 out tmp
+    tmp=$(mktemp)
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -o "$tmp" -f "%e %M" "$@" >/dev/null 2>&1 || true
+        out=$(tail -1 "$tmp")
+        times+=("${out% *}")
+        [ "${out#* }" -gt "$rss" ] && rss=${out#* }
+    done
+    rm -f "$tmp"
+    printf '%s\n' "${times[@]}" | sort -g | awk -v r="$rss" '{a[NR]=$1} END {print a[int((NR+1)/2)], r}'
+}
+
+echo "== end to end over $EVENTS events ($RUNS runs each)" >&2
+# The same events are selected by both: a run that is not skipped is one jq prints.
+FLOW_SELECTED=$("$BIN/flow" run "$TEMPLATE" --events "$EV" 2>/dev/null | grep -vc '"status":"skipped"' || true)
+JQ_SELECTED=$(jq -c "$JQ_FILTER" "$EV" | wc -l)
+read -r T_FLOW R_FLOW < <(timed "$BIN/flow" run "$TEMPLATE" --events "$EV")
+read -r T_FLOW1 R_FLOW1 < <(timed "$BIN/flow" run "$TEMPLATE" --events "$EV" --jobs 1)
+read -r T_BASE R_BASE < <(timed "$BIN/parse_baseline" "$EV")
+read -r T_JQ R_JQ < <(timed jq -c "$JQ_FILTER" "$EV")
+
+echo "== check + compile of 10,000 workflows through the binary" >&2
+"$BIN/gen_flows" 10000 "$DATA/many.flow"
+read -r T_CHECK R_CHECK < <(timed "$BIN/flow" check "$DATA/many.flow")
+PHASES=$("$BIN/compile_phases" 10000)
+
+JOBS=$(nproc)
+{
+    echo "| benchmark | median | ratio | peak memory |"
+    echo "|---|---:|---|---:|"
+    for c in int_eq string_eq range in_set and3 money_gt; do
+        f=$(crit "cond_$c/flow"); k=$(crit "cond_$c/closure")
+        e=$(crit "cond_$c/cel"); r=$(crit "cond_$c/rhai")
+        awk -v c="$c" -v f="$f" -v k="$k" -v e="$e" -v r="$r" 'BEGIN {
+            printf "| condition %s: flow VM | %.1f ns | %.2f× the closure |  |\n", c, f, f / k
+            printf "| condition %s: CEL | %.1f ns | %.1f× slower than flow |  |\n", c, e, e / f
+            printf "| condition %s: Rhai | %.1f ns | %.1f× slower than flow |  |\n", c, r, r / f
+            printf "| condition %s: Rust closure | %.1f ns |  |  |\n", c, k
+        }'
+    done
+    awk -v n="$EVENTS" -v b="$BYTES" -v j="$JOBS" \
+        -v tf="$T_FLOW" -v rf="$R_FLOW" -v t1="$T_FLOW1" -v r1="$R_FLOW1" \
+        -v tb="$T_BASE" -v rb="$R_BASE" -v tj="$T_JQ" -v rj="$R_JQ" 'BEGIN {
+        mb = b / 1e6
+        printf "| %d events (%.0f MB): flow run --events, %d jobs | %.2f s (%.0f MB/s) |  | %.1f MB |\n", n, mb, j, tf, mb / tf, rf / 1024
+        printf "| same, flow run --events --jobs 1 | %.2f s (%.0f MB/s) | %.1f× the time of %d jobs | %.1f MB |\n", t1, mb / t1, t1 / tf, j, r1 / 1024
+        printf "| same, Rust: parse each line into serde_json::Value | %.2f s (%.0f MB/s) | %.1f× slower than flow (%.1f× than 1 job) | %.1f MB |\n", tb, mb / tb, tb / tf, tb / t1, rb / 1024
+        printf "| same, jq -c select(amount > 100000 and currency == usd) | %.2f s (%.0f MB/s) | %.1f× slower than flow (%.1f× than 1 job) | %.1f MB |\n", tj, mb / tj, tj / tf, tj / t1, rj / 1024
+    }'
+    cc=$(crit "check_compile/10000_workflows")
+    awk -v cc="$cc" -v tc="$T_CHECK" -v rc="$R_CHECK" 'BEGIN {
+        printf "| 10,000 workflows: parse + check + compile (flow::build) | %.0f ms |  |  |\n", cc / 1e6
+        printf "| 10,000 workflows: flow check, whole process | %.2f s |  | %.1f MB |\n", tc, rc / 1024
+    }'
+}
+echo
+echo "$PHASES"
+echo "selected events: flow $FLOW_SELECTED, jq $JQ_SELECTED"
+echo "machine: $(nproc) cores, $(uname -m); load average $(cut -d' ' -f1-3 /proc/loadavg)"
