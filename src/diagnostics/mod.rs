@@ -100,16 +100,16 @@ impl Diagnostic {
 pub struct Report {
     pub diagnostic: Diagnostic,
     pub source: Arc<SourceFile>,
-    named: miette::NamedSource<String>,
+    window: Window,
 }
 
 impl Report {
     pub fn new(diagnostic: Diagnostic, source: Arc<SourceFile>) -> Report {
-        let named = miette::NamedSource::new(source.name.clone(), source.text.clone());
+        let window = Window(source.clone());
         Report {
             diagnostic,
             source,
-            named,
+            window,
         }
     }
 }
@@ -142,7 +142,7 @@ impl miette::Diagnostic for Report {
         if self.diagnostic.labels.is_empty() {
             None
         } else {
-            Some(&self.named)
+            Some(&self.window)
         }
     }
 
@@ -165,6 +165,41 @@ impl miette::Diagnostic for Report {
                 miette::LabeledSpan::new_with_span(text, (start, len))
             }
         })))
+    }
+}
+
+/// The source as miette reads it: only the lines around a span are handed over, so
+/// that rendering a diagnostic costs the same in a ten-line file and a huge one.
+#[derive(Debug)]
+struct Window(Arc<SourceFile>);
+
+impl miette::SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let src = &self.0;
+        let start = span.offset().min(src.text.len());
+        let end = (span.offset() + span.len()).min(src.text.len()).max(start);
+        let first = src.line_of(start as u32);
+        let last = src.line_of(end as u32);
+        // Two lines of margin: miette looks one character past the context it shows.
+        let range = src.line_range(first.saturating_sub(before + 2), last + after + 2);
+        let piece = &src.text[range.clone()];
+        let local = miette::SourceSpan::new((start - range.start).into(), end - start);
+        let inner = piece.read_span(&local, before, after)?;
+        let first_line = src.line_of(range.start as u32);
+        let offset = range.start + inner.span().offset();
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            src.name.clone(),
+            inner.data(),
+            miette::SourceSpan::new(offset.into(), inner.span().len()),
+            inner.line() + first_line,
+            inner.column(),
+            inner.line_count(),
+        )))
     }
 }
 

@@ -102,30 +102,25 @@ const MAX_CHAIN: usize = 256;
 /// The first place where nesting goes deeper than [`MAX_NESTING`], found without
 /// recursion.
 fn too_deep(pair: &Pair<Rule>) -> Option<Diagnostic> {
-    let mut depth = 0usize;
-    for token in pair.clone().tokens() {
-        match token {
-            pest::Token::Start { rule, pos } if nests(rule) => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(
-                        Diagnostic::error(
-                            "E0005",
-                            format!(
-                            "this is nested too deeply (more than {} levels of parentheses, lists or blocks)",
-                            MAX_NESTING / 2
-                        ),
-                        )
-                        .with_label(Span::new(pos.pos(), pos.pos() + 1), "too deep")
-                        .with_help(
-                            "split the condition with `let`, or the logic into several workflows",
-                        ),
-                    );
-                }
-            }
-            pest::Token::End { rule, .. } if nests(rule) => depth = depth.saturating_sub(1),
-            _ => {}
+    // An explicit stack, not recursion: the input may be deeper than the call stack.
+    let mut stack = vec![(pair.clone(), 0usize)];
+    while let Some((p, depth)) = stack.pop() {
+        let depth = depth + usize::from(nests(p.as_rule()));
+        if depth > MAX_NESTING {
+            let pos = p.as_span().start();
+            return Some(
+                Diagnostic::error(
+                    "E0005",
+                    format!(
+                        "this is nested too deeply (more than {} levels of parentheses, lists or blocks)",
+                        MAX_NESTING / 2
+                    ),
+                )
+                .with_label(Span::new(pos, pos + 1), "too deep")
+                .with_help("split the condition with `let`, or the logic into several workflows"),
+            );
         }
+        stack.extend(p.into_inner().map(|c| (c, depth)));
     }
     None
 }

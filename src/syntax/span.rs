@@ -80,6 +80,26 @@ impl SourceFile {
         (line, &self.text[self.line_starts[line]..offset])
     }
 
+    /// The byte range of lines `first..=last` (0-based, clamped), without the final
+    /// newline's successor line.
+    pub fn line_range(&self, first: usize, last: usize) -> std::ops::Range<usize> {
+        let n = self.line_starts.len();
+        let first = first.min(n - 1);
+        let last = last.min(n - 1).max(first);
+        let start = self.line_starts[first];
+        let end = self
+            .line_starts
+            .get(last + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        start..end
+    }
+
+    /// The 0-based line of a byte offset.
+    pub fn line_of(&self, offset: u32) -> usize {
+        self.line_prefix(offset).0
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (usize, usize) {
         let (line, before) = self.line_prefix(offset);
