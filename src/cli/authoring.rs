@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use super::commands::{load_settings, print_plain, read_json, read_source, stderr_color, stem};
+use super::commands::{build_file, print_plain, read_json, stderr_color, triggered};
 use super::Format;
 use crate::bindings::Recording;
 use crate::diagnostics::{self, Diagnostic, Severity};
@@ -146,15 +146,7 @@ fn run_on_event(
     event_type: Option<&str>,
     objects: Option<&Path>,
 ) -> Result<Vec<RunReport>, i32> {
-    let source = read_source(file).map_err(|d| {
-        print_plain(&d, None);
-        2
-    })?;
-    let settings = load_settings(file).map_err(|d| {
-        print_plain(&d, None);
-        2
-    })?;
-    let build = crate::build(&source, &settings, &stem(file));
+    let (source, _settings, build) = build_file(file)?;
     let color = stderr_color();
     for d in build
         .diagnostics
@@ -204,30 +196,7 @@ fn run_on_event(
             return Err(2);
         }
     }
-    let programs: Vec<_> = build
-        .compiled
-        .programs
-        .iter()
-        .filter(|p| p.trigger == event.event_type())
-        .collect();
-    if programs.is_empty() {
-        let triggers: Vec<&str> = build
-            .compiled
-            .programs
-            .iter()
-            .map(|p| p.trigger.as_str())
-            .collect();
-        eprintln!(
-            "note: no workflow in {} is triggered by {} (its triggers: {})",
-            file.display(),
-            event.event_type(),
-            if triggers.is_empty() {
-                "none".to_string()
-            } else {
-                triggers.join(", ")
-            }
-        );
-    }
+    let programs = triggered(&build, file, &event);
     Ok(programs
         .into_iter()
         .map(|p| vm::run(p, &source, &event, &mut bindings))

@@ -117,6 +117,49 @@ pub(crate) fn print_plain(d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
     eprint!("{text}");
 }
 
+/// Read a flow file and its settings, and build it: what `run`, `compile` and
+/// `preview` start from. `Err` is the exit code, after printing why.
+pub(super) fn build_file(file: &Path) -> Result<(Arc<SourceFile>, Settings, crate::Build), i32> {
+    let source = read_source(file).map_err(|d| {
+        print_plain(&d, None);
+        2
+    })?;
+    let settings = load_settings(file).map_err(|d| {
+        print_plain(&d, None);
+        2
+    })?;
+    let build = crate::build(&source, &settings, &stem(file));
+    Ok((source, settings, build))
+}
+
+/// The workflows of a build that the event triggers; when there are none, a note on
+/// stderr says which triggers the file has.
+pub(super) fn triggered<'b>(
+    build: &'b crate::Build,
+    file: &Path,
+    event: &Event,
+) -> Vec<&'b crate::compile::Program> {
+    let programs = &build.compiled.programs;
+    let matching: Vec<_> = programs
+        .iter()
+        .filter(|p| p.trigger == event.event_type())
+        .collect();
+    if matching.is_empty() {
+        let triggers: Vec<&str> = programs.iter().map(|p| p.trigger.as_str()).collect();
+        eprintln!(
+            "note: no workflow in {} is triggered by {} (its triggers: {})",
+            file.display(),
+            event.event_type(),
+            if triggers.is_empty() {
+                "none".to_string()
+            } else {
+                triggers.join(", ")
+            }
+        );
+    }
+    matching
+}
+
 pub(super) fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diagnostic> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(SourceFile::new(path.display().to_string(), text)),
@@ -356,21 +399,10 @@ fn run(
     format: Format,
     live: Option<super::live::LiveOptions>,
 ) -> i32 {
-    let source = match read_source(file) {
-        Ok(s) => s,
-        Err(d) => {
-            print_plain(&d, None);
-            return 2;
-        }
+    let (source, settings, build) = match build_file(file) {
+        Ok(b) => b,
+        Err(code) => return code,
     };
-    let settings = match load_settings(file) {
-        Ok(s) => s,
-        Err(d) => {
-            print_plain(&d, None);
-            return 2;
-        }
-    };
-    let build = crate::build(&source, &settings, &stem(file));
     let color = stderr_color();
     for d in build
         .diagnostics
@@ -436,12 +468,7 @@ fn run(
             return 2;
         }
     };
-    let matching: Vec<_> = build
-        .compiled
-        .programs
-        .iter()
-        .filter(|p| p.trigger == event.event_type())
-        .collect();
+    let matching = triggered(&build, file, &event);
     let mut bindings: Box<dyn Bindings> = match live {
         Some(opts) => match super::live::bindings(&settings, &matching, &event, &opts) {
             Ok(b) => Box::new(b),
@@ -465,24 +492,6 @@ fn run(
             Box::new(recording)
         }
     };
-    if matching.is_empty() {
-        let triggers: Vec<&str> = build
-            .compiled
-            .programs
-            .iter()
-            .map(|p| p.trigger.as_str())
-            .collect();
-        eprintln!(
-            "note: no workflow in {} is triggered by {} (its triggers: {})",
-            file.display(),
-            event.event_type(),
-            if triggers.is_empty() {
-                "none".to_string()
-            } else {
-                triggers.join(", ")
-            }
-        );
-    }
     let mut failed = false;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -512,21 +521,10 @@ fn compile(file: &Path, emit: &str) -> i32 {
         );
         return 2;
     }
-    let source = match read_source(file) {
-        Ok(s) => s,
-        Err(d) => {
-            print_plain(&d, None);
-            return 2;
-        }
+    let (source, _settings, build) = match build_file(file) {
+        Ok(b) => b,
+        Err(code) => return code,
     };
-    let settings = match load_settings(file) {
-        Ok(s) => s,
-        Err(d) => {
-            print_plain(&d, None);
-            return 2;
-        }
-    };
-    let build = crate::build(&source, &settings, &stem(file));
     if build.has_errors() {
         let color = stderr_color();
         for d in &build.diagnostics {
