@@ -163,37 +163,30 @@ fn collect_workflows(
 
 /// Parse one expression (for the REPL and tests): the whole text must be one expression.
 pub fn parse_expr(text: &str) -> Result<Expr, Diagnostic> {
-    match parse_rule(Rule::expr_only, text, true) {
-        Ok(mut pairs) => {
-            let pair = pairs.next().and_then(|p| p.into_inner().next());
-            if let Some(d) = pair.as_ref().and_then(too_deep) {
-                return Err(d);
-            }
-            match pair {
-                Some(p) => build_expr(p),
-                None => Err(Diagnostic::error("E0001", "expected an expression")
-                    .with_label(Span::new(0, text.len()), "here")),
-            }
-        }
-        Err(e) => Err(syntax_error(text, &e)),
-    }
+    parse_one(text, Rule::expr_only, "an expression", build_expr)
 }
 
 /// Parse one statement (for the REPL): `let`, `if`, `update`, `retrieve` or an action.
 pub fn parse_stmt(text: &str) -> Result<Stmt, Diagnostic> {
-    match parse_rule(Rule::stmt_only, text, true) {
-        Ok(mut pairs) => {
-            let pair = pairs.next().and_then(|p| p.into_inner().next());
-            if let Some(d) = pair.as_ref().and_then(too_deep) {
-                return Err(d);
-            }
-            match pair {
-                Some(p) => build_stmt(p),
-                None => Err(Diagnostic::error("E0001", "expected a statement")
-                    .with_label(Span::new(0, text.len()), "here")),
-            }
-        }
-        Err(e) => Err(syntax_error(text, &e)),
+    parse_one(text, Rule::stmt_only, "a statement", build_stmt)
+}
+
+/// The whole text as one `rule` (an `…_only` rule wrapping one item), built by `build`.
+fn parse_one<T>(
+    text: &str,
+    rule: Rule,
+    what: &str,
+    build: fn(Pair<Rule>) -> Result<T, Diagnostic>,
+) -> Result<T, Diagnostic> {
+    let mut pairs = parse_rule(rule, text, true).map_err(|e| syntax_error(text, &e))?;
+    let pair = pairs.next().and_then(|p| p.into_inner().next());
+    if let Some(d) = pair.as_ref().and_then(too_deep) {
+        return Err(d);
+    }
+    match pair {
+        Some(p) => build(p),
+        None => Err(Diagnostic::error("E0001", format!("expected {what}"))
+            .with_label(Span::new(0, text.len()), "here")),
     }
 }
 
