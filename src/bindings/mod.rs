@@ -10,7 +10,7 @@ pub mod live;
 pub mod stripe;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value as Json};
 
@@ -170,39 +170,55 @@ impl Recording {
         }
     }
 
-    /// Load every `.json` file of a folder (any names): objects are found by `id`. A
-    /// file may hold one object or an array of them.
+    /// Load every `.json` file of a folder (any names), or one file: objects are found
+    /// by `id`. A file may hold one object or an array of them.
     pub fn load_dir(&mut self, dir: &Path) -> Result<usize, String> {
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        paths.sort();
-        let mut n = 0;
-        for path in paths {
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let value: Json = serde_json::from_str(&text)
-                .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
-            let items = match value {
-                Json::Array(items) => items,
-                other => vec![other],
-            };
-            for item in items {
-                if item.get("id").and_then(Json::as_str).is_none() {
-                    return Err(format!(
-                        "{}: a Stripe object needs a string `id`",
-                        path.display()
-                    ));
-                }
-                self.add(item);
-                n += 1;
-            }
+        let objects = load_objects(dir)?;
+        let n = objects.len();
+        for o in objects {
+            self.add(o);
         }
         Ok(n)
     }
+}
+
+/// Stripe objects from a `.json` file or a folder of them (each file one object or
+/// an array of objects), each with a string `id`.
+pub fn load_objects(path: &Path) -> Result<Vec<Json>, String> {
+    let files = if path.is_dir() {
+        let entries =
+            std::fs::read_dir(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut paths: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
+            .collect();
+        paths.sort();
+        paths
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut out = Vec::new();
+    for p in files {
+        let text =
+            std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let value: Json = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not valid JSON: {e}", p.display()))?;
+        let items = match value {
+            Json::Array(items) => items,
+            other => vec![other],
+        };
+        for item in items {
+            if item.get("id").and_then(Json::as_str).is_none() {
+                return Err(format!(
+                    "{}: a Stripe object needs a string `id`",
+                    p.display()
+                ));
+            }
+            out.push(item);
+        }
+    }
+    Ok(out)
 }
 
 impl Bindings for Recording {

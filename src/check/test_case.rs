@@ -276,7 +276,7 @@ impl TestChecker<'_> {
             None => Vec::new(),
             Some(ast::GivenObjects::Inline(list)) => self.inline_objects(list)?,
             Some(ast::GivenObjects::Path { path, span }) => {
-                match load_objects(&self.dir.join(path)) {
+                match crate::bindings::load_objects(&self.dir.join(path)) {
                     Ok(v) => v,
                     Err(e) => {
                         self.error(
@@ -976,45 +976,6 @@ fn written_words(e: &ast::Expr) -> &'static str {
         ExprKind::Map(_) => "an object",
         _ => "an expression",
     }
-}
-
-/// Stripe objects from a `.json` file or a folder of them (each file one object or
-/// an array of objects), each with a string `id`.
-pub fn load_objects(path: &Path) -> Result<Vec<Json>, String> {
-    let files = if path.is_dir() {
-        let entries =
-            std::fs::read_dir(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let mut paths: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
-            .collect();
-        paths.sort();
-        paths
-    } else {
-        vec![path.to_path_buf()]
-    };
-    let mut out = Vec::new();
-    for p in files {
-        let text =
-            std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-        let value: Json = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not valid JSON: {e}", p.display()))?;
-        let items = match value {
-            Json::Array(items) => items,
-            other => vec![other],
-        };
-        for item in items {
-            if item.get("id").and_then(Json::as_str).is_none() {
-                return Err(format!(
-                    "{}: a Stripe object needs a string `id`",
-                    p.display()
-                ));
-            }
-            out.push(item);
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
