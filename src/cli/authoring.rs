@@ -3,10 +3,10 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use super::commands::{build_file, print_plain, read_json, stderr_color, triggered};
+use super::commands::{build_runnable, print_plain, read_json, triggered};
 use super::Format;
 use crate::bindings::Recording;
-use crate::diagnostics::{self, Diagnostic, Severity};
+use crate::diagnostics::{self, Diagnostic};
 use crate::stdlib;
 use crate::vm::{self, Event, RunReport, Status};
 
@@ -146,23 +146,7 @@ fn run_on_event(
     event_type: Option<&str>,
     objects: Option<&Path>,
 ) -> Result<Vec<RunReport>, i32> {
-    let (source, _settings, build) = build_file(file)?;
-    let color = stderr_color();
-    for d in build
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity != Severity::Note)
-    {
-        eprint!("{}", diagnostics::render(d, &source, color));
-    }
-    if build.has_errors() {
-        eprintln!(
-            "{}: no preview: fix the errors above first (`flow check {}`)",
-            file.display(),
-            file.display()
-        );
-        return Err(2);
-    }
+    let (source, _settings, build) = build_runnable(file, "no preview")?;
     let json = read_json(event_path).map_err(|(d, s)| {
         print_plain(&d, s.as_ref());
         2

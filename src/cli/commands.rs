@@ -132,6 +132,32 @@ pub(super) fn build_file(file: &Path) -> Result<(Arc<SourceFile>, Settings, crat
     Ok((source, settings, build))
 }
 
+/// [`build_file`], then its problems on stderr; a file with errors is refused (`what`
+/// says what does not happen: "not run", "no preview").
+pub(super) fn build_runnable(
+    file: &Path,
+    what: &str,
+) -> Result<(Arc<SourceFile>, Settings, crate::Build), i32> {
+    let (source, settings, build) = build_file(file)?;
+    let color = stderr_color();
+    for d in build
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+    {
+        eprint!("{}", diagnostics::render(d, &source, color));
+    }
+    if build.has_errors() {
+        eprintln!(
+            "{}: {what}: fix the errors above first (`flow check {}`)",
+            file.display(),
+            file.display()
+        );
+        return Err(2);
+    }
+    Ok((source, settings, build))
+}
+
 /// The workflows of a build that the event triggers; when there are none, a note on
 /// stderr says which triggers the file has.
 pub(super) fn triggered<'b>(
@@ -399,26 +425,10 @@ fn run(
     format: Format,
     live: Option<super::live::LiveOptions>,
 ) -> i32 {
-    let (source, settings, build) = match build_file(file) {
+    let (source, settings, build) = match build_runnable(file, "not run") {
         Ok(b) => b,
         Err(code) => return code,
     };
-    let color = stderr_color();
-    for d in build
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity != Severity::Note)
-    {
-        eprint!("{}", diagnostics::render(d, &source, color));
-    }
-    if build.has_errors() {
-        eprintln!(
-            "{}: not run: fix the errors above first (`flow check {}`)",
-            file.display(),
-            file.display()
-        );
-        return 2;
-    }
     if let Some(t) = event_type {
         if stdlib::get().event(t).is_none() {
             print_plain(
