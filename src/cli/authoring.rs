@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use super::commands::{build_runnable, print_plain, read_json, triggered};
 use super::Format;
-use crate::bindings::Recording;
 use crate::diagnostics::{self, Diagnostic};
 use crate::stdlib;
 use crate::vm::{self, Event, RunReport, Status};
@@ -169,17 +168,10 @@ fn run_on_event(
         );
         2
     })?;
-    let mut bindings = Recording::new();
-    if let Some(dir) = objects {
-        if let Err(e) = bindings.load_dir(dir) {
-            print_plain(
-                &Diagnostic::error("E0906", e)
-                    .with_help("--objects takes a folder of Stripe objects as .json files"),
-                None,
-            );
-            return Err(2);
-        }
-    }
+    let mut bindings = super::commands::recording(objects).map_err(|d| {
+        print_plain(&d, None);
+        2
+    })?;
     let programs = triggered(&build, file, &event);
     Ok(programs
         .into_iter()

@@ -158,6 +158,18 @@ pub(super) fn build_runnable(
     Ok((source, settings, build))
 }
 
+/// The recording bindings, answering `retrieve` from the `--objects` folder if given.
+pub(crate) fn recording(objects: Option<&Path>) -> Result<Recording, Diagnostic> {
+    let mut recording = Recording::new();
+    if let Some(dir) = objects {
+        recording.load_dir(dir).map_err(|e| {
+            Diagnostic::error("E0906", e)
+                .with_help("--objects takes a folder of Stripe objects as .json files")
+        })?;
+    }
+    Ok(recording)
+}
+
 /// The workflows of a build that the event triggers; when there are none, a note on
 /// stderr says which triggers the file has.
 pub(super) fn triggered<'b>(
@@ -443,17 +455,13 @@ fn run(
         Input::One(path) => path,
         Input::Stream(path, jobs) => {
             // `--live` does not go with `--events` (clap says so).
-            let mut recording = Recording::new();
-            if let Some(dir) = objects {
-                if let Err(e) = recording.load_dir(dir) {
-                    print_plain(
-                        &Diagnostic::error("E0906", e)
-                            .with_help("--objects takes a folder of Stripe objects as .json files"),
-                        None,
-                    );
+            let recording = match recording(objects) {
+                Ok(r) => r,
+                Err(d) => {
+                    print_plain(&d, None);
                     return 2;
                 }
-            }
+            };
             let programs = &build.compiled.programs;
             return crate::batch::cli::run(
                 programs, &source, path, event_type, recording, format, jobs,
@@ -488,17 +496,13 @@ fn run(
             }
         },
         None => {
-            let mut recording = Recording::new();
-            if let Some(dir) = objects {
-                if let Err(e) = recording.load_dir(dir) {
-                    print_plain(
-                        &Diagnostic::error("E0906", e)
-                            .with_help("--objects takes a folder of Stripe objects as .json files"),
-                        None,
-                    );
+            let recording = match recording(objects) {
+                Ok(r) => r,
+                Err(d) => {
+                    print_plain(&d, None);
                     return 2;
                 }
-            }
+            };
             Box::new(recording)
         }
     };

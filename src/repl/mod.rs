@@ -182,14 +182,8 @@ impl Session {
             )
         })?;
         let mut s = Session::new(settings);
-        if let Some(dir) = &opts.objects {
-            s.bindings.load_dir(dir).map_err(|e| {
-                plain(
-                    &Diagnostic::error("E0906", e)
-                        .with_help("--objects takes a folder of Stripe objects as .json files"),
-                )
-            })?;
-        }
+        s.bindings =
+            crate::cli::commands::recording(opts.objects.as_deref()).map_err(|d| plain(&d))?;
         if let Some(t) = &opts.event_type {
             if let Err(d) = known_event_type(t) {
                 return Err(plain(&d));
