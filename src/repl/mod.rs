@@ -726,19 +726,10 @@ impl Session {
             };
             return Reply::ok(fields_of(object, None));
         }
-        let source = SourceFile::new(SOURCE_NAME, arg);
-        let e = match syntax::parse_expr(arg) {
-            Ok(e) => e,
-            Err(d) => return Reply::failed(self.render(&d, &source)),
+        let (t, mut text) = match self.typed(arg) {
+            Ok(typed) => typed,
+            Err(reply) => return reply,
         };
-        let mut cx = self.checker();
-        let t = cx.expr(&e);
-        let diags = std::mem::take(&mut cx.diagnostics);
-        drop(cx);
-        let mut text = String::new();
-        if self.report(&diags, &source, &mut text) {
-            return Reply::failed(text);
-        }
         match t.ty.base() {
             Ty::Object(o) if lib.object(o).is_some() => text.push_str(&fields_of(o, None)),
             Ty::Ref(o) if lib.object(o).is_some() => text.push_str(&fields_of(
@@ -774,23 +765,30 @@ impl Session {
         Reply::ok(text)
     }
 
-    fn cmd_t(&self, arg: &str) -> Reply {
-        if arg.is_empty() {
-            return self.usage("t");
-        }
+    /// Parse and check one expression without running it: its typed tree and the
+    /// warnings to show, or the reply that reports its errors.
+    fn typed(&self, arg: &str) -> Result<(TExpr, String), Reply> {
         let source = SourceFile::new(SOURCE_NAME, arg);
-        let e = match syntax::parse_expr(arg) {
-            Ok(e) => e,
-            Err(d) => return Reply::failed(self.render(&d, &source)),
-        };
+        let e = syntax::parse_expr(arg).map_err(|d| Reply::failed(self.render(&d, &source)))?;
         let mut cx = self.checker();
         let t = cx.expr(&e);
         let diags = std::mem::take(&mut cx.diagnostics);
         drop(cx);
         let mut text = String::new();
         if self.report(&diags, &source, &mut text) {
-            return Reply::failed(text);
+            return Err(Reply::failed(text));
         }
+        Ok((t, text))
+    }
+
+    fn cmd_t(&self, arg: &str) -> Reply {
+        if arg.is_empty() {
+            return self.usage("t");
+        }
+        let (t, mut text) = match self.typed(arg) {
+            Ok(typed) => typed,
+            Err(reply) => return reply,
+        };
         text.push_str(&format!("{} : {}\n", one_line(arg), t.ty));
         Reply::ok(text)
     }
