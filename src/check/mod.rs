@@ -334,22 +334,11 @@ impl<'s> Checker<'s> {
     fn action(&mut self, name: &ast::Ident, args: &[ast::Arg], span: Span) -> Option<TStmt> {
         let lib = stdlib::get();
         let Some(def) = lib.action(&name.name) else {
-            let mut names: Vec<&str> = lib.actions.iter().map(|a| a.name.as_str()).collect();
-            names.extend(["update", "retrieve", "let", "if"]);
-            let close = did_you_mean(&name.name, names.iter().copied());
-            let all: Vec<String> = lib
-                .actions
-                .iter()
-                .map(|a| format!("`{}`", a.name))
-                .collect();
-            self.error(
-                Diagnostic::error("E0301", format!("unknown action `{}`", name.name))
-                    .with_label(name.span, phrase(&close).unwrap_or_else(|| "not an action".into()))
-                    .with_help(format!(
-                        "the actions are {}, and the statements `update REF.path = value` and `retrieve REF`",
-                        all.join(", ")
-                    )),
-            );
+            self.error(unknown_action(
+                name,
+                &["update", "retrieve", "let", "if"],
+                "the actions are {actions}, and the statements `update REF.path = value` and `retrieve REF`",
+            ));
             for a in args {
                 self.expr(&a.value);
             }
@@ -1758,6 +1747,27 @@ impl<'s> Checker<'s> {
             );
         }
     }
+}
+
+/// E0301: `name` is not in the action catalogue. `also` are other words that could
+/// have been meant there; `help` says what may stand there, `{actions}` standing for
+/// the list of actions.
+pub(crate) fn unknown_action(name: &ast::Ident, also: &[&str], help: &str) -> Diagnostic {
+    let lib = stdlib::get();
+    let mut names: Vec<&str> = lib.actions.iter().map(|a| a.name.as_str()).collect();
+    names.extend(also);
+    let close = did_you_mean(&name.name, names.iter().copied());
+    let all: Vec<String> = lib
+        .actions
+        .iter()
+        .map(|a| format!("`{}`", a.name))
+        .collect();
+    Diagnostic::error("E0301", format!("unknown action `{}`", name.name))
+        .with_label(
+            name.span,
+            phrase(&close).unwrap_or_else(|| "not an action".into()),
+        )
+        .with_help(help.replace("{actions}", &all.join(", ")))
 }
 
 fn same_kind(a: &Ty, b: &Ty) -> bool {

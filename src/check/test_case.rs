@@ -833,23 +833,11 @@ impl TestChecker<'_> {
             ast::ExpectedAction::Call { name, args, span } => {
                 let lib = stdlib::get();
                 let Some(def) = lib.action(&name.name) else {
-                    let mut names: Vec<&str> =
-                        lib.actions.iter().map(|a| a.name.as_str()).collect();
-                    names.push("update");
-                    let close = did_you_mean(&name.name, names.iter().copied());
-                    let all: Vec<String> = lib
-                        .actions
-                        .iter()
-                        .map(|a| format!("`{}`", a.name))
-                        .collect();
-                    self.error(
-                        Diagnostic::error("E0301", format!("unknown action `{}`", name.name))
-                            .with_label(name.span, phrase(&close).unwrap_or_else(|| "not an action".into()))
-                            .with_help(format!(
-                                "expect one of the actions {}, `update REF.path == value`, a status (`succeeded`, `failed`, `skipped`), `no ACTION` or `actions [ … ]`",
-                                all.join(", ")
-                            )),
-                    );
+                    self.error(super::unknown_action(
+                        name,
+                        &["update"],
+                        "expect one of the actions {actions}, `update REF.path == value`, a status (`succeeded`, `failed`, `skipped`), `no ACTION` or `actions [ … ]`",
+                    ));
                     return None;
                 };
                 let mut seen: HashMap<&str, Span> = HashMap::new();
