@@ -78,6 +78,7 @@ EXPLAIN = {
  "E0925": "`flow runs`, `flow activate`, `flow deactivate`: no run log where one was expected (`.flow/runs.db`, or `--db FILE`), no such run, or a run that cannot be retried (only failed runs are).",
  "E0927": "`flow activate` / `flow deactivate`: no workflow of that name has been served with this run log; the closest names are suggested.",
  "E0928": "`flow runs --since`: not a time. Write `2024-05-01`, `2024-05-01T12:00:00Z` (or with an offset), or an age: `90s`, `15m`, `2h`, `7d`.",
+ "E0964": "`--live`: this `flow` was built without the `live` feature, so it cannot carry actions out (build it with the default features).",
  "W0101": "A string that is not among the documented values of an open enum (Stripe may add values, so this is a warning).",
  "W0102": "A value that may be null where a value is needed. `if x != null { … }` narrows `x` inside the block and silences it.",
  "W0103": "A `let` that is never used.",
@@ -87,6 +88,29 @@ EXPLAIN = {
  "W0107": "Two workflows in one file with the same name.",
  "W0701": "Two tests in one file with the same name.",
  "N0001": "The event's object has no schema yet: its fields are dynamic JSON, checked at run time.",
+}
+
+# Run-time errors: the `"code"` of a failed run's report (`flow run --format json`,
+# batch mode, `flow serve`'s run log). Each with what a failed run says.
+RUN = {
+ "R0101": ("A value the step needs is null: a reference to update or retrieve, a side of a comparison, a condition, a refund parameter. Guard the step with `if x != null { … }`.",
+           "failed · Tag valuable customers on payment_intent.succeeded (evt_guest)\n  error: tag_valuable_customers.flow:9:16: cannot update the customer: `customer` is null"),
+ "R0102": ("`flow test`: the workflow reads a field that the test's partial `given` object does not set (reported by `flow test` as E0804).",
+           "error: t.test.flow:3:9: `customer` is not set in the test's event"),
+ "R0103": ("The event lacks a field that its schema says Stripe always sends: the JSON is not an event as Stripe sends it.",
+           "error: vip.flow:2:6: the event has no `amount`, which its schema says is always present"),
+ "R0104": ("Event data of another type than the schema or the operation expects (for example a string where a number is declared, or dynamic JSON compared with a value it cannot be ordered with).",
+           "error: vip.flow:2:6: `amount` should be an integer, but the event has \"12\""),
+ "R0201": ("The bindings could not carry an action out: Stripe's answer (its type, code and message), the mail server's, or an object that is not among `--objects`.",
+           "error: fraud.flow:4:15: retrieve charge `ch_missing`: no such object (give it in a file under --objects)"),
+ "R0202": ("A `retrieve` was answered with something that is not an object.",
+           "error: fraud.flow:4:15: retrieve charge: the answer is not an object"),
+ "R0301": ("An e-mail without a recipient (`to` is null or empty), or to something that is not an address.",
+           "error: notify.flow:3:5: email: `nobody` is not an e-mail address"),
+ "R0302": ("A refund amount in another currency than the payment's: amounts are never converted.",
+           "error: refund.flow:3:5: refund: the amount is 10.00 EUR, but the payment is in USD; amounts are never converted"),
+ "R0303": ("A refund amount that is not positive, or finer than Stripe takes for the currency.",
+           "error: refund.flow:3:5: refund: the amount must be positive, not 0.00 USD"),
 }
 
 def main():
@@ -107,6 +131,11 @@ def main():
         res = subprocess.run(["target/debug/flow", "check", case], capture_output=True, text=True, env=env)
         shown = "\n".join(l for l in res.stderr.splitlines() if not l.startswith("checked "))
         out += ["```", src.rstrip(), "```", "", "```text", shown.rstrip(), "```", ""]
+    out += ["# Run-time errors", "",
+            "A run that fails says why in its report: `\"code\"` beside `\"error\"` in JSON, and the",
+            "message with its place in the flow file in text. The codes are stable.", ""]
+    for code, (text, example) in RUN.items():
+        out += [f"## {code}", "", text, "", "```text", example, "```", ""]
     open("docs/diagnostics.md", "w").write("\n".join(out))
 
 main()

@@ -1,13 +1,25 @@
 //! `flow`: a small typed language for automating work on Stripe events.
 //!
-//! The pipeline, one module per stage, each handing a typed value to the next:
+//! This crate is the `flow` command line; the language lives in the crates under
+//! `crates/`, one per stage, each handing a typed value to the next and depending
+//! only on the crates below it:
 //!
 //! ```text
-//! syntax  (grammar/flow.pest → ast::File)
-//!   → check   (ast::File → Checked: names resolved against stdlib schemas, types)
-//!   → compile (Checked → Program: bytecode, constant pool, field-read table)
-//!   → vm      (Program × Event → RunReport; side effects through bindings)
+//! flow-syntax       text → ast::File                    (spans, grammar, parser, Diagnostic)
+//! flow-diagnostics  Diagnostic → terminal text, LSP     (code registry)
+//! flow-stdlib       Stripe schemas, events, actions, currencies, money, templates
+//! flow-program      what a compiled workflow is         (bytecode, operands, disassembly, version)
+//! flow-check        ast::File → Checked                 (names, types; no I/O)
+//! flow-compile      Checked → Program
+//! flow-vm           Program × Event → RunReport         (actions through the Bindings trait)
+//! flow-bindings     recording; live Stripe and e-mail   (feature `live`)
+//! flow-project      flow.toml, the folder walker, read-and-build a file
+//! flow-testing      `flow test`      flow-batch   `flow run --events`
+//! flow-repl         `flow repl`      flow-serve   `flow serve`, the run log
+//! flow (this)       the CLI: clap types, one module per command, output
 //! ```
+//!
+//! The whole pipeline in a few lines:
 //!
 //! ```
 //! use flow::{bindings::Recording, settings::Settings, syntax::SourceFile, vm::Event};
@@ -28,54 +40,23 @@
 //! assert_eq!(report.to_json()["actions"][0]["params"]["metadata"]["Tier"], "VIP");
 //! ```
 
-pub mod batch;
-pub mod bindings;
-pub mod check;
+#![forbid(unsafe_code)]
+
 pub mod cli;
-pub mod compile;
-pub mod diagnostics;
-pub mod money;
-pub mod preview;
-pub mod repl;
-pub mod serve;
-pub mod settings;
-pub mod stdlib;
-pub mod syntax;
-pub mod testing;
-pub mod vm;
 
-use std::sync::Arc;
+pub use flow_bindings as bindings;
+pub use flow_check as check;
+pub use flow_diagnostics as diagnostics;
+pub use flow_program as program;
+pub use flow_project::settings;
+pub use flow_project::{build, Build};
+#[cfg(feature = "serve")]
+pub use flow_serve as serve;
+pub use flow_stdlib as stdlib;
+pub use flow_syntax as syntax;
+pub use flow_vm as vm;
 
-use diagnostics::Diagnostic;
-use syntax::SourceFile;
-
-/// The result of the front half of the pipeline for one file.
-pub struct Build {
-    pub checked: check::Checked,
-    pub compiled: compile::Compiled,
-    /// Syntax and type diagnostics, in source order.
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl Build {
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(Diagnostic::is_error)
-    }
-}
-
-/// Parse, check and compile one source file. `default_name` names workflows that
-/// have no `workflow "…"` line (the file's stem).
-pub fn build(source: &Arc<SourceFile>, settings: &settings::Settings, default_name: &str) -> Build {
-    let parsed = syntax::parse(source);
-    let (checked, check_diags) =
-        check::check_file(&parsed.file, source.clone(), settings, default_name);
-    let mut diagnostics = parsed.diagnostics;
-    diagnostics.extend(check_diags);
-    diagnostics.sort_by_key(|d| d.primary_span().map_or(0, |s| s.start));
-    let compiled = compile::compile(&checked);
-    Build {
-        checked,
-        compiled,
-        diagnostics,
-    }
+/// The compiler, with the program types it produces.
+pub mod compile {
+    pub use flow_compile::*;
 }

@@ -301,16 +301,16 @@ test "wrong tier" {
     let o = flow(&["test", "."], dir.path());
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("test ./vip.test.flow: right ... ok"), "{out}");
+    assert!(out.contains("test vip.test.flow: right ... ok"), "{out}");
     assert!(
-        out.contains("test ./vip.test.flow: wrong tier ... FAILED"),
+        out.contains("test vip.test.flow: wrong tier ... FAILED"),
         "{out}"
     );
     assert!(
         out.contains("error[E0805]: expected an update, but no update the run made matches"),
         "{out}"
     );
-    assert!(out.contains("╭─[./vip.test.flow:9:5]"), "{out}");
+    assert!(out.contains("╭─[vip.test.flow:9:5]"), "{out}");
     assert!(
         out.contains("  - update customer cus_1 metadata.Tier = \"Gold\"\n"),
         "{out}"
@@ -400,7 +400,7 @@ fn a_test_file_needs_the_flow_it_tests() {
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        out.contains("lonely.test.flow tests ./lonely.flow, which does not exist"),
+        out.contains("lonely.test.flow tests lonely.flow, which does not exist"),
         "{out}"
     );
     assert_eq!(last_line(&out), "0 passed, 1 failed");

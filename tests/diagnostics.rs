@@ -87,7 +87,9 @@ fn one_check_reports_every_independent_mistake() {
 fn every_code_is_documented_and_tested() {
     let docs = std::fs::read_to_string(common::root().join("docs/diagnostics.md")).unwrap();
     let mut used = BTreeSet::new();
-    for entry in walk(&common::root().join("src")) {
+    let mut sources = walk(&common::root().join("src"));
+    sources.extend(walk(&common::root().join("crates")));
+    for entry in sources {
         let text = std::fs::read_to_string(&entry).unwrap();
         let bytes = text.as_bytes();
         for i in 0..bytes.len().saturating_sub(6) {
@@ -100,7 +102,31 @@ fn every_code_is_documented_and_tested() {
             }
         }
     }
-    assert!(used.len() > 30, "found the codes in src: {used:?}");
+    assert!(used.len() > 30, "found the codes in the sources: {used:?}");
+    // The registry and the index list the same codes, the run-time ones included.
+    let registry: BTreeSet<String> = flow::diagnostics::codes::ALL
+        .iter()
+        .map(|c| c.code.to_string())
+        .collect();
+    let indexed: BTreeSet<String> = docs
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        registry, indexed,
+        "codes.rs and docs/diagnostics.md list the same codes"
+    );
+    for code in flow::vm::RunCode::ALL {
+        assert!(
+            registry.contains(code.as_str()),
+            "{} is in the registry and the index",
+            code.as_str()
+        );
+    }
+    for code in &used {
+        assert!(registry.contains(code), "{code} is in the registry");
+    }
     let tested: BTreeSet<String> = cases()
         .iter()
         .map(|p| {

@@ -38,6 +38,7 @@ fn above_both_thresholds_emails_and_tags_vip() {
             "event": "evt_payment2500usd000000",
             "event_type": "payment_intent.succeeded",
             "status": "succeeded",
+            "code": null,
             "error": null,
             "actions": [thank_you("2500.00 USD"), vip()],
         })
@@ -82,6 +83,10 @@ fn other_currencies_never_compare_with_usd() {
 fn guest_payment_fails_at_the_update_and_keeps_the_email() {
     let r = one_report(TAG, &ev("payment_2500_usd_guest"));
     assert_eq!(r["status"], "failed");
+    assert_eq!(
+        r["code"], "R0101",
+        "a failed run's report carries its R-code"
+    );
     let err = r["error"].as_str().unwrap();
     assert!(
         err.starts_with("stdlib/templates/tag_valuable_customers.flow:9:16: "),
@@ -132,6 +137,10 @@ fn fraud_warning_on_large_charge_emails_risk() {
 #[test]
 fn missing_charge_fails_with_its_id() {
     let r = one_report(FRAUD, &ev("fraud_warning_missing_charge"));
+    assert_eq!(
+        r["code"], "R0201",
+        "the bindings' refusal is an action failure"
+    );
     assert_eq!(r["status"], "failed");
     assert_eq!(r["actions"], json!([]));
     let err = r["error"].as_str().unwrap();

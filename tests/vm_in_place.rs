@@ -8,13 +8,12 @@ use serde_json::{json, Map, Value as Json};
 
 use flow::bindings::Recording;
 use flow::compile::Program;
-use flow::settings::Settings;
 use flow::vm::{self, Event, Value};
 
 fn program(text: &str) -> Program {
     let expr = flow::syntax::parse_expr(text).unwrap_or_else(|d| panic!("{text}: {d:?}"));
-    let settings = Settings::default();
-    let mut checker = flow::check::Checker::new(&settings);
+    let env = flow::check::Env::new(flow::stdlib::builtin());
+    let mut checker = flow::check::Checker::new(env);
     checker.set_object(Some("payment_intent".into()));
     let typed = checker.condition(&expr, "the condition");
     assert!(
@@ -320,7 +319,7 @@ when 1000 USD < amount and (USD == currency or EUR == currency) {
 "#;
     let build = |text: &str| {
         let source = flow::syntax::SourceFile::new("w.flow", text);
-        let b = flow::build(&source, &Settings::default(), "w");
+        let b = flow::build(&source, &flow::settings::Settings::default(), "w");
         assert!(!b.has_errors(), "{:?}", b.diagnostics);
         (source, b.compiled.programs.into_iter().next().unwrap())
     };

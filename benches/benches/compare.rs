@@ -20,8 +20,7 @@ use flow_benches::{Condition, Rng, CONDITIONS};
 /// its value.
 fn flow_program(text: &str) -> Program {
     let expr = flow::syntax::parse_expr(text).expect("the condition parses");
-    let settings = Settings::default();
-    let mut checker = flow::check::Checker::new(&settings);
+    let mut checker = flow::check::Checker::new(flow::check::Env::new(flow::stdlib::builtin()));
     checker.set_object(Some("payment_intent".into()));
     let typed = checker.condition(&expr, "the condition");
     assert!(

@@ -3,11 +3,12 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use super::commands::{build_runnable, print_plain, read_json, triggered};
+use flow_diagnostics::{self as diagnostics, Diagnostic};
+use flow_project::read_json;
+use flow_vm::{self as vm, Event, RunReport, Status};
+
+use super::output::{build_runnable, print_plain, triggered};
 use super::Format;
-use crate::diagnostics::{self, Diagnostic};
-use crate::stdlib;
-use crate::vm::{self, Event, RunReport, Status};
 
 // ------------------------------------------------------------------ templates, new
 
@@ -34,7 +35,7 @@ pub fn summary(source: &str) -> String {
 }
 
 pub fn templates() -> i32 {
-    let lib = stdlib::get();
+    let lib = flow_stdlib::builtin();
     let width = lib
         .templates
         .iter()
@@ -48,15 +49,15 @@ pub fn templates() -> i32 {
 }
 
 pub fn new(name: &str, file: Option<&Path>, force: bool) -> i32 {
-    let lib = stdlib::get();
+    let lib = flow_stdlib::builtin();
     let Some(template) = lib.template(name) else {
-        let close = crate::check::did_you_mean(name, lib.templates.iter().map(|t| t.name.as_str()));
+        let close = flow_check::did_you_mean(name, lib.templates.iter().map(|t| t.name.as_str()));
         let all: Vec<&str> = lib.templates.iter().map(|t| t.name.as_str()).collect();
         let mut help = format!(
             "the templates are {}; `flow templates` describes them",
             all.join(", ")
         );
-        if let Some(p) = crate::check::phrase(&close) {
+        if let Some(p) = flow_check::phrase(&close) {
             help = format!("{p} ({help})");
         }
         print_plain(
@@ -81,7 +82,7 @@ pub fn new(name: &str, file: Option<&Path>, force: bool) -> i32 {
         );
         return 2;
     };
-    let tests = stdlib::file(&format!("templates/{name}.test.flow"));
+    let tests = flow_stdlib::file(&format!("templates/{name}.test.flow"));
     let test_path = path.with_file_name(format!("{file_stem}.test.flow"));
     let mut writes = vec![(path.clone(), template.source)];
     if let Some(t) = tests {
@@ -145,13 +146,14 @@ fn run_on_event(
     event_type: Option<&str>,
     objects: Option<&Path>,
 ) -> Result<Vec<RunReport>, i32> {
-    let (source, _settings, build) = build_runnable(file, "no preview")?;
+    let loaded = build_runnable(file, "no preview")?;
+    let (source, build) = (loaded.source, loaded.build);
     let json = read_json(event_path).map_err(|(d, s)| {
         print_plain(&d, s.as_ref());
         2
     })?;
     if let Some(t) = event_type {
-        if stdlib::get().event(t).is_none() {
+        if flow_stdlib::builtin().event(t).is_none() {
             print_plain(
                 &Diagnostic::error("E0101", format!("unknown event type `{t}`"))
                     .with_help("see `flow events` for the list of Stripe event types"),
@@ -168,7 +170,7 @@ fn run_on_event(
         );
         2
     })?;
-    let mut bindings = super::commands::recording(objects).map_err(|d| {
+    let mut bindings = flow_project::recording(objects).map_err(|d| {
         print_plain(&d, None);
         2
     })?;
@@ -193,8 +195,8 @@ pub fn preview(
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let _ = match format {
-        Format::Json => writeln!(out, "{}", crate::preview::render_json(&reports)),
-        Format::Text => write!(out, "{}", crate::preview::render_text(&reports)),
+        Format::Json => writeln!(out, "{}", super::preview::render_json(&reports)),
+        Format::Text => write!(out, "{}", super::preview::render_text(&reports)),
     };
     if reports.iter().any(|r| r.status == Status::Failed) {
         1
@@ -214,11 +216,11 @@ pub fn test(paths: &[PathBuf]) -> i32 {
     let stdout = std::io::stdout();
     let color = diagnostics::use_color(stdout.is_terminal());
     let mut out = stdout.lock();
-    let mut printer = crate::testing::Printer {
+    let mut printer = flow_testing::Printer {
         out: &mut out,
         color,
     };
-    let summary = crate::testing::run_paths(&paths, &mut printer);
+    let summary = flow_testing::run_paths(&paths, &mut printer);
     let _ = out.flush();
     if summary.failed > 0 {
         1

@@ -1,10 +1,17 @@
 //! The `flow` command line.
 
 mod authoring;
-pub(crate) mod commands;
-mod live;
+mod batch;
+mod catalog;
+mod check;
+mod compile;
+mod output;
+mod preview;
+mod run;
+#[cfg(feature = "serve")]
+mod serve;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -90,6 +97,7 @@ pub enum Command {
         path: Option<String>,
     },
     /// Try expressions, conditions and actions interactively against an event.
+    #[cfg(feature = "repl")]
     Repl {
         /// A flow file whose workflows `:run` runs.
         file: Option<PathBuf>,
@@ -137,13 +145,17 @@ pub enum Command {
         paths: Vec<PathBuf>,
     },
     /// Run the active workflows on Stripe's webhooks (POST /webhook), with a run log.
-    Serve(crate::serve::cli::ServeArgs),
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
     /// List the runs in the run log, or show or retry one.
-    Runs(crate::serve::cli::RunsArgs),
+    #[cfg(feature = "serve")]
+    Runs(serve::RunsArgs),
     /// Let a workflow run on new events again (in the run log; no restart needed).
-    Activate(crate::serve::cli::ActivationArgs),
+    #[cfg(feature = "serve")]
+    Activate(serve::ActivationArgs),
     /// Stop a workflow from running on new events (in the run log; no restart needed).
-    Deactivate(crate::serve::cli::ActivationArgs),
+    #[cfg(feature = "serve")]
+    Deactivate(serve::ActivationArgs),
 }
 
 /// Run the command line; returns the process exit code.
@@ -156,5 +168,88 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    commands::dispatch(cli.command)
+    dispatch(cli.command)
+}
+
+pub fn dispatch(command: Command) -> i32 {
+    match command {
+        Command::Check {
+            files,
+            format,
+            deny,
+        } => check::check(&files, format, deny.as_deref()),
+        Command::Run {
+            file,
+            event,
+            events,
+            event_type,
+            objects,
+            format,
+            jobs,
+            live,
+            outbox,
+            verbose,
+        } => {
+            let input = match (&events, &event) {
+                (Some(path), _) => run::Input::Stream(path, jobs),
+                (None, Some(path)) => run::Input::One(path),
+                (None, None) => run::Input::Stream(Path::new("-"), jobs),
+            };
+            let format = format.unwrap_or(match input {
+                run::Input::One(_) => Format::Text,
+                run::Input::Stream(..) => Format::Json,
+            });
+            run::run(
+                &file,
+                input,
+                event_type.as_deref(),
+                objects.as_deref(),
+                format,
+                live.then_some(run::LiveOptions { outbox, verbose }),
+            )
+        }
+        Command::Compile { file, emit } => compile::compile(&file, &emit),
+        Command::Events { filter } => catalog::events(filter.as_deref()),
+        Command::Fields { event_type, path } => catalog::fields(&event_type, path.as_deref()),
+        #[cfg(feature = "repl")]
+        Command::Repl {
+            file,
+            event,
+            event_type,
+            objects,
+        } => flow_repl::main(flow_repl::Options {
+            file,
+            event,
+            event_type,
+            objects,
+        }),
+        Command::Templates => authoring::templates(),
+        Command::New {
+            template,
+            file,
+            force,
+        } => authoring::new(&template, file.as_deref(), force),
+        Command::Preview {
+            file,
+            event,
+            event_type,
+            objects,
+            format,
+        } => authoring::preview(
+            &file,
+            &event,
+            event_type.as_deref(),
+            objects.as_deref(),
+            format,
+        ),
+        Command::Test { paths } => authoring::test(&paths),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::serve(a),
+        #[cfg(feature = "serve")]
+        Command::Runs(a) => serve::runs(a),
+        #[cfg(feature = "serve")]
+        Command::Activate(a) => serve::activate(a, true),
+        #[cfg(feature = "serve")]
+        Command::Deactivate(a) => serve::activate(a, false),
+    }
 }

@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use flow::settings::Settings;
 use flow::syntax::SourceFile;
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -17,14 +16,13 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
     let source = SourceFile::new("many.flow", flow_benches::many_workflows(count));
-    let settings = Settings::default();
+    let env = flow::check::Env::new(flow::stdlib::builtin());
     let (mut parse, mut check, mut compile, mut total) = (vec![], vec![], vec![], vec![]);
     for _ in 0..5 {
         let t0 = Instant::now();
         let parsed = flow::syntax::parse(&source);
         let t1 = Instant::now();
-        let (checked, diags) =
-            flow::check::check_file(&parsed.file, source.clone(), &settings, "many");
+        let (checked, diags) = flow::check::check_file(&parsed.file, source.clone(), &env, "many");
         let t2 = Instant::now();
         let compiled = flow::compile::compile(&checked);
         let t3 = Instant::now();

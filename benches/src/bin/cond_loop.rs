@@ -4,7 +4,6 @@
 use std::hint::black_box;
 
 use flow::bindings::Recording;
-use flow::settings::Settings;
 use flow::vm::{self, Event, Value};
 
 fn main() {
@@ -26,8 +25,7 @@ fn main() {
     let json = flow_benches::payment_event(&mut flow_benches::Rng(0x9e37_79b9_7f4a_7c15), 0);
     let event = Event::from_json(json.clone(), None).expect("an event");
     let expr = flow::syntax::parse_expr(c.flow).expect("parses");
-    let settings = Settings::default();
-    let mut checker = flow::check::Checker::new(&settings);
+    let mut checker = flow::check::Checker::new(flow::check::Env::new(flow::stdlib::builtin()));
     checker.set_object(Some("payment_intent".into()));
     let typed = checker.condition(&expr, "the condition");
     let p = flow::compile::compile_expr(&typed, 0);

@@ -1,0 +1,397 @@
+//! Batch mode: run a file's workflows over a stream of events, one JSON event per
+//! line (`flow run FILE --events EVENTS.jsonl`).
+//!
+//! - One report per triggered workflow, in input order; a line that is not JSON or
+//!   not an event gives an error record naming its line number, and the stream goes
+//!   on.
+//! - Memory stays flat: lines are read in chunks of bounded size, and only a bounded
+//!   number of chunks is in flight at once.
+//! - Each event is decoded only as far as the programs read it ([`Decoder`]).
+//! - With more than one job, chunks are run on worker threads and written back in
+//!   input order.
+
+#![forbid(unsafe_code)]
+
+mod decode;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value as Json;
+
+pub use decode::Decoder;
+use flow_bindings::Recording;
+use flow_program::Program;
+use flow_syntax::SourceFile;
+use flow_vm::Action;
+use flow_vm::{self as vm, RunReport, Status};
+
+/// How reports are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// One JSON object per line: a run report (as `flow run --format json`), or
+    /// `{"line": N, "error": "…"}` for a line that is not an event.
+    Json,
+    /// Reports as `flow run` prints them; errors as `line N: error: …`.
+    Text,
+}
+
+/// What a stream came to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Lines that held an event.
+    pub events: u64,
+    pub succeeded: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    /// Lines that were not valid JSON or not an event.
+    pub bad_lines: u64,
+}
+
+impl Summary {
+    fn add(&mut self, o: &Summary) {
+        self.events += o.events;
+        self.succeeded += o.succeeded;
+        self.skipped += o.skipped;
+        self.failed += o.failed;
+        self.bad_lines += o.bad_lines;
+    }
+
+    pub fn runs(&self) -> u64 {
+        self.succeeded + self.skipped + self.failed
+    }
+}
+
+/// The compiled workflows of one file, ready to run over many events.
+pub struct Batch<'a> {
+    source: &'a SourceFile,
+    by_trigger: HashMap<&'a str, Vec<(&'a Program, String)>>,
+    decoder: Decoder,
+    bindings: Recording,
+    output: Output,
+}
+
+impl<'a> Batch<'a> {
+    /// `event_type`: lines may be bare objects of this event type (as `--type`).
+    /// `bindings` answers `retrieve`; each worker gets its own copy.
+    pub fn new(
+        programs: &'a [Program],
+        source: &'a SourceFile,
+        event_type: Option<&str>,
+        bindings: Recording,
+        output: Output,
+    ) -> Batch<'a> {
+        let mut by_trigger: HashMap<&str, Vec<(&Program, String)>> = HashMap::new();
+        for p in programs {
+            // The start of every JSON report of this workflow, written once.
+            let head = format!("{{\"workflow\":{},\"event\":", Json::from(p.name.as_str()));
+            by_trigger
+                .entry(p.trigger.as_str())
+                .or_default()
+                .push((p, head));
+        }
+        Batch {
+            source,
+            by_trigger,
+            decoder: Decoder::new(programs, event_type),
+            bindings,
+            output,
+        }
+    }
+
+    /// Run every line of `input`, writing reports to `out`, with `jobs` worker
+    /// threads (1: all on this thread).
+    pub fn run<R, W>(&self, input: BufReader<R>, out: &mut W, jobs: usize) -> io::Result<Summary>
+    where
+        R: Read + Send,
+        W: Write,
+    {
+        if jobs <= 1 {
+            self.run_here(input, out)
+        } else {
+            self.run_parallel(input, out, jobs)
+        }
+    }
+
+    fn run_here<R: Read, W: Write>(
+        &self,
+        mut input: BufReader<R>,
+        out: &mut W,
+    ) -> io::Result<Summary> {
+        let mut worker = Worker::new(self);
+        let mut line = Vec::new();
+        let mut buf = Vec::with_capacity(OUT_CHUNK);
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            if input.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            number += 1;
+            worker.line(&line, number, &mut buf);
+            // Write when the buffer is full, or when the next line is not there yet.
+            if buf.len() >= OUT_CHUNK || input.buffer().is_empty() {
+                out.write_all(&buf)?;
+                out.flush()?;
+                buf.clear();
+            }
+        }
+        out.write_all(&buf)?;
+        out.flush()?;
+        Ok(worker.summary)
+    }
+
+    fn run_parallel<R, W>(
+        &self,
+        mut input: BufReader<R>,
+        out: &mut W,
+        jobs: usize,
+    ) -> io::Result<Summary>
+    where
+        R: Read + Send,
+        W: Write,
+    {
+        // At most this many chunks are read and not yet written: memory stays flat.
+        let in_flight = jobs * 2 + 2;
+        let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(in_flight);
+        let chunk_rx = Arc::new(Mutex::new(chunk_rx));
+        let (done_tx, done_rx) = mpsc::sync_channel::<Done>(in_flight);
+        let (token_tx, token_rx) = mpsc::sync_channel::<()>(in_flight);
+        for _ in 0..in_flight {
+            let _ = token_tx.send(());
+        }
+        std::thread::scope(|s| {
+            let reader = s.spawn(move || read_chunks(&mut input, &chunk_tx, &token_rx));
+            for _ in 0..jobs {
+                let rx = Arc::clone(&chunk_rx);
+                let tx = done_tx.clone();
+                s.spawn(move || {
+                    let mut worker = Worker::new(self);
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(chunk) = next else { return };
+                        let mut buf = Vec::with_capacity(chunk.data.len() / 2);
+                        worker.summary = Summary::default();
+                        let mut start = 0;
+                        for (i, &end) in chunk.ends.iter().enumerate() {
+                            let line = &chunk.data[start..end];
+                            worker.line(line, chunk.first_line + i as u64, &mut buf);
+                            start = end;
+                        }
+                        let done = Done {
+                            seq: chunk.seq,
+                            out: buf,
+                            summary: worker.summary,
+                        };
+                        if tx.send(done).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            // Only the workers hold the chunk queue and the done queue's senders:
+            // when they stop, the reader and the writer see it.
+            drop(chunk_rx);
+            drop(done_tx);
+            let written = write_in_order(out, &done_rx, &token_tx);
+            // Unblock the reader if writing stopped early, then collect it.
+            drop(done_rx);
+            drop(token_tx);
+            let read = reader
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the reader thread panicked")));
+            let summary = written?;
+            read?;
+            Ok(summary)
+        })
+    }
+}
+
+/// Output is written in blocks of about this size.
+const OUT_CHUNK: usize = 64 * 1024;
+/// Lines are handed to workers in chunks of about this size.
+const IN_CHUNK: usize = 256 * 1024;
+
+struct Chunk {
+    seq: u64,
+    first_line: u64,
+    data: Vec<u8>,
+    /// The end of each line in `data` (newline included).
+    ends: Vec<usize>,
+}
+
+struct Done {
+    seq: u64,
+    out: Vec<u8>,
+    summary: Summary,
+}
+
+fn read_chunks<R: Read>(
+    input: &mut BufReader<R>,
+    chunks: &mpsc::SyncSender<Chunk>,
+    tokens: &Receiver<()>,
+) -> io::Result<()> {
+    let mut seq = 0u64;
+    let mut next_line = 1u64;
+    loop {
+        // Wait until a chunk has been written before reading another.
+        if tokens.recv().is_err() {
+            return Ok(());
+        }
+        let mut chunk = Chunk {
+            seq,
+            first_line: next_line,
+            data: Vec::with_capacity(IN_CHUNK + 4096),
+            ends: Vec::new(),
+        };
+        loop {
+            if input.read_until(b'\n', &mut chunk.data)? == 0 {
+                break;
+            }
+            chunk.ends.push(chunk.data.len());
+            // A chunk ends when full, or when the next line is not there yet (a
+            // pipe fed slowly): its reports are written without waiting for more.
+            if chunk.data.len() >= IN_CHUNK || input.buffer().is_empty() {
+                break;
+            }
+        }
+        if chunk.ends.is_empty() {
+            return Ok(());
+        }
+        next_line += chunk.ends.len() as u64;
+        seq += 1;
+        if chunks.send(chunk).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+fn write_in_order<W: Write>(
+    out: &mut W,
+    done: &Receiver<Done>,
+    tokens: &mpsc::SyncSender<()>,
+) -> io::Result<Summary> {
+    let mut summary = Summary::default();
+    let mut waiting = BTreeMap::new();
+    let mut next = 0u64;
+    while let Ok(d) = done.recv() {
+        waiting.insert(d.seq, d);
+        while let Some(d) = waiting.remove(&next) {
+            out.write_all(&d.out)?;
+            summary.add(&d.summary);
+            next += 1;
+            let _ = tokens.try_send(());
+        }
+        out.flush()?;
+    }
+    Ok(summary)
+}
+
+/// Runs lines on one thread, with its own bindings.
+struct Worker<'b, 'a> {
+    batch: &'b Batch<'a>,
+    bindings: Recording,
+    summary: Summary,
+}
+
+impl<'b, 'a> Worker<'b, 'a> {
+    fn new(batch: &'b Batch<'a>) -> Worker<'b, 'a> {
+        Worker {
+            batch,
+            bindings: batch.bindings.clone(),
+            summary: Summary::default(),
+        }
+    }
+
+    /// Run one line (its newline included or not) and append its records to `out`.
+    fn line(&mut self, raw: &[u8], number: u64, out: &mut Vec<u8>) {
+        let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let event = match std::str::from_utf8(raw) {
+            Err(e) => Err(format!(
+                "not valid UTF-8 (at byte {} of the line)",
+                e.valid_up_to() + 1
+            )),
+            Ok(text) => self.batch.decoder.decode(text),
+        };
+        let event = match event {
+            Ok(e) => e,
+            Err(message) => {
+                self.summary.bad_lines += 1;
+                self.error_record(number, &message, out);
+                return;
+            }
+        };
+        self.summary.events += 1;
+        let Some(programs) = self.batch.by_trigger.get(event.event_type()) else {
+            return;
+        };
+        for (p, head) in programs {
+            let report = vm::run(p, self.batch.source, &event, &mut self.bindings);
+            match report.status {
+                Status::Succeeded => self.summary.succeeded += 1,
+                Status::Skipped => self.summary.skipped += 1,
+                Status::Failed => self.summary.failed += 1,
+            }
+            match self.batch.output {
+                Output::Json => write_report_json(out, head, &report),
+                Output::Text => out.extend_from_slice(report.to_text().as_bytes()),
+            }
+        }
+    }
+
+    fn error_record(&self, number: u64, message: &str, out: &mut Vec<u8>) {
+        match self.batch.output {
+            Output::Json => {
+                let record = serde_json::json!({"line": number, "error": message});
+                let _ = serde_json::to_writer(&mut *out, &record);
+                out.push(b'\n');
+            }
+            Output::Text => {
+                out.extend_from_slice(format!("line {number}: error: {message}\n").as_bytes());
+            }
+        }
+    }
+}
+
+/// `report.to_json()` as one line, without building the JSON tree; `head` is
+/// `{"workflow":NAME,"event":`.
+fn write_report_json(out: &mut Vec<u8>, head: &str, r: &RunReport) {
+    fn string(out: &mut Vec<u8>, s: Option<&str>) {
+        // Writing JSON into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &s);
+    }
+    out.extend_from_slice(head.as_bytes());
+    string(out, r.event.as_deref());
+    out.extend_from_slice(b",\"event_type\":");
+    string(out, Some(&r.event_type));
+    out.extend_from_slice(b",\"status\":\"");
+    out.extend_from_slice(r.status.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"code\":");
+    string(out, r.code.map(vm::RunCode::as_str));
+    out.extend_from_slice(b",\"error\":");
+    string(out, r.error.as_deref());
+    out.extend_from_slice(b",\"actions\":[");
+    for (i, a) in r.actions.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut *out, &Action::to_json(a));
+    }
+    out.extend_from_slice(b"]}\n");
+}
+
+/// The number of worker threads worth using here.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}

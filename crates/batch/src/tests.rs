@@ -1,0 +1,574 @@
+//! Decoding only what is read must never change a report: these tests run every
+//! workflow on events decoded both ways, and the batch runner against `vm::run`.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value as Json};
+
+use super::*;
+use flow_project::settings::Settings;
+use flow_vm::Event;
+
+const TEMPLATES: [(&str, &str); 4] = [
+    (
+        "tag_valuable_customers.flow",
+        include_str!("../../../stdlib/templates/tag_valuable_customers.flow"),
+    ),
+    (
+        "personalize_orders.flow",
+        include_str!("../../../stdlib/templates/personalize_orders.flow"),
+    ),
+    (
+        "take_action_on_fraud_warnings.flow",
+        include_str!("../../../stdlib/templates/take_action_on_fraud_warnings.flow"),
+    ),
+    (
+        "reads_many_fields.flow",
+        include_str!("../../../tests/data/reads_many_fields.flow"),
+    ),
+];
+
+fn build(name: &str, text: &str) -> (Arc<SourceFile>, Vec<Program>) {
+    let source = SourceFile::new(name, text);
+    let b = flow_project::build(&source, &Settings::default(), "test");
+    assert!(!b.has_errors(), "{name}: {:?}", b.diagnostics);
+    (source, b.compiled.programs)
+}
+
+fn objects() -> Recording {
+    let mut r = Recording::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/objects");
+    r.load_dir(&dir).expect("examples/objects loads");
+    r
+}
+
+fn example_events() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/events");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let j: Json = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            j.to_string()
+        })
+        .collect()
+}
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[(self.next() % items.len() as u64) as usize].clone()
+    }
+}
+
+/// Set `key` to one of `choices`; `None` removes it.
+fn vary(obj: &mut Map<String, Json>, rng: &mut Rng, key: &str, choices: &[Option<Json>]) {
+    match rng.pick(choices) {
+        Some(v) => {
+            obj.insert(key.to_string(), v);
+        }
+        None => {
+            obj.shift_remove(key);
+        }
+    }
+}
+
+/// Events with missing fields, nulls, wrong types, other currencies, expanded
+/// objects, other event types, and members in any order.
+fn generated_events(n: usize, seed: u64) -> Vec<String> {
+    let mut rng = Rng(seed);
+    let base: Json = serde_json::from_str(include_str!(
+        "../../../examples/events/payment_2500_usd.json"
+    ))
+    .unwrap();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let mut ev = base.as_object().unwrap().clone();
+        let mut obj = ev["data"]["object"].as_object().unwrap().clone();
+        ev.insert("id".into(), json!(format!("evt_gen{i}")));
+        vary(
+            &mut obj,
+            &mut rng,
+            "amount",
+            &[
+                Some(json!(250000)),
+                Some(json!(100000)),
+                Some(json!(100001)),
+                Some(json!(500)),
+                Some(json!(0)),
+                Some(json!(-5)),
+                Some(json!(99999999999i64)),
+                Some(json!(1500.5)),
+                Some(json!("250000")),
+                Some(Json::Null),
+                None,
+            ],
+        );
+        vary(
+            &mut obj,
+            &mut rng,
+            "currency",
+            &[
+                Some(json!("usd")),
+                Some(json!("usd")),
+                Some(json!("USD")),
+                Some(json!("eur")),
+                Some(json!("jpy")),
+                Some(json!("kwd")),
+                Some(json!("us")),
+                Some(json!(840)),
+                Some(Json::Null),
+                None,
+            ],
+        );
+        vary(
+            &mut obj,
+            &mut rng,
+            "customer",
+            &[
+                Some(json!("cus_A1")),
+                Some(json!("cus_B2")),
+                Some(
+                    json!({"id": "cus_C3", "object": "customer", "email": "c@example.com",
+                            "metadata": {"Tier": "Gold"}, "address": {"city": "Lyon"}}),
+                ),
+                Some(json!({"object": "customer"})),
+                Some(json!(42)),
+                Some(json!("")),
+                Some(Json::Null),
+                None,
+            ],
+        );
+        vary(
+            &mut obj,
+            &mut rng,
+            "metadata",
+            &[
+                Some(json!({"order_id": "10423", "channel": "web"})),
+                Some(json!({"order_id": 7})),
+                Some(json!({})),
+                Some(json!("x")),
+                Some(Json::Null),
+                None,
+            ],
+        );
+        vary(
+            &mut obj,
+            &mut rng,
+            "shipping",
+            &[
+                Some(json!({"name": "J", "address": {"city": "Paris", "line1": "1 rue"}})),
+                Some(json!({"address": null})),
+                Some(json!({"address": {"city": null}})),
+                Some(json!([{"address": {"city": "x"}}])),
+                Some(json!("nowhere")),
+                Some(Json::Null),
+                None,
+            ],
+        );
+        vary(
+            &mut obj,
+            &mut rng,
+            "payment_method_types",
+            &[
+                Some(json!(["card"])),
+                Some(json!(["card", "link"])),
+                Some(json!([])),
+                Some(json!(["card", 3])),
+                Some(json!("card")),
+                Some(Json::Null),
+                None,
+            ],
+        );
+        vary(
+            &mut obj,
+            &mut rng,
+            "receipt_email",
+            &[
+                Some(json!("jenny.rosen@example.com")),
+                Some(json!("not an address")),
+                Some(Json::Null),
+                None,
+            ],
+        );
+        vary(
+            &mut obj,
+            &mut rng,
+            "status",
+            &[
+                Some(json!("succeeded")),
+                Some(json!("processing")),
+                Some(json!(1)),
+                None,
+            ],
+        );
+        vary(
+            &mut obj,
+            &mut rng,
+            "created",
+            &[Some(json!(1764153720)), Some(json!("yesterday")), None],
+        );
+        vary(
+            &mut obj,
+            &mut rng,
+            "latest_charge",
+            &[
+                Some(json!("ch_1")),
+                Some(json!({"id": "ch_2", "object": "charge", "amount": 5})),
+                Some(Json::Null),
+            ],
+        );
+        vary(
+            &mut ev,
+            &mut rng,
+            "livemode",
+            &[
+                Some(json!(false)),
+                Some(json!(true)),
+                Some(json!("no")),
+                None,
+            ],
+        );
+        vary(
+            &mut ev,
+            &mut rng,
+            "request",
+            &[
+                Some(json!({"id": "req_1", "idempotency_key": null})),
+                Some(json!({"id": null})),
+                Some(Json::Null),
+                None,
+            ],
+        );
+        vary(
+            &mut ev,
+            &mut rng,
+            "type",
+            &[
+                Some(json!("payment_intent.succeeded")),
+                Some(json!("payment_intent.succeeded")),
+                Some(json!("payment_intent.succeeded")),
+                Some(json!("charge.refunded")),
+                Some(json!("radar.early_fraud_warning.created")),
+                Some(json!("customer.created")),
+                Some(json!(7)),
+                None,
+            ],
+        );
+        if ev.get("type") == Some(&json!("charge.refunded")) {
+            obj.insert("object".into(), json!("charge"));
+            vary(
+                &mut obj,
+                &mut rng,
+                "amount_refunded",
+                &[Some(json!(0)), Some(json!(1200)), Some(Json::Null), None],
+            );
+        }
+        if ev.get("type") == Some(&json!("radar.early_fraud_warning.created")) {
+            vary(
+                &mut obj,
+                &mut rng,
+                "charge",
+                &[
+                    Some(json!("ch_3QwLargeChargeB2")),
+                    Some(json!("ch_3QwSmallChargeA1")),
+                    Some(json!("ch_missing")),
+                    Some(Json::Null),
+                ],
+            );
+        }
+        // Unread members of every shape, to be skipped.
+        obj.insert(
+            "unread".into(),
+            json!({"deep": [{"a": [1, 2.5e10, -0.0, "\u{e9}\"\\"]}, null, true]}),
+        );
+        let mut data = Map::new();
+        data.insert("object".into(), Json::Object(obj));
+        if rng.next().is_multiple_of(7) {
+            data.insert("object".into(), json!("not an object"));
+        }
+        ev.insert("data".into(), Json::Object(data));
+        // Members in another order: `type` after `data`, `id` last.
+        if rng.next().is_multiple_of(3) {
+            let mut reordered = Map::new();
+            for key in ["data", "type", "object", "request", "id"] {
+                if let Some(v) = ev.shift_remove(key) {
+                    reordered.insert(key.into(), v);
+                }
+            }
+            reordered.append(&mut ev);
+            ev = reordered;
+        }
+        if rng.next().is_multiple_of(11) {
+            ev.insert("object".into(), json!("payment_intent"));
+        }
+        out.push(Json::Object(ev).to_string());
+    }
+    out
+}
+
+fn full(line: &str, event_type: Option<&str>) -> Result<Event, String> {
+    let json: Json = serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
+    Event::from_json(json, event_type)
+}
+
+fn assert_same_reports(lines: &[String], event_type: Option<&str>) {
+    let mut compared = 0;
+    for (name, text) in TEMPLATES {
+        let (source, programs) = build(name, text);
+        let decoder = Decoder::new(&programs, event_type);
+        for line in lines {
+            let whole = full(line, event_type);
+            let pruned = decoder.decode(line);
+            let (whole, pruned) = match (whole, pruned) {
+                (Ok(w), Ok(p)) => (w, p),
+                (Err(_), Err(_)) => continue,
+                (w, p) => panic!("{name}: decoded differently: {w:?} / {p:?}\n{line}"),
+            };
+            assert_eq!(whole.event_type(), pruned.event_type());
+            assert_eq!(whole.id(), pruned.id());
+            for p in programs.iter().filter(|p| p.trigger == whole.event_type()) {
+                let a = vm::run(p, &source, &whole, &mut objects()).to_json();
+                let b = vm::run(p, &source, &pruned, &mut objects()).to_json();
+                assert_eq!(a, b, "{name}: {}\n{line}", p.name);
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > lines.len(), "only {compared} runs compared");
+}
+
+#[test]
+fn example_events_give_the_same_reports() {
+    assert_same_reports(&example_events(), None);
+}
+
+#[test]
+fn generated_events_give_the_same_reports() {
+    assert_same_reports(&generated_events(600, 0x5eed_1234_abcd_0001), None);
+}
+
+#[test]
+fn bare_objects_give_the_same_reports() {
+    let objects: Vec<String> = generated_events(200, 77)
+        .iter()
+        .filter_map(|l| {
+            let j: Json = serde_json::from_str(l).ok()?;
+            Some(j.get("data")?.get("object")?.to_string())
+        })
+        .collect();
+    assert_same_reports(&objects, Some("payment_intent.succeeded"));
+    // Whole events are still accepted with a type given, which then wins.
+    assert_same_reports(&example_events(), Some("payment_intent.succeeded"));
+}
+
+/// What batch mode must print: each line decoded whole and run with `vm::run`.
+fn expected_output(source: &SourceFile, programs: &[Program], lines: &[String]) -> String {
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match full(line, None) {
+            Err(e) => {
+                out.push_str(&json!({"line": i + 1, "error": e}).to_string());
+                out.push('\n');
+            }
+            Ok(ev) => {
+                for p in programs.iter().filter(|p| p.trigger == ev.event_type()) {
+                    out.push_str(
+                        &vm::run(p, source, &ev, &mut objects())
+                            .to_json()
+                            .to_string(),
+                    );
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn batch_output_is_vm_run_per_line_in_order() {
+    let mut lines = generated_events(400, 99);
+    lines.insert(3, "{not json".into());
+    lines.insert(10, String::new());
+    lines.insert(20, "[1, 2]".into());
+    lines.insert(
+        30,
+        r#"{"object": "event", "type": "payment_intent.succeeded"}"#.into(),
+    );
+    lines.push("   ".into());
+    let input = lines.join("\n") + "\n";
+    for (name, text) in TEMPLATES {
+        let (source, programs) = build(name, text);
+        let want = expected_output(&source, &programs, &lines);
+        // A bad line's error names its line; the valid JSON cases differ from
+        // `vm::run` only in wording, so compare the line numbers and kinds.
+        let batch = Batch::new(&programs, &source, None, objects(), Output::Json);
+        for jobs in [1, 2, 3] {
+            let mut out = Vec::new();
+            let summary = batch
+                .run(io::BufReader::new(input.as_bytes()), &mut out, jobs)
+                .unwrap();
+            let got = String::from_utf8(out).unwrap();
+            let got_lines: Vec<&str> = got.lines().collect();
+            let want_lines: Vec<&str> = want.lines().collect();
+            assert_eq!(got_lines.len(), want_lines.len(), "{name}, {jobs} jobs");
+            for (g, w) in got_lines.iter().zip(&want_lines) {
+                let g: Json = serde_json::from_str(g).unwrap();
+                let w: Json = serde_json::from_str(w).unwrap();
+                if w.get("line").is_some() {
+                    assert_eq!(g["line"], w["line"], "{name}, {jobs} jobs");
+                    assert!(g["error"].is_string());
+                } else {
+                    assert_eq!(g, w, "{name}, {jobs} jobs");
+                }
+            }
+            assert_eq!(summary.runs() + summary.bad_lines, want_lines.len() as u64);
+            assert!(summary.bad_lines >= 3, "{summary:?}");
+        }
+    }
+}
+
+#[test]
+fn report_lines_are_byte_for_byte_to_json() {
+    let (source, programs) = build("t.flow", TEMPLATES[3].1);
+    let decoder = Decoder::new(&programs, None);
+    let mut checked = 0;
+    for line in generated_events(300, 5) {
+        let Ok(ev) = decoder.decode(&line) else {
+            continue;
+        };
+        for p in programs.iter().filter(|p| p.trigger == ev.event_type()) {
+            let report = vm::run(p, &source, &ev, &mut objects());
+            let head = format!("{{\"workflow\":{},\"event\":", Json::from(p.name.as_str()));
+            let mut out = Vec::new();
+            write_report_json(&mut out, &head, &report);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("{}\n", report.to_json())
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100);
+}
+
+#[test]
+fn a_slow_stream_is_answered_line_by_line() {
+    use std::sync::Mutex;
+    // A reader that hands out one line per read, as a pipe fed slowly does: each
+    // line's report must be written before the next line is read.
+    type Shared = Arc<Mutex<Vec<u8>>>;
+    struct OneLineAtATime {
+        lines: Vec<Vec<u8>>,
+        next: usize,
+        out: Shared,
+        written_before: Arc<Mutex<Vec<usize>>>,
+    }
+    impl io::Read for OneLineAtATime {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(line) = self.lines.get(self.next) else {
+                return Ok(0);
+            };
+            let reports = self
+                .out
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.written_before.lock().unwrap().push(reports);
+            self.next += 1;
+            buf[..line.len()].copy_from_slice(line);
+            Ok(line.len())
+        }
+    }
+    struct Sink(Shared);
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let (source, programs) = build("t.flow", TEMPLATES[0].1);
+    let batch = Batch::new(&programs, &source, None, Recording::new(), Output::Json);
+    let lines: Vec<Vec<u8>> = example_events()
+        .iter()
+        .filter(|l| l.contains("\"payment_intent.succeeded\""))
+        .map(|l| format!("{l}\n").into_bytes())
+        .collect();
+    let n = lines.len();
+    let out: Shared = Arc::default();
+    let written_before = Arc::default();
+    let reader = io::BufReader::with_capacity(
+        1 << 16,
+        OneLineAtATime {
+            lines,
+            next: 0,
+            out: out.clone(),
+            written_before: Arc::clone(&written_before),
+        },
+    );
+    batch.run(reader, &mut Sink(out), 1).unwrap();
+    let written_before = written_before.lock().unwrap();
+    assert_eq!(written_before.len(), n);
+    assert!(n >= 5);
+    for (i, w) in written_before.iter().enumerate() {
+        assert_eq!(
+            *w,
+            i,
+            "line {} was read before line {i} was answered",
+            i + 1
+        );
+    }
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_an_error_record_and_blank_lines_are_skipped() {
+    let (source, programs) = build("t.flow", TEMPLATES[0].1);
+    let batch = Batch::new(&programs, &source, None, Recording::new(), Output::Json);
+    let good = example_events()
+        .into_iter()
+        .find(|l| l.contains("evt_payment2500usd000000"))
+        .unwrap();
+    let mut input = Vec::new();
+    input.extend_from_slice(b"\n  \r\n");
+    input.extend_from_slice(b"{\"id\": \"\xff\"}\n");
+    input.extend_from_slice(good.as_bytes());
+    input.extend_from_slice(b"\r\n");
+    let mut out = Vec::new();
+    let summary = batch
+        .run(io::BufReader::new(&input[..]), &mut out, 1)
+        .unwrap();
+    let lines: Vec<Json> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["line"], 3);
+    assert!(lines[0]["error"].as_str().unwrap().contains("UTF-8"));
+    assert_eq!(lines[1]["status"], "succeeded");
+    assert_eq!(summary.bad_lines, 1);
+    assert_eq!(summary.events, 1);
+}

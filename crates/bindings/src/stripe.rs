@@ -1,0 +1,665 @@
+//! The Stripe bindings: actions carried out through Stripe's HTTP API.
+//!
+//! - `retrieve` → `GET /v1/<objects>/<id>`
+//! - `update`   → `POST /v1/<objects>/<id>` with form-encoded nested parameters
+//!   (`metadata[Tier]=VIP`)
+//! - `refund`   → `POST /v1/refunds`
+//!
+//! Every request carries `Stripe-Version`; every POST carries an `Idempotency-Key`
+//! derived from (event id, workflow, step), so a replayed event sends the same keys
+//! and Stripe answers with what it did the first time instead of doing it twice.
+//! Connection errors, timeouts, 409, 429 and 5xx are tried again with exponential
+//! backoff and jitter, honouring `Stripe-Should-Retry` and `Retry-After`, within a
+//! bounded total time. Any other answer ends the action with Stripe's error type,
+//! code and message.
+//!
+//! The API key is held in [`ApiKey`], which never shows it: not in `Debug`, not in
+//! errors, not in the `--verbose` log; an answer that quotes it is redacted.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use super::{Action, ActionContext, ActionError, Bindings};
+use crate::settings::StripeSettings;
+
+/// The environment variable the API key is read from (the only place it comes from).
+pub const API_KEY_VAR: &str = "STRIPE_API_KEY";
+
+/// A Stripe secret key. It is sent in the `Authorization` header and shown nowhere.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(redacted)")
+    }
+}
+
+impl ApiKey {
+    /// Read the key from `STRIPE_API_KEY`.
+    pub fn from_env() -> Result<ApiKey, String> {
+        match std::env::var(API_KEY_VAR) {
+            Ok(k) => ApiKey::new(k),
+            Err(std::env::VarError::NotPresent) => Err(format!("{API_KEY_VAR} is not set")),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(format!("{API_KEY_VAR} is not valid text"))
+            }
+        }
+    }
+
+    /// Check a key's shape (its text never appears in the error).
+    pub fn new(key: impl Into<String>) -> Result<ApiKey, String> {
+        let key = key.into();
+        let key = key.trim().to_string();
+        if key.is_empty() {
+            return Err(format!("{API_KEY_VAR} is empty"));
+        }
+        if !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(format!(
+                "{API_KEY_VAR} has characters a Stripe key cannot have (spaces, quotes or non-ASCII)"
+            ));
+        }
+        Ok(ApiKey(key))
+    }
+
+    /// A live-mode key moves real money.
+    pub fn is_live_mode(&self) -> bool {
+        self.0.starts_with("sk_live_") || self.0.starts_with("rk_live_")
+    }
+
+    /// `text` with every occurrence of the key (and of its secret part) masked.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.replace(&self.0, "[redacted key]");
+        // Also the key's secret part, if an answer quotes it without its prefix.
+        if let Some(tail) = self.0.rsplit('_').next().filter(|t| t.len() >= 12) {
+            out = out.replace(tail, "[redacted]");
+        }
+        out
+    }
+
+    fn authorization(&self) -> String {
+        format!("Bearer {}", self.0)
+    }
+}
+
+/// How requests are sent and retried.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StripeConfig {
+    pub api_base: String,
+    pub api_version: String,
+    /// The longest one request may take.
+    pub timeout: Duration,
+    pub max_network_retries: u32,
+    /// The longest a request may take with all its retries and the waits between them.
+    pub max_retry_time: Duration,
+    /// The wait before the first retry; it doubles each time, up to `max_backoff`,
+    /// and a random part of it (up to half) is taken off.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl From<&StripeSettings> for StripeConfig {
+    fn from(s: &StripeSettings) -> StripeConfig {
+        StripeConfig {
+            api_base: s.api_base.trim_end_matches('/').to_string(),
+            api_version: s.api_version.clone(),
+            timeout: s.timeout,
+            max_network_retries: s.max_network_retries,
+            max_retry_time: s.max_retry_time,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+        }
+    }
+}
+
+impl Default for StripeConfig {
+    fn default() -> StripeConfig {
+        StripeConfig::from(&StripeSettings::default())
+    }
+}
+
+pub use flow_vm::idempotency_key;
+
+/// Whether a schema describes an API resource (it has an `id` and says what it is in
+/// `object`), rather than a part of one such as `address` or `event.request`.
+fn is_resource(def: &flow_stdlib::ObjectDef) -> bool {
+    let names_itself = matches!(
+        def.field("object").map(|f| &f.ty),
+        Some(flow_stdlib::FieldType::Enum { values, .. }) if values.contains(&def.name)
+    );
+    def.field("id").is_some() && names_itself
+}
+
+/// The API path of an object type the schemas know: `charge` → `/v1/charges`,
+/// `checkout.session` → `/v1/checkout/sessions`. Parts of objects (such as
+/// `address`) have no endpoint.
+pub fn resource_path(object: &str) -> Result<String, String> {
+    let known = flow_stdlib::builtin()
+        .object(object)
+        .is_some_and(is_resource);
+    if !known {
+        return Err(format!(
+            "Stripe's API has no endpoint for `{object}` objects"
+        ));
+    }
+    let mut segments: Vec<String> = object.split('.').map(str::to_string).collect();
+    if let Some(last) = segments.last_mut() {
+        last.push('s');
+    }
+    Ok(format!("/v1/{}", segments.join("/")))
+}
+
+/// Encode a path segment (an object id).
+fn encode_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Flatten parameters the way Stripe reads a form: `metadata[Tier]=VIP`,
+/// `items[0][price]=…`; `null` is sent as an empty string (which unsets a field).
+pub fn form_pairs(params: &Json) -> Vec<(String, String)> {
+    fn walk(prefix: &str, v: &Json, out: &mut Vec<(String, String)>) {
+        match v {
+            Json::Object(m) => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}[{k}]")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            Json::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(&format!("{prefix}[{i}]"), v, out);
+                }
+            }
+            Json::Null => out.push((prefix.to_string(), String::new())),
+            Json::Bool(b) => out.push((prefix.to_string(), b.to_string())),
+            Json::Number(n) => out.push((prefix.to_string(), n.to_string())),
+            Json::String(s) => out.push((prefix.to_string(), s.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", params, &mut out);
+    out
+}
+
+enum Method {
+    Get,
+    Post(Vec<(String, String)>),
+}
+
+impl Method {
+    fn name(&self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post(_) => "POST",
+        }
+    }
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(u16, Json),
+    /// A final answer: not to be tried again.
+    Refused(String),
+    /// Worth trying again (after at least `after`, when the server said so).
+    Retry {
+        why: String,
+        after: Option<Duration>,
+    },
+}
+
+/// The Stripe bindings.
+pub struct Stripe {
+    config: StripeConfig,
+    key: ApiKey,
+    agent: ureq::Agent,
+    verbose: bool,
+}
+
+impl fmt::Debug for Stripe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stripe")
+            .field("config", &self.config)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+impl Stripe {
+    pub fn new(config: StripeConfig, key: ApiKey) -> Stripe {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            // Never follow a redirect: the Authorization header stays with Stripe.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .user_agent(format!("flow/{}", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Stripe {
+            config,
+            key,
+            agent,
+            verbose: false,
+        }
+    }
+
+    /// Log each request and retry to stderr (never the key).
+    pub fn verbose(mut self, on: bool) -> Stripe {
+        self.verbose = on;
+        self
+    }
+
+    fn log(&self, line: &str) {
+        if self.verbose {
+            eprintln!("stripe: {}", self.key.redact(line));
+        }
+    }
+
+    /// Send one API request, with retries; the answer's JSON, or an error in
+    /// Stripe's words.
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<Json, ActionError> {
+        let what = format!("{} {path}", method.name());
+        let start = Instant::now();
+        let deadline = start + self.config.max_retry_time;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let timeout = self.config.timeout.min(remaining);
+            let key_note = idempotency_key
+                .map(|k| format!(" (Idempotency-Key: {k})"))
+                .unwrap_or_default();
+            let outcome = self.attempt(&method, path, idempotency_key, timeout);
+            let (why, after) = match outcome {
+                Attempt::Done(status, json) => {
+                    self.log(&format!("{what}{key_note} → {status}"));
+                    return Ok(json);
+                }
+                Attempt::Refused(msg) => {
+                    self.log(&format!("{what}{key_note} → {msg}"));
+                    return Err(self.error(format!("{what}: {msg}")));
+                }
+                Attempt::Retry { why, after } => (why, after),
+            };
+            let elapsed = start.elapsed();
+            let tries = if attempt == 1 {
+                "1 attempt".to_string()
+            } else {
+                format!("{attempt} attempts")
+            };
+            let give_up = |reason: String| {
+                self.error(format!(
+                    "{what}: gave up after {tries} in {:.1} s ({reason}); last: {why}",
+                    elapsed.as_secs_f64()
+                ))
+            };
+            if attempt > self.config.max_network_retries {
+                self.log(&format!("{what}{key_note} → {why}; no retries left"));
+                return Err(give_up(format!(
+                    "max_network_retries = {}",
+                    self.config.max_network_retries
+                )));
+            }
+            let backoff = self.backoff(attempt);
+            let wait = after.map_or(backoff, |a| a.max(backoff));
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            // Not worth an attempt that would have next to no time to be answered.
+            let least = self.config.timeout.min(Duration::from_millis(100));
+            if wait + least >= remaining {
+                self.log(&format!("{what}{key_note} → {why}; out of time"));
+                let reason = match after {
+                    Some(a) if a >= remaining => format!(
+                        "Stripe asked to wait {:.1} s, beyond max_retry_time = {:.1} s",
+                        a.as_secs_f64(),
+                        self.config.max_retry_time.as_secs_f64()
+                    ),
+                    _ => format!(
+                        "max_retry_time = {:.1} s",
+                        self.config.max_retry_time.as_secs_f64()
+                    ),
+                };
+                return Err(give_up(reason));
+            }
+            self.log(&format!(
+                "{what}{key_note} → {why}; retrying in {:.2} s",
+                wait.as_secs_f64()
+            ));
+            std::thread::sleep(wait);
+        }
+    }
+
+    /// Exponential backoff with jitter: the n-th retry waits up to
+    /// `initial_backoff × 2^(n-1)` (capped), at least half of it.
+    fn backoff(&self, retry: u32) -> Duration {
+        let exp = self
+            .config
+            .initial_backoff
+            .saturating_mul(1u32 << (retry.saturating_sub(1)).min(16));
+        let capped = exp.min(self.config.max_backoff);
+        capped.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+
+    fn error(&self, message: String) -> ActionError {
+        ActionError::new(self.key.redact(&message))
+    }
+
+    fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        idempotency_key: Option<&str>,
+        timeout: Duration,
+    ) -> Attempt {
+        let url = format!("{}{path}", self.config.api_base);
+        let result = match method {
+            Method::Get => self
+                .agent
+                .get(&url)
+                .header("Authorization", self.key.authorization())
+                .header("Stripe-Version", &self.config.api_version)
+                .config()
+                .timeout_global(Some(timeout))
+                .build()
+                .call(),
+            Method::Post(form) => {
+                let mut req = self
+                    .agent
+                    .post(&url)
+                    .header("Authorization", self.key.authorization())
+                    .header("Stripe-Version", &self.config.api_version);
+                if let Some(k) = idempotency_key {
+                    req = req.header("Idempotency-Key", k);
+                }
+                req.config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .send_form(form.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            }
+        };
+        let mut response = match result {
+            Ok(r) => r,
+            Err(e) => return transport_error(e, timeout),
+        };
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let should_retry = header("Stripe-Should-Retry").map(|v| v.eq_ignore_ascii_case("true"));
+        let retry_after = header("Retry-After")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let request_id = header("Request-Id");
+        let body = match response.body_mut().read_to_string() {
+            Ok(b) => b,
+            Err(e) => {
+                return match transport_error(e, timeout) {
+                    Attempt::Retry { why, after } => Attempt::Retry {
+                        why: format!("{status}, then {why}"),
+                        after,
+                    },
+                    other => other,
+                }
+            }
+        };
+        if (200..300).contains(&status) {
+            return match serde_json::from_str::<Json>(&body) {
+                Ok(json) => Attempt::Done(status, json),
+                Err(e) => Attempt::Refused(format!("the answer ({status}) is not JSON: {e}")),
+            };
+        }
+        let msg = describe_error(status, &body, request_id.as_deref());
+        let retryable =
+            should_retry.unwrap_or(status == 409 || status == 429 || (500..600).contains(&status));
+        if retryable {
+            Attempt::Retry {
+                why: msg,
+                after: retry_after,
+            }
+        } else {
+            Attempt::Refused(msg)
+        }
+    }
+}
+
+fn transport_error(e: ureq::Error, timeout: Duration) -> Attempt {
+    match e {
+        ureq::Error::Timeout(_) => Attempt::Retry {
+            why: format!("no answer within {:.2} s", timeout.as_secs_f64()),
+            after: None,
+        },
+        ureq::Error::Io(io) => Attempt::Retry {
+            why: format!("connection error: {io}"),
+            after: None,
+        },
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound | ureq::Error::Protocol(_) => {
+            Attempt::Retry {
+                why: format!("connection error: {e}"),
+                after: None,
+            }
+        }
+        other => Attempt::Refused(format!("the request could not be sent: {other}")),
+    }
+}
+
+/// Stripe's error in its own words: `400: invalid_request_error (code
+/// resource_missing, param id): No such charge: 'ch_1' [request req_1]`.
+fn describe_error(status: u16, body: &str, request_id: Option<&str>) -> String {
+    let mut out = format!("Stripe answered {status}");
+    let parsed: Option<Json> = serde_json::from_str(body).ok();
+    match parsed.as_ref().and_then(|j| j.get("error")) {
+        Some(err) => {
+            let field = |k: &str| err.get(k).and_then(Json::as_str).filter(|s| !s.is_empty());
+            if let Some(t) = field("type") {
+                out.push_str(&format!(" {t}"));
+            }
+            let mut extra = Vec::new();
+            if let Some(c) = field("code") {
+                extra.push(format!("code {c}"));
+            }
+            if let Some(c) = field("decline_code") {
+                extra.push(format!("decline_code {c}"));
+            }
+            if let Some(p) = field("param") {
+                extra.push(format!("param {p}"));
+            }
+            if !extra.is_empty() {
+                out.push_str(&format!(" ({})", extra.join(", ")));
+            }
+            if let Some(m) = field("message") {
+                out.push_str(&format!(": {m}"));
+            }
+        }
+        None => {
+            let text: String = body.trim().chars().take(200).collect();
+            if !text.is_empty() {
+                out.push_str(&format!(": {text}"));
+            }
+        }
+    }
+    if let Some(id) = request_id {
+        out.push_str(&format!(" [request {id}]"));
+    }
+    out
+}
+
+impl Bindings for Stripe {
+    fn perform(&mut self, action: &Action, cx: &ActionContext<'_>) -> Result<Json, ActionError> {
+        let post_key = || {
+            idempotency_key(cx).ok_or_else(|| {
+                ActionError::new(
+                    "a live run needs the event's `id`: Stripe requests are made idempotent with it",
+                )
+            })
+        };
+        match action {
+            Action::Retrieve { object, id } => {
+                let path = resource_path(object).map_err(ActionError::new)?;
+                self.request(Method::Get, &format!("{path}/{}", encode_segment(id)), None)
+            }
+            Action::Update { object, id, params } => {
+                let path = resource_path(object).map_err(ActionError::new)?;
+                let key = post_key()?;
+                self.request(
+                    Method::Post(form_pairs(params)),
+                    &format!("{path}/{}", encode_segment(id)),
+                    Some(&key),
+                )
+            }
+            Action::Refund { params } => {
+                let key = post_key()?;
+                self.request(
+                    Method::Post(form_pairs(&Json::Object(params.clone()))),
+                    "/v1/refunds",
+                    Some(&key),
+                )
+            }
+            Action::Email(_) => Err(ActionError::new(
+                "e-mail is not sent through Stripe (this is a bug in the bindings)",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_for_every_resource_the_schemas_know() {
+        let expected = [
+            ("charge", "/v1/charges"),
+            ("checkout.session", "/v1/checkout/sessions"),
+            ("customer", "/v1/customers"),
+            ("dispute", "/v1/disputes"),
+            ("event", "/v1/events"),
+            ("invoice", "/v1/invoices"),
+            ("payment_intent", "/v1/payment_intents"),
+            ("payout", "/v1/payouts"),
+            (
+                "radar.early_fraud_warning",
+                "/v1/radar/early_fraud_warnings",
+            ),
+            ("refund", "/v1/refunds"),
+            ("review", "/v1/reviews"),
+            ("subscription", "/v1/subscriptions"),
+        ];
+        for (object, path) in expected {
+            assert_eq!(resource_path(object).as_deref(), Ok(path), "{object}");
+        }
+        // Every schema with an id has a path, and there are no others.
+        let lib = flow_stdlib::builtin();
+        let resources = lib.objects.values().filter(|d| is_resource(d)).count();
+        assert_eq!(resources, expected.len());
+        assert!(resource_path("address").is_err());
+        assert!(resource_path("event.request").is_err());
+        assert!(resource_path("balance_transaction").is_err());
+    }
+
+    #[test]
+    fn form_encoding_nests_like_stripe() {
+        let pairs = form_pairs(&json!({
+            "metadata": {"Tier": "VIP", "gone": null},
+            "amount": 1200,
+            "items": [{"price": "p_1"}, {"price": "p_2"}],
+            "refund_application_fee": true,
+        }));
+        assert_eq!(
+            pairs,
+            vec![
+                ("metadata[Tier]".into(), "VIP".into()),
+                ("metadata[gone]".into(), String::new()),
+                ("amount".into(), "1200".into()),
+                ("items[0][price]".into(), "p_1".into()),
+                ("items[1][price]".into(), "p_2".into()),
+                ("refund_application_fee".into(), "true".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn idempotency_keys_are_stable_and_distinct() {
+        let cx = |e: Option<&'static str>, w: &'static str, s| ActionContext {
+            event_id: e,
+            workflow: w,
+            step: s,
+        };
+        let a = idempotency_key(&cx(Some("evt_1"), "Refund", 1)).unwrap();
+        assert_eq!(a, idempotency_key(&cx(Some("evt_1"), "Refund", 1)).unwrap());
+        assert!(a.starts_with("flow_") && a.len() == 45, "{a}");
+        assert_ne!(a, idempotency_key(&cx(Some("evt_2"), "Refund", 1)).unwrap());
+        assert_ne!(a, idempotency_key(&cx(Some("evt_1"), "Other", 1)).unwrap());
+        assert_ne!(a, idempotency_key(&cx(Some("evt_1"), "Refund", 2)).unwrap());
+        // No ambiguity from where one part ends.
+        assert_ne!(
+            idempotency_key(&cx(Some("evt_1a"), "b", 1)),
+            idempotency_key(&cx(Some("evt_1"), "ab", 1))
+        );
+        assert_eq!(idempotency_key(&cx(None, "Refund", 1)), None);
+    }
+
+    #[test]
+    fn keys_are_never_shown() {
+        let key = ApiKey::new("sk_test_51AbCdEfGhIjKlMnOp").unwrap();
+        assert!(!format!("{key:?}").contains("51AbCd"));
+        let s = Stripe::new(StripeConfig::default(), key.clone());
+        assert!(!format!("{s:?}").contains("51AbCd"));
+        let red = key
+            .redact("Invalid API Key provided: sk_test_51AbCdEfGhIjKlMnOp, or 51AbCdEfGhIjKlMnOp");
+        assert!(!red.contains("51AbCd"), "{red}");
+        assert!(ApiKey::new("sk_test_1 2").is_err());
+        assert!(ApiKey::new("  ").is_err());
+        let e = ApiKey::new("sk_test_é").unwrap_err();
+        assert!(!e.contains("sk_test"), "{e}");
+    }
+
+    #[test]
+    fn errors_in_stripes_words() {
+        let body = r#"{"error": {"type": "invalid_request_error", "code": "charge_already_refunded",
+            "param": "charge", "message": "Charge ch_1 has already been refunded."}}"#;
+        assert_eq!(
+            describe_error(400, body, Some("req_9")),
+            "Stripe answered 400 invalid_request_error (code charge_already_refunded, param charge): Charge ch_1 has already been refunded. [request req_9]"
+        );
+        assert_eq!(
+            describe_error(502, "<html>Bad gateway</html>", None),
+            "Stripe answered 502: <html>Bad gateway</html>"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let s = Stripe::new(StripeConfig::default(), ApiKey::new("sk_test_x").unwrap());
+        for _ in 0..50 {
+            let b1 = s.backoff(1);
+            assert!(b1 >= Duration::from_millis(250) && b1 <= Duration::from_millis(500));
+            let b3 = s.backoff(3);
+            assert!(b3 >= Duration::from_secs(1) && b3 <= Duration::from_secs(2));
+            let b10 = s.backoff(10);
+            assert!(b10 >= Duration::from_secs(4) && b10 <= Duration::from_secs(8));
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The checked tree: every name resolved, every expression typed. This is what the
+//! compiler consumes; it holds no unresolved strings.
+
+pub use flow_program::{CmpOp, Conv, FieldRead, Lit, Root};
+use flow_syntax::Span;
+
+use crate::types::Ty;
+
+#[derive(Clone, Debug)]
+pub struct TWorkflow {
+    pub name: String,
+    pub trigger: String,
+    /// The object type of `data.object` (`None`: dynamic JSON).
+    pub object: Option<String>,
+    pub when: Option<TExpr>,
+    pub body: Vec<TStmt>,
+    /// Number of `let` slots.
+    pub locals: u16,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct TExpr {
+    pub kind: TExprKind,
+    pub ty: Ty,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum TPart {
+    Text(String),
+    Expr(TExpr),
+}
+
+#[derive(Clone, Debug)]
+pub enum TExprKind {
+    Lit(Lit),
+    Field(FieldRead),
+    Local(u16),
+    /// Fetch the object whose ID `id` evaluates to.
+    Retrieve {
+        object: String,
+        id: Box<TExpr>,
+    },
+    /// An object's `id` (an object passed where a reference is expected).
+    IdOf(Box<TExpr>),
+    Not(Box<TExpr>),
+    And(Box<TExpr>, Box<TExpr>),
+    Or(Box<TExpr>, Box<TExpr>),
+    Compare {
+        op: CmpOp,
+        lhs: Box<TExpr>,
+        rhs: Box<TExpr>,
+    },
+    In {
+        needle: Box<TExpr>,
+        list: Box<TExpr>,
+    },
+    Interp(Vec<TPart>),
+    List(Vec<TExpr>),
+    Table(Vec<(String, TExpr)>),
+}
+
+#[derive(Clone, Debug)]
+pub enum TStmt {
+    Let {
+        slot: u16,
+        value: TExpr,
+    },
+    If {
+        branches: Vec<(TExpr, Vec<TStmt>)>,
+        otherwise: Option<Vec<TStmt>>,
+    },
+    Update {
+        /// The object type updated, e.g. `customer`.
+        object: String,
+        /// Evaluates to the object's ID.
+        id: TExpr,
+        /// Where in the update parameters the value goes: `["metadata", "Tier"]`.
+        param_path: Vec<String>,
+        value: TExpr,
+        span: Span,
+    },
+    Retrieve {
+        object: String,
+        id: TExpr,
+        span: Span,
+    },
+    Email {
+        to: TExpr,
+        subject: Option<TExpr>,
+        body: TExpr,
+        append: Vec<(String, TExpr)>,
+        span: Span,
+    },
+    Refund {
+        /// Parameters in Stripe's names, in the order written.
+        params: Vec<(String, TExpr)>,
+        span: Span,
+    },
+}

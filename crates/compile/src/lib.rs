@@ -1,0 +1,312 @@
+//! Stage 3: [`Checked`] → [`Program`]s of bytecode, one per workflow.
+//!
+//! Field paths are resolved here once, into a table the VM indexes; nothing is
+//! looked up by name in the tree at run time.
+
+#![forbid(unsafe_code)]
+
+use flow_check::tree::*;
+use flow_check::Checked;
+pub use flow_program::{disassemble, Op, Program, UpdateSpec};
+use flow_syntax::Span;
+
+/// A compiled file: one program per workflow, in file order.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub programs: Vec<Program>,
+}
+
+pub fn compile(checked: &Checked) -> Compiled {
+    Compiled {
+        programs: checked.workflows.iter().map(compile_workflow).collect(),
+    }
+}
+
+pub fn compile_workflow(w: &TWorkflow) -> Program {
+    let mut c = Compiler {
+        p: Program::empty(w.name.clone(), w.trigger.clone(), w.locals, w.span),
+    };
+    if let Some(cond) = &w.when {
+        c.expr(cond);
+        let jump = c.emit(Op::JumpIfFalse(0), cond.span);
+        c.stmts(&w.body);
+        c.emit(Op::Halt, w.span);
+        let skip = c.here();
+        c.patch(jump, skip);
+        c.emit(Op::Skip, cond.span);
+    } else {
+        c.stmts(&w.body);
+        c.emit(Op::Halt, w.span);
+    }
+    c.p
+}
+
+/// Compile one expression into a program that leaves its value on the stack (the REPL).
+pub fn compile_expr(e: &TExpr, locals: u16) -> Program {
+    let mut c = Compiler {
+        p: Program::empty("<expr>", "", locals, e.span),
+    };
+    c.expr(e);
+    c.emit(Op::Halt, e.span);
+    c.p
+}
+
+/// Compile statements into a program (the REPL's `let` and actions).
+pub fn compile_stmts(stmts: &[TStmt], locals: u16, span: Span) -> Program {
+    let mut c = Compiler {
+        p: Program::empty("<repl>", "", locals, span),
+    };
+    c.stmts(stmts);
+    c.emit(Op::Halt, span);
+    c.p
+}
+
+struct Compiler {
+    p: Program,
+}
+
+impl Compiler {
+    fn emit(&mut self, op: Op, span: Span) -> usize {
+        self.p.code.push(op);
+        self.p.spans.push(span);
+        self.p.code.len() - 1
+    }
+
+    fn here(&self) -> u32 {
+        self.p.code.len() as u32
+    }
+
+    fn patch(&mut self, at: usize, target: u32) {
+        self.p.code[at] = match self.p.code[at] {
+            Op::JumpIfFalse(_) => Op::JumpIfFalse(target),
+            Op::Jump(_) => Op::Jump(target),
+            other => other,
+        };
+    }
+
+    fn constant(&mut self, l: &Lit) -> u32 {
+        if let Some(i) = self.p.consts.iter().position(|c| c == l) {
+            return i as u32;
+        }
+        self.p.consts.push(l.clone());
+        (self.p.consts.len() - 1) as u32
+    }
+
+    fn read(&mut self, r: &FieldRead) -> u32 {
+        if let Some(i) = self.p.reads.iter().position(|x| x == r) {
+            return i as u32;
+        }
+        self.p.reads.push(r.clone());
+        (self.p.reads.len() - 1) as u32
+    }
+
+    fn object(&mut self, o: &str) -> u32 {
+        if let Some(i) = self.p.objects.iter().position(|x| x == o) {
+            return i as u32;
+        }
+        self.p.objects.push(o.to_string());
+        (self.p.objects.len() - 1) as u32
+    }
+
+    fn operand(&mut self, a: Span, b: Span) -> u32 {
+        self.p.operands.push((a, b));
+        (self.p.operands.len() - 1) as u32
+    }
+
+    fn stmts(&mut self, stmts: &[TStmt]) {
+        for s in stmts {
+            self.stmt(s);
+        }
+    }
+
+    fn stmt(&mut self, s: &TStmt) {
+        match s {
+            TStmt::Let { slot, value } => {
+                self.expr(value);
+                self.emit(Op::StoreLocal(*slot), value.span);
+            }
+            TStmt::If {
+                branches,
+                otherwise,
+            } => {
+                let mut to_end = Vec::new();
+                for (cond, body) in branches {
+                    self.expr(cond);
+                    let j = self.emit(Op::JumpIfFalse(0), cond.span);
+                    self.stmts(body);
+                    to_end.push(self.emit(Op::Jump(0), cond.span));
+                    let next = self.here();
+                    self.patch(j, next);
+                }
+                if let Some(body) = otherwise {
+                    self.stmts(body);
+                }
+                let end = self.here();
+                for j in to_end {
+                    self.patch(j, end);
+                }
+            }
+            TStmt::Update {
+                object,
+                id,
+                param_path,
+                value,
+                span,
+            } => {
+                self.expr(id);
+                self.expr(value);
+                self.p.updates.push(UpdateSpec {
+                    object: object.clone(),
+                    param_path: param_path.clone(),
+                    target: id.span,
+                });
+                let n = (self.p.updates.len() - 1) as u32;
+                self.emit(Op::Update(n), *span);
+            }
+            TStmt::Retrieve { object, id, span } => {
+                self.expr(id);
+                let n = self.object(object);
+                let k = self.operand(id.span, id.span);
+                self.emit(Op::Retrieve(n, k), *span);
+                self.emit(Op::Pop, *span);
+            }
+            TStmt::Email {
+                to,
+                subject,
+                body,
+                append,
+                span,
+            } => {
+                self.expr(to);
+                match subject {
+                    Some(s) => self.expr(s),
+                    None => {
+                        let k = self.constant(&Lit::Null);
+                        self.emit(Op::Const(k), *span);
+                    }
+                }
+                self.expr(body);
+                if append.is_empty() {
+                    let k = self.constant(&Lit::Null);
+                    self.emit(Op::Const(k), *span);
+                } else {
+                    self.table(append, *span);
+                }
+                self.emit(Op::Email, *span);
+            }
+            TStmt::Refund { params, span } => {
+                for (_, v) in params {
+                    self.expr(v);
+                }
+                self.p
+                    .refunds
+                    .push(params.iter().map(|(k, _)| k.clone()).collect());
+                let n = (self.p.refunds.len() - 1) as u32;
+                self.emit(Op::Refund(n), *span);
+            }
+        }
+    }
+
+    fn table(&mut self, rows: &[(String, TExpr)], span: Span) {
+        for (_, v) in rows {
+            self.expr(v);
+        }
+        self.p
+            .tables
+            .push(rows.iter().map(|(l, _)| l.clone()).collect());
+        let n = (self.p.tables.len() - 1) as u32;
+        self.emit(Op::MakeTable(n), span);
+    }
+
+    fn expr(&mut self, e: &TExpr) {
+        match &e.kind {
+            TExprKind::Lit(l) => {
+                let k = self.constant(l);
+                self.emit(Op::Const(k), e.span);
+            }
+            TExprKind::Field(r) => {
+                if let Root::Local(slot) = r.root {
+                    if r.path.is_empty() {
+                        self.emit(Op::LoadLocal(slot), e.span);
+                        return;
+                    }
+                }
+                let k = self.read(r);
+                self.emit(Op::Load(k), e.span);
+            }
+            TExprKind::Local(slot) => {
+                self.emit(Op::LoadLocal(*slot), e.span);
+            }
+            TExprKind::Retrieve { object, id } => {
+                self.expr(id);
+                let n = self.object(object);
+                let k = self.operand(id.span, id.span);
+                self.emit(Op::Retrieve(n, k), e.span);
+            }
+            TExprKind::IdOf(inner) => {
+                self.expr(inner);
+                self.emit(Op::IdOf, e.span);
+            }
+            TExprKind::Not(inner) => {
+                self.expr(inner);
+                self.emit(Op::Not, e.span);
+            }
+            TExprKind::And(l, r) => {
+                // l ? r : false
+                self.expr(l);
+                let j = self.emit(Op::JumpIfFalse(0), l.span);
+                self.expr(r);
+                let end = self.emit(Op::Jump(0), e.span);
+                let f = self.here();
+                self.patch(j, f);
+                let k = self.constant(&Lit::Bool(false));
+                self.emit(Op::Const(k), e.span);
+                let done = self.here();
+                self.patch(end, done);
+            }
+            TExprKind::Or(l, r) => {
+                // l ? true : r
+                self.expr(l);
+                let j = self.emit(Op::JumpIfFalse(0), l.span);
+                let k = self.constant(&Lit::Bool(true));
+                self.emit(Op::Const(k), e.span);
+                let end = self.emit(Op::Jump(0), e.span);
+                let rhs = self.here();
+                self.patch(j, rhs);
+                self.expr(r);
+                let done = self.here();
+                self.patch(end, done);
+            }
+            TExprKind::Compare { op, lhs, rhs } => {
+                self.expr(lhs);
+                self.expr(rhs);
+                let k = self.operand(lhs.span, rhs.span);
+                self.emit(Op::Compare(*op, k), e.span);
+            }
+            TExprKind::In { needle, list } => {
+                self.expr(needle);
+                self.expr(list);
+                self.emit(Op::In, e.span);
+            }
+            TExprKind::Interp(parts) => {
+                for p in parts {
+                    match p {
+                        TPart::Text(t) => {
+                            let k = self.constant(&Lit::Str(t.clone()));
+                            self.emit(Op::Const(k), e.span);
+                        }
+                        TPart::Expr(x) => self.expr(x),
+                    }
+                }
+                self.emit(Op::Concat(parts.len() as u32), e.span);
+            }
+            TExprKind::List(items) => {
+                for i in items {
+                    self.expr(i);
+                }
+                self.emit(Op::MakeList(items.len() as u32), e.span);
+            }
+            TExprKind::Table(rows) => self.table(rows, e.span),
+        }
+    }
+}

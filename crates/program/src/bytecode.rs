@@ -1,0 +1,100 @@
+//! The bytecode: a flat instruction vector per workflow, with a constant pool and a
+//! table of field reads resolved at compile time.
+
+use crate::{CmpOp, FieldRead, Lit};
+use flow_syntax::Span;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Push constant #n.
+    Const(u32),
+    /// Push the value of field read #n (a path into the event or a local object).
+    Load(u32),
+    LoadLocal(u16),
+    StoreLocal(u16),
+    Pop,
+    Not,
+    /// Pop right, pop left, push the comparison; `operands[n]` are their spans.
+    Compare(CmpOp, u32),
+    /// Pop list, pop needle, push membership.
+    In,
+    /// Pop n values, push a list.
+    MakeList(u32),
+    /// Pop n values, push their text concatenated.
+    Concat(u32),
+    /// Replace an object on the stack by its `id`.
+    IdOf,
+    /// Pop a bool; jump when false.
+    JumpIfFalse(u32),
+    Jump(u32),
+    /// Pop an ID, fetch the object of type `objects[n]` through the bindings, push
+    /// it; `operands[k]` is the span of the ID expression: `Retrieve(n, k)`.
+    Retrieve(u32, u32),
+    /// Pop value, pop ID: update `updates[n]` (object type and parameter path).
+    Update(u32),
+    /// Pop n values, push a table labelled by `tables[k]`: `MakeTable(k)`.
+    MakeTable(u32),
+    /// Pop append (a table or null), body, subject (or null), to: send an e-mail.
+    Email,
+    /// Pop one value per name in `refunds[n]`: create a refund.
+    Refund(u32),
+    /// The `when` condition was false: end the run as skipped.
+    Skip,
+    /// End the run as succeeded.
+    Halt,
+}
+
+#[derive(Clone, Debug)]
+pub struct UpdateSpec {
+    pub object: String,
+    pub param_path: Vec<String>,
+    /// The span of the reference being updated (`customer`), for errors.
+    pub target: Span,
+}
+
+/// One compiled workflow: immutable, and reusable across events.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub name: String,
+    pub trigger: String,
+    pub code: Vec<Op>,
+    /// The source span of each instruction, for run-time errors.
+    pub spans: Vec<Span>,
+    pub consts: Vec<Lit>,
+    pub reads: Vec<FieldRead>,
+    /// Spans of operands named in run-time errors (`Compare`, `Retrieve`).
+    pub operands: Vec<(Span, Span)>,
+    pub objects: Vec<String>,
+    pub updates: Vec<UpdateSpec>,
+    /// Labels of each table built by `MakeTable`.
+    pub tables: Vec<Vec<String>>,
+    pub refunds: Vec<Vec<String>>,
+    pub locals: u16,
+    /// Stripe steps (actions and conditions), for reports.
+    pub span: Span,
+}
+
+impl Program {
+    pub fn empty(
+        name: impl Into<String>,
+        trigger: impl Into<String>,
+        locals: u16,
+        span: Span,
+    ) -> Program {
+        Program {
+            name: name.into(),
+            trigger: trigger.into(),
+            code: Vec::new(),
+            spans: Vec::new(),
+            consts: Vec::new(),
+            reads: Vec::new(),
+            operands: Vec::new(),
+            objects: Vec::new(),
+            updates: Vec::new(),
+            tables: Vec::new(),
+            refunds: Vec::new(),
+            locals,
+            span,
+        }
+    }
+}

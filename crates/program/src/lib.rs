@@ -1,0 +1,13 @@
+//! What a compiled workflow is: a flat instruction vector with a constant pool and
+//! a table of field reads ([`Program`]), its operands, a readable disassembly, and
+//! a canonical form whose digest is the workflow's version.
+
+#![forbid(unsafe_code)]
+
+mod bytecode;
+mod disasm;
+mod operand;
+
+pub use bytecode::{Op, Program, UpdateSpec};
+pub use disasm::disassemble;
+pub use operand::{CmpOp, Conv, FieldRead, Lit, Root};

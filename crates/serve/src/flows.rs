@@ -1,0 +1,422 @@
+//! The workflows a server runs: found in the given files and folders, each file
+//! checked before it is loaded, each workflow identified by a version (a hash of its
+//! checked, compiled program and the settings it was checked with).
+//!
+//! On a reload, only files whose content (or `flow.toml`) changed are built again; a
+//! file with errors is refused and its previous version stays loaded.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
+
+use super::runlog::{Candidate, VersionRow};
+use flow_diagnostics::{self as diagnostics, Diagnostic, Severity};
+use flow_program::Program;
+use flow_project::settings::{self, Settings};
+use flow_syntax::SourceFile;
+
+/// One loaded workflow at one version.
+#[derive(Debug)]
+pub struct Workflow {
+    pub name: String,
+    pub trigger: String,
+    pub version: String,
+    pub program: Program,
+    pub source: Arc<SourceFile>,
+    pub path: PathBuf,
+    /// The settings it was checked with, as `flow.toml` text.
+    pub settings: String,
+}
+
+impl Workflow {
+    pub fn version_row(&self) -> VersionRow {
+        VersionRow {
+            hash: self.version.clone(),
+            workflow: self.name.clone(),
+            trigger: self.trigger.clone(),
+            path: self.path.display().to_string(),
+            source: self.source.text.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// The `[business]` settings as `flow.toml` text, to store beside a version.
+pub fn settings_text(s: &Settings) -> String {
+    format!(
+        "[business]\ndefault_currency = \"{}\"\ndispute_fee = \"{}\"\n",
+        s.default_currency.code(),
+        s.dispute_fee
+    )
+}
+
+/// The version of a compiled workflow: a hash of the program and its settings.
+pub fn version_of(program: &Program, settings: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("{program:?}").as_bytes());
+    h.update(b"\0");
+    h.update(settings.as_bytes());
+    let digest = h.finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "workflow".into())
+}
+
+/// A file that was refused, with why.
+#[derive(Debug)]
+pub struct Refused {
+    pub path: PathBuf,
+    pub message: String,
+    /// The diagnostics rendered as text (no colour).
+    pub diagnostics: Vec<String>,
+    /// The same, in colour when the terminal wants it (for a person at startup).
+    pub rendered: String,
+}
+
+impl Refused {
+    pub fn to_json(&self) -> Json {
+        json!({"file": self.path.display().to_string(), "reason": self.message, "diagnostics": self.diagnostics})
+    }
+}
+
+struct FileEntry {
+    fingerprint: String,
+    workflows: Vec<Arc<Workflow>>,
+}
+
+/// The workflows loaded now. Cheap to share: a reload builds a new one.
+#[derive(Default)]
+pub struct Registry {
+    files: BTreeMap<PathBuf, FileEntry>,
+}
+
+impl Registry {
+    pub fn workflows(&self) -> impl Iterator<Item = &Arc<Workflow>> {
+        self.files.values().flat_map(|f| f.workflows.iter())
+    }
+
+    pub fn len(&self) -> usize {
+        self.workflows().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The workflows an event of this type starts a run of (before activation).
+    pub fn candidates(&self, event_type: &str) -> Vec<Candidate> {
+        self.workflows()
+            .filter(|w| w.trigger == event_type)
+            .map(|w| Candidate {
+                workflow: w.name.clone(),
+                version: w.version.clone(),
+            })
+            .collect()
+    }
+}
+
+/// What a (re)load did.
+pub struct Loaded {
+    pub registry: Registry,
+    /// Workflows at a version not loaded before.
+    pub new: Vec<Arc<Workflow>>,
+    /// Names of workflows no longer in any file.
+    pub removed: Vec<String>,
+    pub refused: Vec<Refused>,
+    /// Warnings of the files loaded, rendered.
+    pub warnings: Vec<(PathBuf, Vec<String>)>,
+    pub changed: bool,
+}
+
+/// Every `.flow` file in the given files and folders (folders recursively, skipping
+/// hidden folders), sorted.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    flow_project::walk::flow_files(paths)
+}
+
+/// The content a file's build depends on: its text and its `flow.toml`.
+fn fingerprint(path: &Path) -> Result<(String, String), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    if let Some(toml) = settings::find(Some(path)) {
+        h.update(b"\0");
+        h.update(toml.display().to_string().as_bytes());
+        h.update(b"\0");
+        h.update(std::fs::read(&toml).unwrap_or_default());
+    }
+    let fp = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((fp, text))
+}
+
+fn refused(path: &Path, message: impl Into<String>) -> Refused {
+    let message = message.into();
+    Refused {
+        path: path.to_path_buf(),
+        rendered: format!("error: {}: {message}\n", path.display()),
+        diagnostics: Vec::new(),
+        message,
+    }
+}
+
+/// Build one file: its workflows, or why it is refused. `color` is for `rendered`.
+fn build_file(
+    path: &Path,
+    text: String,
+    color: bool,
+) -> Result<(Vec<Workflow>, Vec<String>), Refused> {
+    let settings = settings::load_for(Some(path))
+        .map_err(|e| refused(path, format!("invalid settings: {e}")))?;
+    let source = SourceFile::new(path.display().to_string(), text);
+    let build = flow_project::build(&source, &settings, &stem(path));
+    let shown: Vec<&Diagnostic> = build
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+        .collect();
+    let plain: Vec<String> = shown
+        .iter()
+        .map(|d| diagnostics::render(d, &source, false))
+        .collect();
+    if build.has_errors() {
+        let errors = shown.iter().filter(|d| d.is_error()).count();
+        return Err(Refused {
+            path: path.to_path_buf(),
+            message: format!(
+                "{errors} error{} (see `flow check {}`)",
+                if errors == 1 { "" } else { "s" },
+                path.display()
+            ),
+            rendered: shown
+                .iter()
+                .map(|d| diagnostics::render(d, &source, color))
+                .collect(),
+            diagnostics: plain,
+        });
+    }
+    let settings = settings_text(&settings);
+    let workflows = build
+        .compiled
+        .programs
+        .into_iter()
+        .map(|program| Workflow {
+            name: program.name.clone(),
+            trigger: program.trigger.clone(),
+            version: version_of(&program, &settings),
+            program,
+            source: source.clone(),
+            path: path.to_path_buf(),
+            settings: settings.clone(),
+        })
+        .collect();
+    Ok((workflows, plain))
+}
+
+/// Load the files again, keeping what did not change and the previous version of
+/// every file that is refused. `force` builds every file again, changed or not.
+pub fn reload(paths: &[PathBuf], current: &Registry, force: bool, color: bool) -> Loaded {
+    let mut out = Loaded {
+        registry: Registry::default(),
+        new: Vec::new(),
+        removed: Vec::new(),
+        refused: Vec::new(),
+        warnings: Vec::new(),
+        changed: false,
+    };
+    let files = match discover(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            // A folder went away: keep everything as it is.
+            out.refused.push(refused(Path::new(""), e));
+            out.registry.files = current
+                .files
+                .iter()
+                .map(|(p, f)| {
+                    (
+                        p.clone(),
+                        FileEntry {
+                            fingerprint: f.fingerprint.clone(),
+                            workflows: f.workflows.clone(),
+                        },
+                    )
+                })
+                .collect();
+            return out;
+        }
+    };
+    // Files that did not change first, so that their names are taken.
+    let mut names: HashMap<String, PathBuf> = HashMap::new();
+    let mut changed = Vec::new();
+    for path in &files {
+        match fingerprint(path) {
+            Ok((fp, text)) => match current.files.get(path) {
+                Some(entry) if entry.fingerprint == fp && !force => {
+                    for w in &entry.workflows {
+                        names.insert(w.name.clone(), path.clone());
+                    }
+                    out.registry.files.insert(
+                        path.clone(),
+                        FileEntry {
+                            fingerprint: fp,
+                            workflows: entry.workflows.clone(),
+                        },
+                    );
+                }
+                _ => changed.push((path.clone(), fp, text)),
+            },
+            Err(e) => {
+                out.refused.push(refused(path, e));
+                keep_previous(current, path, "", &mut out.registry, &mut names);
+            }
+        }
+    }
+    for (path, fp, text) in changed {
+        out.changed = true;
+        match build_file(&path, text, color) {
+            Ok((workflows, warnings)) => {
+                let clash = workflows
+                    .iter()
+                    .find_map(|w| names.get(&w.name).map(|other| (w.name.clone(), other)));
+                if let Some((name, other)) = clash {
+                    out.refused.push(refused(
+                        &path,
+                        format!(
+                            "a workflow named \"{name}\" is already loaded from {}; workflow names are unique across the files served",
+                            other.display()
+                        ),
+                    ));
+                    keep_previous(current, &path, &fp, &mut out.registry, &mut names);
+                    continue;
+                }
+                if !warnings.is_empty() {
+                    out.warnings.push((path.clone(), warnings));
+                }
+                let known: BTreeSet<&str> = current
+                    .files
+                    .get(&path)
+                    .map(|f| f.workflows.iter().map(|w| w.version.as_str()).collect())
+                    .unwrap_or_default();
+                let workflows: Vec<Arc<Workflow>> = workflows.into_iter().map(Arc::new).collect();
+                for w in &workflows {
+                    names.insert(w.name.clone(), path.clone());
+                    if !known.contains(w.version.as_str()) {
+                        out.new.push(w.clone());
+                    }
+                }
+                out.registry.files.insert(
+                    path,
+                    FileEntry {
+                        fingerprint: fp,
+                        workflows,
+                    },
+                );
+            }
+            Err(r) => {
+                out.refused.push(r);
+                keep_previous(current, &path, &fp, &mut out.registry, &mut names);
+            }
+        }
+    }
+    let now: BTreeSet<&str> = out.registry.workflows().map(|w| w.name.as_str()).collect();
+    for w in current.workflows() {
+        if !now.contains(w.name.as_str()) {
+            out.removed.push(w.name.clone());
+            out.changed = true;
+        }
+    }
+    out
+}
+
+/// Keep the workflows a file had before it was refused. The refused content's
+/// fingerprint is kept too, so the same content is not built (and refused) again.
+fn keep_previous(
+    current: &Registry,
+    path: &Path,
+    fingerprint: &str,
+    registry: &mut Registry,
+    names: &mut HashMap<String, PathBuf>,
+) {
+    let workflows = current
+        .files
+        .get(path)
+        .map(|e| e.workflows.clone())
+        .unwrap_or_default();
+    for w in &workflows {
+        names.insert(w.name.clone(), path.to_path_buf());
+    }
+    registry.files.insert(
+        path.to_path_buf(),
+        FileEntry {
+            fingerprint: fingerprint.to_string(),
+            workflows,
+        },
+    );
+}
+
+/// Every version a server has seen, by hash: those loaded, and those built again
+/// from the run log for runs recorded by an earlier server.
+#[derive(Default)]
+pub struct Versions {
+    map: Mutex<HashMap<String, Arc<Workflow>>>,
+}
+
+impl Versions {
+    pub fn insert(&self, w: Arc<Workflow>) {
+        if let Ok(mut m) = self.map.lock() {
+            m.insert(w.version.clone(), w);
+        }
+    }
+
+    pub fn get(&self, hash: &str) -> Option<Arc<Workflow>> {
+        self.map.lock().ok().and_then(|m| m.get(hash).cloned())
+    }
+}
+
+/// Build a stored version again. The program is the one of that version's source and
+/// settings; if this build of flow compiles it differently, the new hash is reported.
+pub fn rebuild(row: &VersionRow) -> Result<(Workflow, Option<String>), String> {
+    let settings = settings::parse(&row.settings)
+        .map_err(|e| format!("the stored settings are invalid: {e}"))?;
+    let path = PathBuf::from(&row.path);
+    let source = SourceFile::new(row.path.clone(), row.source.clone());
+    let build = flow_project::build(&source, &settings, &stem(&path));
+    if build.has_errors() {
+        let first = build
+            .diagnostics
+            .iter()
+            .find(|d| d.is_error())
+            .map(|d| format!("[{}] {}", d.code, d.message))
+            .unwrap_or_default();
+        return Err(format!(
+            "version {} of \"{}\" no longer passes the checks: {first}",
+            row.hash, row.workflow
+        ));
+    }
+    let program = build
+        .compiled
+        .programs
+        .into_iter()
+        .find(|p| p.name == row.workflow)
+        .ok_or_else(|| format!("version {} has no workflow \"{}\"", row.hash, row.workflow))?;
+    let version = version_of(&program, &row.settings);
+    let differs = (version != row.hash).then(|| version.clone());
+    Ok((
+        Workflow {
+            name: program.name.clone(),
+            trigger: program.trigger.clone(),
+            version: row.hash.clone(),
+            program,
+            source,
+            path,
+            settings: row.settings.clone(),
+        },
+        differs,
+    ))
+}

@@ -1,0 +1,185 @@
+//! The HTTP side: `POST /webhook`, `GET /healthz`, `GET /metrics`.
+//!
+//! A webhook is verified first (nothing is parsed, and nothing is recorded, unless its
+//! signature is valid), then recorded with the runs it starts in one transaction; the
+//! 2xx is sent only once that is on disk. The runs are queued for the workers; the
+//! request does not wait for them.
+
+pub mod server;
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+
+use serde_json::{json, Value as Json};
+
+use super::flows::Registry;
+use super::log;
+use super::metrics::{Gauges, Metrics};
+use super::runlog::{self, Recorded, Writer};
+use super::signature::{self, Secrets};
+use super::time;
+use super::worker::Queue;
+use flow_vm::Event;
+pub use server::{Request, Response};
+
+/// The largest body accepted. Stripe's event payloads are far smaller.
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+pub struct App {
+    pub secrets: Secrets,
+    pub tolerance: u64,
+    pub writer: Writer,
+    pub queue: Arc<Queue>,
+    pub registry: Arc<RwLock<Arc<Registry>>>,
+    pub metrics: Arc<Metrics>,
+    pub stopping: AtomicBool,
+}
+
+pub fn handle(app: &App, req: &Request) -> Response {
+    match (req.path.as_str(), req.method.as_str()) {
+        ("/webhook", "POST") => webhook(app, req),
+        ("/healthz", "GET") => healthz(app),
+        ("/metrics", "GET") => {
+            let (queued, in_flight) = app.queue.counts();
+            let loaded = app.registry.read().map(|r| r.len()).unwrap_or(0);
+            let text = app.metrics.render(&Gauges {
+                runs_queued: queued,
+                runs_in_flight: in_flight,
+                workflows_loaded: loaded,
+            });
+            Response::new(200, "text/plain; version=0.0.4", text)
+        }
+        ("/webhook", _) | ("/healthz", _) | ("/metrics", _) => {
+            let allow = if req.path == "/webhook" {
+                "POST"
+            } else {
+                "GET"
+            };
+            Response::json(405, &json!({"error": format!("use {allow}")}))
+                .with_header("Allow", allow)
+        }
+        _ => Response::json(404, &json!({"error": "not found"})),
+    }
+}
+
+fn healthz(app: &App) -> Response {
+    let (queued, in_flight) = app.queue.counts();
+    let loaded = app.registry.read().map(|r| r.len()).unwrap_or(0);
+    let stopping = app.stopping.load(Relaxed);
+    Response::json(
+        if stopping { 503 } else { 200 },
+        &json!({
+            "status": if stopping { "stopping" } else { "ok" },
+            "workflows": loaded,
+            "runs_queued": queued,
+            "runs_in_flight": in_flight,
+        }),
+    )
+}
+
+fn reject(app: &App, req: &Request, status: u16, reason: &str, message: String) -> Response {
+    let counter = if reason == "signature" {
+        &app.metrics.rejected_signature
+    } else {
+        &app.metrics.rejected_malformed
+    };
+    counter.fetch_add(1, Relaxed);
+    log::warn(
+        "webhook rejected",
+        json!({"status": status, "reason": reason, "detail": message,
+               "remote": req.remote.map(|a| a.to_string())}),
+    );
+    Response::json(status, &json!({ "error": message }))
+}
+
+fn webhook(app: &App, req: &Request) -> Response {
+    let body = &req.body;
+    if body.len() > MAX_BODY {
+        let msg = format!("the body is larger than {MAX_BODY} bytes");
+        return reject(app, req, 413, "malformed", msg);
+    }
+    let now = time::now_ms();
+    let sig = req.header("Stripe-Signature");
+    let signed_at = match signature::verify(body, sig, &app.secrets, app.tolerance, now) {
+        Ok(t) => t,
+        Err(e) => return reject(app, req, 400, "signature", e.to_string()),
+    };
+    let json: Json = match serde_json::from_slice(body) {
+        Ok(j) => j,
+        Err(e) => {
+            let msg = format!("the body is not JSON: {e}");
+            return reject(app, req, 400, "malformed", msg);
+        }
+    };
+    let event = match Event::from_json(json, None) {
+        Ok(e) => e,
+        Err(e) => {
+            return reject(
+                app,
+                req,
+                400,
+                "malformed",
+                format!("not a Stripe event: {e}"),
+            )
+        }
+    };
+    let Some(id) = event.id().filter(|s| !s.is_empty()).map(str::to_string) else {
+        let msg = "not a Stripe event: it has no `id`".to_string();
+        return reject(app, req, 400, "malformed", msg);
+    };
+    let event_type = event.event_type().to_string();
+    let candidates = app
+        .registry
+        .read()
+        .map(|r| r.candidates(&event_type))
+        .unwrap_or_default();
+    let (eid, etype, payload) = (id.clone(), event_type.clone(), body.clone());
+    let recorded = app.writer.write(move |conn| {
+        runlog::record_event(
+            conn,
+            &eid,
+            &etype,
+            &payload,
+            Some(signed_at),
+            now,
+            &candidates,
+        )
+    });
+    match recorded {
+        Ok(Recorded::Duplicate) => {
+            app.metrics.events_duplicate.fetch_add(1, Relaxed);
+            log::info(
+                "event redelivered",
+                json!({"event": id, "type": event_type, "detail": "already recorded; not run again"}),
+            );
+            Response::json(
+                200,
+                &json!({"received": true, "duplicate": true, "runs": 0}),
+            )
+        }
+        Ok(Recorded::New(runs)) => {
+            app.metrics.events_received.fetch_add(1, Relaxed);
+            for r in &runs {
+                app.queue.push(*r);
+            }
+            log::info(
+                "event received",
+                json!({"event": id, "type": event_type, "runs": runs}),
+            );
+            Response::json(
+                200,
+                &json!({"received": true, "duplicate": false, "runs": runs.len()}),
+            )
+        }
+        Err(e) => {
+            log::error(
+                "event not recorded",
+                json!({"event": id, "error": e.to_string(), "detail": "answered 500; Stripe delivers it again"}),
+            );
+            Response::json(
+                500,
+                &json!({"error": "the event could not be recorded; deliver it again"}),
+            )
+        }
+    }
+}

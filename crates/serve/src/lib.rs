@@ -1,0 +1,458 @@
+//! `flow serve`: run the active workflows on Stripe's webhooks — verified, recorded
+//! before they are acknowledged, run exactly once, with a run history.
+//!
+//! ```text
+//! POST /webhook ─ signature ─ run log: event + runs (one transaction) ─ 200
+//!                                  │
+//!                      queue of run ids ─ workers ─ VM ─ journal ─ bindings
+//! ```
+//!
+//! - [`signature`]: `Stripe-Signature` verification.
+//! - [`runlog`]: the SQLite run log and its single writer thread (group commit).
+//! - [`flows`]: loading, checking, versioning and reloading the flow files.
+//! - [`worker`]: the queue, the workers and the journal that makes runs resumable.
+//! - [`http`]: the endpoints. [`metrics`], [`log`]: operations.
+//! - [`bindings`]: the bindings factory (recording by default; `--live`).
+//!
+//! The commands (`flow serve`, `flow runs`, `flow activate`, `flow deactivate`) are
+//! the command line's; this crate is what they call.
+
+#![forbid(unsafe_code)]
+
+pub mod bindings;
+pub mod config;
+pub mod flows;
+pub mod http;
+pub mod log;
+pub mod metrics;
+pub mod runlog;
+pub mod signature;
+pub mod time;
+pub mod worker;
+
+use std::fs::File;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use flow_diagnostics::{self as diagnostics, Diagnostic};
+use flows::{Registry, Versions};
+use metrics::Metrics;
+use runlog::Writer;
+use worker::{Queue, Runner};
+
+/// Default number of workers.
+pub const DEFAULT_WORKERS: usize = 8;
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub paths: Vec<PathBuf>,
+    pub listen: Option<String>,
+    pub live: bool,
+    pub workers: Option<usize>,
+    pub db: Option<PathBuf>,
+    pub objects: Option<PathBuf>,
+    /// How often the flow files are looked at for changes.
+    pub poll: Duration,
+    /// Simulated time per action of the recording bindings.
+    pub latency: Duration,
+}
+
+/// Print a diagnostic that is not about a flow file.
+pub fn print_diagnostic(d: &Diagnostic) {
+    let mut t = format!(
+        "{}[{}]: {}\n",
+        diagnostics::severity_word(d.severity),
+        d.code,
+        d.message
+    );
+    if let Some(h) = &d.help {
+        t.push_str(&format!("  help: {h}\n"));
+    }
+    eprint!("{t}");
+}
+
+/// The lock that keeps a second server off a run log: held while the process lives
+/// (the system releases it when the process dies, also on `kill -9`).
+pub(crate) fn lock_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// Take the run log's lock; `Ok(None)` when another process holds it.
+pub fn try_lock(db: &Path) -> Result<Option<File>, String> {
+    let path = lock_path(db);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
+}
+
+/// Save the versions of a load, then make it the registry in use.
+fn apply(
+    what: &str,
+    loaded: flows::Loaded,
+    writer: &Writer,
+    versions: &Versions,
+    registry: &RwLock<Arc<Registry>>,
+    metrics: &Metrics,
+) {
+    for r in &loaded.refused {
+        metrics.reloads_refused.fetch_add(1, Relaxed);
+        log::error(
+            "file refused; its previous version stays active",
+            r.to_json(),
+        );
+    }
+    for (path, warnings) in &loaded.warnings {
+        log::warn(
+            "warnings",
+            json!({"file": path.display().to_string(), "diagnostics": warnings}),
+        );
+    }
+    if !loaded.changed {
+        return;
+    }
+    if loaded.new.is_empty() && loaded.removed.is_empty() {
+        // Only refused files (whose content is remembered so that they are not
+        // built again until they change), or a change that compiles the same.
+        if let Ok(mut r) = registry.write() {
+            *r = Arc::new(loaded.registry);
+        }
+        return;
+    }
+    let rows: Vec<_> = loaded.new.iter().map(|w| w.version_row()).collect();
+    let now = time::now_ms();
+    if let Err(e) = writer.write(move |c| {
+        for r in &rows {
+            runlog::save_version(c, r, now)?;
+        }
+        Ok(())
+    }) {
+        log::error(
+            "reload not applied",
+            json!({"error": e.to_string(), "detail": "the new versions could not be recorded; the previous ones stay active"}),
+        );
+        return;
+    }
+    for w in &loaded.new {
+        versions.insert(w.clone());
+    }
+    let new: Vec<_> = loaded
+        .new
+        .iter()
+        .map(|w| json!({"workflow": w.name, "version": w.version, "on": w.trigger, "file": w.path.display().to_string()}))
+        .collect();
+    let registry_now = Arc::new(loaded.registry);
+    let all: Vec<_> = registry_now
+        .workflows()
+        .map(|w| json!({"workflow": w.name, "version": w.version}))
+        .collect();
+    if let Ok(mut r) = registry.write() {
+        *r = registry_now;
+    }
+    metrics.reloads.fetch_add(1, Relaxed);
+    log::info(
+        what,
+        json!({"new_versions": new, "removed": loaded.removed, "workflows": all}),
+    );
+}
+
+/// `flow serve`. Returns the exit code.
+pub fn serve(opts: ServeOptions) -> i32 {
+    let color = diagnostics::use_color(std::io::stderr().is_terminal());
+    let base = config::base_dir(&opts.paths);
+    let settings = match flow_project::settings::load_for(Some(&base)) {
+        Ok(s) => s,
+        Err(e) => {
+            print_diagnostic(
+                &Diagnostic::error("E0920", format!("invalid settings: {e}"))
+                    .with_help("`[serve]` takes `listen`, `workers`, `tolerance` (seconds) and `webhook_secret`"),
+            );
+            return 2;
+        }
+    };
+    let cfg = config::from_settings(&settings, std::env::var(config::SECRET_ENV).ok());
+    if cfg.secrets.is_empty() {
+        print_diagnostic(
+            &Diagnostic::error("E0921", "no webhook signing secret")
+                .with_help(format!(
+                    "set {} to the endpoint's signing secret (`whsec_…`, in the Dashboard under Developers › Webhooks), or `webhook_secret` under `[serve]` in flow.toml; it is never given as a flag",
+                    config::SECRET_ENV
+                )),
+        );
+        return 2;
+    }
+
+    let live: Option<Box<dyn bindings::BindingsFactory>> = if opts.live {
+        #[cfg(feature = "live")]
+        match bindings::live_factory(&settings) {
+            Ok(f) => Some(f),
+            Err(d) => {
+                print_diagnostic(&d);
+                return 2;
+            }
+        }
+        #[cfg(not(feature = "live"))]
+        {
+            print_diagnostic(
+                &Diagnostic::error("E0964", "this flow was built without live bindings").with_help(
+                    "build flow with its default features (`live`) to serve with --live",
+                ),
+            );
+            return 2;
+        }
+    } else {
+        None
+    };
+
+    // The flows, checked before anything else.
+    let files = match flows::discover(&opts.paths) {
+        Ok(f) => f,
+        Err(e) => {
+            print_diagnostic(
+                &Diagnostic::error("E0922", e)
+                    .with_help("give .flow files or folders that hold them"),
+            );
+            return 2;
+        }
+    };
+    if files.is_empty() {
+        print_diagnostic(
+            &Diagnostic::error("E0922", "no .flow files to serve")
+                .with_help("give .flow files or folders that hold them"),
+        );
+        return 2;
+    }
+    let loaded = flows::reload(&opts.paths, &Registry::default(), true, color);
+    if !loaded.refused.is_empty() {
+        for r in &loaded.refused {
+            eprint!("{}", r.rendered);
+        }
+        let names: Vec<String> = loaded
+            .refused
+            .iter()
+            .map(|r| r.path.display().to_string())
+            .collect();
+        print_diagnostic(
+            &Diagnostic::error("E0922", format!("not started: {} refused", names.join(", ")))
+                .with_help("fix the errors above (`flow check FILE`); a server runs only files that pass the checks"),
+        );
+        return 2;
+    }
+
+    // The run log, for this server only.
+    let db = opts
+        .db
+        .clone()
+        .unwrap_or_else(|| runlog::default_path(&base));
+    let _lock = match try_lock(&db) {
+        Ok(Some(l)) => l,
+        Ok(None) => {
+            print_diagnostic(
+                &Diagnostic::error(
+                    "E0923",
+                    format!("another flow serve is using the run log {}", db.display()),
+                )
+                .with_help("stop it first, or give this server its own run log with --db"),
+            );
+            return 2;
+        }
+        Err(e) => {
+            print_diagnostic(
+                &Diagnostic::error("E0923", e).with_help("check the folder's permissions"),
+            );
+            return 2;
+        }
+    };
+    let opened = runlog::open(&db, true).and_then(|w| {
+        let reader = runlog::open(&db, false)?;
+        Ok((Writer::start(w)?, reader))
+    });
+    let ((writer, writer_thread), reader) = match opened {
+        Ok(pair) => pair,
+        Err(e) => {
+            print_diagnostic(
+                &Diagnostic::error("E0923", format!("cannot open the run log: {e}")).with_help(
+                    "check the path and its permissions; `--db FILE` chooses another file",
+                ),
+            );
+            return 2;
+        }
+    };
+
+    let metrics = Arc::new(Metrics::default());
+    let versions = Arc::new(Versions::default());
+    let registry = Arc::new(RwLock::new(Arc::new(Registry::default())));
+    apply("loaded", loaded, &writer, &versions, &registry, &metrics);
+
+    let factory: Arc<dyn bindings::BindingsFactory> = match live {
+        Some(f) => Arc::from(f),
+        None => Arc::new(bindings::RecordingFactory::new(
+            opts.objects.clone(),
+            opts.latency,
+        )),
+    };
+
+    let queue = Arc::new(Queue::default());
+    let app = Arc::new(http::App {
+        secrets: cfg.secrets.clone(),
+        tolerance: cfg.tolerance,
+        writer: writer.clone(),
+        queue: queue.clone(),
+        registry: registry.clone(),
+        metrics: metrics.clone(),
+        stopping: AtomicBool::new(false),
+    });
+    let listen = opts
+        .listen
+        .clone()
+        .or(cfg.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let handler: http::server::Handler = {
+        let app = app.clone();
+        Arc::new(move |req: &http::Request| http::handle(&app, req))
+    };
+    let limits = http::server::Limits {
+        max_body: http::MAX_BODY,
+        ..http::server::Limits::default()
+    };
+    let server = match http::server::Server::bind(&listen, limits, handler) {
+        Ok(s) => s,
+        Err(e) => {
+            print_diagnostic(
+                &Diagnostic::error("E0924", format!("cannot listen on {listen}: {e}")).with_help(
+                    "choose another address with --listen HOST:PORT (port 0 picks a free one)",
+                ),
+            );
+            return 2;
+        }
+    };
+    let addr = server.local_addr().to_string();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let hup = Arc::new(AtomicBool::new(false));
+    for (sig, flag) in [
+        (signal_hook::consts::SIGTERM, &stop),
+        (signal_hook::consts::SIGINT, &stop),
+        (signal_hook::consts::SIGHUP, &hup),
+    ] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(flag)) {
+            log::warn(
+                "cannot watch a signal",
+                json!({"signal": sig, "error": e.to_string()}),
+            );
+        }
+    }
+
+    // Runs recorded by an earlier server and not finished: first in the queue.
+    let unfinished = runlog::unfinished_runs(&reader).unwrap_or_default();
+    for r in &unfinished {
+        queue.push(*r);
+    }
+    let runner = Arc::new(Runner {
+        writer: writer.clone(),
+        versions: versions.clone(),
+        metrics: metrics.clone(),
+        factory: factory.clone(),
+    });
+    let workers = opts
+        .workers
+        .or(cfg.workers)
+        .unwrap_or(DEFAULT_WORKERS)
+        .max(1);
+    let worker_threads = match worker::start(workers, runner, queue.clone(), &db) {
+        Ok(h) => h,
+        Err(e) => {
+            server.shutdown();
+            print_diagnostic(
+                &Diagnostic::error("E0923", e.to_string()).with_help("check the run log"),
+            );
+            return 2;
+        }
+    };
+
+    let loaded_now: Vec<_> = registry
+        .read()
+        .map(|r| {
+            r.workflows()
+                .map(|w| json!({"workflow": w.name, "version": w.version, "on": w.trigger}))
+                .collect()
+        })
+        .unwrap_or_default();
+    log::info(
+        "listening",
+        json!({
+            "addr": addr,
+            "webhook": format!("http://{addr}/webhook"),
+            "workflows": loaded_now,
+            "bindings": factory.mode(),
+            "run_log": db.display().to_string(),
+            "workers": workers,
+            "tolerance": cfg.tolerance,
+            "secret_from": cfg.secret_source,
+            "resuming": unfinished.len(),
+        }),
+    );
+
+    // The control loop: signals, reloads, runs put back by `flow runs retry`.
+    let mut last_poll = Instant::now();
+    while !stop.load(Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+        let forced = hup.swap(false, Relaxed);
+        if forced || last_poll.elapsed() >= opts.poll {
+            last_poll = Instant::now();
+            let current = registry.read().map(|r| r.clone()).unwrap_or_default();
+            if forced {
+                log::info("reload requested", json!({"signal": "SIGHUP"}));
+            }
+            let loaded = flows::reload(&opts.paths, &current, forced, false);
+            apply("reloaded", loaded, &writer, &versions, &registry, &metrics);
+            match runlog::unfinished_runs(&reader) {
+                Ok(runs) => {
+                    for r in runs {
+                        queue.push(r);
+                    }
+                }
+                Err(e) => log::error("cannot read the run log", json!({"error": e.to_string()})),
+            }
+        }
+    }
+
+    // Graceful shutdown: no new requests, finish the runs in flight.
+    let (queued, in_flight) = queue.counts();
+    log::info(
+        "stopping",
+        json!({"runs_in_flight": in_flight, "runs_queued": queued,
+               "detail": "finishing the runs in flight; queued runs stay recorded and run on the next start"}),
+    );
+    app.stopping.store(true, Relaxed);
+    server.shutdown();
+    queue.close();
+    for h in worker_threads {
+        let _ = h.join();
+    }
+    drop(app);
+    drop(factory);
+    drop(writer);
+    let _ = writer_thread.join();
+    log::info("stopped", json!({}));
+    0
+}

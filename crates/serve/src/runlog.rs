@@ -1,0 +1,730 @@
+//! The run log: an embedded SQLite database (`.flow/runs.db` beside the flows).
+//!
+//! It holds every event received (its raw payload), every version of every workflow
+//! loaded (its source, so a run can finish on its version after a restart), every run
+//! (workflow, version, status, error, times), every action a run carried out (with the
+//! answer, so a resumed run does not carry it out again), which workflows are
+//! deactivated, and — for the recording bindings — what they were asked to carry out.
+//!
+//! All writes of a server go through one [`Writer`] thread, which commits the jobs
+//! waiting for it together (one `fsync` for many), in WAL mode with
+//! `synchronous=FULL`: a job's result is returned only once it is on disk.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use rusqlite::Connection;
+use rusqlite::{params, OptionalExtension};
+use serde_json::{json, Value as Json};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS events (
+    id               TEXT PRIMARY KEY,
+    type             TEXT NOT NULL,
+    payload          BLOB NOT NULL,    -- the raw request body, as signed
+    signed_at        INTEGER,          -- the signature's timestamp (Unix seconds)
+    received_at      INTEGER NOT NULL, -- Unix milliseconds
+    deliveries       INTEGER NOT NULL DEFAULT 1,
+    last_delivery_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    hash      TEXT PRIMARY KEY,        -- hash of the checked, compiled program
+    workflow  TEXT NOT NULL,
+    trigger   TEXT NOT NULL,
+    path      TEXT NOT NULL,
+    source    TEXT NOT NULL,           -- the whole file, to build this version again
+    settings  TEXT NOT NULL,           -- the [business] settings it was checked with
+    loaded_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id    TEXT NOT NULL REFERENCES events(id),
+    workflow    TEXT NOT NULL,
+    version     TEXT NOT NULL REFERENCES versions(hash),
+    status      TEXT NOT NULL CHECK (status IN ('started', 'succeeded', 'failed', 'skipped')),
+    error       TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    started_at  INTEGER,
+    finished_at INTEGER,
+    UNIQUE (event_id, workflow)
+);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
+CREATE INDEX IF NOT EXISTS runs_by_created ON runs(created_at);
+CREATE TABLE IF NOT EXISTS actions (
+    run_id          INTEGER NOT NULL REFERENCES runs(id),
+    step            INTEGER NOT NULL,
+    kind            TEXT NOT NULL,
+    action          TEXT NOT NULL,     -- JSON, as in the run report
+    idempotency_key TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('succeeded', 'failed')),
+    result          TEXT,              -- JSON answer of the bindings
+    error           TEXT,
+    started_at      INTEGER NOT NULL,
+    finished_at     INTEGER NOT NULL,
+    duration_us     INTEGER NOT NULL,
+    PRIMARY KEY (run_id, step)
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id      INTEGER NOT NULL REFERENCES runs(id),
+    attempt     INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    error       TEXT,
+    started_at  INTEGER,
+    finished_at INTEGER NOT NULL,
+    PRIMARY KEY (run_id, attempt)
+);
+CREATE TABLE IF NOT EXISTS workflow_state (
+    workflow   TEXT PRIMARY KEY,
+    active     INTEGER NOT NULL,
+    changed_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS performed (
+    idempotency_key TEXT PRIMARY KEY,
+    event_id        TEXT,
+    workflow        TEXT NOT NULL,
+    step            INTEGER NOT NULL,
+    action          TEXT NOT NULL,
+    calls           INTEGER NOT NULL,  -- requests with this key; carried out once
+    first_at        INTEGER NOT NULL,
+    last_at         INTEGER NOT NULL
+);
+"#;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogError(pub String);
+
+impl std::fmt::Display for LogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<rusqlite::Error> for LogError {
+    fn from(e: rusqlite::Error) -> LogError {
+        LogError(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, LogError>;
+
+/// The run log's file for flows in `dir`.
+pub fn default_path(dir: &Path) -> PathBuf {
+    dir.join(".flow").join("runs.db")
+}
+
+/// Open (creating it and its folder when `create`) a run log.
+pub fn open(path: &Path, create: bool) -> Result<Connection> {
+    if !create && !path.is_file() {
+        return Err(LogError(format!("no run log at {}", path.display())));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| LogError(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let conn = Connection::open(path)
+        .map_err(|e| LogError(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(LogError(format!(
+            "{}: cannot use write-ahead logging (journal mode {mode})",
+            path.display()
+        )));
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(LogError(format!(
+            "{} was written by a newer flow (run log version {version})",
+            path.display()
+        )));
+    }
+    if version < SCHEMA_VERSION {
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        ))?;
+    }
+    Ok(conn)
+}
+
+// ------------------------------------------------------------------ the writer
+
+type Done = Box<dyn FnOnce(Option<&str>) + Send>;
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Done + Send>;
+
+/// The one writer of a run log in a process: jobs run on its thread, each in a
+/// savepoint, and the jobs that queued up meanwhile are committed together.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Most jobs committed in one transaction.
+const BATCH: usize = 512;
+
+impl Writer {
+    /// Start the writer thread on `conn`. The thread ends when every `Writer` clone
+    /// has been dropped.
+    pub fn start(conn: Connection) -> Result<(Writer, JoinHandle<()>)> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let handle = std::thread::Builder::new()
+            .name("runlog-writer".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut jobs = vec![first];
+                    while jobs.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(j) => jobs.push(j),
+                            Err(_) => break,
+                        }
+                    }
+                    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+                        let msg = format!("cannot write to the run log: {e}");
+                        for job in jobs {
+                            job(None)(Some(&msg));
+                        }
+                        continue;
+                    }
+                    let dones: Vec<Done> = jobs.into_iter().map(|job| job(Some(&conn))).collect();
+                    let commit = conn.execute_batch("COMMIT");
+                    let err = match &commit {
+                        Ok(()) => None,
+                        Err(e) => {
+                            let _ = conn.execute_batch("ROLLBACK");
+                            Some(format!("cannot commit to the run log: {e}"))
+                        }
+                    };
+                    for done in dones {
+                        done(err.as_deref());
+                    }
+                }
+            })
+            .map_err(|e| LogError(format!("cannot start the run log's writer: {e}")))?;
+        Ok((Writer { tx }, handle))
+    }
+
+    /// Run `f` in the writer's transaction; returns once it is committed.
+    pub fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let (rtx, rrx) = mpsc::sync_channel::<Result<R>>(1);
+        let job: Job = Box::new(move |conn| {
+            let outcome = conn.map(|conn| in_savepoint(conn, f));
+            Box::new(move |commit_error| {
+                let r = match (outcome, commit_error) {
+                    (_, Some(e)) => Err(LogError(e.to_string())),
+                    (None, None) => Err(LogError("the run log is not writable".into())),
+                    (Some(r), None) => r,
+                };
+                let _ = rtx.send(r);
+            })
+        });
+        self.tx
+            .send(job)
+            .map_err(|_| LogError("the run log writer has stopped".into()))?;
+        rrx.recv()
+            .map_err(|_| LogError("the run log writer has stopped".into()))?
+    }
+}
+
+fn in_savepoint<R>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+    conn.execute_batch("SAVEPOINT job")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("RELEASE job")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+            Err(e)
+        }
+    }
+}
+
+// ------------------------------------------------------------------ events and runs
+
+/// A workflow version an event starts a run of.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub workflow: String,
+    pub version: String,
+}
+
+/// What recording an event did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Recorded {
+    /// First delivery: the runs it started.
+    New(Vec<i64>),
+    /// The event id is already in the log; nothing was started.
+    Duplicate,
+}
+
+/// Record an event and start a run for each candidate workflow that is active, in one
+/// transaction.
+pub fn record_event(
+    conn: &Connection,
+    id: &str,
+    event_type: &str,
+    payload: &[u8],
+    signed_at: Option<i64>,
+    now: i64,
+    candidates: &[Candidate],
+) -> Result<Recorded> {
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO events (id, type, payload, signed_at, received_at, last_delivery_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![id, event_type, payload, signed_at, now],
+    )?;
+    if inserted == 0 {
+        conn.execute(
+            "UPDATE events SET deliveries = deliveries + 1, last_delivery_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        return Ok(Recorded::Duplicate);
+    }
+    let mut runs = Vec::new();
+    for c in candidates {
+        if !is_active(conn, &c.workflow)? {
+            continue;
+        }
+        conn.execute(
+            "INSERT INTO runs (event_id, workflow, version, status, created_at)
+             VALUES (?1, ?2, ?3, 'started', ?4)",
+            params![id, c.workflow, c.version, now],
+        )?;
+        runs.push(conn.last_insert_rowid());
+    }
+    Ok(Recorded::New(runs))
+}
+
+/// A workflow is active unless it was deactivated.
+pub fn is_active(conn: &Connection, workflow: &str) -> Result<bool> {
+    let active: Option<bool> = conn
+        .query_row(
+            "SELECT active FROM workflow_state WHERE workflow = ?1",
+            [workflow],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(active.unwrap_or(true))
+}
+
+pub fn set_active(conn: &Connection, workflow: &str, active: bool, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO workflow_state (workflow, active, changed_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (workflow) DO UPDATE SET active = ?2, changed_at = ?3",
+        params![workflow, active, now],
+    )?;
+    Ok(())
+}
+
+/// A version of a workflow, as stored.
+#[derive(Clone, Debug)]
+pub struct VersionRow {
+    pub hash: String,
+    pub workflow: String,
+    pub trigger: String,
+    pub path: String,
+    pub source: String,
+    pub settings: String,
+}
+
+pub fn save_version(conn: &Connection, v: &VersionRow, now: i64) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO versions (hash, workflow, trigger, path, source, settings, loaded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![v.hash, v.workflow, v.trigger, v.path, v.source, v.settings, now],
+    )?;
+    Ok(())
+}
+
+pub fn version(conn: &Connection, hash: &str) -> Result<Option<VersionRow>> {
+    Ok(conn
+        .query_row(
+            "SELECT hash, workflow, trigger, path, source, settings FROM versions WHERE hash = ?1",
+            [hash],
+            |r| {
+                Ok(VersionRow {
+                    hash: r.get(0)?,
+                    workflow: r.get(1)?,
+                    trigger: r.get(2)?,
+                    path: r.get(3)?,
+                    source: r.get(4)?,
+                    settings: r.get(5)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The names of every workflow ever loaded.
+pub fn known_workflows(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT DISTINCT workflow FROM versions ORDER BY workflow")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Runs recorded but not finished, oldest first.
+pub fn unfinished_runs(conn: &Connection) -> Result<Vec<i64>> {
+    let mut st = conn.prepare("SELECT id FROM runs WHERE status = 'started' ORDER BY id")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Mark a run as taken by a worker. `None` when it is not waiting to run (finished
+/// meanwhile); otherwise the attempt number (1 the first time).
+pub fn claim_run(conn: &Connection, run: i64, now: i64) -> Result<Option<i64>> {
+    let n = conn.execute(
+        "UPDATE runs SET attempts = attempts + 1, started_at = ?2
+         WHERE id = ?1 AND status = 'started'",
+        params![run, now],
+    )?;
+    if n == 0 {
+        return Ok(None);
+    }
+    Ok(Some(conn.query_row(
+        "SELECT attempts FROM runs WHERE id = ?1",
+        [run],
+        |r| r.get(0),
+    )?))
+}
+
+/// What a worker needs to execute a run.
+#[derive(Clone, Debug)]
+pub struct RunJob {
+    pub id: i64,
+    pub event_id: String,
+    pub workflow: String,
+    pub version: String,
+    pub payload: Vec<u8>,
+    /// Actions recorded for this run before, by step.
+    pub recorded: BTreeMap<usize, ActionRow>,
+}
+
+pub fn run_job(conn: &Connection, run: i64) -> Result<RunJob> {
+    let (event_id, workflow, version, payload) = conn.query_row(
+        "SELECT r.event_id, r.workflow, r.version, e.payload
+         FROM runs r JOIN events e ON e.id = r.event_id WHERE r.id = ?1",
+        [run],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        },
+    )?;
+    let recorded = actions(conn, run)?
+        .into_iter()
+        .map(|a| (a.step, a))
+        .collect();
+    Ok(RunJob {
+        id: run,
+        event_id,
+        workflow,
+        version,
+        payload,
+        recorded,
+    })
+}
+
+/// One action of a run, as journaled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionRow {
+    pub step: usize,
+    pub kind: String,
+    pub action: Json,
+    pub idempotency_key: String,
+    pub succeeded: bool,
+    pub result: Json,
+    pub error: Option<String>,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub duration_us: i64,
+}
+
+pub fn record_action(conn: &Connection, run: i64, a: &ActionRow) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO actions
+           (run_id, step, kind, action, idempotency_key, status, result, error,
+            started_at, finished_at, duration_us)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            run,
+            a.step as i64,
+            a.kind,
+            a.action.to_string(),
+            a.idempotency_key,
+            if a.succeeded { "succeeded" } else { "failed" },
+            a.result.to_string(),
+            a.error,
+            a.started_at,
+            a.finished_at,
+            a.duration_us
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn actions(conn: &Connection, run: i64) -> Result<Vec<ActionRow>> {
+    let mut st = conn.prepare(
+        "SELECT step, kind, action, idempotency_key, status, result, error, started_at,
+                finished_at, duration_us
+         FROM actions WHERE run_id = ?1 ORDER BY step",
+    )?;
+    let rows = st.query_map([run], |r| {
+        let action: String = r.get(2)?;
+        let result: Option<String> = r.get(5)?;
+        Ok(ActionRow {
+            step: usize::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+            kind: r.get(1)?,
+            action: serde_json::from_str(&action).unwrap_or(Json::Null),
+            idempotency_key: r.get(3)?,
+            succeeded: r.get::<_, String>(4)? == "succeeded",
+            result: result
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(Json::Null),
+            error: r.get(6)?,
+            started_at: r.get(7)?,
+            finished_at: r.get(8)?,
+            duration_us: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Record how a run ended (and the attempt in its history).
+pub fn finish_run(
+    conn: &Connection,
+    run: i64,
+    status: &str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4 WHERE id = ?1",
+        params![run, status, error, now],
+    )?;
+    conn.execute(
+        "INSERT OR REPLACE INTO attempts (run_id, attempt, status, error, started_at, finished_at)
+         SELECT id, attempts, ?2, ?3, started_at, ?4 FROM runs WHERE id = ?1",
+        params![run, status, error, now],
+    )?;
+    Ok(())
+}
+
+/// Put a failed run back to be run again: the actions that succeeded stay recorded
+/// (they are not carried out again); the failed one is carried out again, with the
+/// same idempotency key.
+pub fn retry_run(conn: &Connection, run: i64) -> Result<()> {
+    let status: Option<String> = conn
+        .query_row("SELECT status FROM runs WHERE id = ?1", [run], |r| r.get(0))
+        .optional()?;
+    match status.as_deref() {
+        None => return Err(LogError(format!("there is no run {run}"))),
+        Some("failed") => {}
+        Some("started") => {
+            return Err(LogError(format!(
+                "run {run} has not finished yet: it is waiting for a worker or running"
+            )))
+        }
+        Some(other) => {
+            return Err(LogError(format!(
+                "run {run} {other}; only a failed run is retried"
+            )))
+        }
+    }
+    conn.execute(
+        "DELETE FROM actions WHERE run_id = ?1 AND status = 'failed'",
+        [run],
+    )?;
+    conn.execute(
+        "UPDATE runs SET status = 'started', error = NULL, finished_at = NULL WHERE id = ?1",
+        [run],
+    )?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ the recording bindings' world
+
+/// How a request with an idempotency key was answered.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Performed {
+    /// First request with this key: carried out.
+    New,
+    /// The key was seen before with the same action: not carried out again.
+    Repeat,
+    /// The key was seen before with another action.
+    Conflict(Json),
+}
+
+/// Record an action the recording bindings were asked to carry out, keyed like a
+/// Stripe request: a second request with the same key is not carried out again.
+pub fn record_performed(
+    conn: &Connection,
+    key: &str,
+    event_id: Option<&str>,
+    workflow: &str,
+    step: usize,
+    action: &Json,
+    now: i64,
+) -> Result<Performed> {
+    let before: Option<String> = conn
+        .query_row(
+            "SELECT action FROM performed WHERE idempotency_key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match before {
+        None => {
+            conn.execute(
+                "INSERT INTO performed (idempotency_key, event_id, workflow, step, action, calls, first_at, last_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)",
+                params![key, event_id, workflow, step as i64, action.to_string(), now],
+            )?;
+            Ok(Performed::New)
+        }
+        Some(text) => {
+            conn.execute(
+                "UPDATE performed SET calls = calls + 1, last_at = ?2 WHERE idempotency_key = ?1",
+                params![key, now],
+            )?;
+            let first: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
+            if &first == action {
+                Ok(Performed::Repeat)
+            } else {
+                Ok(Performed::Conflict(first))
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ reading, for `flow runs`
+
+#[derive(Clone, Debug)]
+pub struct RunRow {
+    pub id: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub workflow: String,
+    pub version: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+impl RunRow {
+    pub fn to_json(&self) -> Json {
+        use super::time::rfc3339_ms;
+        json!({
+            "run": self.id,
+            "event": self.event_id,
+            "event_type": self.event_type,
+            "workflow": self.workflow,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "attempts": self.attempts,
+            "created_at": rfc3339_ms(self.created_at),
+            "started_at": self.started_at.map(rfc3339_ms),
+            "finished_at": self.finished_at.map(rfc3339_ms),
+        })
+    }
+}
+
+const RUN_COLUMNS: &str = "r.id, r.event_id, e.type, r.workflow, r.version, r.status, r.error,
+    r.attempts, r.created_at, r.started_at, r.finished_at";
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        event_type: r.get(2)?,
+        workflow: r.get(3)?,
+        version: r.get(4)?,
+        status: r.get(5)?,
+        error: r.get(6)?,
+        attempts: r.get(7)?,
+        created_at: r.get(8)?,
+        started_at: r.get(9)?,
+        finished_at: r.get(10)?,
+    })
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub workflow: Option<String>,
+    pub since_ms: Option<i64>,
+    /// The newest this many (all when `None`).
+    pub limit: Option<usize>,
+}
+
+/// Runs matching the filter, oldest first.
+pub fn list_runs(conn: &Connection, f: &Filter) -> Result<Vec<RunRow>> {
+    let limit = f.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let sql = format!(
+        "SELECT {RUN_COLUMNS} FROM runs r JOIN events e ON e.id = r.event_id
+         WHERE (?1 IS NULL OR r.status = ?1) AND (?2 IS NULL OR r.workflow = ?2)
+           AND (?3 IS NULL OR r.created_at >= ?3)
+         ORDER BY r.id DESC LIMIT ?4"
+    );
+    let mut st = conn.prepare(&sql)?;
+    let rows = st.query_map(params![f.status, f.workflow, f.since_ms, limit], run_row)?;
+    let mut out: Vec<RunRow> = rows.collect::<std::result::Result<_, _>>()?;
+    out.reverse();
+    Ok(out)
+}
+
+pub fn run(conn: &Connection, id: i64) -> Result<Option<RunRow>> {
+    let sql = format!(
+        "SELECT {RUN_COLUMNS} FROM runs r JOIN events e ON e.id = r.event_id WHERE r.id = ?1"
+    );
+    Ok(conn.query_row(&sql, [id], run_row).optional()?)
+}
+
+#[derive(Clone, Debug)]
+pub struct AttemptRow {
+    pub attempt: i64,
+    pub status: String,
+    pub error: Option<String>,
+    pub started_at: Option<i64>,
+    pub finished_at: i64,
+}
+
+pub fn attempts(conn: &Connection, run: i64) -> Result<Vec<AttemptRow>> {
+    let mut st = conn.prepare(
+        "SELECT attempt, status, error, started_at, finished_at FROM attempts
+         WHERE run_id = ?1 ORDER BY attempt",
+    )?;
+    let rows = st.query_map([run], |r| {
+        Ok(AttemptRow {
+            attempt: r.get(0)?,
+            status: r.get(1)?,
+            error: r.get(2)?,
+            started_at: r.get(3)?,
+            finished_at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Workflows deactivated now.
+pub fn inactive(conn: &Connection) -> Result<HashSet<String>> {
+    let mut st = conn.prepare("SELECT workflow FROM workflow_state WHERE active = 0")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}

@@ -1,0 +1,16 @@
+//! Stage 1: text → [`ast::File`].
+//!
+//! The grammar is `grammar/flow.pest`; [`parser`] builds the AST and turns syntax
+//! errors into diagnostics. [`Span`] and [`SourceFile`] are owned here and used by
+//! every later stage to point back at the user's text.
+
+#![forbid(unsafe_code)]
+
+pub mod ast;
+mod diagnostic;
+pub mod parser;
+mod span;
+
+pub use diagnostic::{Diagnostic, Label, Severity};
+pub use parser::{parse, parse_expr, parse_stmt, Parsed};
+pub use span::{SourceFile, Span};

@@ -1,0 +1,631 @@
+//! `flow test`: find the `test "…" { … }` items of flow files, run each on the
+//! workflows it tests, and report every failure against the `expect` at fault.
+//!
+//! Tests live beside the workflows: in the same file, or in `NAME.test.flow` beside
+//! `NAME.flow` (whose workflows it then runs). A test's event runs every workflow
+//! the event triggers, with the recording bindings (nothing leaves the machine).
+
+pub mod expect;
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use flow_bindings::Recording;
+use flow_check::test_case::{ExpectedStatus, TExpectKind, TTest};
+use flow_diagnostics::{self as diagnostics, Diagnostic};
+use flow_program::{Op, Program};
+
+use expect::{Actual, Line};
+use flow_syntax::{SourceFile, Span};
+use flow_vm::{self as vm, Event, RunReport, Status};
+
+/// How many tests passed and failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+}
+
+/// One failure: a diagnostic pointing into the test file, and the lines shown under it.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub diagnostic: Diagnostic,
+    pub lines: Vec<Line>,
+    pub notes: Vec<String>,
+}
+
+impl Failure {
+    fn new(diagnostic: Diagnostic) -> Failure {
+        Failure {
+            diagnostic,
+            lines: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// Where output goes, and whether it is coloured.
+pub struct Printer<'a> {
+    pub out: &'a mut dyn Write,
+    pub color: bool,
+}
+
+impl Printer<'_> {
+    fn diagnostic(&mut self, d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
+        let text = match source {
+            Some(s) => diagnostics::render(d, s, self.color),
+            None => {
+                let mut t = format!(
+                    "{}[{}]: {}\n",
+                    diagnostics::severity_word(d.severity),
+                    d.code,
+                    d.message
+                );
+                if let Some(h) = &d.help {
+                    t.push_str(&format!("  help: {h}\n"));
+                }
+                t
+            }
+        };
+        let _ = write!(self.out, "{text}");
+    }
+
+    fn failure(&mut self, f: &Failure, source: &Arc<SourceFile>) {
+        self.diagnostic(&f.diagnostic, Some(source));
+        if !f.lines.is_empty() {
+            let _ = writeln!(self.out, "  expected (-) and actual (+) actions:");
+            for l in &f.lines {
+                let (mark, text, code) = match l {
+                    Line::Same(t) => (' ', t, None),
+                    Line::Expected(t) => ('-', t, Some("31")),
+                    Line::Actual(t) => ('+', t, Some("32")),
+                };
+                match (code, self.color) {
+                    (Some(c), true) => {
+                        let _ = writeln!(self.out, "  \x1b[{c}m{mark} {text}\x1b[0m");
+                    }
+                    _ => {
+                        let _ = writeln!(self.out, "  {mark} {text}");
+                    }
+                }
+            }
+        }
+        for n in &f.notes {
+            let _ = writeln!(self.out, "  {n}");
+        }
+        let _ = writeln!(self.out);
+    }
+
+    fn result(&mut self, file: &str, name: &str, ok: bool) {
+        let word = match (ok, self.color) {
+            (true, true) => "\x1b[32mok\x1b[0m",
+            (true, false) => "ok",
+            (false, true) => "\x1b[1;31mFAILED\x1b[0m",
+            (false, false) => "FAILED",
+        };
+        let _ = writeln!(self.out, "test {file}: {name} ... {word}");
+    }
+}
+
+/// Run the tests found under `paths` (files, or folders searched recursively) and
+/// print a line per test, each failure, and `N passed, M failed`.
+pub fn run_paths(paths: &[PathBuf], printer: &mut Printer<'_>) -> Summary {
+    let mut summary = Summary::default();
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.exists() {
+            printer.diagnostic(
+                &Diagnostic::error(
+                    "E0901",
+                    format!("cannot read {}: no such file or folder", p.display()),
+                )
+                .with_help("give flow files, or folders to search for them"),
+                None,
+            );
+            summary.failed += 1;
+            continue;
+        }
+        files.extend(flow_project::walk::flow_files_lenient(
+            std::slice::from_ref(p),
+        ));
+    }
+    let mut seen = HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    for f in &files {
+        run_file(f, printer, &mut summary);
+    }
+    if summary.passed + summary.failed == 0 {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let _ = writeln!(
+            printer.out,
+            "no tests found in {} (tests are `test \"name\" {{ given …  expect … }}` items in .flow files)",
+            shown.join(", ")
+        );
+    }
+    let _ = writeln!(
+        printer.out,
+        "{} passed, {} failed",
+        summary.passed, summary.failed
+    );
+    summary
+}
+
+/// A built flow file.
+type Built = flow_project::LoadedFile;
+
+fn build_file(path: &Path) -> Result<Built, Diagnostic> {
+    flow_project::build_file(path)
+}
+
+/// Whether a source seems to hold tests, even if they did not parse.
+fn mentions_tests(text: &str) -> bool {
+    text.lines().any(|l| {
+        l.strip_prefix("test")
+            .is_some_and(|r| r.starts_with([' ', '\t', '"']))
+    })
+}
+
+fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary) {
+    let shown = path.display().to_string();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let subject_path = file_name
+        .strip_suffix(".test.flow")
+        .map(|stem| path.with_file_name(format!("{stem}.flow")));
+    let built = match build_file(path) {
+        Ok(b) => b,
+        Err(d) => {
+            if subject_path.is_some() {
+                printer.diagnostic(&d, None);
+                summary.failed += 1;
+            }
+            return;
+        }
+    };
+    let tests = &built.build.checked.tests;
+    let is_test_file = subject_path.is_some();
+    if tests.is_empty() && !(is_test_file || mentions_tests(&built.source.text)) {
+        return;
+    }
+    let count = tests.len().max(1);
+    // The test file itself must be free of errors.
+    if built.build.has_errors() {
+        let _ = writeln!(
+            printer.out,
+            "{shown}: the tests cannot run: fix these errors first"
+        );
+        for d in built.build.diagnostics.iter().filter(|d| d.is_error()) {
+            printer.diagnostic(d, Some(&built.source));
+        }
+        summary.failed += count;
+        return;
+    }
+    // The workflows under test: those of NAME.flow for NAME.test.flow, and the file's own.
+    let subject = match &subject_path {
+        None => None,
+        Some(sp) if !sp.exists() => {
+            printer.diagnostic(
+                &Diagnostic::error(
+                    "E0801",
+                    format!("{shown} tests {}, which does not exist", sp.display()),
+                )
+                .with_help("NAME.test.flow holds the tests of NAME.flow beside it"),
+                None,
+            );
+            summary.failed += count;
+            return;
+        }
+        Some(sp) => match build_file(sp) {
+            Ok(b) if !b.build.has_errors() => Some(b),
+            Ok(b) => {
+                let _ = writeln!(
+                    printer.out,
+                    "{}: the tests in {shown} cannot run: fix these errors first",
+                    sp.display()
+                );
+                for d in b.build.diagnostics.iter().filter(|d| d.is_error()) {
+                    printer.diagnostic(d, Some(&b.source));
+                }
+                summary.failed += count;
+                return;
+            }
+            Err(d) => {
+                printer.diagnostic(&d, None);
+                summary.failed += count;
+                return;
+            }
+        },
+    };
+    let mut programs: Vec<(&Program, &Arc<SourceFile>)> = Vec::new();
+    let mut names = Vec::new();
+    for b in subject.iter().chain(std::iter::once(&built)) {
+        for p in &b.build.compiled.programs {
+            programs.push((p, &b.source));
+        }
+        names.push(b.source.name.clone());
+    }
+    for t in tests {
+        let failures = run_test(t, &programs, &names, &built.source);
+        printer.result(&shown, &t.name, failures.is_empty());
+        if failures.is_empty() {
+            summary.passed += 1;
+        } else {
+            summary.failed += 1;
+            for f in &failures {
+                printer.failure(f, &built.source);
+            }
+        }
+    }
+}
+
+/// Run one test; every failure found.
+pub fn run_test(
+    t: &TTest,
+    programs: &[(&Program, &Arc<SourceFile>)],
+    files: &[String],
+    source: &Arc<SourceFile>,
+) -> Vec<Failure> {
+    let Some(given) = &t.given else {
+        return vec![Failure::new(
+            Diagnostic::error("E0802", "this test cannot run: its `given` has errors")
+                .with_label(t.name_span, "see the errors above"),
+        )];
+    };
+    let mut event = match Event::from_json(given.event.clone(), None) {
+        Ok(e) => e,
+        Err(msg) => {
+            return vec![Failure::new(
+                Diagnostic::error("E0802", format!("the given event is not usable: {msg}"))
+                    .with_label(given.span, "this event"),
+            )]
+        }
+    };
+    event.strict = given.strict;
+    let mut bindings = Recording::new();
+    for o in &given.objects {
+        bindings.add(o.clone());
+    }
+    let matching: Vec<_> = programs
+        .iter()
+        .filter(|(p, _)| p.trigger == given.event_type)
+        .collect();
+    if matching.is_empty() {
+        let mut triggers: Vec<&str> = programs.iter().map(|(p, _)| p.trigger.as_str()).collect();
+        triggers.dedup();
+        return vec![Failure::new(
+            Diagnostic::error(
+                "E0803",
+                format!(
+                    "no workflow in {} is triggered by `{}`",
+                    files.join(" or "),
+                    given.event_type
+                ),
+            )
+            .with_label(given.span, "this event triggers nothing")
+            .with_help(if triggers.is_empty() {
+                "there are no workflows to test".to_string()
+            } else {
+                format!("the workflows are triggered by {}", triggers.join(", "))
+            }),
+        )];
+    }
+    let reports: Vec<RunReport> = matching
+        .iter()
+        .map(|(p, s)| vm::run(p, s, &event, &mut bindings))
+        .collect();
+    // A field read that the partial object does not set: the test itself is incomplete.
+    if let Some(err) = reports
+        .iter()
+        .filter(|r| r.code == Some(vm::RunCode::NotSet))
+        .find_map(|r| r.error.as_deref())
+    {
+        let (field, location) = split_not_set(err);
+        let owner = not_set_where(err);
+        let key = field.rsplit('.').next().unwrap_or(&field);
+        let label = if owner == "the given event" {
+            format!("add `{key}: …` to this object")
+        } else {
+            format!("add `{key}: …` to {owner}")
+        };
+        return vec![Failure::new(
+            Diagnostic::error(
+                "E0804",
+                format!("the workflow reads `{field}`, which {owner} does not set"),
+            )
+            .with_label(given.span, label)
+            .with_help(format!(
+                "read at {location}; give the field the value the test needs, or `null` if the event has none (a missing field is never read as null in a test)"
+            )),
+        )];
+    }
+    let status = if reports.iter().any(|r| r.status == Status::Failed) {
+        Status::Failed
+    } else if reports.iter().any(|r| r.status == Status::Succeeded) {
+        Status::Succeeded
+    } else {
+        Status::Skipped
+    };
+    let error = reports.iter().find_map(|r| r.error.clone());
+    // Why a run was skipped: its `when` condition, quoted from the workflow.
+    let skipped_why = matching
+        .iter()
+        .zip(&reports)
+        .find(|(_, r)| r.status == Status::Skipped)
+        .map(|((p, s), _)| {
+            let at = p.code.iter().position(|op| matches!(op, Op::Skip));
+            match at.and_then(|i| p.spans.get(i)) {
+                Some(span) => format!(
+                    "the run was skipped: `when {}` ({}) is false for this event",
+                    s.slice(*span),
+                    s.location(*span)
+                ),
+                None => "the run was skipped: the `when` condition is false for this event".into(),
+            }
+        });
+    let actual: Vec<Actual> = reports
+        .iter()
+        .flat_map(|r| {
+            r.actions.iter().map(|a| Actual {
+                workflow: r.workflow.clone(),
+                action: a.clone(),
+            })
+        })
+        .collect();
+    let all_lines = || -> Vec<Line> {
+        actual
+            .iter()
+            .map(|a| Line::Actual(expect::show_actual(a)))
+            .collect()
+    };
+    let mut failures = Vec::new();
+    let mut status_expected = false;
+    for e in &t.expects {
+        let fail = |message: String, label: &str| {
+            Diagnostic::error("E0805", message).with_label(e.span, label.to_string())
+        };
+        match &e.kind {
+            TExpectKind::Status {
+                status: want,
+                message,
+            } => {
+                status_expected = true;
+                let got = match status {
+                    Status::Succeeded => ExpectedStatus::Succeeded,
+                    Status::Failed => ExpectedStatus::Failed,
+                    Status::Skipped => ExpectedStatus::Skipped,
+                };
+                if got != *want {
+                    let mut d = fail(
+                        format!(
+                            "expected the run to {}, but it {}",
+                            match want {
+                                ExpectedStatus::Succeeded => "succeed",
+                                ExpectedStatus::Failed => "fail",
+                                ExpectedStatus::Skipped => "be skipped",
+                            },
+                            describe_status(status)
+                        ),
+                        "expected here",
+                    );
+                    if let Some(err) = &error {
+                        d = d.with_help(format!("the run failed: {err}"));
+                    } else if let Some(why) = &skipped_why {
+                        d = d.with_help(why.clone());
+                    }
+                    failures.push(Failure {
+                        lines: all_lines(),
+                        ..Failure::new(d)
+                    });
+                } else if let (Some(m), Some(err)) = (message, &error) {
+                    if !err.contains(m.as_str()) {
+                        failures.push(Failure::new(
+                            fail(
+                                format!("the run failed, but not with \"{m}\""),
+                                "expected this in the error",
+                            )
+                            .with_help(format!("the error is: {err}")),
+                        ));
+                    }
+                }
+            }
+            TExpectKind::No { kind } => {
+                let bad: Vec<&Actual> = actual
+                    .iter()
+                    .filter(|a| match kind {
+                        Some(k) => a.action.kind() == *k,
+                        None => a.is_side_effect(),
+                    })
+                    .collect();
+                if !bad.is_empty() {
+                    let what = kind.unwrap_or("actions");
+                    let d = fail(
+                        format!(
+                            "expected no {what}, but the run made {}",
+                            count_words(bad.len(), kind.unwrap_or("action"))
+                        ),
+                        "expected here",
+                    );
+                    failures.push(Failure {
+                        lines: bad
+                            .iter()
+                            .map(|a| Line::Actual(expect::show_actual(a)))
+                            .collect(),
+                        ..Failure::new(d)
+                    });
+                }
+            }
+            TExpectKind::Action(a) => {
+                let want = match expect::want(a, &event, source) {
+                    Ok(w) => w,
+                    Err((span, m)) => {
+                        failures.push(cannot_compute(span, &m));
+                        continue;
+                    }
+                };
+                if !actual.iter().any(|x| want.matches(x)) {
+                    let same_kind: Vec<(&Actual, Vec<expect::Difference>)> = actual
+                        .iter()
+                        .filter_map(|x| want.differences(x).map(|d| (x, d)))
+                        .collect();
+                    let message = if same_kind.is_empty() {
+                        format!("expected {}, but the run made none", a_kind(want.kind()))
+                    } else {
+                        format!(
+                            "expected {}, but no {} the run made matches",
+                            a_kind(want.kind()),
+                            want.kind()
+                        )
+                    };
+                    let mut lines = vec![Line::Expected(want.show())];
+                    lines.extend(all_lines());
+                    let mut notes = Vec::new();
+                    if let Some((_, diffs)) = same_kind.iter().min_by_key(|(_, d)| d.len()) {
+                        for (name, wanted, found) in diffs {
+                            notes.push(format!("`{name}`: expected {wanted}, found {found}"));
+                        }
+                    }
+                    let mut d = fail(message, "expected here");
+                    if let Some(err) = &error {
+                        d = d.with_help(format!("the run failed: {err}"));
+                    } else if let Some(why) = &skipped_why {
+                        d = d.with_help(why.clone());
+                    }
+                    failures.push(Failure {
+                        diagnostic: d,
+                        lines,
+                        notes,
+                    });
+                }
+            }
+            TExpectKind::Actions(list) => {
+                let mut wants = Vec::new();
+                let mut ok = true;
+                for a in list {
+                    match expect::want(a, &event, source) {
+                        Ok(w) => wants.push(w),
+                        Err((span, m)) => {
+                            failures.push(cannot_compute(span, &m));
+                            ok = false;
+                        }
+                    }
+                }
+                if !ok {
+                    continue;
+                }
+                let effects: Vec<&Actual> = actual.iter().filter(|a| a.is_side_effect()).collect();
+                let lines = expect::diff(&wants, &effects);
+                if lines.iter().any(|l| !matches!(l, Line::Same(_))) {
+                    let message = if wants.len() == effects.len() {
+                        format!(
+                            "the run made {}, but not the ones expected",
+                            count_words(effects.len(), "action")
+                        )
+                    } else {
+                        format!(
+                            "expected exactly {}, but the run made {}",
+                            count_words(wants.len(), "action"),
+                            count_words(effects.len(), "action")
+                        )
+                    };
+                    let mut d = fail(message, "expected these actions, in this order");
+                    if let Some(err) = &error {
+                        d = d.with_help(format!("the run failed: {err}"));
+                    } else if let Some(why) = &skipped_why {
+                        d = d.with_help(why.clone());
+                    }
+                    failures.push(Failure {
+                        lines,
+                        ..Failure::new(d)
+                    });
+                }
+            }
+        }
+    }
+    if !status_expected && status == Status::Failed {
+        let err = error.unwrap_or_default();
+        failures.insert(
+            0,
+            Failure {
+                lines: all_lines(),
+                ..Failure::new(
+                    Diagnostic::error("E0806", format!("the run failed: {err}"))
+                        .with_label(t.name_span, "in this test")
+                        .with_help("if the failure is what should happen, say so: `expect failed`"),
+                )
+            },
+        );
+    }
+    failures
+}
+
+fn cannot_compute(span: Span, message: &str) -> Failure {
+    Failure::new(
+        Diagnostic::error(
+            "E0807",
+            format!("cannot compute the expected value: {message}"),
+        )
+        .with_label(span, "this value")
+        .with_help("expected values are computed on the test's event; write the value itself"),
+    )
+}
+
+fn describe_status(s: Status) -> &'static str {
+    match s {
+        Status::Succeeded => "succeeded",
+        Status::Failed => "failed",
+        Status::Skipped => "was skipped",
+    }
+}
+
+fn a_kind(kind: &str) -> String {
+    match kind {
+        "email" => "an email".into(),
+        "update" => "an update".into(),
+        other => format!("a {other}"),
+    }
+}
+
+fn count_words(n: usize, what: &str) -> String {
+    match n {
+        0 => format!("no {what}s"),
+        1 => format!("1 {what}"),
+        n => format!("{n} {what}s"),
+    }
+}
+
+/// From "file:3:9: `customer` is not set in the test's event": the field and the place.
+fn split_not_set(err: &str) -> (String, String) {
+    let at = err.find(vm::NOT_SET).unwrap_or(err.len());
+    let head = &err[..at];
+    let field_start = head.rfind(": `").map_or(0, |i| i + 3);
+    let field = head[field_start..].trim_matches('`').to_string();
+    let location = head[..field_start.saturating_sub(3)].to_string();
+    (field, location)
+}
+
+/// "the given event", or "the given charge ch_1" for an object given for `retrieve`.
+fn not_set_where(err: &str) -> String {
+    let at = err.find(vm::NOT_SET).map_or(0, |i| i + vm::NOT_SET.len());
+    format!("the given {}", &err[at..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_set_errors_name_the_field_and_the_place() {
+        let err = "my.flow:4:6: `customer` is not set in the test's event";
+        assert_eq!(
+            split_not_set(err),
+            ("customer".to_string(), "my.flow:4:6".to_string())
+        );
+        assert_eq!(not_set_where(err), "the given event");
+        let err = "my.flow:5:8: `amount` is not set in the test's charge ch_1";
+        assert_eq!(not_set_where(err), "the given charge ch_1");
+    }
+}

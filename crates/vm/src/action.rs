@@ -1,0 +1,155 @@
+//! What the VM asks of the world: an [`Action`] with exactly the parameters Stripe's
+//! API would receive, carried out by a [`Bindings`] implementation (`flow-bindings`
+//! has the recording and the live ones).
+
+use serde_json::{json, Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+/// An e-mail as its reader sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Email {
+    pub to: Vec<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    /// Appended fields, in order: label, text.
+    pub append: Vec<(String, String)>,
+}
+
+/// One side effect of a run, with exactly the parameters Stripe's API would receive.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Email(Email),
+    Update {
+        object: String,
+        id: String,
+        params: Json,
+    },
+    Retrieve {
+        object: String,
+        id: String,
+    },
+    Refund {
+        params: Map<String, Json>,
+    },
+}
+
+impl Email {
+    /// The message as its reader sees it, in the e-mail sent and in `flow preview`:
+    /// the body, then the appended fields as a table.
+    pub fn message_text(&self) -> String {
+        message_text(&self.body, &self.append)
+    }
+
+    /// The subject line: the one given, or the workflow's name.
+    pub fn subject_or(&self, workflow: &str) -> String {
+        self.subject.clone().unwrap_or_else(|| workflow.to_string())
+    }
+}
+
+/// The body, then the fields boxed and aligned in two columns.
+pub fn message_text(body: &str, fields: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for line in body.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    if !fields.is_empty() {
+        out.push('\n');
+        out.push_str(&fields_table(fields));
+    }
+    out
+}
+
+/// Label and value columns, boxed and aligned, in ASCII: the same in a terminal and
+/// in any mail reader, and plain 7-bit text on the wire.
+pub fn fields_table(rows: &[(String, String)]) -> String {
+    let width = |s: &str| s.chars().count();
+    let lw = rows.iter().map(|(l, _)| width(l)).max().unwrap_or(0);
+    let vw = rows.iter().map(|(_, v)| width(v)).max().unwrap_or(0);
+    let rule = format!("+{}+{}+\n", "-".repeat(lw + 2), "-".repeat(vw + 2));
+    let mut out = rule.clone();
+    for (l, v) in rows {
+        out.push_str(&format!(
+            "| {l}{} | {v}{} |\n",
+            " ".repeat(lw - width(l)),
+            " ".repeat(vw - width(v))
+        ));
+    }
+    out.push_str(&rule);
+    out
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Email(_) => "email",
+            Action::Update { .. } => "update",
+            Action::Retrieve { .. } => "retrieve",
+            Action::Refund { .. } => "refund",
+        }
+    }
+
+    /// The run report's JSON for this action.
+    pub fn to_json(&self) -> Json {
+        match self {
+            Action::Email(e) => json!({
+                "action": "email",
+                "to": e.to,
+                "subject": e.subject,
+                "body": e.body,
+                "append": e.append.iter().map(|(l, t)| json!([l, t])).collect::<Vec<_>>(),
+            }),
+            Action::Update { object, id, params } => json!({
+                "action": "update", "object": object, "id": id, "params": params,
+            }),
+            Action::Retrieve { object, id } => json!({
+                "action": "retrieve", "object": object, "id": id,
+            }),
+            Action::Refund { params } => json!({ "action": "refund", "params": params }),
+        }
+    }
+}
+
+/// What an action is part of: enough to derive a stable idempotency key.
+#[derive(Clone, Debug)]
+pub struct ActionContext<'a> {
+    pub event_id: Option<&'a str>,
+    pub workflow: &'a str,
+    /// The index of this action among the run's actions.
+    pub step: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionError {
+    pub message: String,
+}
+
+impl ActionError {
+    pub fn new(message: impl Into<String>) -> ActionError {
+        ActionError {
+            message: message.into(),
+        }
+    }
+}
+
+pub trait Bindings {
+    /// Carry out an action. `retrieve` returns the object; other actions may return
+    /// what the service answered (or `Json::Null`).
+    fn perform(&mut self, action: &Action, cx: &ActionContext<'_>) -> Result<Json, ActionError>;
+}
+
+/// The idempotency key of an action: the same (event id, workflow, step) always
+/// gives the same key; `None` without an event id (such a run cannot be replayed
+/// safely).
+pub fn idempotency_key(cx: &ActionContext<'_>) -> Option<String> {
+    let event = cx.event_id.filter(|e| !e.is_empty())?;
+    let mut h = Sha256::new();
+    // Length-prefixed, so that no two different triples hash the same text.
+    for part in [event, cx.workflow, &cx.step.to_string()] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
+    Some(format!("flow_{hex}"))
+}

@@ -1,0 +1,133 @@
+//! Output helpers shared by the commands: diagnostics on stderr, colour only on a
+//! terminal (and never under `NO_COLOR`), and standard output that ends quietly
+//! when the reader goes away (`flow events | head -1`).
+
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use flow_diagnostics::{self as diagnostics, Diagnostic, Severity};
+use flow_program::Program;
+use flow_project::{Build, LoadedFile};
+use flow_syntax::SourceFile;
+use flow_vm::Event;
+
+pub fn stderr_color() -> bool {
+    diagnostics::use_color(std::io::stderr().is_terminal())
+}
+
+/// Print a diagnostic that is not about a flow file (a missing file, bad JSON).
+pub fn print_plain(d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
+    let text = match source {
+        Some(s) => diagnostics::render(d, s, stderr_color()),
+        None => diagnostics::render_plain(d),
+    };
+    eprint!("{text}");
+}
+
+/// Read and build a flow file (see `flow_project::build_file`); `Err` is the exit
+/// code, after printing why.
+pub fn build_file(file: &Path) -> Result<LoadedFile, i32> {
+    flow_project::build_file(file).map_err(|d| {
+        print_plain(&d, None);
+        2
+    })
+}
+
+/// [`build_file`], then its problems on stderr; a file with errors is refused (`what`
+/// says what does not happen: "not run", "no preview").
+pub fn build_runnable(file: &Path, what: &str) -> Result<LoadedFile, i32> {
+    let loaded = build_file(file)?;
+    let (source, build) = (&loaded.source, &loaded.build);
+    let color = stderr_color();
+    for d in build
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Note)
+    {
+        eprint!("{}", diagnostics::render(d, source, color));
+    }
+    if build.has_errors() {
+        eprintln!(
+            "{}: {what}: fix the errors above first (`flow check {}`)",
+            file.display(),
+            file.display()
+        );
+        return Err(2);
+    }
+    Ok(loaded)
+}
+
+/// The workflows of a build that the event triggers; when there are none, a note on
+/// stderr says which triggers the file has.
+pub fn triggered<'b>(build: &'b Build, file: &Path, event: &Event) -> Vec<&'b Program> {
+    let programs = &build.compiled.programs;
+    let matching: Vec<_> = programs
+        .iter()
+        .filter(|p| p.trigger == event.event_type())
+        .collect();
+    if matching.is_empty() {
+        let triggers: Vec<&str> = programs.iter().map(|p| p.trigger.as_str()).collect();
+        eprintln!(
+            "note: no workflow in {} is triggered by {} (its triggers: {})",
+            file.display(),
+            event.event_type(),
+            if triggers.is_empty() {
+                "none".to_string()
+            } else {
+                triggers.join(", ")
+            }
+        );
+    }
+    matching
+}
+
+/// Standard output, locked, for a command's results. A reader that has gone away
+/// (a closed pipe) ends the output quietly: writes return false and later ones
+/// are skipped; any other write error is reported once.
+pub struct Stdout {
+    out: io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Stdout {
+    pub fn lock() -> Stdout {
+        Stdout {
+            out: io::stdout().lock(),
+            closed: false,
+        }
+    }
+
+    /// Write text; false once the reader is gone.
+    pub fn write(&mut self, text: &str) -> bool {
+        if self.closed {
+            return false;
+        }
+        if let Err(e) = self.out.write_all(text.as_bytes()) {
+            self.fail(e);
+        }
+        !self.closed
+    }
+
+    /// Write a line; false once the reader is gone.
+    pub fn line(&mut self, text: &str) -> bool {
+        self.write(text) && self.write("\n")
+    }
+
+    fn fail(&mut self, e: io::Error) {
+        self.closed = true;
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("flow: cannot write the output: {e}");
+        }
+    }
+}
+
+impl Drop for Stdout {
+    fn drop(&mut self) {
+        if !self.closed {
+            if let Err(e) = self.out.flush() {
+                self.fail(e);
+            }
+        }
+    }
+}

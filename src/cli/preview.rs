@@ -1,0 +1,179 @@
+//! `flow preview`: the e-mails a run would send, as their readers would see them.
+
+use serde_json::{json, Value as Json};
+
+use flow_vm::{Action, Email, RunReport, Status};
+
+/// An e-mail as delivered: the subject falls back to the workflow's name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preview {
+    pub workflow: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    /// No `subject:` was given: the workflow's name is used.
+    pub default_subject: bool,
+    pub body: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Preview {
+    pub fn of(workflow: &str, e: &Email) -> Preview {
+        Preview {
+            workflow: workflow.to_string(),
+            to: e.to.clone(),
+            subject: e.subject_or(workflow),
+            default_subject: e.subject.is_none(),
+            body: e.body.clone(),
+            fields: e.append.clone(),
+        }
+    }
+
+    pub fn to_json(&self) -> Json {
+        json!({
+            "workflow": self.workflow,
+            "to": self.to,
+            "subject": self.subject,
+            "default_subject": self.default_subject,
+            "body": self.body,
+            "fields": self.fields.iter().map(|(l, v)| json!({"label": l, "value": v})).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The e-mail as text: headers, body, and the appended fields as a table.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("To:      {}\n", self.to.join(", "));
+        out.push_str(&format!("Subject: {}", self.subject));
+        if self.default_subject {
+            out.push_str("   (the workflow's name: no `subject:` given)");
+        }
+        out.push_str("\n\n");
+        out.push_str(&flow_vm::message_text(&self.body, &self.fields));
+        out
+    }
+}
+
+/// What each run did besides e-mails, in a line each, for the text preview.
+fn other_actions(r: &RunReport) -> Vec<String> {
+    r.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Email(_) => None,
+            Action::Update { object, id, params } => Some(format!("update {object} {id} {params}")),
+            Action::Retrieve { object, id } => Some(format!("retrieve {object} {id}")),
+            Action::Refund { params } => Some(format!("refund {}", Json::Object(params.clone()))),
+        })
+        .collect()
+}
+
+/// The whole preview of some runs, as text.
+pub fn render_text(reports: &[RunReport]) -> String {
+    let previews: Vec<Preview> = reports
+        .iter()
+        .flat_map(|r| {
+            r.actions.iter().filter_map(|a| match a {
+                Action::Email(e) => Some(Preview::of(&r.workflow, e)),
+                _ => None,
+            })
+        })
+        .collect();
+    let mut out = String::new();
+    let total = previews.len();
+    for (i, p) in previews.iter().enumerate() {
+        let title = format!(" Email {} of {total} · {} ", i + 1, p.workflow);
+        out.push_str(&format!(
+            "──{title}{}\n",
+            "─".repeat(60usize.saturating_sub(title.chars().count()))
+        ));
+        out.push_str(&p.to_text());
+        out.push('\n');
+    }
+    for r in reports {
+        let line = match r.status {
+            Status::Skipped => format!(
+                "{}: skipped (the `when` condition is false for this event): nothing sent",
+                r.workflow
+            ),
+            Status::Failed => format!(
+                "{}: failed: {}",
+                r.workflow,
+                r.error.as_deref().unwrap_or("")
+            ),
+            Status::Succeeded => {
+                let n = r
+                    .actions
+                    .iter()
+                    .filter(|a| matches!(a, Action::Email(_)))
+                    .count();
+                match n {
+                    0 => format!("{}: succeeded, sent no email", r.workflow),
+                    1 => format!("{}: succeeded, sent 1 email", r.workflow),
+                    n => format!("{}: succeeded, sent {n} emails", r.workflow),
+                }
+            }
+        };
+        out.push_str(&line);
+        out.push('\n');
+        for a in other_actions(r) {
+            out.push_str(&format!("  also: {a}\n"));
+        }
+    }
+    out
+}
+
+/// The whole preview of some runs, as JSON.
+pub fn render_json(reports: &[RunReport]) -> Json {
+    let emails: Vec<Json> = reports
+        .iter()
+        .flat_map(|r| {
+            r.actions.iter().filter_map(|a| match a {
+                Action::Email(e) => Some(Preview::of(&r.workflow, e).to_json()),
+                _ => None,
+            })
+        })
+        .collect();
+    let runs: Vec<Json> = reports
+        .iter()
+        .map(|r| {
+            json!({
+                "workflow": r.workflow,
+                "status": r.status.as_str(),
+                "error": r.error,
+                "actions": r.actions.iter().map(Action::to_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "emails": emails, "runs": runs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_on_characters() {
+        let rows = vec![
+            ("Customer ID".to_string(), "cus_1".to_string()),
+            ("Montant".to_string(), "2 500,00 €".to_string()),
+        ];
+        let t = flow_vm::fields_table(&rows);
+        let widths: Vec<usize> = t.lines().map(|l| l.chars().count()).collect();
+        assert!(widths.iter().all(|w| *w == widths[0]), "{t}");
+        assert!(t.contains("| Customer ID | cus_1      |"), "{t}");
+    }
+
+    #[test]
+    fn the_subject_defaults_to_the_workflow_name() {
+        let e = Email {
+            to: vec!["a@example.com".into()],
+            subject: None,
+            body: "Hello".into(),
+            append: vec![],
+        };
+        let p = Preview::of("Tag valuable customers", &e);
+        assert_eq!(p.subject, "Tag valuable customers");
+        assert!(p.default_subject);
+        assert!(p
+            .to_text()
+            .starts_with("To:      a@example.com\nSubject: Tag valuable customers"));
+    }
+}

@@ -1,0 +1,174 @@
+//! `flow run`: run a file's workflows on one event (recording by default, or live),
+//! or on a stream of events (batch mode, in `batch`).
+
+use std::path::Path;
+
+use flow_bindings::Bindings;
+use flow_diagnostics::Diagnostic;
+use flow_vm::{self as vm, Event, Status};
+
+use super::output::{build_runnable, print_plain, triggered, Stdout};
+use super::Format;
+
+/// Where `flow run` takes its events from.
+pub enum Input<'a> {
+    One(&'a Path),
+    /// A file of JSON lines (`-`: standard input), with a number of worker threads.
+    Stream(&'a Path, Option<usize>),
+}
+
+pub fn run(
+    file: &Path,
+    input: Input<'_>,
+    event_type: Option<&str>,
+    objects: Option<&Path>,
+    format: Format,
+    live: Option<LiveOptions>,
+) -> i32 {
+    let loaded = match build_runnable(file, "not run") {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let (source, settings, build) = (&loaded.source, &loaded.settings, &loaded.build);
+    if let Some(t) = event_type {
+        if flow_stdlib::builtin().event(t).is_none() {
+            print_plain(
+                &Diagnostic::error("E0101", format!("unknown event type `{t}`"))
+                    .with_help("see `flow events` for the list of Stripe event types"),
+                None,
+            );
+            return 2;
+        }
+    }
+    let event_path = match input {
+        Input::One(path) => path,
+        Input::Stream(path, jobs) => {
+            // `--live` does not go with `--events` (clap says so).
+            let recording = match flow_project::recording(objects) {
+                Ok(r) => r,
+                Err(d) => {
+                    print_plain(&d, None);
+                    return 2;
+                }
+            };
+            let programs = &build.compiled.programs;
+            return super::batch::run(programs, source, path, event_type, recording, format, jobs);
+        }
+    };
+    let json = match flow_project::read_json(event_path) {
+        Ok(j) => j,
+        Err((d, s)) => {
+            print_plain(&d, s.as_ref());
+            return 2;
+        }
+    };
+    let event = match Event::from_json(json, event_type) {
+        Ok(e) => e,
+        Err(msg) => {
+            print_plain(
+                &Diagnostic::error("E0905", format!("{}: {msg}", event_path.display()))
+                    .with_help("give a Stripe event (`\"object\": \"event\"`, `type`, `data.object`), or a bare object with --type EVENT_TYPE"),
+                None,
+            );
+            return 2;
+        }
+    };
+    let matching = triggered(build, file, &event);
+    let mut bindings: Box<dyn Bindings> = match live {
+        Some(opts) => match live_bindings(settings, &matching, &event, &opts) {
+            Ok(b) => Box::new(b),
+            Err(d) => {
+                print_plain(&d, None);
+                return 2;
+            }
+        },
+        None => {
+            let recording = match flow_project::recording(objects) {
+                Ok(r) => r,
+                Err(d) => {
+                    print_plain(&d, None);
+                    return 2;
+                }
+            };
+            Box::new(recording)
+        }
+    };
+    let mut failed = false;
+    let mut out = Stdout::lock();
+    // Every triggered workflow runs, also when the reader of the output has gone.
+    for p in matching {
+        let report = vm::run(p, source, &event, bindings.as_mut());
+        failed |= report.status == Status::Failed;
+        match format {
+            Format::Json => out.line(&report.to_json().to_string()),
+            Format::Text => out.write(&report.to_text()),
+        };
+    }
+    if failed {
+        1
+    } else {
+        0
+    }
+}
+
+/// `--outbox` and `--verbose`, for `--live`.
+pub struct LiveOptions {
+    /// `--outbox DIR`: write e-mails here instead of sending them.
+    pub outbox: Option<std::path::PathBuf>,
+    /// `--verbose`: log each request and e-mail to stderr.
+    pub verbose: bool,
+}
+
+/// The live bindings for the workflows an event triggers, with everything they will
+/// need checked first, so that a run does not stop half-way for a missing setting.
+#[cfg(feature = "live")]
+fn live_bindings(
+    settings: &flow_project::settings::Settings,
+    programs: &[&flow_program::Program],
+    event: &Event,
+    opts: &LiveOptions,
+) -> Result<flow_bindings::live::Live, Diagnostic> {
+    use flow_bindings::live::{LiveSetup, Needs};
+    use flow_program::Op;
+    let uses = |f: fn(&Op) -> bool| programs.iter().any(|p| p.code.iter().any(f));
+    let needs = Needs {
+        stripe: uses(|op| matches!(op, Op::Retrieve(..) | Op::Update(_) | Op::Refund(_))),
+        mail: uses(|op| matches!(op, Op::Email)),
+    };
+    if needs.stripe && event.id().is_none_or(str::is_empty) {
+        return Err(Diagnostic::error(
+            "E0960",
+            "a live run needs an event with an `id`",
+        )
+        .with_help(
+            "every change sent to Stripe carries an idempotency key made from the event's id, so that running the same event again never does anything twice; give the event as Stripe sent it (not a bare object with --type)",
+        ));
+    }
+    let setup = LiveSetup::new(
+        &settings.stripe,
+        &settings.email,
+        opts.outbox.as_deref(),
+        needs,
+    )?
+    .verbose(opts.verbose);
+    if setup.is_live_mode() {
+        eprintln!(
+            "note: {} is a live-mode key: this run acts on real payments",
+            flow_bindings::stripe::API_KEY_VAR
+        );
+    }
+    setup.connect()
+}
+
+#[cfg(not(feature = "live"))]
+fn live_bindings(
+    _settings: &flow_project::settings::Settings,
+    _programs: &[&flow_program::Program],
+    _event: &Event,
+    _opts: &LiveOptions,
+) -> Result<flow_bindings::Recording, Diagnostic> {
+    Err(
+        Diagnostic::error("E0964", "this flow was built without live bindings")
+            .with_help("build flow with its default features (`live`) to run with --live"),
+    )
+}
