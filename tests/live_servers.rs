@@ -6,8 +6,8 @@
 //! - `FLOW_TEST_SMTP`        e.g. `smtp://127.0.0.1:8025`
 //! - `FLOW_TEST_MAIL_DIR`    the folder the mail server writes to
 //!
-//! Without them these tests skip with a message, except under `CI=true`, where they
-//! fail instead.
+//! Without them these tests show as ignored in `cargo test`; `.ci/run` runs them
+//! with `--ignored`, and there a missing server fails them.
 //!
 //! Each test makes its own customer and payment on localstripe through its API,
 //! builds the event Stripe would send, runs a flow with `--live`, and reads back
@@ -66,6 +66,7 @@ fn run_live(s: &Servers, flow_src: &str, event: &str) -> (tempfile::TempDir, com
 }
 
 #[test]
+#[ignore = "needs localstripe and the mail server: .ci/run starts them and runs these tests"]
 fn tag_valuable_customers_marks_a_vip_and_emails_fulfillment() {
     let Some(s) = servers("tag_valuable_customers_marks_a_vip_and_emails_fulfillment") else {
         return;
@@ -118,6 +119,7 @@ fn tag_valuable_customers_marks_a_vip_and_emails_fulfillment() {
 }
 
 #[test]
+#[ignore = "needs localstripe and the mail server: .ci/run starts them and runs these tests"]
 fn a_smaller_payment_is_thanked_but_not_made_vip() {
     let Some(s) = servers("a_smaller_payment_is_thanked_but_not_made_vip") else {
         return;
@@ -139,6 +141,7 @@ fn a_smaller_payment_is_thanked_but_not_made_vip() {
 }
 
 #[test]
+#[ignore = "needs localstripe and the mail server: .ci/run starts them and runs these tests"]
 fn personalize_orders_emails_the_order_details() {
     let Some(s) = servers("personalize_orders_emails_the_order_details") else {
         return;
@@ -172,6 +175,7 @@ on radar.early_fraud_warning.created {
 "#;
 
 #[test]
+#[ignore = "needs localstripe and the mail server: .ci/run starts them and runs these tests"]
 fn a_refund_is_created_on_stripe() {
     let Some(s) = servers("a_refund_is_created_on_stripe") else {
         return;
@@ -202,6 +206,7 @@ fn a_refund_is_created_on_stripe() {
 }
 
 #[test]
+#[ignore = "needs localstripe and the mail server: .ci/run starts them and runs these tests"]
 fn a_refund_stripe_refuses_shows_its_message_in_the_report() {
     let Some(s) = servers("a_refund_stripe_refuses_shows_its_message_in_the_report") else {
         return;
@@ -232,6 +237,7 @@ fn a_refund_stripe_refuses_shows_its_message_in_the_report() {
 }
 
 #[test]
+#[ignore = "needs localstripe and the mail server: .ci/run starts them and runs these tests"]
 fn a_large_charge_is_sent_to_the_risk_team() {
     let Some(s) = servers("a_large_charge_is_sent_to_the_risk_team") else {
         return;
@@ -258,6 +264,7 @@ fn a_large_charge_is_sent_to_the_risk_team() {
 }
 
 #[test]
+#[ignore = "needs localstripe and the mail server: .ci/run starts them and runs these tests"]
 fn a_missing_object_fails_with_stripes_answer() {
     let Some(s) = servers("a_missing_object_fails_with_stripes_answer") else {
         return;
