@@ -1,12 +1,17 @@
 //! Every diagnostic code, as a user sees it: one small `.flow` file per code under
-//! tests/diagnostics/, its rendered output reviewed as a snapshot.
-//! Regenerate with `INSTA_UPDATE=always cargo test --test diagnostics` and review the diff.
+//! tests/diagnostics/, each its own snapshot under tests/snapshots/ holding the case's
+//! source and what `flow check` prints for it. The error index, docs/diagnostics.md, is
+//! made from the registry (`flow::diagnostics::codes`) and these cases, and checked here.
+//!
+//! After a change: `INSTA_UPDATE=always cargo test --test diagnostics` rewrites the
+//! snapshots, `FLOW_BLESS=1 cargo test --test diagnostics` the index; review the diffs.
 
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use flow::diagnostics::codes::{self, Code};
 use flow::diagnostics::{render, Severity};
 use flow::settings::Settings;
 use flow::syntax::SourceFile;
@@ -23,7 +28,9 @@ fn cases() -> Vec<PathBuf> {
     files
 }
 
-fn check(path: &PathBuf) -> (Vec<flow::diagnostics::Diagnostic>, String) {
+/// Check a case as `flow check tests/diagnostics/NAME.flow` does: the diagnostics, and
+/// their text without colour.
+fn check(path: &Path) -> (Vec<flow::diagnostics::Diagnostic>, String) {
     let name = format!(
         "tests/diagnostics/{}",
         path.file_name().unwrap().to_string_lossy()
@@ -59,13 +66,24 @@ fn every_case_reports_its_code() {
     }
 }
 
+/// One snapshot per case: its source, then what `flow check` prints for it.
 #[test]
-fn rendered_diagnostics() {
-    for path in cases() {
-        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-        let (_, rendered) = check(&path);
-        insta::assert_snapshot!(stem, rendered);
-    }
+fn rendered() {
+    insta::glob!("diagnostics/*.flow", |path| {
+        let source = std::fs::read_to_string(path).unwrap();
+        let (_, rendered) = check(path);
+        let shown = if rendered.is_empty() {
+            "(no diagnostics)\n"
+        } else {
+            &rendered
+        };
+        insta::with_settings!({ omit_expression => true }, {
+            insta::assert_snapshot!(format!(
+                "----- SOURCE CODE\n{}\n\n----- FLOW CHECK\n{shown}",
+                source.trim_end()
+            ));
+        });
+    });
 }
 
 #[test]
@@ -166,4 +184,108 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The error index, docs/diagnostics.md: for each check-time code (errors, warnings,
+/// then notes) its explanation and the first case under tests/diagnostics/ that shows
+/// it, with what `flow check` prints for it (long cases are shortened to their first
+/// lines); then the run-time codes, each with what a failed run says.
+fn error_index() -> String {
+    let cases = cases();
+    let mut out: Vec<String> = [
+        "# Diagnostics",
+        "",
+        "Every problem `flow check` reports has a stable code: `E` errors stop a check, `W` warnings",
+        "do not (unless `--deny warnings`), `N` notes inform. Each code below has an example from",
+        "`tests/diagnostics/`, whose rendered output is a snapshot test.",
+        "",
+    ]
+    .map(String::from)
+    .to_vec();
+    let of = |severity: Severity| {
+        codes::ALL
+            .iter()
+            .filter(move |c| !c.is_run_time() && c.severity == severity)
+    };
+    let check_time: Vec<&Code> = of(Severity::Error)
+        .chain(of(Severity::Warning))
+        .chain(of(Severity::Note))
+        .collect();
+    for code in check_time {
+        out.extend([format!("## {}", code.code), String::new()]);
+        out.extend([code.explanation.to_string(), String::new()]);
+        let prefix = format!("{}_", code.code);
+        let Some(case) = cases.iter().find(|c| {
+            c.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+        }) else {
+            continue;
+        };
+        let mut source = std::fs::read_to_string(case).unwrap();
+        if source.matches('\n').count() > 20 {
+            source = source.lines().take(6).collect::<Vec<_>>().join("\n") + "\n…\n";
+        }
+        let (_, rendered) = check(case);
+        let shown: Vec<&str> = rendered
+            .lines()
+            .filter(|l| !l.starts_with("checked "))
+            .collect();
+        out.extend(
+            [
+                "```",
+                source.trim_end(),
+                "```",
+                "",
+                "```text",
+                shown.join("\n").trim_end(),
+                "```",
+                "",
+            ]
+            .map(String::from),
+        );
+    }
+    out.extend(
+        [
+            "# Run-time errors",
+            "",
+            "A run that fails says why in its report: `\"code\"` beside `\"error\"` in JSON, and the",
+            "message with its place in the flow file in text. The codes are stable.",
+            "",
+        ]
+        .map(String::from),
+    );
+    for code in codes::ALL.iter().filter(|c| c.is_run_time()) {
+        out.extend([format!("## {}", code.code), String::new()]);
+        out.extend([code.explanation.to_string(), String::new()]);
+        out.extend(["```text", code.example.unwrap_or_default(), "```", ""].map(String::from));
+    }
+    out.join("\n")
+}
+
+#[test]
+fn the_error_index_is_up_to_date() {
+    let path = common::root().join("docs/diagnostics.md");
+    if let Err(diff) = common::expect_file(&path, &error_index()) {
+        panic!("{diff}");
+    }
+}
+
+/// A snapshot whose case is gone is deleted with it.
+#[test]
+fn every_snapshot_has_its_case() {
+    let cases: BTreeSet<String> = cases()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let dir = common::root().join("tests/snapshots");
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let case = name
+            .strip_prefix("diagnostics__rendered@")
+            .and_then(|n| n.strip_suffix(".snap"));
+        assert!(
+            case.is_some_and(|c| cases.contains(c)),
+            "tests/snapshots/{name} is not the snapshot of a case under tests/diagnostics/"
+        );
+    }
 }

@@ -70,3 +70,82 @@ pub fn temp_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&p, text).expect("write temp file");
     p
 }
+
+/// `FLOW_BLESS=1`: tests that compare output with a file in the tree rewrite the file.
+pub fn bless() -> bool {
+    std::env::var("FLOW_BLESS").is_ok_and(|v| v == "1")
+}
+
+/// Compare the file at `path` with the text it should hold; with `FLOW_BLESS=1`, write
+/// the text instead. `Err`: what differs, as a line diff.
+pub fn expect_file(path: &Path, actual: &str) -> Result<(), String> {
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
+    if expected == actual {
+        return Ok(());
+    }
+    let shown = path.strip_prefix(root()).unwrap_or(path).display();
+    if bless() {
+        std::fs::write(path, actual).unwrap_or_else(|e| panic!("write {shown}: {e}"));
+        return Ok(());
+    }
+    Err(format!(
+        "{shown} is out of date (`FLOW_BLESS=1` rewrites it); - the file, + now:\n{}",
+        line_diff(&expected, actual)
+    ))
+}
+
+/// The lines that differ between two texts, with two lines of context around each
+/// change: ` ` kept, `-` only in `old`, `+` only in `new`.
+pub fn line_diff(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    // The longest common subsequence, from the ends.
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut ops: Vec<(char, usize, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', i, a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', i, a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', i, b[j]));
+            j += 1;
+        }
+    }
+    let near = |k: usize| {
+        ops[k.saturating_sub(2)..(k + 3).min(ops.len())]
+            .iter()
+            .any(|o| o.0 != ' ')
+    };
+    let mut out = String::new();
+    let mut gap = true;
+    for (k, (tag, line, text)) in ops.iter().enumerate() {
+        if !near(k) {
+            gap = true;
+            continue;
+        }
+        if gap {
+            out.push_str(&format!("@@ line {}\n", line + 1));
+            gap = false;
+        }
+        out.push_str(&format!("{tag}{text}\n"));
+    }
+    if out.is_empty() {
+        // Only line endings differ.
+        out.push_str("(the texts differ in line endings or a final newline only)\n");
+    }
+    out
+}

@@ -1,7 +1,10 @@
 //! Every code flow reports, with its severity and what it is about: the check-time
 //! E-, W- and N-codes and the run-time R-codes. The error index
-//! (`docs/diagnostics.md`, made by `scripts/diagnostics-doc.py`) explains each with
-//! an example; a test keeps this table, the sources and the index in step.
+//! (`docs/diagnostics.md`) is made from this table and the cases under
+//! `tests/diagnostics/`: each code's explanation, then the case that shows it with the
+//! output `flow check` prints for it, or for an R-code what a failed run says. A test
+//! of `tests/diagnostics.rs` keeps this table, the sources and the index in step, and
+//! rewrites the index when `FLOW_BLESS=1` is set.
 
 use flow_syntax::Severity;
 
@@ -12,6 +15,17 @@ pub struct Code {
     pub severity: Severity,
     /// What it is about, in a line.
     pub summary: &'static str,
+    /// The explanation of the error index: the summary and what more there is to say.
+    pub explanation: &'static str,
+    /// For a run-time code, an example of what a failed run says.
+    pub example: Option<&'static str>,
+}
+
+impl Code {
+    /// A run-time error (the `"code"` of a failed run's report), not a check's.
+    pub fn is_run_time(&self) -> bool {
+        self.code.starts_with('R')
+    }
 }
 
 /// Every code, in order: `E` errors, `N` notes, `R` run-time errors, `W` warnings.
@@ -20,455 +34,668 @@ pub const ALL: &[Code] = &[
         code: "E0001",
         severity: Severity::Error,
         summary: "A syntax error: the parser says what it expected, in the language's words, and where",
+        explanation: "A syntax error: the parser says what it expected, in the language's words, and where. After an error it resumes at the next line or workflow, so later errors are reported too.",
+        example: None,
     },
     Code {
         code: "E0002",
         severity: Severity::Error,
         summary: "Two statements on one line without `;` between them",
+        explanation: "Two statements on one line without `;` between them.",
+        example: None,
     },
     Code {
         code: "E0003",
         severity: Severity::Error,
         summary: "`{…}` interpolation inside a workflow name, a map key or a `[\"…\"]` path segment, where text must be literal",
+        explanation: "`{…}` interpolation inside a workflow name, a map key or a `[\"…\"]` path segment, where text must be literal.",
+        example: None,
     },
     Code {
         code: "E0004",
         severity: Severity::Error,
         summary: "A number or amount too large to represent exactly",
+        explanation: "A number or amount too large to represent exactly.",
+        example: None,
     },
     Code {
         code: "E0005",
         severity: Severity::Error,
         summary: "Blocks or expressions nested too deeply, or one expression chaining too many operators: the limits keep any input from exhausting the stack",
+        explanation: "Blocks or expressions nested too deeply, or one expression chaining too many operators: the limits keep any input from exhausting the stack.",
+        example: None,
     },
     Code {
         code: "E0101",
         severity: Severity::Error,
         summary: "`on` names an event type Stripe does not send",
+        explanation: "`on` names an event type Stripe does not send. The closest names are suggested; `flow events` lists all of them.",
+        example: None,
     },
     Code {
         code: "E0102",
         severity: Severity::Error,
         summary: "A name that is not a field of the event's object, a `let`, `event` or a setting",
+        explanation: "A name that is not a field of the event's object, a `let`, `event` or a setting. Suggests the closest field, or lists the fields when none is close.",
+        example: None,
     },
     Code {
         code: "E0104",
         severity: Severity::Error,
         summary: "A field read through a reference: `customer` on a PaymentIntent is the ID of a Customer, not the Customer",
+        explanation: "A field read through a reference: `customer` on a PaymentIntent is the ID of a Customer, not the Customer. Retrieve it first.",
+        example: None,
     },
     Code {
         code: "E0105",
         severity: Severity::Error,
         summary: "A field read on a value that has no fields (a currency, a number, …)",
+        explanation: "A field read on a value that has no fields (a currency, a number, …).",
+        example: None,
     },
     Code {
         code: "E0201",
         severity: Severity::Error,
         summary: "Two values of kinds that cannot be compared, or a list mixing kinds",
+        explanation: "Two values of kinds that cannot be compared, or a list mixing kinds.",
+        example: None,
     },
     Code {
         code: "E0202",
         severity: Severity::Error,
         summary: "A currency code Stripe does not support",
+        explanation: "A currency code Stripe does not support.",
+        example: None,
     },
     Code {
         code: "E0203",
         severity: Severity::Error,
         summary: "A money literal finer than the currency's minor unit: yen have no minor unit, dinars have three decimals",
+        explanation: "A money literal finer than the currency's minor unit: yen have no minor unit, dinars have three decimals.",
+        example: None,
     },
     Code {
         code: "E0204",
         severity: Severity::Error,
         summary: "A string that is never a value of a closed enum (a field such as `status`, or a parameter such as refund `reason`)",
+        explanation: "A string that is never a value of a closed enum (a field such as `status`, or a parameter such as refund `reason`).",
+        example: None,
     },
     Code {
         code: "E0205",
         severity: Severity::Error,
         summary: "A condition (`when`, `if`, `and`, `or`, `not`) that is not true or false",
+        explanation: "A condition (`when`, `if`, `and`, `or`, `not`) that is not true or false.",
+        example: None,
     },
     Code {
         code: "E0206",
         severity: Severity::Error,
         summary: "`<`, `<=`, `>`, `>=` on values that have no order (currencies, strings, IDs), or with null",
+        explanation: "`<`, `<=`, `>`, `>=` on values that have no order (currencies, strings, IDs), or with null.",
+        example: None,
     },
     Code {
         code: "E0207",
         severity: Severity::Error,
         summary: "A string compared with money or a currency",
+        explanation: "A string compared with money or a currency; the help shows the literal to write.",
+        example: None,
     },
     Code {
         code: "E0301",
         severity: Severity::Error,
         summary: "An action the catalogue does not have",
+        explanation: "An action the catalogue does not have.",
+        example: None,
     },
     Code {
         code: "E0302",
         severity: Severity::Error,
         summary: "A parameter the action does not take",
+        explanation: "A parameter the action does not take.",
+        example: None,
     },
     Code {
         code: "E0303",
         severity: Severity::Error,
         summary: "A required parameter is missing",
+        explanation: "A required parameter is missing.",
+        example: None,
     },
     Code {
         code: "E0304",
         severity: Severity::Error,
         summary: "A parameter given twice",
+        explanation: "A parameter given twice.",
+        example: None,
     },
     Code {
         code: "E0305",
         severity: Severity::Error,
-        summary: "A parameter of the wrong type (e.g",
+        summary: "A parameter of the wrong type (e.g. a bare number where money is needed)",
+        explanation: "A parameter of the wrong type (e.g. a bare number where money is needed).",
+        example: None,
     },
     Code {
         code: "E0306",
         severity: Severity::Error,
         summary: "An e-mail recipient that is not an address",
+        explanation: "An e-mail recipient that is not an address.",
+        example: None,
     },
     Code {
         code: "E0307",
         severity: Severity::Error,
         summary: "`refund` needs exactly one of `charge` and `payment_intent`",
+        explanation: "`refund` needs exactly one of `charge` and `payment_intent`.",
+        example: None,
     },
     Code {
         code: "E0308",
         severity: Severity::Error,
         summary: "`update` on something that is not a reference to an object",
+        explanation: "`update` on something that is not a reference to an object.",
+        example: None,
     },
     Code {
         code: "E0309",
         severity: Severity::Error,
         summary: "`update` of a field Stripe does not let you change, or without saying which field or metadata key",
+        explanation: "`update` of a field Stripe does not let you change, or without saying which field or metadata key.",
+        example: None,
     },
     Code {
         code: "E0310",
         severity: Severity::Error,
         summary: "`retrieve` of something that is not a reference to an object",
+        explanation: "`retrieve` of something that is not a reference to an object.",
+        example: None,
     },
     Code {
         code: "E0701",
         severity: Severity::Error,
         summary: "A test without `given`: it needs an event to run on",
+        explanation: "A test without `given`: it needs an event to run on.",
+        example: None,
     },
     Code {
         code: "E0702",
         severity: Severity::Error,
         summary: "A test with more than one `given`: each test runs one event",
+        explanation: "A test with more than one `given`: each test runs one event.",
+        example: None,
     },
     Code {
         code: "E0703",
         severity: Severity::Error,
         summary: "A test without `expect`: a test that asserts nothing cannot fail",
+        explanation: "A test without `expect`: a test that asserts nothing cannot fail.",
+        example: None,
     },
     Code {
         code: "E0704",
         severity: Severity::Error,
         summary: "`given \"file.json\"` (or `with \"folder\"`) names a file that cannot be read or is not an event",
+        explanation: "`given \"file.json\"` (or `with \"folder\"`) names a file that cannot be read or is not an event; paths are relative to the test file.",
+        example: None,
     },
     Code {
         code: "E0705",
         severity: Severity::Error,
         summary: "Objects given for `retrieve` (`with [ { … } ]`) must be objects with an `id` and an `object` type Stripe has",
+        explanation: "Objects given for `retrieve` (`with [ { … } ]`) must be objects with an `id` and an `object` type Stripe has.",
+        example: None,
     },
     Code {
         code: "E0706",
         severity: Severity::Error,
         summary: "A value in a given object has the wrong type for its field (amounts are minor units or money, metadata values are strings, …)",
+        explanation: "A value in a given object has the wrong type for its field (amounts are minor units or money, metadata values are strings, …).",
+        example: None,
     },
     Code {
         code: "E0707",
         severity: Severity::Error,
         summary: "A money value in a given object disagrees with the object's `currency` field",
+        explanation: "A money value in a given object disagrees with the object's `currency` field.",
+        example: None,
     },
     Code {
         code: "E0708",
         severity: Severity::Error,
         summary: "A given object sets a field to null that Stripe never sends as null",
+        explanation: "A given object sets a field to null that Stripe never sends as null.",
+        example: None,
     },
     Code {
         code: "E0709",
         severity: Severity::Error,
         summary: "A given object holds an expression",
+        explanation: "A given object holds an expression; given objects hold literal values only.",
+        example: None,
     },
     Code {
         code: "E0710",
         severity: Severity::Error,
         summary: "An `expect` that is not an expectation (`expect no refunds`), or a message on a status other than `failed`",
+        explanation: "An `expect` that is not an expectation (`expect no refunds`), or a message on a status other than `failed`.",
+        example: None,
     },
     Code {
         code: "E0801",
         severity: Severity::Error,
         summary: "`flow test`: a `NAME.test.flow` whose `NAME.flow` does not exist",
+        explanation: "`flow test`: a `NAME.test.flow` whose `NAME.flow` does not exist.",
+        example: None,
     },
     Code {
         code: "E0802",
         severity: Severity::Error,
         summary: "`flow test`: the test cannot run because its `given` has errors or its event is unusable",
+        explanation: "`flow test`: the test cannot run because its `given` has errors or its event is unusable.",
+        example: None,
     },
     Code {
         code: "E0803",
         severity: Severity::Error,
         summary: "`flow test`: no workflow under test is triggered by the given event type",
+        explanation: "`flow test`: no workflow under test is triggered by the given event type.",
+        example: None,
     },
     Code {
         code: "E0804",
         severity: Severity::Error,
         summary: "`flow test`: the workflow reads a field that the given partial object does not set",
+        explanation: "`flow test`: the workflow reads a field that the given partial object does not set. Never a silent default: add the field to the `given`.",
+        example: None,
     },
     Code {
         code: "E0805",
         severity: Severity::Error,
         summary: "`flow test`: an expectation did not hold",
+        explanation: "`flow test`: an expectation did not hold; the output shows expected and actual actions as a diff.",
+        example: None,
     },
     Code {
         code: "E0806",
         severity: Severity::Error,
         summary: "`flow test`: the run failed, and the test did not `expect failed`",
+        explanation: "`flow test`: the run failed, and the test did not `expect failed`.",
+        example: None,
     },
     Code {
         code: "E0807",
         severity: Severity::Error,
-        summary: "`flow test`: an expected value cannot be computed (e.g",
+        summary: "`flow test`: an expected value cannot be computed (e.g. money in a currency that does not match)",
+        explanation: "`flow test`: an expected value cannot be computed (e.g. money in a currency that does not match).",
+        example: None,
     },
     Code {
         code: "E0901",
         severity: Severity::Error,
         summary: "A file given on the command line cannot be read",
+        explanation: "A file given on the command line cannot be read.",
+        example: None,
     },
     Code {
         code: "E0902",
         severity: Severity::Error,
         summary: "`flow.toml` is invalid",
+        explanation: "`flow.toml` is invalid.",
+        example: None,
     },
     Code {
         code: "E0903",
         severity: Severity::Error,
         summary: "An unknown command-line choice (`--deny`, `--emit`)",
+        explanation: "An unknown command-line choice (`--deny`, `--emit`).",
+        example: None,
     },
     Code {
         code: "E0904",
         severity: Severity::Error,
         summary: "An event or object file is not valid JSON",
+        explanation: "An event or object file is not valid JSON; the label points at the error in the file.",
+        example: None,
     },
     Code {
         code: "E0905",
         severity: Severity::Error,
         summary: "The JSON is not a Stripe event, and no `--type` says which event a bare object is",
+        explanation: "The JSON is not a Stripe event, and no `--type` says which event a bare object is.",
+        example: None,
     },
     Code {
         code: "E0906",
         severity: Severity::Error,
         summary: "A file under `--objects` is not a Stripe object with an `id`",
+        explanation: "A file under `--objects` is not a Stripe object with an `id`.",
+        example: None,
     },
     Code {
         code: "E0907",
         severity: Severity::Error,
         summary: "`flow new`: no template of that name",
+        explanation: "`flow new`: no template of that name; the closest are suggested (`flow templates` lists them).",
+        example: None,
     },
     Code {
         code: "E0908",
         severity: Severity::Error,
         summary: "`flow new`: the target is not a usable name for a flow file",
+        explanation: "`flow new`: the target is not a usable name for a flow file.",
+        example: None,
     },
     Code {
         code: "E0909",
         severity: Severity::Error,
         summary: "`flow new`: the file exists",
+        explanation: "`flow new`: the file exists; `--force` overwrites it.",
+        example: None,
     },
     Code {
         code: "E0910",
         severity: Severity::Error,
         summary: "`flow new`: the folder cannot be created",
+        explanation: "`flow new`: the folder cannot be created.",
+        example: None,
     },
     Code {
         code: "E0920",
         severity: Severity::Error,
         summary: "`flow serve`: the `[serve]` section of `flow.toml` is invalid, or `--workers 0`",
+        explanation: "`flow serve`: the `[serve]` section of `flow.toml` is invalid, or `--workers 0`.",
+        example: None,
     },
     Code {
         code: "E0921",
         severity: Severity::Error,
         summary: "`flow serve`: no webhook signing secret",
+        explanation: "`flow serve`: no webhook signing secret. Set `STRIPE_WEBHOOK_SECRET` (or `webhook_secret` under `[serve]` in `flow.toml`); there is no flag for it, so it never shows in a process list or a shell history.",
+        example: None,
     },
     Code {
         code: "E0922",
         severity: Severity::Error,
         summary: "`flow serve`: nothing to serve, or a flow file with errors (its diagnostics are shown above this one)",
+        explanation: "`flow serve`: nothing to serve, or a flow file with errors (its diagnostics are shown above this one). A server starts only when every file passes the checks; while it runs, a file saved with errors is refused and its previous version stays active.",
+        example: None,
     },
     Code {
         code: "E0923",
         severity: Severity::Error,
-        summary: "`flow serve`: the run log cannot be opened, or another server is using it (one server per run log",
+        summary: "`flow serve`: the run log cannot be opened, or another server is using it",
+        explanation: "`flow serve`: the run log cannot be opened, or another server is using it (one server per run log; `--db FILE` gives a server its own).",
+        example: None,
     },
     Code {
         code: "E0924",
         severity: Severity::Error,
         summary: "`flow serve`: the address given to `--listen` cannot be listened on",
+        explanation: "`flow serve`: the address given to `--listen` cannot be listened on.",
+        example: None,
     },
     Code {
         code: "E0925",
         severity: Severity::Error,
         summary: "`flow runs`, `flow activate`, `flow deactivate`: no run log where one was expected (`.flow/runs.db`, or `--db FILE`), no such run, or a run that cannot be retried (only failed runs are)",
+        explanation: "`flow runs`, `flow activate`, `flow deactivate`: no run log where one was expected (`.flow/runs.db`, or `--db FILE`), no such run, or a run that cannot be retried (only failed runs are).",
+        example: None,
     },
     Code {
         code: "E0927",
         severity: Severity::Error,
         summary: "`flow activate` / `flow deactivate`: no workflow of that name has been served with this run log",
+        explanation: "`flow activate` / `flow deactivate`: no workflow of that name has been served with this run log; the closest names are suggested.",
+        example: None,
     },
     Code {
         code: "E0928",
         severity: Severity::Error,
         summary: "`flow runs --since`: not a time",
+        explanation: "`flow runs --since`: not a time. Write `2024-05-01`, `2024-05-01T12:00:00Z` (or with an offset), or an age: `90s`, `15m`, `2h`, `7d`.",
+        example: None,
     },
     Code {
         code: "E0950",
         severity: Severity::Error,
         summary: "REPL: an unknown `:command`",
+        explanation: "REPL: an unknown `:command`; `:help` lists them.",
+        example: None,
     },
     Code {
         code: "E0951",
         severity: Severity::Error,
         summary: "REPL: a `:command` without the argument it needs",
+        explanation: "REPL: a `:command` without the argument it needs.",
+        example: None,
     },
     Code {
         code: "E0952",
         severity: Severity::Error,
         summary: "REPL: `:run` without an event (start with `--event` or use `:event FILE`)",
+        explanation: "REPL: `:run` without an event (start with `--event` or use `:event FILE`).",
+        example: None,
     },
     Code {
         code: "E0953",
         severity: Severity::Error,
         summary: "REPL: `:run` with no workflow loaded (`:load FILE.flow`, or type one)",
+        explanation: "REPL: `:run` with no workflow loaded (`:load FILE.flow`, or type one).",
+        example: None,
     },
     Code {
         code: "E0954",
         severity: Severity::Error,
         summary: "REPL: a line failed at run time (a null where a value is needed, a missing object)",
+        explanation: "REPL: a line failed at run time (a null where a value is needed, a missing object); the session goes on.",
+        example: None,
     },
     Code {
         code: "E0955",
         severity: Severity::Error,
         summary: "REPL: standard input could not be read",
+        explanation: "REPL: standard input could not be read.",
+        example: None,
     },
     Code {
         code: "E0960",
         severity: Severity::Error,
         summary: "`--live`: the event has no `id`, so no idempotency key can be made (a bare object with `--type` cannot run live)",
+        explanation: "`--live`: the event has no `id`, so no idempotency key can be made (a bare object with `--type` cannot run live).",
+        example: None,
     },
     Code {
         code: "E0961",
         severity: Severity::Error,
         summary: "`--live`: no usable Stripe key (`STRIPE_API_KEY` unset, or a setting that must not hold a key)",
+        explanation: "`--live`: no usable Stripe key (`STRIPE_API_KEY` unset, or a setting that must not hold a key).",
+        example: None,
     },
     Code {
         code: "E0962",
         severity: Severity::Error,
         summary: "`--live`: e-mail has nowhere to go (no `from`, no `smtp`, no outbox)",
+        explanation: "`--live`: e-mail has nowhere to go (no `from`, no `smtp`, no outbox).",
+        example: None,
     },
     Code {
         code: "E0963",
         severity: Severity::Error,
         summary: "`--live`: the mail transport cannot be set up",
+        explanation: "`--live`: the mail transport cannot be set up.",
+        example: None,
     },
     Code {
         code: "E0964",
         severity: Severity::Error,
         summary: "`--live`: this `flow` was built without the `live` feature, so it cannot carry actions out (build it with the default features)",
+        explanation: "`--live`: this `flow` was built without the `live` feature, so it cannot carry actions out (build it with the default features).",
+        example: None,
     },
     Code {
         code: "N0001",
         severity: Severity::Note,
         summary: "The event's object has no schema yet: its fields are dynamic JSON, checked at run time",
+        explanation: "The event's object has no schema yet: its fields are dynamic JSON, checked at run time.",
+        example: None,
     },
     Code {
         code: "R0101",
         severity: Severity::Error,
         summary: "A value the step needs is null: a reference to update or retrieve, a side of a comparison, a condition, a refund parameter",
+        explanation: "A value the step needs is null: a reference to update or retrieve, a side of a comparison, a condition, a refund parameter. Guard the step with `if x != null { … }`.",
+        example: Some("failed · Tag valuable customers on payment_intent.succeeded (evt_guest)\n  error: tag_valuable_customers.flow:9:16: cannot update the customer: `customer` is null"),
     },
     Code {
         code: "R0102",
         severity: Severity::Error,
         summary: "`flow test`: the workflow reads a field that the test's partial `given` object does not set (reported by `flow test` as E0804)",
+        explanation: "`flow test`: the workflow reads a field that the test's partial `given` object does not set (reported by `flow test` as E0804).",
+        example: Some("error: t.test.flow:3:9: `customer` is not set in the test's event"),
     },
     Code {
         code: "R0103",
         severity: Severity::Error,
         summary: "The event lacks a field that its schema says Stripe always sends: the JSON is not an event as Stripe sends it",
+        explanation: "The event lacks a field that its schema says Stripe always sends: the JSON is not an event as Stripe sends it.",
+        example: Some("error: vip.flow:2:6: the event has no `amount`, which its schema says is always present"),
     },
     Code {
         code: "R0104",
         severity: Severity::Error,
         summary: "Event data of another type than the schema or the operation expects (for example a string where a number is declared, or dynamic JSON compared with a value it cannot be ordered with)",
+        explanation: "Event data of another type than the schema or the operation expects (for example a string where a number is declared, or dynamic JSON compared with a value it cannot be ordered with).",
+        example: Some("error: vip.flow:2:6: `amount` should be an integer, but the event has \"12\""),
     },
     Code {
         code: "R0201",
         severity: Severity::Error,
         summary: "The bindings could not carry an action out: Stripe's answer (its type, code and message), the mail server's, or an object that is not among `--objects`",
+        explanation: "The bindings could not carry an action out: Stripe's answer (its type, code and message), the mail server's, or an object that is not among `--objects`.",
+        example: Some("error: fraud.flow:4:15: retrieve charge `ch_missing`: no such object (give it in a file under --objects)"),
     },
     Code {
         code: "R0202",
         severity: Severity::Error,
         summary: "A `retrieve` was answered with something that is not an object",
+        explanation: "A `retrieve` was answered with something that is not an object.",
+        example: Some("error: fraud.flow:4:15: retrieve charge: the answer is not an object"),
     },
     Code {
         code: "R0301",
         severity: Severity::Error,
         summary: "An e-mail without a recipient (`to` is null or empty), or to something that is not an address",
+        explanation: "An e-mail without a recipient (`to` is null or empty), or to something that is not an address.",
+        example: Some("error: notify.flow:3:5: email: `nobody` is not an e-mail address"),
     },
     Code {
         code: "R0302",
         severity: Severity::Error,
         summary: "A refund amount in another currency than the payment's: amounts are never converted",
+        explanation: "A refund amount in another currency than the payment's: amounts are never converted.",
+        example: Some("error: refund.flow:3:5: refund: the amount is 10.00 EUR, but the payment is in USD; amounts are never converted"),
     },
     Code {
         code: "R0303",
         severity: Severity::Error,
         summary: "A refund amount that is not positive, or finer than Stripe takes for the currency",
+        explanation: "A refund amount that is not positive, or finer than Stripe takes for the currency.",
+        example: Some("error: refund.flow:3:5: refund: the amount must be positive, not 0.00 USD"),
     },
     Code {
         code: "W0101",
         severity: Severity::Warning,
         summary: "A string that is not among the documented values of an open enum (Stripe may add values, so this is a warning)",
+        explanation: "A string that is not among the documented values of an open enum (Stripe may add values, so this is a warning).",
+        example: None,
     },
     Code {
         code: "W0102",
         severity: Severity::Warning,
         summary: "A value that may be null where a value is needed",
+        explanation: "A value that may be null where a value is needed. `if x != null { … }` narrows `x` inside the block and silences it.",
+        example: None,
     },
     Code {
         code: "W0103",
         severity: Severity::Warning,
         summary: "A `let` that is never used",
+        explanation: "A `let` that is never used.",
+        example: None,
     },
     Code {
         code: "W0104",
         severity: Severity::Warning,
         summary: "A comparison that is always true or always false (constants, a never-null field compared with null, or a condition decided by the conditions around it)",
+        explanation: "A comparison that is always true or always false (constants, a never-null field compared with null, or a condition decided by the conditions around it).",
+        example: None,
     },
     Code {
         code: "W0105",
         severity: Severity::Warning,
         summary: "A branch that can never run given the conditions around it: `if amount < 500 USD` inside `when amount > 1000 USD`, or `if currency == EUR` there",
+        explanation: "A branch that can never run given the conditions around it: `if amount < 500 USD` inside `when amount > 1000 USD`, or `if currency == EUR` there.",
+        example: None,
     },
     Code {
         code: "W0106",
         severity: Severity::Warning,
         summary: "A workflow with more than Stripe's limit of 50 steps (actions and conditions)",
+        explanation: "A workflow with more than Stripe's limit of 50 steps (actions and conditions).",
+        example: None,
     },
     Code {
         code: "W0107",
         severity: Severity::Warning,
         summary: "Two workflows in one file with the same name",
+        explanation: "Two workflows in one file with the same name.",
+        example: None,
     },
     Code {
         code: "W0701",
         severity: Severity::Warning,
         summary: "Two tests in one file with the same name",
+        explanation: "Two tests in one file with the same name.",
+        example: None,
     },
 ];
 
 /// The registry entry of a code.
 pub fn lookup(code: &str) -> Option<&'static Code> {
     ALL.iter().find(|c| c.code == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_explanation_opens_with_its_summary() {
+        for c in ALL {
+            assert!(
+                c.explanation.starts_with(c.summary),
+                "{}: {:?} opens with {:?}",
+                c.code,
+                c.explanation,
+                c.summary
+            );
+            assert!(c.explanation.ends_with('.'), "{} ends a sentence", c.code);
+        }
+    }
+
+    #[test]
+    fn run_time_codes_and_only_they_have_an_example() {
+        for c in ALL {
+            assert_eq!(c.is_run_time(), c.example.is_some(), "{}", c.code);
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_and_in_order() {
+        for w in ALL.windows(2) {
+            assert!(w[0].code < w[1].code, "{} before {}", w[0].code, w[1].code);
+        }
+    }
 }

@@ -1,0 +1,176 @@
+//! The language's meaning, one case a line: a workflow, the `data.object` of an event
+//! of the type its `on` names, how the run ends, and exactly the actions it takes.
+//!
+//! ```text
+//! yields!(name, "flow source", { data.object }, Succeeded | Skipped, [actions]);
+//! yields!(name, "flow source", { data.object }, Failed("R0101", "message part"), [actions]);
+//! ```
+//!
+//! Actions are compared with the run report's JSON (`report.to_json()["actions"]`),
+//! as `flow run --format json` prints it. `retrieve` finds its objects in `world()`.
+
+use serde_json::{json, Value as Json};
+
+use flow::bindings::Recording;
+use flow::settings::Settings;
+use flow::syntax::SourceFile;
+use flow::vm::{Event, RunReport, Status};
+
+/// The objects `retrieve` can find.
+fn world() -> Recording {
+    let mut r = Recording::new();
+    for o in [
+        json!({ "id": "cus_1", "object": "customer", "email": "jenny@example.com", "metadata": {} }),
+        json!({ "id": "cus_old", "object": "customer", "metadata": { "first_payment": "pi_0" } }),
+        json!({ "id": "ch_small", "object": "charge", "amount": 1200, "currency": "usd" }),
+        json!({ "id": "ch_large", "object": "charge", "amount": 48000, "currency": "usd" }),
+    ] {
+        r.add(o);
+    }
+    r
+}
+
+/// Build `source` (it must have no errors and one workflow) and run it on an event of
+/// the type the workflow is triggered by, with `object` as its `data.object`.
+fn run(source: &str, object: Json) -> RunReport {
+    let file = SourceFile::new("case.flow", source);
+    let build = flow::build(&file, &Settings::default(), "case");
+    let rendered: String = build
+        .diagnostics
+        .iter()
+        .map(|d| flow::diagnostics::render(d, &file, false))
+        .collect();
+    assert!(!build.has_errors(), "{source}\n{rendered}");
+    assert_eq!(build.compiled.programs.len(), 1, "{source}: one workflow");
+    let program = &build.compiled.programs[0];
+    let event = Event::from_json(
+        json!({
+            "id": "evt_1",
+            "object": "event",
+            "type": program.trigger,
+            "data": { "object": object },
+        }),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{source}: {e}"));
+    flow::vm::run(program, &file, &event, &mut world())
+}
+
+macro_rules! yields {
+    ($name:ident, $source:expr, $object:tt, Failed($code:literal, $message:literal), $actions:tt) => {
+        #[test]
+        fn $name() {
+            let report = run($source, json!($object));
+            let got = report.to_json();
+            assert_eq!(report.status, Status::Failed, "{got:#}");
+            assert_eq!(got["code"], $code, "{got:#}");
+            let error = report.error.clone().unwrap_or_default();
+            assert!(error.contains($message), "{error:?} says {:?}", $message);
+            assert_eq!(got["actions"], json!($actions), "{got:#}");
+        }
+    };
+    ($name:ident, $source:expr, $object:tt, $status:ident, $actions:tt) => {
+        #[test]
+        fn $name() {
+            let report = run($source, json!($object));
+            let got = report.to_json();
+            assert_eq!(report.status, Status::$status, "{got:#}");
+            assert_eq!(got["code"], Json::Null, "{got:#}");
+            assert_eq!(got["actions"], json!($actions), "{got:#}");
+        }
+    };
+}
+
+// ---------------------------------------------------------------- integers
+yields!(int_at_least, r#"on invoice.payment_failed when attempt_count >= 3 { email to: "a@example.com", body: "again" }"#, { "attempt_count": 3 }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "again", "append": [] }]);
+yields!(int_below_is_skipped, r#"on invoice.payment_failed when attempt_count >= 3 { email to: "a@example.com", body: "again" }"#, { "attempt_count": 2 }, Skipped, []);
+yields!(int_equal, r#"on invoice.payment_failed { if attempt_count == 1 { email to: "a@example.com", body: "first" } else { email to: "a@example.com", body: "again" } }"#, { "attempt_count": 1 }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "first", "append": [] }]);
+yields!(int_not_equal_and_less, r#"on invoice.payment_failed when attempt_count != 1 and attempt_count < 4 { email to: "a@example.com", body: "{attempt_count}" }"#, { "attempt_count": 3 }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "3", "append": [] }]);
+yields!(int_interpolated, r#"on invoice.payment_failed { email to: "a@example.com", subject: "attempt {attempt_count}", body: "invoice {number}" }"#, { "attempt_count": 12, "number": "INV-7" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": "attempt 12", "body": "invoice INV-7", "append": [] }]);
+
+// ---------------------------------------------------------------- money
+yields!(money_above, r#"on payment_intent.succeeded when amount > 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100001, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "Tier": "VIP" } } }]);
+yields!(money_exactly_at_threshold_is_skipped, r#"on payment_intent.succeeded when amount > 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100000, "currency": "usd", "customer": "cus_1" }, Skipped, []);
+yields!(money_at_least_takes_the_threshold, r#"on payment_intent.succeeded when amount >= 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100000, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "Tier": "VIP" } } }]);
+yields!(money_below, r#"on payment_intent.succeeded when amount < 10 USD { email to: "a@example.com", body: "{amount}" }"#, { "amount": 999, "currency": "usd" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "9.99 USD", "append": [] }]);
+yields!(money_constant_on_the_left, r#"on payment_intent.succeeded when 1000 USD < amount { update customer.metadata.Tier = "VIP" }"#, { "amount": 100001, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "Tier": "VIP" } } }]);
+yields!(money_constant_on_the_left_at_threshold, r#"on payment_intent.succeeded when 1000 USD < amount { update customer.metadata.Tier = "VIP" }"#, { "amount": 100000, "currency": "usd", "customer": "cus_1" }, Skipped, []);
+yields!(money_two_fields, r#"on payment_intent.succeeded when amount_received < amount { email to: "a@example.com", body: "{amount_received} of {amount}" }"#, { "amount": 5000, "amount_received": 2500, "currency": "usd" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "25.00 USD of 50.00 USD", "append": [] }]);
+yields!(money_in_another_currency_is_never_above, r#"on payment_intent.succeeded when amount > 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 250000, "currency": "eur", "customer": "cus_1" }, Skipped, []);
+yields!(money_in_another_currency_is_never_below, r#"on payment_intent.succeeded when amount < 1000 USD { update customer.metadata.Tier = "small" }"#, { "amount": 100, "currency": "eur", "customer": "cus_1" }, Skipped, []);
+yields!(money_in_another_currency_is_never_equal, r#"on payment_intent.succeeded { if amount == 1000 USD { email to: "a@example.com", body: "equal" } else { email to: "a@example.com", body: "not equal" } }"#, { "amount": 100000, "currency": "eur" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "not equal", "append": [] }]);
+yields!(money_in_another_currency_is_unequal, r#"on payment_intent.succeeded when amount != 1000 USD { email to: "a@example.com", body: "{amount}" }"#, { "amount": 100000, "currency": "eur" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "1000.00 EUR", "append": [] }]);
+yields!(jpy_has_no_minor_unit, r#"on payment_intent.succeeded when amount > 4999 JPY { email to: "a@example.com", body: "{amount}" }"#, { "amount": 5000, "currency": "jpy" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "5000 JPY", "append": [] }]);
+yields!(jpy_exactly_at_threshold_is_skipped, r#"on payment_intent.succeeded when amount > 5000 JPY { email to: "a@example.com", body: "{amount}" }"#, { "amount": 5000, "currency": "jpy" }, Skipped, []);
+yields!(kwd_has_three_decimals, r#"on payment_intent.succeeded when amount == 12.345 KWD { email to: "a@example.com", body: "{amount}" }"#, { "amount": 12345, "currency": "kwd" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "12.345 KWD", "append": [] }]);
+yields!(money_in_a_list, r#"on payment_intent.succeeded when amount in [10 USD, 10 EUR] { email to: "a@example.com", body: "{currency}" }"#, { "amount": 1000, "currency": "eur" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "EUR", "append": [] }]);
+yields!(money_not_in_a_list_of_other_currencies, r#"on payment_intent.succeeded when amount in [10 USD, 10 EUR] { email to: "a@example.com", body: "{currency}" }"#, { "amount": 1000, "currency": "gbp" }, Skipped, []);
+
+// ---------------------------------------------------------------- strings, enums, currencies, booleans, lists
+yields!(string_equal, r#"on payment_intent.succeeded when description == "Order 42" { email to: "a@example.com", body: "{description}!" }"#, { "description": "Order 42" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "Order 42!", "append": [] }]);
+yields!(string_differs_by_case, r#"on payment_intent.succeeded when description == "Order 42" { email to: "a@example.com", body: "x" }"#, { "description": "order 42" }, Skipped, []);
+yields!(null_string_is_not_equal, r#"on payment_intent.succeeded when description == "Order 42" { email to: "a@example.com", body: "x" }"#, { "description": null }, Skipped, []);
+yields!(enum_status, r#"on payment_intent.succeeded when status == "succeeded" { email to: "a@example.com", body: "{status}" }"#, { "status": "succeeded" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "succeeded", "append": [] }]);
+yields!(enum_other_status_is_skipped, r#"on payment_intent.succeeded when status == "succeeded" { email to: "a@example.com", body: "{status}" }"#, { "status": "processing" }, Skipped, []);
+yields!(enum_in_list, r#"on payment_intent.succeeded when status in ["processing", "requires_action"] { email to: "a@example.com", body: "{status}" }"#, { "status": "requires_action" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "requires_action", "append": [] }]);
+yields!(enum_not_in_list, r#"on payment_intent.succeeded when status in ["processing", "requires_action"] { email to: "a@example.com", body: "{status}" }"#, { "status": "succeeded" }, Skipped, []);
+yields!(currency_equal, r#"on payment_intent.succeeded when currency == EUR { email to: "a@example.com", body: "{currency}" }"#, { "currency": "eur" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "EUR", "append": [] }]);
+yields!(currency_not_in_list, r#"on payment_intent.succeeded when currency in [USD, EUR] { email to: "a@example.com", body: "x" }"#, { "currency": "gbp" }, Skipped, []);
+yields!(local_in_list, r#"on payment_intent.succeeded { let c = currency; if c in [USD, EUR] { email to: "a@example.com", body: "{c}" } else { email to: "b@example.com", body: "{c}" } }"#, { "currency": "gbp" }, Succeeded, [{ "action": "email", "to": ["b@example.com"], "subject": null, "body": "GBP", "append": [] }]);
+yields!(reference_equals_its_id, r#"on payment_intent.succeeded when customer == "cus_1" { email to: "a@example.com", body: "{customer}" }"#, { "customer": "cus_1" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "cus_1", "append": [] }]);
+yields!(string_in_list_field, r#"on payment_intent.succeeded when "link" in payment_method_types { email to: "a@example.com", body: "x" }"#, { "payment_method_types": ["card", "link"] }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "x", "append": [] }]);
+yields!(string_not_in_list_field, r#"on payment_intent.succeeded when "link" in payment_method_types { email to: "a@example.com", body: "x" }"#, { "payment_method_types": ["card"] }, Skipped, []);
+yields!(bool_field_is_a_condition, r#"on payment_intent.succeeded when livemode { email to: "a@example.com", body: "x" }"#, { "livemode": false }, Skipped, []);
+yields!(bool_compared, r#"on payment_intent.succeeded when livemode == false { email to: "a@example.com", body: "test mode" }"#, { "livemode": false }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "test mode", "append": [] }]);
+yields!(timestamp_compared_and_shown, r#"on payment_intent.succeeded when created >= 1764000000 { email to: "a@example.com", body: "{created}" }"#, { "created": 1764153720 }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "2025-11-26T10:42:00Z", "append": [] }]);
+yields!(escaped_braces_are_text, r#"on payment_intent.succeeded { email to: "a@example.com", body: "\{amount\} is {amount}" }"#, { "amount": 5, "currency": "usd" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "{amount} is 0.05 USD", "append": [] }]);
+
+// ---------------------------------------------------------------- and, or, not, null guards
+yields!(and_short_circuits_on_null, r#"on charge.succeeded when application_fee_amount != null and application_fee_amount > 1 USD { retrieve customer }"#, { "currency": "usd", "application_fee_amount": null, "customer": "cus_1" }, Skipped, []);
+yields!(and_takes_both, r#"on charge.succeeded when application_fee_amount != null and application_fee_amount > 1 USD { retrieve customer }"#, { "currency": "usd", "application_fee_amount": 101, "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1" }]);
+yields!(or_short_circuits_on_null, r#"on charge.succeeded when application_fee_amount == null or application_fee_amount > 1 USD { email to: "a@example.com", body: "x" }"#, { "currency": "usd", "application_fee_amount": null }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "x", "append": [] }]);
+yields!(unguarded_null_comparison_fails, r#"on charge.succeeded when application_fee_amount > 1 USD { retrieve customer }"#, { "currency": "usd", "application_fee_amount": null, "customer": "cus_1" }, Failed("R0101", "`application_fee_amount` is null"), []);
+yields!(not_negates, r#"on payment_intent.succeeded when not (status == "succeeded") { email to: "a@example.com", body: "x" }"#, { "status": "succeeded" }, Skipped, []);
+yields!(and_binds_tighter_than_or, r#"on payment_intent.succeeded when status == "succeeded" or status == "processing" and livemode { email to: "a@example.com", body: "x" }"#, { "status": "succeeded", "livemode": false }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "x", "append": [] }]);
+yields!(parentheses_group, r#"on payment_intent.succeeded when (status == "succeeded" or status == "processing") and livemode { email to: "a@example.com", body: "x" }"#, { "status": "succeeded", "livemode": false }, Skipped, []);
+yields!(null_guard_narrows, r#"on payment_intent.succeeded { if receipt_email != null { email to: receipt_email, body: "Thanks" } }"#, { "receipt_email": "jenny@example.com" }, Succeeded, [{ "action": "email", "to": ["jenny@example.com"], "subject": null, "body": "Thanks", "append": [] }]);
+yields!(null_guard_skips_the_block, r#"on payment_intent.succeeded { if receipt_email != null { email to: receipt_email, body: "Thanks" } }"#, { "receipt_email": null }, Succeeded, []);
+
+// ---------------------------------------------------------------- if / else if / else, let
+yields!(if_first_branch, r#"on charge.succeeded { if amount > 10 USD { email to: "big@b.co", body: "x" } else if amount > 1 USD { email to: "mid@b.co", body: "x" } else { email to: "small@b.co", body: "x" } }"#, { "amount": 2000, "currency": "usd" }, Succeeded, [{ "action": "email", "to": ["big@b.co"], "subject": null, "body": "x", "append": [] }]);
+yields!(if_else_if_branch, r#"on charge.succeeded { if amount > 10 USD { email to: "big@b.co", body: "x" } else if amount > 1 USD { email to: "mid@b.co", body: "x" } else { email to: "small@b.co", body: "x" } }"#, { "amount": 500, "currency": "usd" }, Succeeded, [{ "action": "email", "to": ["mid@b.co"], "subject": null, "body": "x", "append": [] }]);
+yields!(if_else_branch, r#"on charge.succeeded { if amount > 10 USD { email to: "big@b.co", body: "x" } else if amount > 1 USD { email to: "mid@b.co", body: "x" } else { email to: "small@b.co", body: "x" } }"#, { "amount": 100, "currency": "usd" }, Succeeded, [{ "action": "email", "to": ["small@b.co"], "subject": null, "body": "x", "append": [] }]);
+yields!(if_without_else_does_nothing, r#"on charge.succeeded { if amount > 10 USD { email to: "big@b.co", body: "x" } }"#, { "amount": 100, "currency": "usd" }, Succeeded, []);
+yields!(let_holds_a_condition, r#"on payment_intent.succeeded { let big = amount > 2000 USD; if big { email to: "a@example.com", body: "big" } else { email to: "a@example.com", body: "small" } }"#, { "amount": 200001, "currency": "usd" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "big", "append": [] }]);
+yields!(let_holds_text, r#"on payment_intent.succeeded { let note = "Order {metadata.order_id}"; email to: "a@example.com", subject: note, body: note }"#, { "metadata": { "order_id": "10423" } }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": "Order 10423", "body": "Order 10423", "append": [] }]);
+yields!(missing_metadata_key_is_empty_text, r#"on payment_intent.succeeded { email to: "a@example.com", subject: "Order {metadata.order_id}", body: "x" }"#, { "metadata": {} }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": "Order ", "body": "x", "append": [] }]);
+yields!(compact_blocks, r#"on payment_intent.succeeded when amount > 1000 USD < email to: "team@example.com", body: "Add a note"; if amount > 2000 USD < update customer.metadata.Tier = "VIP" > >"#, { "amount": 250000, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "email", "to": ["team@example.com"], "subject": null, "body": "Add a note", "append": [] }, { "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "Tier": "VIP" } } }]);
+
+// ---------------------------------------------------------------- update
+yields!(update_metadata_interpolated, r#"on payment_intent.succeeded { update customer.metadata.LastAmount = "{amount}" }"#, { "amount": 1200, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "LastAmount": "12.00 USD" } } }]);
+yields!(update_metadata_to_null_unsets_it, r#"on payment_intent.succeeded { update customer.metadata.Tier = null }"#, { "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "Tier": "" } } }]);
+yields!(update_a_field, r#"on payment_intent.succeeded { update customer.description = "VIP since {created}" }"#, { "created": 1764153720, "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "description": "VIP since 2025-11-26T10:42:00Z" } }]);
+yields!(update_of_a_null_reference_fails, r#"on payment_intent.succeeded when amount > 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100001, "currency": "usd", "customer": null }, Failed("R0101", "cannot update the customer: `customer` is null"), []);
+yields!(actions_before_a_failure_are_kept, r#"on payment_intent.succeeded { email to: "a@example.com", body: "thanks"; update customer.metadata.Tier = "VIP" }"#, { "customer": null }, Failed("R0101", "`customer` is null"), [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "thanks", "append": [] }]);
+
+// ---------------------------------------------------------------- email
+yields!(email_to_a_list_with_a_table, r#"on payment_intent.succeeded { email to: ["a@example.com", "b@example.com"], subject: "Paid: {amount}", body: "by {customer}", append: { "Amount": amount, "Customer": customer, "Email": receipt_email } }"#, { "amount": 150, "currency": "usd", "customer": "cus_1", "receipt_email": null }, Succeeded, [{ "action": "email", "to": ["a@example.com", "b@example.com"], "subject": "Paid: 1.50 USD", "body": "by cus_1", "append": [["Amount", "1.50 USD"], ["Customer", "cus_1"], ["Email", ""]] }]);
+yields!(email_without_recipient_fails, r#"on payment_intent.succeeded { email to: receipt_email, body: "x" }"#, { "receipt_email": null }, Failed("R0301", "email has no recipient"), []);
+yields!(email_to_a_non_address_fails, r#"on payment_intent.succeeded { if receipt_email != null { email to: receipt_email, body: "x" } }"#, { "receipt_email": "nobody" }, Failed("R0301", "`nobody` is not an e-mail address"), []);
+
+// ---------------------------------------------------------------- retrieve, refund
+yields!(retrieve_records_the_object, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1" }]);
+yields!(retrieve_of_an_unknown_object_fails, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": "cus_nope" }, Failed("R0201", "retrieve customer `cus_nope`: no such object"), []);
+yields!(retrieved_fields_are_read, r#"on payment_intent.succeeded when customer != null { let cus = retrieve customer; if cus.metadata.first_payment == null { update customer.metadata.first_payment = id } }"#, { "id": "pi_1", "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1" }, { "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "first_payment": "pi_1" } } }]);
+yields!(retrieved_fields_decide, r#"on payment_intent.succeeded when customer != null { let cus = retrieve customer; if cus.metadata.first_payment == null { update customer.metadata.first_payment = id } }"#, { "id": "pi_2", "customer": "cus_old" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_old" }]);
+yields!(refund_a_small_fraudulent_charge, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; if ch.amount < dispute_fee { refund charge: ch, amount: ch.amount, reason: "fraudulent" } else { email to: "risk@example.com", body: "{ch.id}: {ch.amount}" } }"#, { "charge": "ch_small" }, Succeeded, [{ "action": "retrieve", "object": "charge", "id": "ch_small" }, { "action": "refund", "params": { "charge": "ch_small", "amount": 1200, "reason": "fraudulent" } }]);
+yields!(refund_not_worth_it, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; if ch.amount < dispute_fee { refund charge: ch, amount: ch.amount, reason: "fraudulent" } else { email to: "risk@example.com", body: "{ch.id}: {ch.amount}" } }"#, { "charge": "ch_large" }, Succeeded, [{ "action": "retrieve", "object": "charge", "id": "ch_large" }, { "action": "email", "to": ["risk@example.com"], "subject": null, "body": "ch_large: 480.00 USD", "append": [] }]);
+yields!(refund_in_full, r#"on payment_intent.succeeded { refund payment_intent: id }"#, { "id": "pi_1" }, Succeeded, [{ "action": "refund", "params": { "payment_intent": "pi_1" } }]);
+yields!(refund_in_another_currency_fails, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; refund charge: ch, amount: 5 EUR }"#, { "charge": "ch_small" }, Failed("R0302", "the amount is 5.00 EUR, but the payment is in USD"), [{ "action": "retrieve", "object": "charge", "id": "ch_small" }]);
+yields!(refund_of_nothing_fails, r#"on payment_intent.succeeded { refund payment_intent: id, amount: 0 USD }"#, { "id": "pi_1" }, Failed("R0303", "must be positive, not 0.00 USD"), []);
+yields!(refund_finer_than_kwd_takes_fails, r#"on charge.succeeded { refund charge: id, amount: 12.345 KWD }"#, { "id": "ch_9" }, Failed("R0303", "Stripe needs KWD amounts rounded to 0.010"), []);
+yields!(refund_of_kwd_to_the_ten_fils, r#"on charge.succeeded { refund charge: id, amount: 12.340 KWD }"#, { "id": "ch_9" }, Succeeded, [{ "action": "refund", "params": { "charge": "ch_9", "amount": 12340 } }]);
+
+// ---------------------------------------------------------------- events that are not as their schema says
+yields!(missing_required_field_fails, r#"on payment_intent.succeeded when amount > 1 USD { retrieve customer }"#, { "currency": "usd", "customer": "cus_1" }, Failed("R0103", "the event has no `amount`"), []);
+yields!(wrong_type_fails, r#"on payment_intent.succeeded when amount > 1 USD { retrieve customer }"#, { "amount": "12", "currency": "usd", "customer": "cus_1" }, Failed("R0104", "`amount` should be an integer amount"), []);
