@@ -21,13 +21,10 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value as Json;
-
 pub use decode::Decoder;
 use flow_bindings::Recording;
 use flow_program::Program;
 use flow_syntax::SourceFile;
-use flow_vm::Action;
 use flow_vm::{self as vm, RunReport, Status};
 
 /// How reports are written.
@@ -69,7 +66,7 @@ impl Summary {
 /// The compiled workflows of one file, ready to run over many events.
 pub struct Batch<'a> {
     source: &'a SourceFile,
-    by_trigger: HashMap<&'a str, Vec<(&'a Program, String)>>,
+    by_trigger: HashMap<&'a str, Vec<&'a Program>>,
     decoder: Decoder,
     bindings: Recording,
     output: Output,
@@ -85,14 +82,9 @@ impl<'a> Batch<'a> {
         bindings: Recording,
         output: Output,
     ) -> Batch<'a> {
-        let mut by_trigger: HashMap<&str, Vec<(&Program, String)>> = HashMap::new();
+        let mut by_trigger: HashMap<&str, Vec<&Program>> = HashMap::new();
         for p in programs {
-            // The start of every JSON report of this workflow, written once.
-            let head = format!("{{\"workflow\":{},\"event\":", Json::from(p.name.as_str()));
-            by_trigger
-                .entry(p.trigger.as_str())
-                .or_default()
-                .push((p, head));
+            by_trigger.entry(p.trigger.as_str()).or_default().push(p);
         }
         Batch {
             source,
@@ -336,7 +328,7 @@ impl<'b, 'a> Worker<'b, 'a> {
         let Some(programs) = self.batch.by_trigger.get(event.event_type()) else {
             return;
         };
-        for (p, head) in programs {
+        for p in programs {
             let report = vm::run(p, self.batch.source, &event, &mut self.bindings);
             match report.status {
                 Status::Succeeded => self.summary.succeeded += 1,
@@ -344,7 +336,7 @@ impl<'b, 'a> Worker<'b, 'a> {
                 Status::Failed => self.summary.failed += 1,
             }
             match self.batch.output {
-                Output::Json => write_report_json(out, head, &report),
+                Output::Json => write_report_line(out, &report),
                 Output::Text => out.extend_from_slice(report.to_text().as_bytes()),
             }
         }
@@ -364,31 +356,11 @@ impl<'b, 'a> Worker<'b, 'a> {
     }
 }
 
-/// `report.to_json()` as one line, without building the JSON tree; `head` is
-/// `{"workflow":NAME,"event":`.
-fn write_report_json(out: &mut Vec<u8>, head: &str, r: &RunReport) {
-    fn string(out: &mut Vec<u8>, s: Option<&str>) {
-        // Writing JSON into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, &s);
-    }
-    out.extend_from_slice(head.as_bytes());
-    string(out, r.event.as_deref());
-    out.extend_from_slice(b",\"event_type\":");
-    string(out, Some(&r.event_type));
-    out.extend_from_slice(b",\"status\":\"");
-    out.extend_from_slice(r.status.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"code\":");
-    string(out, r.code.map(vm::RunCode::as_str));
-    out.extend_from_slice(b",\"error\":");
-    string(out, r.error.as_deref());
-    out.extend_from_slice(b",\"actions\":[");
-    for (i, a) in r.actions.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        let _ = serde_json::to_writer(&mut *out, &Action::to_json(a));
-    }
-    out.extend_from_slice(b"]}\n");
+/// A report as one line of JSON: its serialization, as `report.to_json()` prints.
+fn write_report_line(out: &mut Vec<u8>, report: &RunReport) {
+    // Writing JSON into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, report);
+    out.push(b'\n');
 }
 
 /// The number of worker threads worth using here.

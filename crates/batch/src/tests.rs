@@ -457,9 +457,8 @@ fn report_lines_are_byte_for_byte_to_json() {
         };
         for p in programs.iter().filter(|p| p.trigger == ev.event_type()) {
             let report = vm::run(p, &source, &ev, &mut objects());
-            let head = format!("{{\"workflow\":{},\"event\":", Json::from(p.name.as_str()));
             let mut out = Vec::new();
-            write_report_json(&mut out, &head, &report);
+            write_report_line(&mut out, &report);
             assert_eq!(
                 String::from_utf8(out).unwrap(),
                 format!("{}\n", report.to_json())

@@ -1,10 +1,16 @@
 //! The bytecode: a flat instruction vector per workflow, with a constant pool and a
 //! table of field reads resolved at compile time.
 
+use serde::Serialize;
+
 use crate::{CmpOp, FieldRead, Lit};
 use flow_syntax::Span;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// An instruction. In the canonical form (see `canonical.rs`) an instruction keeps
+/// what it does and leaves out the indexes of `Program::operands`, which only point
+/// back at the source text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     /// Push constant #n.
     Const(u32),
@@ -15,7 +21,7 @@ pub enum Op {
     Pop,
     Not,
     /// Pop right, pop left, push the comparison; `operands[n]` are their spans.
-    Compare(CmpOp, u32),
+    Compare(CmpOp, #[serde(skip)] u32),
     /// Pop list, pop needle, push membership.
     In,
     /// Pop n values, push a list.
@@ -29,7 +35,7 @@ pub enum Op {
     Jump(u32),
     /// Pop an ID, fetch the object of type `objects[n]` through the bindings, push
     /// it; `operands[k]` is the span of the ID expression: `Retrieve(n, k)`.
-    Retrieve(u32, u32),
+    Retrieve(u32, #[serde(skip)] u32),
     /// Pop value, pop ID: update `updates[n]` (object type and parameter path).
     Update(u32),
     /// Pop n values, push a table labelled by `tables[k]`: `MakeTable(k)`.
@@ -44,25 +50,33 @@ pub enum Op {
     Halt,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct UpdateSpec {
     pub object: String,
     pub param_path: Vec<String>,
     /// The span of the reference being updated (`customer`), for errors.
+    #[serde(skip)]
     pub target: Span,
 }
 
 /// One compiled workflow: immutable, and reusable across events.
-#[derive(Clone, Debug)]
+///
+/// Its serialized form leaves out every source position (`spans`, `operands`,
+/// `span`, an update's `target`, and the indexes into `operands` of `Compare` and
+/// `Retrieve`): that is the canonical form of [`Program::canonical`], the same for
+/// two sources that differ only in comments and layout.
+#[derive(Clone, Debug, Serialize)]
 pub struct Program {
     pub name: String,
     pub trigger: String,
     pub code: Vec<Op>,
     /// The source span of each instruction, for run-time errors.
+    #[serde(skip)]
     pub spans: Vec<Span>,
     pub consts: Vec<Lit>,
     pub reads: Vec<FieldRead>,
     /// Spans of operands named in run-time errors (`Compare`, `Retrieve`).
+    #[serde(skip)]
     pub operands: Vec<(Span, Span)>,
     pub objects: Vec<String>,
     pub updates: Vec<UpdateSpec>,
@@ -71,6 +85,7 @@ pub struct Program {
     pub refunds: Vec<Vec<String>>,
     pub locals: u16,
     /// Stripe steps (actions and conditions), for reports.
+    #[serde(skip)]
     pub span: Span,
 }
 

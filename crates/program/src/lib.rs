@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod bytecode;
+mod canonical;
 mod disasm;
 mod operand;
 

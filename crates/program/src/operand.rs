@@ -3,11 +3,13 @@
 //! and the compiler and the VM use them as they are.
 
 use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
 
 use flow_stdlib::money::{Currency, Money};
 
 /// Where a field path starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Root {
     /// `data.object` of the event.
     Object,
@@ -18,7 +20,8 @@ pub enum Root {
 }
 
 /// How a JSON value read from an event becomes a flow value.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Conv {
     Str,
     Int,
@@ -38,7 +41,7 @@ pub enum Conv {
     List(Box<Conv>),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FieldRead {
     pub root: Root,
     pub path: Vec<String>,
@@ -46,21 +49,37 @@ pub struct FieldRead {
     /// Null or absent is an error at run time (the schema says it is always there).
     pub required: bool,
     /// The path as the user wrote it, for run-time errors.
+    ///
+    /// It is part of the canonical form, and so of the version: run-time errors
+    /// quote it (``cannot read `cus.email`: the object is null``), and those messages
+    /// are in run reports and in the run log, so two programs that differ in it do
+    /// not behave the same to whoever reads their reports. It is built from the
+    /// names of the path's segments, never from the layout around them, so a
+    /// comment or a change of whitespace leaves it as it is; renaming a `let` does
+    /// change it, and with it the version.
     pub display: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Lit {
     Null,
     Bool(bool),
     Int(i64),
-    Dec(Decimal),
+    /// Serialized as its exact text, scale included (`10.50`, not `10.5`).
+    Dec(#[serde(serialize_with = "exact_decimal")] Decimal),
     Str(String),
     Currency(Currency),
     Money(Money),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A decimal as its exact text: never through a float.
+fn exact_decimal<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(d)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CmpOp {
     Eq,
     Ne,

@@ -1,6 +1,9 @@
 //! The workflows a server runs: found in the given files and folders, each file
-//! checked before it is loaded, each workflow identified by a version (a hash of its
-//! checked, compiled program and the settings it was checked with).
+//! checked before it is loaded, each workflow identified by a version (a hash of the
+//! canonical form of its compiled program and of the settings it was checked with).
+//!
+//! An edit that only touches comments or layout builds the file again to the same
+//! version: nothing new is recorded, and runs go on at that version.
 //!
 //! On a reload, only files whose content (or `flow.toml`) changed are built again; a
 //! file with errors is refused and its previous version stays loaded.
@@ -53,14 +56,11 @@ pub fn settings_text(s: &Settings) -> String {
     )
 }
 
-/// The version of a compiled workflow: a hash of the program and its settings.
+/// The version of a compiled workflow: 16 hex digits of a hash of the program's
+/// canonical form ([`Program::version`]: no source positions, so an edit of only
+/// comments or layout keeps the version) and of its settings.
 pub fn version_of(program: &Program, settings: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(format!("{program:?}").as_bytes());
-    h.update(b"\0");
-    h.update(settings.as_bytes());
-    let digest = h.finalize();
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    program.version(settings)
 }
 
 fn stem(path: &Path) -> String {

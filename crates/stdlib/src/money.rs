@@ -10,6 +10,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use rust_decimal::Decimal;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 /// An upper-case three-letter currency code.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -80,6 +81,13 @@ impl fmt::Debug for Currency {
     }
 }
 
+/// The code, `"USD"`.
+impl Serialize for Currency {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
 /// An amount in a currency's smallest unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Money {
@@ -126,6 +134,16 @@ impl Money {
         } else {
             None
         }
+    }
+}
+
+/// `{"minor": 1499, "currency": "USD"}`: the integer minor units, never a float.
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("Money", 2)?;
+        m.serialize_field("minor", &self.minor)?;
+        m.serialize_field("currency", &self.currency)?;
+        m.end()
     }
 }
 
@@ -191,6 +209,16 @@ mod tests {
         assert_eq!(
             Money::new(-5, Currency::parse("eur").unwrap()).to_string(),
             "-0.05 EUR"
+        );
+    }
+
+    #[test]
+    fn serializes_as_code_and_minor_units() {
+        let kwd = Currency::parse("kwd").unwrap();
+        assert_eq!(serde_json::to_string(&kwd).unwrap(), r#""KWD""#);
+        assert_eq!(
+            serde_json::to_string(&Money::new(-1235, kwd)).unwrap(),
+            r#"{"minor":-1235,"currency":"KWD"}"#
         );
     }
 

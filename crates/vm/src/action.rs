@@ -2,11 +2,13 @@
 //! API would receive, carried out by a [`Bindings`] implementation (`flow-bindings`
 //! has the recording and the live ones).
 
-use serde_json::{json, Map, Value as Json};
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
-/// An e-mail as its reader sees it.
-#[derive(Clone, Debug, PartialEq)]
+/// An e-mail as its reader sees it. In JSON, `append` is a list of `[label, text]`
+/// pairs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Email {
     pub to: Vec<String>,
     pub subject: Option<String>,
@@ -16,7 +18,10 @@ pub struct Email {
 }
 
 /// One side effect of a run, with exactly the parameters Stripe's API would receive.
-#[derive(Clone, Debug, PartialEq)]
+/// In JSON, an object whose `"action"` names the kind, followed by its fields:
+/// `{"action":"update","object":…,"id":…,"params":…}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
 pub enum Action {
     Email(Email),
     Update {
@@ -89,24 +94,10 @@ impl Action {
         }
     }
 
-    /// The run report's JSON for this action.
+    /// The run report's JSON for this action: its serialization.
     pub fn to_json(&self) -> Json {
-        match self {
-            Action::Email(e) => json!({
-                "action": "email",
-                "to": e.to,
-                "subject": e.subject,
-                "body": e.body,
-                "append": e.append.iter().map(|(l, t)| json!([l, t])).collect::<Vec<_>>(),
-            }),
-            Action::Update { object, id, params } => json!({
-                "action": "update", "object": object, "id": id, "params": params,
-            }),
-            Action::Retrieve { object, id } => json!({
-                "action": "retrieve", "object": object, "id": id,
-            }),
-            Action::Refund { params } => json!({ "action": "refund", "params": params }),
-        }
+        // Every key is a string: serializing cannot fail.
+        serde_json::to_value(self).unwrap_or(Json::Null)
     }
 }
 

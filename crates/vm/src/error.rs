@@ -4,6 +4,7 @@
 //! their text.
 
 use flow_syntax::{SourceFile, Span};
+use serde::{Serialize, Serializer};
 
 /// What went wrong while running, by stable code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,6 +73,13 @@ impl RunCode {
             RunCode::Currency => "give the amount in the payment's currency: amounts are never converted",
             RunCode::Amount => "give a positive amount in the currency's minor unit",
         }
+    }
+}
+
+/// The stable code, `"R0101"`.
+impl Serialize for RunCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

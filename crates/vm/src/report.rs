@@ -1,10 +1,13 @@
 //! The run report: one per workflow triggered by an event.
 
-use serde_json::{json, Value as Json};
+use serde::Serialize;
+use serde_json::Value as Json;
 
 use crate::{Action, RunCode};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a run ended: `"succeeded"`, `"skipped"` or `"failed"` in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     Succeeded,
     /// The `when` condition was false.
@@ -22,7 +25,10 @@ impl Status {
     }
 }
 
-#[derive(Clone, Debug)]
+/// What one run did. Its JSON (`flow run --format json`, batch mode, the run log) is
+/// its serialization, fields in this order, and is described by
+/// `docs/run-report.schema.json`.
+#[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
     pub workflow: String,
     pub event: Option<String>,
@@ -36,16 +42,10 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// The report as a JSON tree: its serialization.
     pub fn to_json(&self) -> Json {
-        json!({
-            "workflow": self.workflow,
-            "event": self.event,
-            "event_type": self.event_type,
-            "status": self.status.as_str(),
-            "code": self.code.map(RunCode::as_str),
-            "error": self.error,
-            "actions": self.actions.iter().map(Action::to_json).collect::<Vec<_>>(),
-        })
+        // Every key is a string: serializing cannot fail.
+        serde_json::to_value(self).unwrap_or(Json::Null)
     }
 
     /// The report for a person.
@@ -95,5 +95,130 @@ impl RunReport {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Email;
+    use serde_json::json;
+
+    /// The report's JSON as it was built by hand before it was derived: the field
+    /// order and the shape of every action are part of the format.
+    fn by_hand(r: &RunReport) -> Json {
+        let actions: Vec<Json> = r
+            .actions
+            .iter()
+            .map(|a| match a {
+                Action::Email(e) => json!({
+                    "action": "email",
+                    "to": e.to,
+                    "subject": e.subject,
+                    "body": e.body,
+                    "append": e.append.iter().map(|(l, t)| json!([l, t])).collect::<Vec<_>>(),
+                }),
+                Action::Update { object, id, params } => json!({
+                    "action": "update", "object": object, "id": id, "params": params,
+                }),
+                Action::Retrieve { object, id } => json!({
+                    "action": "retrieve", "object": object, "id": id,
+                }),
+                Action::Refund { params } => json!({ "action": "refund", "params": params }),
+            })
+            .collect();
+        json!({
+            "workflow": r.workflow,
+            "event": r.event,
+            "event_type": r.event_type,
+            "status": r.status.as_str(),
+            "code": r.code.map(RunCode::as_str),
+            "error": r.error,
+            "actions": actions,
+        })
+    }
+
+    fn reports() -> Vec<RunReport> {
+        let mut params = serde_json::Map::new();
+        params.insert("payment_intent".into(), json!("pi_1"));
+        params.insert("amount".into(), json!(1499));
+        let actions = vec![
+            Action::Email(Email {
+                to: vec!["a@example.com".into(), "b@example.com".into()],
+                subject: Some("Über \"big\" order".into()),
+                body: "line one\nline two".into(),
+                append: vec![
+                    ("Amount".into(), "14.99 USD".into()),
+                    ("Ø".into(), "".into()),
+                ],
+            }),
+            Action::Email(Email {
+                to: vec![],
+                subject: None,
+                body: String::new(),
+                append: vec![],
+            }),
+            Action::Update {
+                object: "customer".into(),
+                id: "cus_1".into(),
+                params: json!({"metadata": {"Tier": "VIP", "b": 1, "a": null}}),
+            },
+            Action::Retrieve {
+                object: "charge".into(),
+                id: "ch_1".into(),
+            },
+            Action::Refund { params },
+        ];
+        let mut out = vec![RunReport {
+            workflow: "Tag \u{1F600} customers".into(),
+            event: Some("evt_1".into()),
+            event_type: "payment_intent.succeeded".into(),
+            status: Status::Succeeded,
+            code: None,
+            error: None,
+            actions,
+        }];
+        for code in RunCode::ALL {
+            out.push(RunReport {
+                workflow: "W".into(),
+                event: None,
+                event_type: "charge.refunded".into(),
+                status: Status::Failed,
+                code: Some(code),
+                error: Some(format!("t.flow:1:2: {}", code.help())),
+                actions: vec![],
+            });
+        }
+        out.push(RunReport {
+            status: Status::Skipped,
+            ..out[1].clone()
+        });
+        out
+    }
+
+    #[test]
+    fn the_json_is_the_one_built_by_hand_byte_for_byte() {
+        for r in reports() {
+            let want = by_hand(&r).to_string();
+            assert_eq!(serde_json::to_string(&r).unwrap(), want);
+            assert_eq!(r.to_json().to_string(), want);
+            for a in &r.actions {
+                assert_eq!(serde_json::to_string(a).unwrap(), a.to_json().to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn codes_and_statuses_are_their_stable_names() {
+        for code in RunCode::ALL {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                json!(code.as_str()),
+                "{code:?}"
+            );
+        }
+        for s in [Status::Succeeded, Status::Skipped, Status::Failed] {
+            assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
+        }
     }
 }
