@@ -2,6 +2,7 @@
 //! generated events, and a generated flow file of many workflows.
 
 #![recursion_limit = "256"]
+#![forbid(unsafe_code)]
 
 use serde_json::{json, Value as Json};
 

@@ -2,6 +2,7 @@
 //! parse → check → compile, and programs that check clean run on a sample event.
 //! No input may panic.
 #![no_main]
+#![forbid(unsafe_code)]
 
 use flow::bindings::Recording;
 use flow::settings::Settings;

@@ -168,7 +168,12 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    dispatch(cli.command)
+    let code = dispatch(cli.command);
+    if code == 0 && output::write_failed() {
+        1
+    } else {
+        code
+    }
 }
 
 pub fn dispatch(command: Command) -> i32 {

@@ -4,6 +4,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use flow_diagnostics::{self as diagnostics, Diagnostic, Severity};
@@ -82,6 +83,15 @@ pub fn triggered<'b>(build: &'b Build, file: &Path, event: &Event) -> Vec<&'b Pr
     matching
 }
 
+/// Set when the output could not be written for another reason than a reader that
+/// went away (a full disk): the command then exits 1 whatever it did.
+static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Whether some output could not be written (not counting a closed pipe).
+pub fn write_failed() -> bool {
+    WRITE_FAILED.load(Ordering::Relaxed)
+}
+
 /// Standard output, locked, for a command's results. A reader that has gone away
 /// (a closed pipe) ends the output quietly: writes return false and later ones
 /// are skipped; any other write error is reported once.
@@ -118,6 +128,7 @@ impl Stdout {
         self.closed = true;
         if e.kind() != io::ErrorKind::BrokenPipe {
             eprintln!("flow: cannot write the output: {e}");
+            WRITE_FAILED.store(true, Ordering::Relaxed);
         }
     }
 }

@@ -112,6 +112,7 @@ pub fn run(
 }
 
 /// `--outbox` and `--verbose`, for `--live`.
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
 pub struct LiveOptions {
     /// `--outbox DIR`: write e-mails here instead of sending them.
     pub outbox: Option<std::path::PathBuf>,

@@ -3,6 +3,8 @@
 //!
 //! The checker keeps going after a problem, so one `flow check` reports all of them.
 
+#![forbid(unsafe_code)]
+
 mod env;
 mod reach;
 mod suggest;
@@ -1950,6 +1952,51 @@ mod tests {
 
     fn codes(text: &str) -> Vec<&'static str> {
         check(text).1.iter().map(|d| d.code).collect()
+    }
+
+    /// The checker knows only the environment it is given: here a standard library
+    /// of one event and one object, nothing of Stripe's.
+    #[test]
+    fn checks_against_the_environment_it_is_given() {
+        let lib = flow_stdlib::from_files(&[
+            ("events.txt", "widget.created widget\n"),
+            (
+                "schemas/widget.schema",
+                "object widget\n  id string\n  object enum(widget)\n  size integer\n  label string?\n",
+            ),
+            ("currencies.txt", "USD 2\n"),
+        ])
+        .expect("a small standard library loads");
+        let env = Env::new(&lib);
+        let run = |text: &str| {
+            let src = SourceFile::new("t.flow", text);
+            let p = parse(&src);
+            assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+            let (_, diags) = check_file(&p.file, src, &env, "t");
+            diags
+        };
+        let ok = run("on widget.created when size > 3 and label != null {\n}\n");
+        assert!(ok.is_empty(), "{ok:?}");
+        let typo = run("on widget.created when sise > 3 {\n}\n");
+        assert_eq!(
+            typo.iter().map(|d| d.code).collect::<Vec<_>>(),
+            ["E0102"],
+            "{typo:?}"
+        );
+        let label = typo[0]
+            .labels
+            .iter()
+            .map(|l| l.message.as_str())
+            .collect::<Vec<_>>();
+        assert!(
+            label.iter().any(|l| l.contains("size")),
+            "did you mean `size`: {label:?}"
+        );
+        let stripe = run("on payment_intent.succeeded {\n}\n");
+        assert!(
+            stripe.iter().any(|d| d.code == "E0101"),
+            "Stripe's events are not in this environment: {stripe:?}"
+        );
     }
 
     fn when_type(text: &str) -> Ty {

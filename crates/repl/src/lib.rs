@@ -9,6 +9,8 @@
 //! terminal. The terminal front end (line editing, completion, history) is in
 //! `editor`, and [`complete()`] is the completion logic it uses.
 
+#![forbid(unsafe_code)]
+
 mod complete;
 mod editor;
 
@@ -176,12 +178,14 @@ impl Session {
 
     /// Start a session as `flow repl` does; on failure, the rendered error.
     pub fn start(opts: &Options) -> Result<(Session, String), String> {
-        let settings = settings::load_for(opts.file.as_deref()).map_err(|e| {
-            plain(
-                &Diagnostic::error("E0902", format!("invalid settings: {e}"))
-                    .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`"),
-            )
-        })?;
+        let settings = match &opts.file {
+            Some(f) => flow_project::load_settings(f),
+            None => settings::load_for(None).map_err(|e| {
+                Diagnostic::error("E0902", format!("invalid settings: {e}"))
+                    .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`")
+            }),
+        }
+        .map_err(|d| plain(&d))?;
         let mut s = Session::new(settings);
         s.bindings = flow_project::recording(opts.objects.as_deref()).map_err(|d| plain(&d))?;
         if let Some(t) = &opts.event_type {
@@ -866,30 +870,14 @@ impl Session {
 
     /// `:load FILE.flow`: build it (with the flow.toml beside it) and keep its workflows.
     pub fn load(&mut self, path: &Path) -> Reply {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                return Reply::failed(plain(
-                    &Diagnostic::error("E0901", format!("cannot read {}: {e}", path.display()))
-                        .with_help("check the path; flow files end in `.flow`"),
-                ))
-            }
+        let flow_project::LoadedFile {
+            source,
+            settings,
+            build,
+        } = match flow_project::build_file(path) {
+            Ok(loaded) => loaded,
+            Err(d) => return Reply::failed(plain(&d)),
         };
-        let settings = match settings::load_for(Some(path)) {
-            Ok(s) => s,
-            Err(e) => {
-                return Reply::failed(plain(
-                    &Diagnostic::error("E0902", format!("invalid settings: {e}"))
-                        .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`"),
-                ))
-            }
-        };
-        let source = SourceFile::new(path.display().to_string(), text);
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "workflow".into());
-        let build = flow_project::build(&source, &settings, &stem);
         let mut out = String::new();
         let shown: Vec<Diagnostic> = build
             .diagnostics
@@ -1069,16 +1057,7 @@ fn load_event(path: &Path, event_type: Option<&str>, overrides: bool) -> Result<
 
 /// A diagnostic that points into no source.
 fn plain(d: &Diagnostic) -> String {
-    let mut t = format!(
-        "{}[{}]: {}\n",
-        diagnostics::severity_word(d.severity),
-        d.code,
-        d.message
-    );
-    if let Some(h) = &d.help {
-        t.push_str(&format!("  help: {h}\n"));
-    }
-    t
+    diagnostics::render_plain(d)
 }
 
 /// A run-time failure as a diagnostic pointing into the line.

@@ -65,16 +65,7 @@ pub struct ServeOptions {
 
 /// Print a diagnostic that is not about a flow file.
 pub fn print_diagnostic(d: &Diagnostic) {
-    let mut t = format!(
-        "{}[{}]: {}\n",
-        diagnostics::severity_word(d.severity),
-        d.code,
-        d.message
-    );
-    if let Some(h) = &d.help {
-        t.push_str(&format!("  help: {h}\n"));
-    }
-    eprint!("{t}");
+    eprint!("{}", diagnostics::render_plain(d));
 }
 
 /// The lock that keeps a second server off a run log: held while the process lives

@@ -105,13 +105,21 @@ pub fn builtin() -> &'static Stdlib {
     })
 }
 
+/// The built-in standard library, loaded afresh (see [`builtin`] for the shared one).
 pub fn load() -> Result<Stdlib, String> {
+    from_files(embedded::FILES)
+}
+
+/// A standard library from files laid out as `stdlib/` is (`schemas/*.schema`,
+/// `events.txt`, `currencies.txt`, `actions.def`, `templates/*.flow`), by path
+/// relative to it: for a test's small schema, or another API version's.
+pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
     let mut objects = HashMap::new();
     let mut currencies = HashMap::new();
     let mut events = Vec::new();
     let mut actions = Vec::new();
     let mut templates = Vec::new();
-    for (path, text) in embedded::FILES {
+    for (path, text) in files {
         if path.starts_with("schemas/") && path.ends_with(".schema") {
             schema::parse_schema(path, text, &mut objects)?;
         } else if *path == "currencies.txt" {

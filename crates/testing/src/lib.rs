@@ -5,6 +5,8 @@
 //! `NAME.flow` (whose workflows it then runs). A test's event runs every workflow
 //! the event triggers, with the recording bindings (nothing leaves the machine).
 
+#![forbid(unsafe_code)]
+
 pub mod expect;
 
 use std::collections::HashSet;
@@ -56,18 +58,7 @@ impl Printer<'_> {
     fn diagnostic(&mut self, d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
         let text = match source {
             Some(s) => diagnostics::render(d, s, self.color),
-            None => {
-                let mut t = format!(
-                    "{}[{}]: {}\n",
-                    diagnostics::severity_word(d.severity),
-                    d.code,
-                    d.message
-                );
-                if let Some(h) = &d.help {
-                    t.push_str(&format!("  help: {h}\n"));
-                }
-                t
-            }
+            None => diagnostics::render_plain(d),
         };
         let _ = write!(self.out, "{text}");
     }

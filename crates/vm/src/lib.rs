@@ -953,7 +953,7 @@ fn build_email(
     };
     if to.is_empty() {
         return Err(RunError::at(
-            RunCode::Null,
+            RunCode::Recipient,
             span,
             "email has no recipient: `to` is null or empty",
         ));
