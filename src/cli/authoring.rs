@@ -7,7 +7,7 @@ use flow_diagnostics::{self as diagnostics, Diagnostic};
 use flow_project::read_json;
 use flow_vm::{self as vm, Event, RunReport, Status};
 
-use super::output::{build_runnable, print_plain, triggered};
+use super::output::{build_runnable, known_event_type, print_plain, triggered};
 use super::Format;
 
 // ------------------------------------------------------------------ templates, new
@@ -152,16 +152,7 @@ fn run_on_event(
         print_plain(&d, s.as_ref());
         2
     })?;
-    if let Some(t) = event_type {
-        if flow_stdlib::builtin().event(t).is_none() {
-            print_plain(
-                &Diagnostic::error("E0101", format!("unknown event type `{t}`"))
-                    .with_help("see `flow events` for the list of Stripe event types"),
-                None,
-            );
-            return Err(2);
-        }
-    }
+    known_event_type(event_type)?;
     let event = Event::from_json(json, event_type).map_err(|msg| {
         print_plain(
             &Diagnostic::error("E0905", format!("{}: {msg}", event_path.display()))

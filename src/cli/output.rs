@@ -142,3 +142,18 @@ impl Drop for Stdout {
         }
     }
 }
+
+/// `--type T` names a Stripe event type; `Err` is the exit code, after saying so.
+pub fn known_event_type(event_type: Option<&str>) -> Result<(), i32> {
+    match event_type {
+        Some(t) if flow_stdlib::builtin().event(t).is_none() => {
+            print_plain(
+                &Diagnostic::error("E0101", format!("unknown event type `{t}`"))
+                    .with_help("see `flow events` for the list of Stripe event types"),
+                None,
+            );
+            Err(2)
+        }
+        _ => Ok(()),
+    }
+}

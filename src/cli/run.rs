@@ -7,7 +7,7 @@ use flow_bindings::Bindings;
 use flow_diagnostics::Diagnostic;
 use flow_vm::{self as vm, Event, Status};
 
-use super::output::{build_runnable, print_plain, triggered, Stdout};
+use super::output::{build_runnable, known_event_type, print_plain, triggered, Stdout};
 use super::Format;
 
 /// Where `flow run` takes its events from.
@@ -30,15 +30,8 @@ pub fn run(
         Err(code) => return code,
     };
     let (source, settings, build) = (&loaded.source, &loaded.settings, &loaded.build);
-    if let Some(t) = event_type {
-        if flow_stdlib::builtin().event(t).is_none() {
-            print_plain(
-                &Diagnostic::error("E0101", format!("unknown event type `{t}`"))
-                    .with_help("see `flow events` for the list of Stripe event types"),
-                None,
-            );
-            return 2;
-        }
+    if let Err(code) = known_event_type(event_type) {
+        return code;
     }
     let event_path = match input {
         Input::One(path) => path,
