@@ -159,6 +159,9 @@ yields!(email_without_recipient_fails, r#"on payment_intent.succeeded { email to
 yields!(email_to_a_non_address_fails, r#"on payment_intent.succeeded { if receipt_email != null { email to: receipt_email, body: "x" } }"#, { "receipt_email": "nobody" }, Failed("R0301", "`nobody` is not an e-mail address"), []);
 
 // ---------------------------------------------------------------- retrieve, refund
+yields!(an_id_of_dot_is_refused, r#"on payment_intent.succeeded { update customer.metadata.Tier = "VIP" }"#, { "customer": "." }, Failed("R0104", "`.` is not an ID"), []);
+yields!(an_id_of_dot_dot_is_refused, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": ".." }, Failed("R0104", "`..` is not an ID"), []);
+yields!(an_empty_id_is_refused, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": "" }, Failed("R0104", "is not an ID"), []);
 yields!(retrieve_records_the_object, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1" }]);
 yields!(retrieve_of_an_unknown_object_fails, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": "cus_nope" }, Failed("R0201", "retrieve customer `cus_nope`: no such object"), []);
 yields!(retrieved_fields_are_read, r#"on payment_intent.succeeded when customer != null { let cus = retrieve customer; if cus.metadata.first_payment == null { update customer.metadata.first_payment = id } }"#, { "id": "pi_1", "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1" }, { "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "first_payment": "pi_1" } } }]);

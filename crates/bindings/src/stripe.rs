@@ -151,6 +151,17 @@ pub fn resource_path(object: &str) -> Result<String, String> {
     Ok(format!("/v1/{}", segments.join("/")))
 }
 
+/// An object id as one path segment, percent-encoded. An id that is empty, `.` or
+/// `..` is refused before any request: it would name another path than the object.
+fn path_id(id: &str) -> Result<String, ActionError> {
+    if id.is_empty() || id == "." || id == ".." {
+        return Err(ActionError::new(format!(
+            "`{id}` is not an object id: nothing was sent to Stripe"
+        )));
+    }
+    Ok(encode_segment(id))
+}
+
 /// Encode a path segment (an object id).
 fn encode_segment(s: &str) -> String {
     let mut out = String::new();
@@ -517,14 +528,14 @@ impl Bindings for Stripe {
         match action {
             Action::Retrieve { object, id } => {
                 let path = resource_path(object).map_err(ActionError::new)?;
-                self.request(Method::Get, &format!("{path}/{}", encode_segment(id)), None)
+                self.request(Method::Get, &format!("{path}/{}", path_id(id)?), None)
             }
             Action::Update { object, id, params } => {
                 let path = resource_path(object).map_err(ActionError::new)?;
                 let key = post_key()?;
                 self.request(
                     Method::Post(form_pairs(params)),
-                    &format!("{path}/{}", encode_segment(id)),
+                    &format!("{path}/{}", path_id(id)?),
                     Some(&key),
                 )
             }
@@ -547,6 +558,21 @@ impl Bindings for Stripe {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn dot_segment_and_empty_ids_are_refused() {
+        for bad in ["", ".", ".."] {
+            let e = path_id(bad).unwrap_err();
+            assert!(
+                e.message.contains("not an object id"),
+                "{bad:?}: {}",
+                e.message
+            );
+        }
+        assert_eq!(path_id("cus_1").unwrap(), "cus_1");
+        assert_eq!(path_id("a/b").unwrap(), "a%2Fb");
+        assert_eq!(path_id("...").unwrap(), "...");
+    }
 
     #[test]
     fn paths_for_every_resource_the_schemas_know() {

@@ -1118,12 +1118,24 @@ fn unescape(s: &str) -> char {
     }
 }
 
+/// A number literal, exactly as written or not at all: the decimal type holds 28
+/// significant digits, and a literal it would round (`999.9999999999999999999999999999`
+/// would become `1000`) is refused rather than silently changed.
 fn parse_number(p: &Pair<Rule>) -> Result<Decimal, Diagnostic> {
     let cleaned: String = p.as_str().chars().filter(|&c| c != '_').collect();
-    Decimal::from_str(&cleaned).map_err(|_| {
-        Diagnostic::error("E0004", "this number is too large")
-            .with_label(span(p), "out of range")
-            .with_help("numbers must fit in 28 significant digits")
+    Decimal::from_str_exact(&cleaned).map_err(|_| {
+        if Decimal::from_str(&cleaned).is_ok() {
+            Diagnostic::error(
+                "E0004",
+                "this number has more digits than can be held exactly",
+            )
+            .with_label(span(p), "it would be rounded")
+            .with_help("numbers hold at most 28 significant digits: write it with fewer decimals")
+        } else {
+            Diagnostic::error("E0004", "this number is too large")
+                .with_label(span(p), "out of range")
+                .with_help("numbers must fit in 28 significant digits")
+        }
     })
 }
 

@@ -492,7 +492,9 @@ impl<'a> Machine<'a> {
 
     fn id_text(&self, id: &Value, span: Span, what: &str) -> Result<String, RunError> {
         match id_of(id) {
-            Value::Str(s) if !s.is_empty() => Ok(s.to_string()),
+            // `.` and `..` would be path segments of their own in a request (a
+            // normalising proxy turns `POST /v1/customers/.` into a create).
+            Value::Str(s) if !s.is_empty() && &*s != "." && &*s != ".." => Ok(s.to_string()),
             Value::Null => {
                 let text = self.source.map(|s| s.slice(span)).filter(|t| !t.is_empty());
                 let message = match text {

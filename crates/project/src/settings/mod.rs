@@ -26,7 +26,6 @@
 pub mod live;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -181,7 +180,8 @@ pub fn parse_money(text: &str, default: Currency) -> Result<Money, String> {
             .ok_or_else(|| format!("`{c}` is not a currency Stripe supports"))?,
         None => default,
     };
-    let amount = Decimal::from_str(amount).map_err(|_| format!("`{amount}` is not a number"))?;
+    let amount = Decimal::from_str_exact(amount)
+        .map_err(|_| format!("`{amount}` is not a number that can be held exactly"))?;
     Money::from_major(amount, currency).map_err(|_| {
         format!(
             "{amount} {currency} is finer than the currency's minor unit ({} decimals)",
@@ -215,5 +215,7 @@ mod tests {
         assert!(parse("[business]\ndefault_currency = \"XXX\"\n").is_err());
         assert!(parse("[business]\ndispute_fee = \"10.5 JPY\"\n").is_err());
         assert!(parse("[busines]\n").is_err());
+        // 29 significant digits: the decimal type would round it to 10.
+        assert!(parse("[business]\ndispute_fee = \"9.9999999999999999999999999999\"\n").is_err());
     }
 }
