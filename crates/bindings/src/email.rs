@@ -6,6 +6,7 @@
 //! lines.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
@@ -14,6 +15,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
 
 use super::{Action, ActionContext, ActionError, Bindings, Email};
 use crate::settings::parse_smtp_url;
@@ -89,9 +91,9 @@ impl Mailer {
 
     /// The message for an `email` action.
     pub fn message(&self, email: &Email, cx: &ActionContext<'_>) -> Result<Message, ActionError> {
-        let mut builder = Message::builder()
-            .from(self.from.clone())
-            .subject(email.subject_or(cx.workflow));
+        // A subject is one line: line breaks from event data would start new headers.
+        let subject = email.subject_or(cx.workflow).replace(['\r', '\n'], " ");
+        let mut builder = Message::builder().from(self.from.clone()).subject(subject);
         if email.to.is_empty() {
             return Err(ActionError::new("email: no recipient"));
         }
@@ -109,7 +111,7 @@ impl Mailer {
         }
         builder
             .header(ContentType::TEXT_PLAIN)
-            .body(email.message_text())
+            .body(lines_only(&email.message_text()))
             .map_err(|e| ActionError::new(format!("email: cannot build the message: {e}")))
     }
 
@@ -132,16 +134,15 @@ impl Mailer {
                 Ok(json!({ "smtp": url, "code": response.code().to_string() }))
             }
             Delivery::Outbox(dir) => {
-                let name = format!(
-                    "{}-{}-{}.eml",
-                    slug(cx.event_id.unwrap_or("no-event")),
-                    slug(cx.workflow),
-                    cx.step
-                );
-                let path = dir.join(name);
+                let name = outbox_name(cx);
+                let path = dir.join(&name);
                 // Written whole, then renamed: a reader never sees half a message, and
-                // a replayed event replaces its message instead of adding one.
-                let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+                // a replayed event replaces its message instead of adding one. Each
+                // write has a temporary file of its own, so that concurrent runs never
+                // write into, or rename, one another's message.
+                static WRITES: AtomicU64 = AtomicU64::new(0);
+                let n = WRITES.fetch_add(1, Ordering::Relaxed);
+                let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
                 std::fs::write(&tmp, message.formatted())
                     .and_then(|()| std::fs::rename(&tmp, &path))
                     .map_err(|e| {
@@ -158,6 +159,37 @@ impl Mailer {
             }
         }
     }
+}
+
+/// Every line break as `\n` (lettre writes each as CRLF): no bare CR or LF from
+/// event data reaches SMTP, where a bare CR is the start of SMTP smuggling.
+fn lines_only(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// The outbox file of an action: readable (event, workflow, step), then a digest of
+/// the three as given, so that two workflows whose names read alike ("Tag VIP",
+/// "Tag-VIP", or long names sharing their first 60 characters) never share a file,
+/// while a replay of the same action rewrites its own.
+fn outbox_name(cx: &ActionContext<'_>) -> String {
+    let event = cx.event_id.unwrap_or("no-event");
+    let mut h = Sha256::new();
+    for part in [event, cx.workflow, &cx.step.to_string()] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    let digest: String = h
+        .finalize()
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        "{}-{}-{}-{digest}.eml",
+        slug(event),
+        slug(cx.workflow),
+        cx.step
+    )
 }
 
 fn slug(s: &str) -> String {
@@ -230,9 +262,12 @@ mod tests {
             .flatten()
             .map(|e| e.file_name().to_string_lossy().to_string())
             .collect();
-        assert_eq!(files, vec!["evt_1-Tag-valuable-customers-0.eml"]);
-        let text =
-            std::fs::read_to_string(dir.path().join("evt_1-Tag-valuable-customers-0.eml")).unwrap();
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert!(
+            files[0].starts_with("evt_1-Tag-valuable-customers-0-") && files[0].ends_with(".eml"),
+            "{files:?}"
+        );
+        let text = std::fs::read_to_string(dir.path().join(&files[0])).unwrap();
         assert!(text.contains("From: Flow <flow@example.com>\r\n"), "{text}");
         assert!(text.contains("To: fulfillment@example.com\r\n"), "{text}");
         assert!(
@@ -261,5 +296,100 @@ mod tests {
         };
         let err = m.perform(&Action::Email(e), &cx).unwrap_err();
         assert!(err.message.contains("not an e-mail address"), "{err:?}");
+    }
+
+    fn eml_files(dir: &Path) -> Vec<String> {
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn names_that_read_alike_get_files_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Mailer::outbox(dir.path(), "flow@example.com").unwrap();
+        let long = "x".repeat(70);
+        let longer = format!("{long}y");
+        for workflow in ["Tag VIP", "Tag-VIP", long.as_str(), longer.as_str()] {
+            let cx = ActionContext {
+                event_id: Some("evt_1"),
+                workflow,
+                step: 0,
+            };
+            m.perform(&Action::Email(email()), &cx).unwrap();
+        }
+        let files = eml_files(dir.path());
+        assert_eq!(files.len(), 4, "{files:?}");
+    }
+
+    #[test]
+    fn concurrent_writes_keep_each_message_in_its_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let path = dir.path().to_path_buf();
+                scope.spawn(move || {
+                    let mut m = Mailer::outbox(&path, "flow@example.com").unwrap();
+                    for i in 0..40 {
+                        let event = format!("evt_{t}_{i}");
+                        let mut e = email();
+                        e.body = format!("for {event}");
+                        let cx = ActionContext {
+                            event_id: Some(&event),
+                            workflow: "Tag valuable customers",
+                            step: 0,
+                        };
+                        m.perform(&Action::Email(e), &cx).unwrap();
+                    }
+                });
+            }
+        });
+        let files = eml_files(dir.path());
+        assert_eq!(
+            files.len(),
+            320,
+            "no temporary file is left and none is lost"
+        );
+        for f in files {
+            let event = f.split("-Tag").next().unwrap();
+            let text = std::fs::read_to_string(dir.path().join(&f)).unwrap();
+            assert!(
+                text.contains(&format!("for {event}\r\n")),
+                "{f} holds its own event's message"
+            );
+        }
+    }
+
+    #[test]
+    fn no_bare_cr_or_lf_reaches_the_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Mailer::outbox(dir.path(), "flow@example.com").unwrap();
+        let mut e = email();
+        e.body = "a\r.\rMAIL FROM:<x@evil.test>\r\nnext\nlast".into();
+        e.subject = Some("Hello\r\nBcc: x@evil.test".into());
+        let cx = ActionContext {
+            event_id: Some("evt_1"),
+            workflow: "w",
+            step: 0,
+        };
+        let message = m.message(&e, &cx).unwrap().formatted();
+        let text = String::from_utf8(message).unwrap();
+        let bytes = text.as_bytes();
+        for (i, b) in bytes.iter().enumerate() {
+            match b {
+                b'\r' => assert_eq!(bytes.get(i + 1), Some(&b'\n'), "bare CR at {i}: {text:?}"),
+                b'\n' => assert!(i > 0 && bytes[i - 1] == b'\r', "bare LF at {i}: {text:?}"),
+                _ => {}
+            }
+        }
+        assert!(
+            !text.contains("\r\nBcc:"),
+            "the subject stays one header: {text:?}"
+        );
+        m.perform(&Action::Email(e), &cx).unwrap();
     }
 }
