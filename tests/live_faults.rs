@@ -821,3 +821,54 @@ fn a_live_email_needs_somewhere_to_go() {
         "{text}"
     );
 }
+
+/// A successful answer that quotes the key (a proxy or a careless server echoing the
+/// request) is redacted before any step uses it: the key reaches neither the e-mail
+/// built from the answer nor the report.
+#[test]
+fn a_successful_answer_quoting_the_key_is_redacted() {
+    let key = test_key();
+    let echo = json!({"id": "ch_1", "object": "charge", "amount": 1200, "currency": "usd",
+        "description": format!("seen Authorization: Bearer {key}"), "customer": "cus_1",
+        "status": "succeeded", "refunded": false});
+    let stripe = FakeStripe::start(vec![("GET", "/v1/charges/ch_1", vec![ok(echo)])]);
+    let dir = workdir(
+        &stripe.toml(2.0, 3, 10.0),
+        &[
+            (
+                "echo.flow",
+                "on radar.early_fraud_warning.created {\n    let ch = retrieve charge\n    email to: \"risk@example.com\", body: \"{ch.description}\"\n}\n",
+            ),
+            ("event.json", &warning("evt_echo_1")),
+        ],
+    );
+    // `flow` asserts that the key is in none of the output and none of the files
+    // left behind (the outbox message included).
+    let out = flow(
+        dir.path(),
+        Some(&key),
+        &[
+            "run",
+            "echo.flow",
+            "--event",
+            "event.json",
+            "--live",
+            "--outbox",
+            "out",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("seen Authorization: Bearer [redacted key]"),
+        "{}",
+        out.all()
+    );
+    let sent: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+        .expect("the outbox exists")
+        .flatten()
+        .collect();
+    assert_eq!(sent.len(), 1, "one e-mail written");
+}

@@ -69,6 +69,22 @@ impl ApiKey {
         self.0.starts_with("sk_live_") || self.0.starts_with("rk_live_")
     }
 
+    /// A JSON answer with the key masked in every string, keys of objects included.
+    pub fn redact_json(&self, value: Json) -> Json {
+        match value {
+            Json::String(s) => Json::String(self.redact(&s)),
+            Json::Array(items) => {
+                Json::Array(items.into_iter().map(|v| self.redact_json(v)).collect())
+            }
+            Json::Object(map) => Json::Object(
+                map.into_iter()
+                    .map(|(k, v)| (self.redact(&k), self.redact_json(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     /// `text` with every occurrence of the key (and of its secret part) masked.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.replace(&self.0, "[redacted key]");
@@ -303,7 +319,9 @@ impl Stripe {
             let (why, after) = match outcome {
                 Attempt::Done(status, json) => {
                     self.log(&format!("{what}{key_note} → {status}"));
-                    return Ok(json);
+                    // The answer is kept (in the report, in flow serve's run log): an
+                    // answer that quotes the key must not carry it there.
+                    return Ok(self.key.redact_json(json));
                 }
                 Attempt::Refused(msg) => {
                     self.log(&format!("{what}{key_note} → {msg}"));
@@ -656,6 +674,13 @@ mod tests {
         let red = key
             .redact("Invalid API Key provided: sk_test_51AbCdEfGhIjKlMnOp, or 51AbCdEfGhIjKlMnOp");
         assert!(!red.contains("51AbCd"), "{red}");
+        let answer = key.redact_json(serde_json::json!({
+            "description": "Bearer sk_test_51AbCdEfGhIjKlMnOp",
+            "nested": [{"51AbCdEfGhIjKlMnOp": "x"}],
+            "amount": 1200
+        }));
+        assert!(!answer.to_string().contains("51AbCd"), "{answer}");
+        assert_eq!(answer["amount"], 1200);
         assert!(ApiKey::new("sk_test_1 2").is_err());
         assert!(ApiKey::new("  ").is_err());
         let e = ApiKey::new("sk_test_é").unwrap_err();
