@@ -7,7 +7,7 @@ use flow_diagnostics::{self as diagnostics, Diagnostic};
 use flow_project::read_json;
 use flow_vm::{self as vm, Event, RunReport, Status};
 
-use super::output::{build_runnable, known_event_type, print_plain, triggered};
+use super::output::{build_runnable, known_event_type, print_plain, terminal_safe, triggered};
 use super::Format;
 
 // ------------------------------------------------------------------ templates, new
@@ -187,7 +187,11 @@ pub fn preview(
     let mut out = stdout.lock();
     let _ = match format {
         Format::Json => writeln!(out, "{}", super::preview::render_json(&reports)),
-        Format::Text => write!(out, "{}", super::preview::render_text(&reports)),
+        Format::Text => write!(
+            out,
+            "{}",
+            terminal_safe(&super::preview::render_text(&reports))
+        ),
     };
     if reports.iter().any(|r| r.status == Status::Failed) {
         1

@@ -157,3 +157,41 @@ pub fn known_event_type(event_type: Option<&str>) -> Result<(), i32> {
         _ => Ok(()),
     }
 }
+
+/// Text from event data made safe for a terminal: every control character but the
+/// line feed and the tab, and the bidirectional-override characters that can make
+/// text read otherwise than it is, are shown as `\u{…}` escapes. A description of
+/// `ESC]0;…BEL` or `ESC[2J` then prints as those characters, instead of retitling or
+/// clearing the reader's terminal.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_shown_as_escapes() {
+        assert_eq!(terminal_safe("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            terminal_safe("\u{1b}]0;t\u{7}\u{1b}[2J\r\u{202e}x\u{7f}"),
+            "\\u{1b}]0;t\\u{7}\\u{1b}[2J\\u{d}\\u{202e}x\\u{7f}"
+        );
+    }
+}

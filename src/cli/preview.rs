@@ -41,8 +41,10 @@ impl Preview {
 
     /// The e-mail as text: headers, body, and the appended fields as a table.
     pub fn to_text(&self) -> String {
-        let mut out = format!("To:      {}\n", self.to.join(", "));
-        out.push_str(&format!("Subject: {}", self.subject));
+        // Header lines stay one line each, whatever the data holds.
+        let one_line = |s: &str| s.replace('\r', "\\r").replace('\n', "\\n");
+        let mut out = format!("To:      {}\n", one_line(&self.to.join(", ")));
+        out.push_str(&format!("Subject: {}", one_line(&self.subject)));
         if self.default_subject {
             out.push_str("   (the workflow's name: no `subject:` given)");
         }

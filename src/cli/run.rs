@@ -7,7 +7,9 @@ use flow_bindings::Bindings;
 use flow_diagnostics::Diagnostic;
 use flow_vm::{self as vm, Event, Status};
 
-use super::output::{build_runnable, known_event_type, print_plain, triggered, Stdout};
+use super::output::{
+    build_runnable, known_event_type, print_plain, terminal_safe, triggered, Stdout,
+};
 use super::Format;
 
 /// Where `flow run` takes its events from.
@@ -94,7 +96,7 @@ pub fn run(
         failed |= report.status == Status::Failed;
         match format {
             Format::Json => out.line(&report.to_json().to_string()),
-            Format::Text => out.write(&report.to_text()),
+            Format::Text => out.write(&terminal_safe(&report.to_text())),
         };
     }
     if failed {

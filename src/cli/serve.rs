@@ -17,6 +17,7 @@ use flow_serve::time::{self, rfc3339, rfc3339_ms};
 use flow_serve::worker::Runner;
 use flow_serve::{print_diagnostic, ServeOptions};
 
+use super::output::terminal_safe;
 use super::Format;
 
 #[derive(Args, Debug)]
@@ -235,7 +236,7 @@ fn list(
         eprintln!("no runs");
         return 0;
     }
-    print!("{}", table(&rows));
+    print!("{}", terminal_safe(&table(&rows)));
     0
 }
 
@@ -397,7 +398,7 @@ fn show(db: &Path, run: i64, format: Format) -> i32 {
             ));
         }
     }
-    print!("{o}");
+    print!("{}", terminal_safe(&o));
     0
 }
 

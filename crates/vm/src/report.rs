@@ -66,9 +66,11 @@ impl RunReport {
         for a in &self.actions {
             match a {
                 Action::Email(e) => {
-                    out.push_str(&format!("  email to {}\n", e.to.join(", ")));
+                    // One-line fields stay on one line whatever the data holds.
+                    let one_line = |s: &str| s.replace('\r', "\\r").replace('\n', "\\n");
+                    out.push_str(&format!("  email to {}\n", one_line(&e.to.join(", "))));
                     if let Some(s) = &e.subject {
-                        out.push_str(&format!("    subject: {s}\n"));
+                        out.push_str(&format!("    subject: {}\n", one_line(s)));
                     }
                     for line in e.body.lines() {
                         out.push_str(&format!("    | {line}\n"));
