@@ -6,6 +6,8 @@
 //! workers = 8                 # threads that execute runs
 //! tolerance = 300             # seconds a signature stays valid; 0: no time check
 //! webhook_secret = "whsec_…"  # STRIPE_WEBHOOK_SECRET wins; better kept out of files
+//! max_connections = 1024      # open at once; more are closed unread
+//! max_connections_per_peer = 128  # from one address; raise it behind a proxy
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -21,6 +23,8 @@ pub const SECRET_ENV: &str = "STRIPE_WEBHOOK_SECRET";
 pub struct ServeConfig {
     pub listen: Option<String>,
     pub workers: Option<usize>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_peer: Option<usize>,
     pub tolerance: u64,
     pub secrets: Secrets,
     /// Where the secret came from: `STRIPE_WEBHOOK_SECRET` or the file's path.
@@ -56,6 +60,8 @@ pub fn from_settings(settings: &Settings, env_secret: Option<String>) -> ServeCo
     let mut cfg = ServeConfig {
         listen: s.listen.clone(),
         workers: s.workers,
+        max_connections: s.max_connections,
+        max_connections_per_peer: s.max_connections_per_peer,
         tolerance: s.tolerance.unwrap_or(DEFAULT_TOLERANCE),
         path: settings.path.clone(),
         ..ServeConfig::default()

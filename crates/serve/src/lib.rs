@@ -175,7 +175,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
         Err(e) => {
             print_diagnostic(
                 &Diagnostic::error("E0920", format!("invalid settings: {e}"))
-                    .with_help("`[serve]` takes `listen`, `workers`, `tolerance` (seconds) and `webhook_secret`"),
+                    .with_help("`[serve]` takes `listen`, `workers`, `tolerance` (seconds), `webhook_secret`, `max_connections` and `max_connections_per_peer`"),
             );
             return 2;
         }
@@ -310,6 +310,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
         queue: queue.clone(),
         registry: registry.clone(),
         metrics: metrics.clone(),
+        http: Arc::default(),
         stopping: AtomicBool::new(false),
     });
     let listen = opts
@@ -321,11 +322,16 @@ pub fn serve(opts: ServeOptions) -> i32 {
         let app = app.clone();
         Arc::new(move |req: &http::Request| http::handle(&app, req))
     };
+    let defaults = http::server::Limits::default();
     let limits = http::server::Limits {
         max_body: http::MAX_BODY,
-        ..http::server::Limits::default()
+        max_connections: cfg.max_connections.unwrap_or(defaults.max_connections),
+        max_connections_per_peer: cfg
+            .max_connections_per_peer
+            .unwrap_or(defaults.max_connections_per_peer),
+        ..defaults
     };
-    let server = match http::server::Server::bind(&listen, limits, handler) {
+    let server = match http::server::Server::bind(&listen, limits, handler, app.http.clone()) {
         Ok(s) => s,
         Err(e) => {
             print_diagnostic(

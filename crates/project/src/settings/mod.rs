@@ -95,6 +95,11 @@ pub struct ServeSection {
     pub tolerance: Option<u64>,
     /// `STRIPE_WEBHOOK_SECRET` wins; better kept out of files.
     pub webhook_secret: Option<String>,
+    /// Connections open at once, in total (default 1024).
+    pub max_connections: Option<usize>,
+    /// Connections open at once from one address (default 128); behind a proxy,
+    /// every connection comes from the proxy's address.
+    pub max_connections_per_peer: Option<usize>,
 }
 
 impl Settings {
@@ -161,8 +166,14 @@ pub fn parse(text: &str) -> Result<Settings, String> {
     }
     s.stripe = f.stripe.into_settings()?;
     s.email = f.email.into_settings()?;
-    if f.serve.workers == Some(0) {
-        return Err("[serve] workers must be at least 1".into());
+    for (key, value) in [
+        ("workers", f.serve.workers),
+        ("max_connections", f.serve.max_connections),
+        ("max_connections_per_peer", f.serve.max_connections_per_peer),
+    ] {
+        if value == Some(0) {
+            return Err(format!("[serve] {key} must be at least 1"));
+        }
     }
     s.serve = f.serve;
     Ok(s)
@@ -217,5 +228,14 @@ mod tests {
         assert!(parse("[busines]\n").is_err());
         // 29 significant digits: the decimal type would round it to 10.
         assert!(parse("[business]\ndispute_fee = \"9.9999999999999999999999999999\"\n").is_err());
+    }
+
+    #[test]
+    fn reads_the_connection_limits() {
+        let s = parse("[serve]\nmax_connections = 50\nmax_connections_per_peer = 5\n").unwrap();
+        assert_eq!(s.serve.max_connections, Some(50));
+        assert_eq!(s.serve.max_connections_per_peer, Some(5));
+        let e = parse("[serve]\nmax_connections_per_peer = 0\n").unwrap_err();
+        assert_eq!(e, "[serve] max_connections_per_peer must be at least 1");
     }
 }

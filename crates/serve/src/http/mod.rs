@@ -32,28 +32,32 @@ pub struct App {
     pub queue: Arc<Queue>,
     pub registry: Arc<RwLock<Arc<Registry>>>,
     pub metrics: Arc<Metrics>,
+    /// What the HTTP server turned away.
+    pub http: Arc<server::Stats>,
     pub stopping: AtomicBool,
 }
 
 pub fn handle(app: &App, req: &Request) -> Response {
+    // HEAD is GET without the body, which the server leaves out.
     match (req.path.as_str(), req.method.as_str()) {
         ("/webhook", "POST") => webhook(app, req),
-        ("/healthz", "GET") => healthz(app),
-        ("/metrics", "GET") => {
+        ("/healthz", "GET" | "HEAD") => healthz(app),
+        ("/metrics", "GET" | "HEAD") => {
             let (queued, in_flight) = app.queue.counts();
             let loaded = app.registry.read().map(|r| r.len()).unwrap_or(0);
-            let text = app.metrics.render(&Gauges {
+            let mut text = app.metrics.render(&Gauges {
                 runs_queued: queued,
                 runs_in_flight: in_flight,
                 workflows_loaded: loaded,
             });
+            text.push_str(&app.http.render());
             Response::new(200, "text/plain; version=0.0.4", text)
         }
         ("/webhook", _) | ("/healthz", _) | ("/metrics", _) => {
             let allow = if req.path == "/webhook" {
                 "POST"
             } else {
-                "GET"
+                "GET, HEAD"
             };
             Response::json(405, &json!({"error": format!("use {allow}")}))
                 .with_header("Allow", allow)

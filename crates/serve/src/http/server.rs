@@ -1,48 +1,86 @@
-//! A small HTTP/1.1 server on the standard library, for a webhook endpoint that faces
-//! the internet: a fixed pool of connection threads behind a bounded queue, time
-//! limits on every read and write, limits on the size of the head and the body,
-//! keep-alive that yields to waiting connections, and a shutdown that lets the
-//! requests already received finish.
+//! The HTTP/1.1 server under `flow serve`: hyper 1 on a small tokio runtime of its
+//! own, for an endpoint that faces the internet.
 //!
-//! Requests carry their body with `Content-Length` (as Stripe sends them); a chunked
-//! request body is refused with 501. `Expect: 100-continue` is answered.
+//! - **Deadlines.** A request's head must arrive within [`Limits::header_timeout`],
+//!   counted from when the connection is opened or has answered its last request (so
+//!   an idle keep-alive connection is closed then too); its body within
+//!   [`Limits::body_timeout`] after the head (408 otherwise). A write that makes no
+//!   progress for [`Limits::write_timeout`] closes the connection. A client that
+//!   trickles bytes or sends nothing holds a connection for a bounded time and no
+//!   thread at all.
+//! - **Connection limits**, in total and per peer address: a connection over either
+//!   is closed at once, unread. Behind a proxy every connection has the proxy's
+//!   address, so the per-peer limit must then be raised (`[serve]
+//!   max_connections_per_peer`).
+//! - **The protocol** is hyper's: chunked request bodies, `Expect: 100-continue`,
+//!   pipelining, HTTP/1.0 keep-alive, `HEAD` without a body, a `Date` on every
+//!   response, and a 400 for a malformed head (a header value with a control
+//!   character such as a bare CR, a NUL or ESC included). On top of it: exactly one
+//!   `Host` in an HTTP/1.1 request, and a limit on the body (413).
+//! - **The handler** is plain synchronous code (it waits for the run log's commit);
+//!   it runs on tokio's blocking threads, never on the threads that drive sockets.
+//! - **Shutdown** stops accepting, closes idle connections, and lets the requests
+//!   already being handled finish (for at most [`Limits::shutdown_grace`]).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, HOST};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::Version;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::watch;
 
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Connection threads.
-    pub threads: usize,
-    /// Connections accepted and waiting for a thread; beyond this, 503.
-    pub queue: usize,
-    /// Request line and headers, in bytes.
+    /// Connections open at once; beyond this a new one is closed unread.
+    pub max_connections: usize,
+    /// Connections open at once from one peer address.
+    pub max_connections_per_peer: usize,
+    /// Request line and headers, in bytes (at least 8 KiB).
     pub max_head: usize,
     pub max_headers: usize,
     pub max_body: usize,
-    /// Time a kept-alive connection may stay silent.
-    pub idle: Duration,
-    /// Time to receive a whole request once it has begun, and to send a response.
-    pub request_timeout: Duration,
-    pub max_requests_per_connection: usize,
+    /// Time for a request's head to arrive, from when the connection is idle.
+    pub header_timeout: Duration,
+    /// Time for a request's body to arrive, once its head has.
+    pub body_timeout: Duration,
+    /// Time a write may make no progress before the connection is closed.
+    pub write_timeout: Duration,
+    /// Threads that run the handler.
+    pub handler_threads: usize,
+    /// Time the requests in flight get to finish at shutdown.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            threads: 32,
-            queue: 1024,
+            max_connections: 1024,
+            max_connections_per_peer: 128,
             max_head: 16 * 1024,
             max_headers: 100,
             max_body: 4 * 1024 * 1024,
-            idle: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(10),
-            max_requests_per_connection: 10_000,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            handler_threads: 64,
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -55,7 +93,6 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub remote: Option<SocketAddr>,
-    keep_alive: bool,
 }
 
 impl Request {
@@ -94,77 +131,129 @@ impl Response {
     }
 }
 
-pub fn reason(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        411 => "Length Required",
-        413 => "Content Too Large",
-        417 => "Expectation Failed",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "",
-    }
+pub type Handler = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
+
+/// Counts of what the server turned away, for the metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections closed unread: over the total or the per-peer limit.
+    pub connections_refused: AtomicU64,
+    /// Requests answered 408: the body did not arrive in time.
+    pub requests_timed_out: AtomicU64,
 }
 
-pub type Handler = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
+impl Stats {
+    /// The counters in Prometheus' text format.
+    pub fn render(&self) -> String {
+        format!(
+            "# HELP flow_http_connections_refused_total Connections closed unread: over the limit of open connections, in total or from one address.\n\
+             # TYPE flow_http_connections_refused_total counter\n\
+             flow_http_connections_refused_total {}\n\
+             # HELP flow_http_requests_timed_out_total Requests answered 408: the body did not arrive in time.\n\
+             # TYPE flow_http_requests_timed_out_total counter\n\
+             flow_http_requests_timed_out_total {}\n",
+            self.connections_refused.load(Relaxed),
+            self.requests_timed_out.load(Relaxed)
+        )
+    }
+}
 
 /// A running server.
 pub struct Server {
     addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
-    threads: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
 }
 
 struct Shared {
     handler: Handler,
     limits: Limits,
-    stop: Arc<AtomicBool>,
-    /// Connections accepted and not yet taken by a thread.
-    waiting: AtomicUsize,
+    open: Mutex<Open>,
+    stats: Arc<Stats>,
+}
+
+#[derive(Default)]
+struct Open {
+    total: usize,
+    per_peer: HashMap<IpAddr, usize>,
+}
+
+/// A connection counted against the limits while it lives.
+struct Admitted {
+    shared: Arc<Shared>,
+    peer: IpAddr,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.shared.open.lock() {
+            open.total = open.total.saturating_sub(1);
+            if let Some(n) = open.per_peer.get_mut(&self.peer) {
+                *n -= 1;
+                if *n == 0 {
+                    open.per_peer.remove(&self.peer);
+                }
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn admit(self: &Arc<Self>, peer: IpAddr) -> Option<Admitted> {
+        let mut open = self.open.lock().ok()?;
+        let from_peer = open.per_peer.get(&peer).copied().unwrap_or(0);
+        if open.total >= self.limits.max_connections
+            || from_peer >= self.limits.max_connections_per_peer
+        {
+            return None;
+        }
+        open.total += 1;
+        *open.per_peer.entry(peer).or_insert(0) += 1;
+        Some(Admitted {
+            shared: self.clone(),
+            peer,
+        })
+    }
 }
 
 impl Server {
-    pub fn bind(addr: &str, limits: Limits, handler: Handler) -> io::Result<Server> {
-        let listener = TcpListener::bind(addr)?;
+    /// Listen on `addr`; `stats` counts what is turned away.
+    pub fn bind(
+        addr: &str,
+        limits: Limits,
+        handler: Handler,
+        stats: Arc<Stats>,
+    ) -> io::Result<Server> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
         let local = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(limits.handler_threads.max(1))
+            .thread_name("http")
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
         let shared = Arc::new(Shared {
             handler,
-            limits: limits.clone(),
-            stop: stop.clone(),
-            waiting: AtomicUsize::new(0),
+            limits,
+            open: Mutex::new(Open::default()),
+            stats: stats.clone(),
         });
-        let (tx, rx) = mpsc::sync_channel::<TcpStream>(limits.queue.max(1));
-        let rx = Arc::new(Mutex::new(rx));
-        let mut threads = Vec::new();
-        for i in 0..limits.threads.max(1) {
-            let (rx, shared) = (rx.clone(), shared.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("http-{i}"))
-                    .spawn(move || connection_thread(&rx, &shared))?,
-            );
-        }
-        let accept = {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("http-accept".into())
-                .spawn(move || accept_loop(listener, tx, &shared))?
-        };
+        let (stop, stopped) = watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name("http-accept".into())
+            .spawn(move || {
+                runtime.block_on(accept_loop(listener, shared, stopped));
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })?;
         Ok(Server {
             addr: local,
             stop,
-            accept: Some(accept),
-            threads,
+            thread: Some(thread),
         })
     }
 
@@ -172,450 +261,260 @@ impl Server {
         self.addr
     }
 
-    /// Stop accepting; let each connection finish the request it has received; wait.
+    /// Stop accepting; let each connection finish the request it is handling; wait.
     pub fn shutdown(mut self) {
-        self.stop.store(true, SeqCst);
-        // Wake the accept loop with a connection of our own.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(a) = self.accept.take() {
-            let _ = a.join();
-        }
-        for t in self.threads.drain(..) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-fn accept_loop(listener: TcpListener, tx: SyncSender<TcpStream>, shared: &Shared) {
-    for conn in listener.incoming() {
-        if shared.stop.load(SeqCst) {
-            break;
-        }
-        let Ok(stream) = conn else {
-            // Out of descriptors, or a connection reset before it was accepted.
-            std::thread::sleep(Duration::from_millis(10));
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut refused_logged = std::time::Instant::now() - Duration::from_secs(60);
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stopped.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(_) => {
+                // Out of descriptors, or a connection reset before it was accepted.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let Some(admitted) = shared.admit(peer.ip()) else {
+            let n = shared.stats.connections_refused.fetch_add(1, Relaxed) + 1;
+            if refused_logged.elapsed() >= Duration::from_secs(10) {
+                refused_logged = std::time::Instant::now();
+                crate::log::warn(
+                    "connection refused",
+                    serde_json::json!({
+                        "peer": peer.ip().to_string(),
+                        "refused_so_far": n,
+                        "detail": "over the limit of open connections (in total or from this address); closed unread",
+                    }),
+                );
+            }
+            drop(stream);
             continue;
         };
-        shared.waiting.fetch_add(1, SeqCst);
-        match tx.try_send(stream) {
-            Ok(()) => {}
-            Err(TrySendError::Full(mut s)) | Err(TrySendError::Disconnected(mut s)) => {
-                shared.waiting.fetch_sub(1, SeqCst);
-                let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
-                let r = Response::json(
-                    503,
-                    &serde_json::json!({"error": "too many connections; try again"}),
-                );
-                let _ = write_response(&mut s, &r, false);
-                let _ = s.shutdown(Shutdown::Both);
-            }
-        }
-    }
-    // Dropping `tx` lets the threads end once the queue is empty.
-}
-
-fn connection_thread(rx: &Mutex<Receiver<TcpStream>>, shared: &Shared) {
-    loop {
-        let next = match rx.lock() {
-            Ok(r) => r.recv(),
-            Err(_) => return,
+        let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(WriteDeadline::new(stream, shared.limits.write_timeout));
+        let service = {
+            let shared = shared.clone();
+            service_fn(move |req| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(respond(&shared, peer, req).await) }
+            })
         };
-        let Ok(stream) = next else { return };
-        shared.waiting.fetch_sub(1, SeqCst);
-        serve_connection(stream, shared);
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(shared.limits.header_timeout)
+            .max_buf_size(shared.limits.max_head.max(8192))
+            .max_headers(shared.limits.max_headers)
+            .serve_connection(io, service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(admitted);
+        });
     }
+    drop(listener);
+    let grace = shared.limits.shutdown_grace;
+    let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
 }
 
-enum Wait {
-    Ready,
-    Done,
+fn plain(status: u16, message: &str) -> hyper::Response<Full<Bytes>> {
+    to_hyper(Response::json(
+        status,
+        &serde_json::json!({ "error": message }),
+    ))
 }
 
-/// Wait for the first byte of the next request, watching the idle time and shutdown.
-/// A connection that has been served already gives way to connections waiting for a
-/// thread.
-fn wait_for_request(reader: &mut BufReader<TcpStream>, shared: &Shared, served: usize) -> Wait {
-    if !reader.buffer().is_empty() {
-        return Wait::Ready;
-    }
-    let started = Instant::now();
-    let slice = Duration::from_millis(200);
-    if reader.get_ref().set_read_timeout(Some(slice)).is_err() {
-        return Wait::Done;
-    }
-    loop {
-        match reader.fill_buf() {
-            Ok([]) => return Wait::Done,
-            Ok(_) => return Wait::Ready,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                if shared.stop.load(SeqCst)
-                    || started.elapsed() >= shared.limits.idle
-                    || (served > 0 && shared.waiting.load(SeqCst) > 0)
-                {
-                    return Wait::Done;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Wait::Done,
-        }
-    }
+/// An answer after which the connection cannot be trusted to be in step: close it.
+fn closing(status: u16, message: &str) -> hyper::Response<Full<Bytes>> {
+    let mut r = plain(status, message);
+    r.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
-fn serve_connection(stream: TcpStream, shared: &Shared) {
+async fn respond(
+    shared: &Arc<Shared>,
+    peer: SocketAddr,
+    req: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     let limits = &shared.limits;
-    let _ = stream.set_nodelay(true);
-    let _ = stream.set_write_timeout(Some(limits.request_timeout));
-    let remote = stream.peer_addr().ok();
-    let Ok(read_half) = stream.try_clone() else {
-        return;
+    if req.version() == Version::HTTP_11 && req.headers().get_all(HOST).iter().count() != 1 {
+        return closing(400, "an HTTP/1.1 request needs exactly one Host header");
+    }
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body as u64) {
+        let message = format!("the body is larger than {} bytes", limits.max_body);
+        return closing(413, &message);
+    }
+    let (parts, body) = req.into_parts();
+    let collected = tokio::time::timeout(
+        limits.body_timeout,
+        Limited::new(body, limits.max_body).collect(),
+    )
+    .await;
+    let body = match collected {
+        Ok(Ok(c)) => c.to_bytes().to_vec(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            let message = format!("the body is larger than {} bytes", limits.max_body);
+            return closing(413, &message);
+        }
+        Ok(Err(_)) => return closing(400, "the body could not be read"),
+        Err(_) => {
+            shared.stats.requests_timed_out.fetch_add(1, Relaxed);
+            let message = format!(
+                "the body did not arrive within {} s",
+                limits.body_timeout.as_secs()
+            );
+            return closing(408, &message);
+        }
     };
-    let mut reader = BufReader::with_capacity(8 * 1024, read_half);
-    let mut writer = stream;
-    for served in 0..limits.max_requests_per_connection.max(1) {
-        if let Wait::Done = wait_for_request(&mut reader, shared, served) {
-            break;
-        }
-        if reader
-            .get_ref()
-            .set_read_timeout(Some(limits.request_timeout))
-            .is_err()
-        {
-            break;
-        }
-        let request = match read_request(&mut reader, &mut writer, limits, remote) {
-            Ok(r) => r,
-            Err(ReadError::Io) => break,
-            Err(ReadError::Reply(status, message)) => {
-                let r = Response::json(status, &serde_json::json!({ "error": message }));
-                let _ = write_response(&mut writer, &r, false);
-                break;
-            }
-        };
-        // Keep the connection only while nobody waits for a thread.
-        let keep = request.keep_alive
-            && served + 1 < limits.max_requests_per_connection
-            && !shared.stop.load(SeqCst)
-            && shared.waiting.load(SeqCst) == 0;
-        let response = (shared.handler)(&request);
-        if write_response(&mut writer, &response, keep).is_err() || !keep {
-            break;
-        }
-    }
-    let _ = writer.shutdown(Shutdown::Both);
-}
-
-#[derive(Debug)]
-enum ReadError {
-    /// The connection failed or timed out: close it.
-    Io,
-    /// Answer this status, then close.
-    Reply(u16, String),
-}
-
-fn bad(status: u16, message: impl Into<String>) -> ReadError {
-    ReadError::Reply(status, message.into())
-}
-
-/// Read one line of the head (without its line ending), counting against the limit.
-fn head_line(reader: &mut impl BufRead, budget: &mut usize) -> Result<String, ReadError> {
-    let mut line = Vec::new();
-    let limit = u64::try_from(*budget).unwrap_or(u64::MAX) + 1;
-    let n = reader
-        .by_ref()
-        .take(limit)
-        .read_until(b'\n', &mut line)
-        .map_err(|_| ReadError::Io)?;
-    if n == 0 {
-        return Err(ReadError::Io);
-    }
-    if n > *budget {
-        return Err(bad(431, "the request head is too large"));
-    }
-    *budget -= n;
-    if line.last() != Some(&b'\n') {
-        return Err(ReadError::Io);
-    }
-    line.pop();
-    if line.last() == Some(&b'\r') {
-        line.pop();
-    }
-    String::from_utf8(line).map_err(|_| bad(400, "the request head is not text"))
-}
-
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-fn read_request(
-    reader: &mut BufReader<TcpStream>,
-    writer: &mut TcpStream,
-    limits: &Limits,
-    remote: Option<SocketAddr>,
-) -> Result<Request, ReadError> {
-    let mut budget = limits.max_head;
-    let mut line = head_line(reader, &mut budget)?;
-    // A robust server ignores empty lines before a request line.
-    while line.is_empty() {
-        line = head_line(reader, &mut budget)?;
-    }
-    let mut parts = line.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad(400, "malformed request line"));
-    };
-    if !is_token(method) || target.is_empty() {
-        return Err(bad(400, "malformed request line"));
-    }
-    let http10 = match version {
-        "HTTP/1.1" => false,
-        "HTTP/1.0" => true,
-        _ => return Err(bad(505, "only HTTP/1.0 and HTTP/1.1 are spoken here")),
-    };
-    let mut headers = Vec::new();
-    loop {
-        let line = head_line(reader, &mut budget)?;
-        if line.is_empty() {
-            break;
-        }
-        if line.starts_with([' ', '\t']) {
-            return Err(bad(400, "folded header lines are not accepted"));
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(bad(400, "malformed header line"));
-        };
-        if !is_token(name) {
-            return Err(bad(400, "malformed header name"));
-        }
-        if headers.len() >= limits.max_headers {
-            return Err(bad(431, "too many headers"));
-        }
-        headers.push((
-            name.to_string(),
-            value.trim_matches([' ', '\t']).to_string(),
-        ));
-    }
-    let get = |n: &'static str| {
-        headers
+    let request = Request {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        headers: parts
+            .headers
             .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(n))
-    };
-    if get("Transfer-Encoding").next().is_some() {
-        return Err(bad(
-            501,
-            "chunked request bodies are not accepted; send Content-Length",
-        ));
-    }
-    let mut length: Option<usize> = None;
-    for (_, v) in get("Content-Length") {
-        let n = if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-            v.parse::<usize>().ok()
-        } else {
-            None
-        };
-        match (n, length) {
-            (None, _) => return Err(bad(400, "invalid Content-Length")),
-            (Some(n), Some(l)) if n != l => return Err(bad(400, "conflicting Content-Length")),
-            (Some(n), _) => length = Some(n),
-        }
-    }
-    let length = length.unwrap_or(0);
-    if length > limits.max_body {
-        return Err(bad(
-            413,
-            format!("the body is larger than {} bytes", limits.max_body),
-        ));
-    }
-    if let Some((_, expect)) = get("Expect").next() {
-        if !expect.eq_ignore_ascii_case("100-continue") {
-            return Err(bad(417, "unsupported Expect"));
-        }
-        if length > 0 && reader.buffer().is_empty() {
-            writer
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .map_err(|_| ReadError::Io)?;
-        }
-    }
-    let mut body = Vec::with_capacity(length);
-    reader
-        .by_ref()
-        .take(length as u64)
-        .read_to_end(&mut body)
-        .map_err(|_| ReadError::Io)?;
-    if body.len() != length {
-        return Err(ReadError::Io);
-    }
-    let connection = get("Connection")
-        .map(|(_, v)| v.to_ascii_lowercase())
-        .collect::<Vec<_>>()
-        .join(",");
-    let keep_alive = if http10 {
-        connection.contains("keep-alive")
-    } else {
-        !connection.contains("close")
-    };
-    let path = target.split('?').next().unwrap_or(target).to_string();
-    Ok(Request {
-        method: method.to_string(),
-        path,
-        headers,
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
         body,
-        remote,
-        keep_alive,
-    })
+        remote: Some(peer),
+    };
+    let handler = shared.handler.clone();
+    let answer = match tokio::task::spawn_blocking(move || handler(&request)).await {
+        Ok(r) => r,
+        Err(_) => return closing(500, "the request could not be handled"),
+    };
+    to_hyper(answer)
 }
 
-fn write_response(w: &mut TcpStream, r: &Response, keep_alive: bool) -> io::Result<()> {
-    let mut out = format!("HTTP/1.1 {} {}\r\n", r.status, reason(r.status));
-    for (k, v) in &r.headers {
-        // Values are ours; never let one carry a line break.
-        if !k.contains(['\r', '\n']) && !v.contains(['\r', '\n']) {
-            out.push_str(&format!("{k}: {v}\r\n"));
+fn to_hyper(answer: Response) -> hyper::Response<Full<Bytes>> {
+    let mut r = hyper::Response::new(Full::new(Bytes::from(answer.body)));
+    *r.status_mut() = hyper::StatusCode::from_u16(answer.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in &answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            r.headers_mut().append(name, value);
         }
     }
-    out.push_str(&format!(
-        "Content-Length: {}\r\nConnection: {}\r\n\r\n",
-        r.body.len(),
-        if keep_alive { "keep-alive" } else { "close" }
-    ));
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(&r.body);
-    w.write_all(&bytes)?;
-    w.flush()
+    r
+}
+
+/// A socket whose writes fail once they have made no progress for a while, so that a
+/// client that stops reading cannot hold its connection open for ever.
+struct WriteDeadline<T> {
+    inner: T,
+    timeout: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T> WriteDeadline<T> {
+    fn new(inner: T, timeout: Duration) -> WriteDeadline<T> {
+        WriteDeadline {
+            inner,
+            timeout,
+            stalled: None,
+        }
+    }
+
+    /// After a write returned `Pending`: fail once the deadline has passed.
+    fn check(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        let timeout = self.timeout;
+        let sleep = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the peer stopped reading",
+            )),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn progress<R>(&mut self, r: Poll<io::Result<R>>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        match r {
+            Poll::Pending => match self.check(cx) {
+                Poll::Ready(e) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            },
+            ready => {
+                self.stalled = None;
+                ready
+            }
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteDeadline<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.progress(r, cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.progress(r, cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let r = Pin::new(&mut self.inner).poll_flush(cx);
+        self.progress(r, cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let r = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.progress(r, cx)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn echo_server(limits: Limits) -> Server {
-        let handler: Handler = Arc::new(|r: &Request| {
-            Response::json(
-                200,
-                &serde_json::json!({
-                    "method": r.method, "path": r.path,
-                    "body": String::from_utf8_lossy(&r.body),
-                    "sig": r.header("stripe-signature"),
-                }),
-            )
-        });
-        Server::bind("127.0.0.1:0", limits, handler).unwrap()
-    }
-
-    fn exchange(addr: SocketAddr, raw: &[u8]) -> String {
-        let mut s = TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(raw).unwrap();
-        let mut out = Vec::new();
-        let _ = s.read_to_end(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    #[test]
-    fn serves_pipelined_requests_and_closes_when_asked() {
-        let server = echo_server(Limits::default());
-        let out = exchange(
-            server.local_addr(),
-            b"POST /webhook?x=1 HTTP/1.1\r\nHost: a\r\nStripe-Signature: t=1,v1=ab\r\nContent-Length: 5\r\n\r\nhelloGET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
-        );
-        assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2, "{out}");
-        assert!(out.contains(r#""body":"hello""#), "{out}");
-        assert!(out.contains(r#""path":"/webhook""#), "{out}");
-        assert!(out.contains(r#""sig":"t=1,v1=ab""#), "{out}");
-        assert!(out.contains("Connection: keep-alive"), "{out}");
-        assert!(out.ends_with(r#""sig":null}"#), "{out}");
-        server.shutdown();
-    }
-
-    #[test]
-    fn refuses_what_it_does_not_accept() {
-        let limits = Limits {
-            max_body: 10,
-            max_head: 200,
-            ..Limits::default()
-        };
-        let server = echo_server(limits);
-        let a = server.local_addr();
-        let status = |raw: &[u8]| exchange(a, raw).lines().next().unwrap_or("").to_string();
-        assert_eq!(
-            status(b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890"),
-            "HTTP/1.1 413 Content Too Large"
-        );
-        assert_eq!(
-            status(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
-            "HTTP/1.1 501 Not Implemented"
-        );
-        assert_eq!(
-            status(b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"),
-            "HTTP/1.1 400 Bad Request"
-        );
-        assert_eq!(
-            status(b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"),
-            "HTTP/1.1 400 Bad Request"
-        );
-        assert_eq!(
-            status(b"GET / HTTP/2\r\n\r\n"),
-            "HTTP/1.1 505 HTTP Version Not Supported"
-        );
-        assert_eq!(status(b"GARBAGE\r\n\r\n"), "HTTP/1.1 400 Bad Request");
-        let long = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(300));
-        assert_eq!(
-            status(long.as_bytes()),
-            "HTTP/1.1 431 Request Header Fields Too Large"
-        );
-        server.shutdown();
-    }
-
-    #[test]
-    fn answers_expect_continue_and_http10() {
-        let server = echo_server(Limits::default());
-        let mut s = TcpStream::connect(server.local_addr()).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(b"POST /w HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut buf = [0u8; 25];
-        s.read_exact(&mut buf).unwrap();
-        assert_eq!(&buf, b"HTTP/1.1 100 Continue\r\n\r\n");
-        s.write_all(b"ok").unwrap();
-        let mut rest = String::new();
-        s.read_to_string(&mut rest).unwrap();
-        assert!(rest.starts_with("HTTP/1.1 200 OK"), "{rest}");
-        // HTTP/1.0 closes unless asked to keep the connection.
-        let out = exchange(server.local_addr(), b"GET /x HTTP/1.0\r\n\r\n");
-        assert!(out.contains("Connection: close"), "{out}");
-        server.shutdown();
-    }
-
-    #[test]
-    fn a_silent_connection_is_dropped_and_others_are_served_meanwhile() {
-        let limits = Limits {
-            threads: 1,
-            idle: Duration::from_millis(300),
-            ..Limits::default()
-        };
-        let server = echo_server(limits);
-        let a = server.local_addr();
-        // Takes the only thread and says nothing.
-        let mut idle = TcpStream::connect(a).unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let started = Instant::now();
-        let out = exchange(a, b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n");
-        assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
-        assert!(started.elapsed() < Duration::from_secs(3));
-        idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut buf = Vec::new();
-        assert_eq!(
-            idle.read_to_end(&mut buf).unwrap(),
-            0,
-            "closed without a word"
-        );
-        server.shutdown();
-    }
-}
+mod tests;
