@@ -74,3 +74,35 @@ fn the_preview_escapes_data() {
         "no header line can be made from data: {text}"
     );
 }
+
+mod serve_support;
+
+#[test]
+fn the_run_history_escapes_data() {
+    use serve_support::*;
+    let dir = flows_dir(&[("w.flow", FLOW)]);
+    let server = start(dir.path(), &[]);
+    let mut body: serde_json::Value = serde_json::from_str(&event()).unwrap();
+    body["id"] = "evt_\u{1b}]0;pwned\u{7}\n\u{1b}[2J".into();
+    let body = body.to_string();
+    let (status, answer) = server.deliver(&body);
+    assert_eq!(status, 200, "{answer}");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while count(
+        dir.path(),
+        "SELECT count(*) FROM runs WHERE status = 'succeeded'",
+    ) < 1
+    {
+        assert!(std::time::Instant::now() < until, "{}", server.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(server.stop(), 0);
+
+    let (code, list, err) = flow_in(dir.path(), &["runs"]);
+    assert_eq!(code, 0, "{err}");
+    assert_safe(&list);
+    assert_eq!(list.lines().count(), 2, "a heading and one line: {list}");
+    let (code, show, err) = flow_in(dir.path(), &["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert_safe(&show);
+}

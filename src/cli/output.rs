@@ -158,6 +158,12 @@ pub fn known_event_type(event_type: Option<&str>) -> Result<(), i32> {
     }
 }
 
+/// A field shown on one line (a header, a table cell) whatever the data holds: line
+/// breaks are shown as `\r` and `\n`.
+pub fn one_line(text: &str) -> String {
+    text.replace('\r', "\\r").replace('\n', "\\n")
+}
+
 /// Text from event data made safe for a terminal: every control character but the
 /// line feed and the tab, and the bidirectional-override characters that can make
 /// text read otherwise than it is, are shown as `\u{…}` escapes. A description of

@@ -4,6 +4,8 @@ use serde_json::{json, Value as Json};
 
 use flow_vm::{Action, Email, RunReport, Status};
 
+use super::output::one_line;
+
 /// An e-mail as delivered: the subject falls back to the workflow's name.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Preview {
@@ -41,8 +43,6 @@ impl Preview {
 
     /// The e-mail as text: headers, body, and the appended fields as a table.
     pub fn to_text(&self) -> String {
-        // Header lines stay one line each, whatever the data holds.
-        let one_line = |s: &str| s.replace('\r', "\\r").replace('\n', "\\n");
         let mut out = format!("To:      {}\n", one_line(&self.to.join(", ")));
         out.push_str(&format!("Subject: {}", one_line(&self.subject)));
         if self.default_subject {

@@ -17,7 +17,7 @@ use flow_serve::time::{self, rfc3339, rfc3339_ms};
 use flow_serve::worker::Runner;
 use flow_serve::{print_diagnostic, ServeOptions};
 
-use super::output::terminal_safe;
+use super::output::{one_line, terminal_safe};
 use super::Format;
 
 #[derive(Args, Debug)]
@@ -248,8 +248,8 @@ fn table(rows: &[RunRow]) -> String {
                 r.id.to_string(),
                 rfc3339(r.created_at),
                 r.status.clone(),
-                r.workflow.clone(),
-                r.event_id.clone(),
+                one_line(&r.workflow),
+                one_line(&r.event_id),
             ]
         })
         .collect();
