@@ -417,7 +417,7 @@ fn a_400_fails_the_run_with_stripes_words_and_keeps_earlier_actions() {
     assert!(error.contains("req_test123"), "{error}");
     assert_eq!(
         report["actions"],
-        json!([{"action": "retrieve", "object": "charge", "id": "ch_1"}])
+        json!([{"action": "retrieve", "object": "charge", "id": "ch_1", "account": null}])
     );
     assert_eq!(stripe.posts().len(), 1, "a 400 is not tried again");
 
@@ -871,4 +871,83 @@ fn a_successful_answer_quoting_the_key_is_redacted() {
         .flatten()
         .collect();
     assert_eq!(sent.len(), 1, "one e-mail written");
+}
+
+#[test]
+fn an_event_from_a_connected_account_is_acted_on_in_that_account() {
+    let stripe = FakeStripe::start(vec![
+        ("GET", "/v1/charges/ch_1", vec![charge()]),
+        ("POST", "/v1/refunds", vec![refund_ok()]),
+    ]);
+    let mut event: serde_json::Value = serde_json::from_str(&warning("evt_conn_1")).unwrap();
+    event["account"] = json!("acct_1Connected");
+    let dir = workdir(
+        &stripe.toml(2.0, 0, 10.0),
+        &[
+            ("refund.flow", REFUND_FLOW),
+            ("event.json", &event.to_string()),
+        ],
+    );
+    let key = test_key();
+    let out = flow(
+        dir.path(),
+        Some(&key),
+        &[
+            "run",
+            "refund.flow",
+            "--event",
+            "event.json",
+            "--live",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let report = out.report();
+    assert_eq!(
+        report["actions"][0]["account"], "acct_1Connected",
+        "{report}"
+    );
+    assert_eq!(
+        report["actions"][1]["account"], "acct_1Connected",
+        "{report}"
+    );
+    let seen = stripe.seen();
+    assert_eq!(seen.len(), 2);
+    for s in &seen {
+        assert_eq!(
+            s.header("Stripe-Account"),
+            Some("acct_1Connected"),
+            "{} {}",
+            s.method,
+            s.path
+        );
+    }
+
+    // An `account` that is not a connected account's id is refused, unsent.
+    event["account"] = json!("acct_1\r\nX-Evil: 1");
+    std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
+    let out = flow(
+        dir.path(),
+        Some(&key),
+        &[
+            "run",
+            "refund.flow",
+            "--event",
+            "event.json",
+            "--live",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.report()["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("is not a connected account's id"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(stripe.seen().len(), 2, "nothing more was sent");
 }

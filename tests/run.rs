@@ -24,7 +24,7 @@ fn thank_you(amount: &str) -> serde_json::Value {
 }
 
 fn vip() -> serde_json::Value {
-    json!({"action": "update", "object": "customer", "id": "cus_RvA9bC8dE7fG6h",
+    json!({"action": "update", "object": "customer", "id": "cus_RvA9bC8dE7fG6h", "account": null,
            "params": {"metadata": {"Tier": "VIP"}}})
 }
 
@@ -111,8 +111,8 @@ fn fraud_warning_on_small_charge_refunds_it() {
     assert_eq!(
         r["actions"],
         json!([
-            {"action": "retrieve", "object": "charge", "id": "ch_3QwSmallChargeA1"},
-            {"action": "refund", "params": {"charge": "ch_3QwSmallChargeA1", "amount": 1200, "reason": "fraudulent"}},
+            {"action": "retrieve", "object": "charge", "id": "ch_3QwSmallChargeA1", "account": null},
+            {"action": "refund", "account": null, "params": {"charge": "ch_3QwSmallChargeA1", "amount": 1200, "reason": "fraudulent"}},
         ])
     );
     assert_eq!(r["status"], "succeeded");

@@ -33,6 +33,11 @@ fn world() -> Recording {
 /// Build `source` (it must have no errors and one workflow) and run it on an event of
 /// the type the workflow is triggered by, with `object` as its `data.object`.
 fn run(source: &str, object: Json) -> RunReport {
+    run_in(source, object, None)
+}
+
+/// [`run`] on an event from a connected account (`"account": "acct_…"`) when given.
+fn run_in(source: &str, object: Json, account: Option<&str>) -> RunReport {
     let file = SourceFile::new("case.flow", source);
     let build = flow::build(&file, &Settings::default(), "case");
     let rendered: String = build
@@ -48,6 +53,7 @@ fn run(source: &str, object: Json) -> RunReport {
             "id": "evt_1",
             "object": "event",
             "type": program.trigger,
+            "account": account,
             "data": { "object": object },
         }),
         None,
@@ -89,11 +95,11 @@ yields!(int_not_equal_and_less, r#"on invoice.payment_failed when attempt_count 
 yields!(int_interpolated, r#"on invoice.payment_failed { email to: "a@example.com", subject: "attempt {attempt_count}", body: "invoice {number}" }"#, { "attempt_count": 12, "number": "INV-7" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": "attempt 12", "body": "invoice INV-7", "append": [] }]);
 
 // ---------------------------------------------------------------- money
-yields!(money_above, r#"on payment_intent.succeeded when amount > 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100001, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "Tier": "VIP" } } }]);
+yields!(money_above, r#"on payment_intent.succeeded when amount > 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100001, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "metadata": { "Tier": "VIP" } } }]);
 yields!(money_exactly_at_threshold_is_skipped, r#"on payment_intent.succeeded when amount > 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100000, "currency": "usd", "customer": "cus_1" }, Skipped, []);
-yields!(money_at_least_takes_the_threshold, r#"on payment_intent.succeeded when amount >= 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100000, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "Tier": "VIP" } } }]);
+yields!(money_at_least_takes_the_threshold, r#"on payment_intent.succeeded when amount >= 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100000, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "metadata": { "Tier": "VIP" } } }]);
 yields!(money_below, r#"on payment_intent.succeeded when amount < 10 USD { email to: "a@example.com", body: "{amount}" }"#, { "amount": 999, "currency": "usd" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "9.99 USD", "append": [] }]);
-yields!(money_constant_on_the_left, r#"on payment_intent.succeeded when 1000 USD < amount { update customer.metadata.Tier = "VIP" }"#, { "amount": 100001, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "Tier": "VIP" } } }]);
+yields!(money_constant_on_the_left, r#"on payment_intent.succeeded when 1000 USD < amount { update customer.metadata.Tier = "VIP" }"#, { "amount": 100001, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "metadata": { "Tier": "VIP" } } }]);
 yields!(money_constant_on_the_left_at_threshold, r#"on payment_intent.succeeded when 1000 USD < amount { update customer.metadata.Tier = "VIP" }"#, { "amount": 100000, "currency": "usd", "customer": "cus_1" }, Skipped, []);
 yields!(money_two_fields, r#"on payment_intent.succeeded when amount_received < amount { email to: "a@example.com", body: "{amount_received} of {amount}" }"#, { "amount": 5000, "amount_received": 2500, "currency": "usd" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "25.00 USD of 50.00 USD", "append": [] }]);
 yields!(money_in_another_currency_is_never_above, r#"on payment_intent.succeeded when amount > 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 250000, "currency": "eur", "customer": "cus_1" }, Skipped, []);
@@ -127,7 +133,7 @@ yields!(escaped_braces_are_text, r#"on payment_intent.succeeded { email to: "a@e
 
 // ---------------------------------------------------------------- and, or, not, null guards
 yields!(and_short_circuits_on_null, r#"on charge.succeeded when application_fee_amount != null and application_fee_amount > 1 USD { retrieve customer }"#, { "currency": "usd", "application_fee_amount": null, "customer": "cus_1" }, Skipped, []);
-yields!(and_takes_both, r#"on charge.succeeded when application_fee_amount != null and application_fee_amount > 1 USD { retrieve customer }"#, { "currency": "usd", "application_fee_amount": 101, "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1" }]);
+yields!(and_takes_both, r#"on charge.succeeded when application_fee_amount != null and application_fee_amount > 1 USD { retrieve customer }"#, { "currency": "usd", "application_fee_amount": 101, "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
 yields!(or_short_circuits_on_null, r#"on charge.succeeded when application_fee_amount == null or application_fee_amount > 1 USD { email to: "a@example.com", body: "x" }"#, { "currency": "usd", "application_fee_amount": null }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "x", "append": [] }]);
 yields!(unguarded_null_comparison_fails, r#"on charge.succeeded when application_fee_amount > 1 USD { retrieve customer }"#, { "currency": "usd", "application_fee_amount": null, "customer": "cus_1" }, Failed("R0101", "`application_fee_amount` is null"), []);
 yields!(not_negates, r#"on payment_intent.succeeded when not (status == "succeeded") { email to: "a@example.com", body: "x" }"#, { "status": "succeeded" }, Skipped, []);
@@ -144,12 +150,12 @@ yields!(if_without_else_does_nothing, r#"on charge.succeeded { if amount > 10 US
 yields!(let_holds_a_condition, r#"on payment_intent.succeeded { let big = amount > 2000 USD; if big { email to: "a@example.com", body: "big" } else { email to: "a@example.com", body: "small" } }"#, { "amount": 200001, "currency": "usd" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "big", "append": [] }]);
 yields!(let_holds_text, r#"on payment_intent.succeeded { let note = "Order {metadata.order_id}"; email to: "a@example.com", subject: note, body: note }"#, { "metadata": { "order_id": "10423" } }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": "Order 10423", "body": "Order 10423", "append": [] }]);
 yields!(missing_metadata_key_is_empty_text, r#"on payment_intent.succeeded { email to: "a@example.com", subject: "Order {metadata.order_id}", body: "x" }"#, { "metadata": {} }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": "Order ", "body": "x", "append": [] }]);
-yields!(compact_blocks, r#"on payment_intent.succeeded when amount > 1000 USD < email to: "team@example.com", body: "Add a note"; if amount > 2000 USD < update customer.metadata.Tier = "VIP" > >"#, { "amount": 250000, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "email", "to": ["team@example.com"], "subject": null, "body": "Add a note", "append": [] }, { "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "Tier": "VIP" } } }]);
+yields!(compact_blocks, r#"on payment_intent.succeeded when amount > 1000 USD < email to: "team@example.com", body: "Add a note"; if amount > 2000 USD < update customer.metadata.Tier = "VIP" > >"#, { "amount": 250000, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "email", "to": ["team@example.com"], "subject": null, "body": "Add a note", "append": [] }, { "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "metadata": { "Tier": "VIP" } } }]);
 
 // ---------------------------------------------------------------- update
-yields!(update_metadata_interpolated, r#"on payment_intent.succeeded { update customer.metadata.LastAmount = "{amount}" }"#, { "amount": 1200, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "LastAmount": "12.00 USD" } } }]);
-yields!(update_metadata_to_null_unsets_it, r#"on payment_intent.succeeded { update customer.metadata.Tier = null }"#, { "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "Tier": "" } } }]);
-yields!(update_a_field, r#"on payment_intent.succeeded { update customer.description = "VIP since {created}" }"#, { "created": 1764153720, "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "params": { "description": "VIP since 2025-11-26T10:42:00Z" } }]);
+yields!(update_metadata_interpolated, r#"on payment_intent.succeeded { update customer.metadata.LastAmount = "{amount}" }"#, { "amount": 1200, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "metadata": { "LastAmount": "12.00 USD" } } }]);
+yields!(update_metadata_to_null_unsets_it, r#"on payment_intent.succeeded { update customer.metadata.Tier = null }"#, { "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "metadata": { "Tier": "" } } }]);
+yields!(update_a_field, r#"on payment_intent.succeeded { update customer.description = "VIP since {created}" }"#, { "created": 1764153720, "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "description": "VIP since 2025-11-26T10:42:00Z" } }]);
 yields!(update_of_a_null_reference_fails, r#"on payment_intent.succeeded when amount > 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100001, "currency": "usd", "customer": null }, Failed("R0101", "cannot update the customer: `customer` is null"), []);
 yields!(actions_before_a_failure_are_kept, r#"on payment_intent.succeeded { email to: "a@example.com", body: "thanks"; update customer.metadata.Tier = "VIP" }"#, { "customer": null }, Failed("R0101", "`customer` is null"), [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "thanks", "append": [] }]);
 
@@ -162,17 +168,56 @@ yields!(email_to_a_non_address_fails, r#"on payment_intent.succeeded { if receip
 yields!(an_id_of_dot_is_refused, r#"on payment_intent.succeeded { update customer.metadata.Tier = "VIP" }"#, { "customer": "." }, Failed("R0104", "`.` is not an ID"), []);
 yields!(an_id_of_dot_dot_is_refused, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": ".." }, Failed("R0104", "`..` is not an ID"), []);
 yields!(an_empty_id_is_refused, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": "" }, Failed("R0104", "is not an ID"), []);
-yields!(retrieve_records_the_object, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1" }]);
+yields!(retrieve_records_the_object, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
 yields!(retrieve_of_an_unknown_object_fails, r#"on payment_intent.succeeded { retrieve customer }"#, { "customer": "cus_nope" }, Failed("R0201", "retrieve customer `cus_nope`: no such object"), []);
-yields!(retrieved_fields_are_read, r#"on payment_intent.succeeded when customer != null { let cus = retrieve customer; if cus.metadata.first_payment == null { update customer.metadata.first_payment = id } }"#, { "id": "pi_1", "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1" }, { "action": "update", "object": "customer", "id": "cus_1", "params": { "metadata": { "first_payment": "pi_1" } } }]);
-yields!(retrieved_fields_decide, r#"on payment_intent.succeeded when customer != null { let cus = retrieve customer; if cus.metadata.first_payment == null { update customer.metadata.first_payment = id } }"#, { "id": "pi_2", "customer": "cus_old" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_old" }]);
-yields!(refund_a_small_fraudulent_charge, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; if ch.amount < dispute_fee { refund charge: ch, amount: ch.amount, reason: "fraudulent" } else { email to: "risk@example.com", body: "{ch.id}: {ch.amount}" } }"#, { "charge": "ch_small" }, Succeeded, [{ "action": "retrieve", "object": "charge", "id": "ch_small" }, { "action": "refund", "params": { "charge": "ch_small", "amount": 1200, "reason": "fraudulent" } }]);
-yields!(refund_not_worth_it, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; if ch.amount < dispute_fee { refund charge: ch, amount: ch.amount, reason: "fraudulent" } else { email to: "risk@example.com", body: "{ch.id}: {ch.amount}" } }"#, { "charge": "ch_large" }, Succeeded, [{ "action": "retrieve", "object": "charge", "id": "ch_large" }, { "action": "email", "to": ["risk@example.com"], "subject": null, "body": "ch_large: 480.00 USD", "append": [] }]);
-yields!(refund_in_full, r#"on payment_intent.succeeded { refund payment_intent: id }"#, { "id": "pi_1" }, Succeeded, [{ "action": "refund", "params": { "payment_intent": "pi_1" } }]);
-yields!(refund_in_another_currency_fails, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; refund charge: ch, amount: 5 EUR }"#, { "charge": "ch_small" }, Failed("R0302", "the amount is 5.00 EUR, but the payment is in USD"), [{ "action": "retrieve", "object": "charge", "id": "ch_small" }]);
-yields!(refund_of_nothing_fails, r#"on payment_intent.succeeded { refund payment_intent: id, amount: 0 USD }"#, { "id": "pi_1" }, Failed("R0303", "must be positive, not 0.00 USD"), []);
-yields!(refund_finer_than_kwd_takes_fails, r#"on charge.succeeded { refund charge: id, amount: 12.345 KWD }"#, { "id": "ch_9" }, Failed("R0303", "Stripe needs KWD amounts rounded to 0.010"), []);
-yields!(refund_of_kwd_to_the_ten_fils, r#"on charge.succeeded { refund charge: id, amount: 12.340 KWD }"#, { "id": "ch_9" }, Succeeded, [{ "action": "refund", "params": { "charge": "ch_9", "amount": 12340 } }]);
+yields!(retrieved_fields_are_read, r#"on payment_intent.succeeded when customer != null { let cus = retrieve customer; if cus.metadata.first_payment == null { update customer.metadata.first_payment = id } }"#, { "id": "pi_1", "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }, { "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "metadata": { "first_payment": "pi_1" } } }]);
+yields!(retrieved_fields_decide, r#"on payment_intent.succeeded when customer != null { let cus = retrieve customer; if cus.metadata.first_payment == null { update customer.metadata.first_payment = id } }"#, { "id": "pi_2", "customer": "cus_old" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_old", "account": null }]);
+yields!(refund_a_small_fraudulent_charge, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; if ch.amount < dispute_fee { refund charge: ch, amount: ch.amount, reason: "fraudulent" } else { email to: "risk@example.com", body: "{ch.id}: {ch.amount}" } }"#, { "charge": "ch_small" }, Succeeded, [{ "action": "retrieve", "object": "charge", "id": "ch_small", "account": null }, { "action": "refund", "account": null, "params": { "charge": "ch_small", "amount": 1200, "reason": "fraudulent" } }]);
+yields!(refund_not_worth_it, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; if ch.amount < dispute_fee { refund charge: ch, amount: ch.amount, reason: "fraudulent" } else { email to: "risk@example.com", body: "{ch.id}: {ch.amount}" } }"#, { "charge": "ch_large" }, Succeeded, [{ "action": "retrieve", "object": "charge", "id": "ch_large", "account": null }, { "action": "email", "to": ["risk@example.com"], "subject": null, "body": "ch_large: 480.00 USD", "append": [] }]);
+yields!(refund_in_full, r#"on payment_intent.succeeded { refund payment_intent: id }"#, { "id": "pi_1" }, Succeeded, [{ "action": "refund", "account": null, "params": { "payment_intent": "pi_1" } }]);
+yields!(refund_in_another_currency_fails, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; refund charge: ch, amount: 5 EUR }"#, { "charge": "ch_small" }, Failed("R0302", "the amount is 5.00 EUR, but the payment is in USD"), [{ "action": "retrieve", "object": "charge", "id": "ch_small", "account": null }]);
+yields!(refund_of_nothing_fails, r#"on payment_intent.succeeded { refund payment_intent: id, amount: 0 USD }"#, { "id": "pi_1", "currency": "usd" }, Failed("R0303", "must be positive, not 0.00 USD"), []);
+yields!(refund_finer_than_kwd_takes_fails, r#"on charge.succeeded { refund charge: id, amount: 12.345 KWD }"#, { "id": "ch_9", "currency": "kwd" }, Failed("R0303", "Stripe needs KWD amounts rounded to 0.010"), []);
+yields!(refund_of_kwd_to_the_ten_fils, r#"on charge.succeeded { refund charge: id, amount: 12.340 KWD }"#, { "id": "ch_9", "currency": "kwd" }, Succeeded, [{ "action": "refund", "account": null, "params": { "charge": "ch_9", "amount": 12340 } }]);
+yields!(refund_of_the_trigger_charge_in_another_currency_fails, r#"on charge.succeeded { refund charge: id, amount: 10.00 EUR }"#, { "id": "ch_9", "object": "charge", "currency": "usd" }, Failed("R0302", "the amount is 10.00 EUR, but the payment is in USD"), []);
+yields!(refund_of_a_yen_charge_in_dollars_fails, r#"on charge.succeeded { refund charge: id, amount: 10.00 USD }"#, { "id": "ch_9", "object": "charge", "currency": "jpy" }, Failed("R0302", "the amount is 10.00 USD, but the payment is in JPY"), []);
+yields!(refund_of_the_trigger_charge_in_its_currency, r#"on charge.succeeded { refund charge: id, amount: 1000 JPY }"#, { "id": "ch_9", "object": "charge", "currency": "jpy" }, Succeeded, [{ "action": "refund", "account": null, "params": { "charge": "ch_9", "amount": 1000 } }]);
+yields!(refund_of_an_amount_by_an_id_of_unknown_currency_fails, r#"on charge.dispute.created { refund charge: charge, amount: 5 USD }"#, { "id": "dp_1", "object": "dispute", "charge": "ch_7", "currency": "usd" }, Failed("R0302", "the currency of charge `ch_7` is not known here; retrieve it first"), []);
+yields!(refund_in_full_by_an_id_needs_no_currency, r#"on charge.dispute.created { refund charge: charge }"#, { "id": "dp_1", "object": "dispute", "charge": "ch_7", "currency": "usd" }, Succeeded, [{ "action": "refund", "account": null, "params": { "charge": "ch_7" } }]);
+
+// ---------------------------------------------------------------- connected accounts
+
+/// An event from a connected account is acted on in that account; the platform's own
+/// events on the platform.
+#[test]
+fn actions_on_a_connected_accounts_event_act_in_that_account() {
+    let source = r#"on charge.succeeded when amount > 1000 USD { let cus = retrieve customer; update customer.metadata.Tier = "VIP"; refund charge: id }"#;
+    let object = json!({ "id": "ch_1", "object": "charge", "amount": 250000, "currency": "usd", "customer": "cus_1" });
+    let report = run_in(source, object.clone(), Some("acct_1Conn"));
+    assert_eq!(report.status, Status::Succeeded, "{:#}", report.to_json());
+    let actions = report.to_json()["actions"].clone();
+    assert_eq!(
+        actions,
+        json!([
+            { "action": "retrieve", "object": "customer", "id": "cus_1", "account": "acct_1Conn" },
+            { "action": "update", "object": "customer", "id": "cus_1", "account": "acct_1Conn", "params": { "metadata": { "Tier": "VIP" } } },
+            { "action": "refund", "account": "acct_1Conn", "params": { "charge": "ch_1" } },
+        ])
+    );
+    assert!(
+        report
+            .to_text()
+            .contains("update customer cus_1 {\"metadata\":{\"Tier\":\"VIP\"}} in acct_1Conn"),
+        "{}",
+        report.to_text()
+    );
+    let platform = run_in(source, object, None).to_json();
+    assert!(platform["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["account"].is_null()));
+}
 
 // ---------------------------------------------------------------- events that are not as their schema says
 yields!(missing_required_field_fails, r#"on payment_intent.succeeded when amount > 1 USD { retrieve customer }"#, { "currency": "usd", "customer": "cus_1" }, Failed("R0103", "the event has no `amount`"), []);

@@ -86,7 +86,7 @@ fn an_event_runs_once_and_a_redelivery_is_acknowledged_but_not_run() {
     assert_eq!(done[1].0, key("evt_once", 1));
     assert_eq!(
         done[1].1,
-        json!({"action": "update", "object": "customer", "id": "cus_A", "params": {"metadata": {"Tier": "VIP"}}})
+        json!({"action": "update", "object": "customer", "id": "cus_A", "account": null, "params": {"metadata": {"Tier": "VIP"}}})
     );
     assert!(done.iter().all(|d| d.2 == 1), "{done:?}");
     // The raw payload is kept byte for byte.
@@ -599,7 +599,7 @@ fn runs_lists_filters_and_shows_the_history() {
     );
     assert!(out.contains("evt_l1 (payment_intent.succeeded)"), "{out}");
     assert!(out.contains(&format!("key {}", key("evt_l1", 1))), "{out}");
-    assert!(out.contains(r#"{"action":"update","object":"customer","id":"cus_A","params":{"metadata":{"Tier":"VIP"}}}"#), "{out}");
+    assert!(out.contains(r#"{"action":"update","object":"customer","id":"cus_A","account":null,"params":{"metadata":{"Tier":"VIP"}}}"#), "{out}");
     let (_, out, _) = flow_in(dir.path(), &["runs", "show", &id, "--format", "json"]);
     let shown: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(shown["actions"].as_array().unwrap().len(), 2);

@@ -56,15 +56,7 @@ impl Preview {
 
 /// What each run did besides e-mails, in a line each, for the text preview.
 fn other_actions(r: &RunReport) -> Vec<String> {
-    r.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Email(_) => None,
-            Action::Update { object, id, params } => Some(format!("update {object} {id} {params}")),
-            Action::Retrieve { object, id } => Some(format!("retrieve {object} {id}")),
-            Action::Refund { params } => Some(format!("refund {}", Json::Object(params.clone()))),
-        })
-        .collect()
+    r.actions.iter().filter_map(Action::summary).collect()
 }
 
 /// The whole preview of some runs, as text.

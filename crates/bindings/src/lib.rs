@@ -101,7 +101,7 @@ pub fn load_objects(path: &Path) -> Result<Vec<Json>, String> {
 impl Bindings for Recording {
     fn perform(&mut self, action: &Action, _cx: &ActionContext<'_>) -> Result<Json, ActionError> {
         match action {
-            Action::Retrieve { object, id } => match self.objects.get(id) {
+            Action::Retrieve { object, id, .. } => match self.objects.get(id) {
                 Some(o) => {
                     let kind = o.get("object").and_then(Json::as_str).unwrap_or(object);
                     if kind != object {

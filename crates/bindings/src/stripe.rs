@@ -303,8 +303,13 @@ impl Stripe {
         method: Method,
         path: &str,
         idempotency_key: Option<&str>,
+        account: Option<&str>,
     ) -> Result<Json, ActionError> {
-        let what = format!("{} {path}", method.name());
+        let account = account.map(stripe_account).transpose()?;
+        let what = match account {
+            Some(a) => format!("{} {path} (Stripe-Account: {a})", method.name()),
+            None => format!("{} {path}", method.name()),
+        };
         let start = Instant::now();
         let deadline = start + self.config.max_retry_time;
         let mut attempt = 0u32;
@@ -315,7 +320,7 @@ impl Stripe {
             let key_note = idempotency_key
                 .map(|k| format!(" (Idempotency-Key: {k})"))
                 .unwrap_or_default();
-            let outcome = self.attempt(&method, path, idempotency_key, timeout);
+            let outcome = self.attempt(&method, path, idempotency_key, account, timeout);
             let (why, after) = match outcome {
                 Attempt::Done(status, json) => {
                     self.log(&format!("{what}{key_note} → {status}"));
@@ -396,19 +401,22 @@ impl Stripe {
         method: &Method,
         path: &str,
         idempotency_key: Option<&str>,
+        account: Option<&str>,
         timeout: Duration,
     ) -> Attempt {
         let url = format!("{}{path}", self.config.api_base);
         let result = match method {
-            Method::Get => self
-                .agent
-                .get(&url)
-                .header("Authorization", self.key.authorization())
-                .header("Stripe-Version", &self.config.api_version)
-                .config()
-                .timeout_global(Some(timeout))
-                .build()
-                .call(),
+            Method::Get => {
+                let mut req = self
+                    .agent
+                    .get(&url)
+                    .header("Authorization", self.key.authorization())
+                    .header("Stripe-Version", &self.config.api_version);
+                if let Some(a) = account {
+                    req = req.header("Stripe-Account", a);
+                }
+                req.config().timeout_global(Some(timeout)).build().call()
+            }
             Method::Post(form) => {
                 let mut req = self
                     .agent
@@ -417,6 +425,9 @@ impl Stripe {
                     .header("Stripe-Version", &self.config.api_version);
                 if let Some(k) = idempotency_key {
                     req = req.header("Idempotency-Key", k);
+                }
+                if let Some(a) = account {
+                    req = req.header("Stripe-Account", a);
                 }
                 req.config()
                     .timeout_global(Some(timeout))
@@ -534,6 +545,24 @@ fn describe_error(status: u16, body: &str, request_id: Option<&str>) -> String {
     out
 }
 
+/// A connected account's id as the `Stripe-Account` header carries it (`acct_…`):
+/// anything else in an event's `account` is refused before a request is made.
+fn stripe_account(account: &str) -> Result<&str, ActionError> {
+    let ok = account.starts_with("acct_")
+        && account.len() > 5
+        && account
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(account)
+    } else {
+        Err(ActionError::new(format!(
+            "`{}` is not a connected account's id (`acct_…`); nothing was sent",
+            account.escape_debug()
+        )))
+    }
+}
+
 impl Bindings for Stripe {
     fn perform(&mut self, action: &Action, cx: &ActionContext<'_>) -> Result<Json, ActionError> {
         let post_key = || {
@@ -544,25 +573,41 @@ impl Bindings for Stripe {
             })
         };
         match action {
-            Action::Retrieve { object, id } => {
+            Action::Retrieve {
+                object,
+                id,
+                account,
+            } => {
                 let path = resource_path(object).map_err(ActionError::new)?;
-                self.request(Method::Get, &format!("{path}/{}", path_id(id)?), None)
+                self.request(
+                    Method::Get,
+                    &format!("{path}/{}", path_id(id)?),
+                    None,
+                    account.as_deref(),
+                )
             }
-            Action::Update { object, id, params } => {
+            Action::Update {
+                object,
+                id,
+                account,
+                params,
+            } => {
                 let path = resource_path(object).map_err(ActionError::new)?;
                 let key = post_key()?;
                 self.request(
                     Method::Post(form_pairs(params)),
                     &format!("{path}/{}", path_id(id)?),
                     Some(&key),
+                    account.as_deref(),
                 )
             }
-            Action::Refund { params } => {
+            Action::Refund { account, params } => {
                 let key = post_key()?;
                 self.request(
                     Method::Post(form_pairs(&Json::Object(params.clone()))),
                     "/v1/refunds",
                     Some(&key),
+                    account.as_deref(),
                 )
             }
             Action::Email(_) => Err(ActionError::new(

@@ -151,6 +151,7 @@ impl Want {
                     object: o,
                     id: i,
                     params,
+                    ..
                 },
             ) if object == o => {
                 if id.to_text() != *i || id.is_null() {
@@ -220,7 +221,9 @@ pub fn show_actual(a: &Actual) -> String {
             }
             s
         }
-        Action::Update { object, id, params } => {
+        Action::Update {
+            object, id, params, ..
+        } => {
             let mut leaves = Vec::new();
             flatten(params, &mut Vec::new(), &mut leaves);
             let sets: Vec<String> = leaves
@@ -229,7 +232,7 @@ pub fn show_actual(a: &Actual) -> String {
                 .collect();
             format!("update {object} {id} {}", sets.join(", "))
         }
-        Action::Retrieve { object, id } => format!("retrieve {object} {id}"),
+        Action::Retrieve { object, id, .. } => format!("retrieve {object} {id}"),
         other => {
             let j = other.to_json();
             let mut s = other.kind().to_string();
@@ -395,6 +398,7 @@ mod tests {
             action: Action::Update {
                 object: "customer".into(),
                 id: "cus_1".into(),
+                account: None,
                 params: serde_json::json!({"metadata": {"Tier": tier}}),
             },
         }

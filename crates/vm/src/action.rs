@@ -19,7 +19,11 @@ pub struct Email {
 
 /// One side effect of a run, with exactly the parameters Stripe's API would receive.
 /// In JSON, an object whose `"action"` names the kind, followed by its fields:
-/// `{"action":"update","object":…,"id":…,"params":…}`.
+/// `{"action":"update","object":…,"id":…,"account":…,"params":…}`.
+///
+/// `account` is the connected account a Stripe request acts on (`Stripe-Account`),
+/// or `None` for the platform's own account: by default the event's `account`, so an
+/// event from a connected account is acted on in that account.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
 pub enum Action {
@@ -27,13 +31,16 @@ pub enum Action {
     Update {
         object: String,
         id: String,
+        account: Option<String>,
         params: Json,
     },
     Retrieve {
         object: String,
         id: String,
+        account: Option<String>,
     },
     Refund {
+        account: Option<String>,
         params: Map<String, Json>,
     },
 }
@@ -92,6 +99,34 @@ impl Action {
             Action::Retrieve { .. } => "retrieve",
             Action::Refund { .. } => "refund",
         }
+    }
+
+    /// The connected account a Stripe request acts on; `None`: the platform (and for
+    /// e-mail).
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Action::Email(_) => None,
+            Action::Update { account, .. }
+            | Action::Retrieve { account, .. }
+            | Action::Refund { account, .. } => account.as_deref(),
+        }
+    }
+
+    /// A Stripe request in one line of text (`update customer cus_1 {…} in acct_1`);
+    /// `None` for an e-mail, which is shown as a message.
+    pub fn summary(&self) -> Option<String> {
+        let text = match self {
+            Action::Email(_) => return None,
+            Action::Update {
+                object, id, params, ..
+            } => format!("update {object} {id} {params}"),
+            Action::Retrieve { object, id, .. } => format!("retrieve {object} {id}"),
+            Action::Refund { params, .. } => format!("refund {}", Json::Object(params.clone())),
+        };
+        Some(match self.account() {
+            Some(acct) => format!("{text} in {acct}"),
+            None => text,
+        })
     }
 
     /// The run report's JSON for this action: its serialization.

@@ -95,6 +95,14 @@ impl Event {
         self.json.get("id").and_then(Json::as_str)
     }
 
+    /// The connected account the event happened in (`account`), if any.
+    pub fn account(&self) -> Option<&str> {
+        self.json
+            .get("account")
+            .and_then(Json::as_str)
+            .filter(|a| !a.is_empty())
+    }
+
     pub fn event_type(&self) -> &str {
         self.json.get("type").and_then(Json::as_str).unwrap_or("")
     }
@@ -431,6 +439,7 @@ impl<'a> Machine<'a> {
                 let action = Action::Retrieve {
                     object: object.clone(),
                     id,
+                    account: self.event.account().map(str::to_string),
                 };
                 let got = self.perform(action, span)?;
                 if !got.is_object() {
@@ -466,6 +475,7 @@ impl<'a> Machine<'a> {
                 let action = Action::Update {
                     object: spec.object.clone(),
                     id,
+                    account: self.event.account().map(str::to_string),
                     params,
                 };
                 self.perform(action, span)?;
@@ -482,8 +492,9 @@ impl<'a> Machine<'a> {
                 let names = &self.p.refunds[n as usize];
                 let at = self.stack.len().saturating_sub(names.len());
                 let values: Vec<Value> = self.stack.drain(at..).collect();
-                let params = build_refund(names, &values, span)?;
-                self.perform(Action::Refund { params }, span)?;
+                let params = build_refund(names, &values, self.event.object(), span)?;
+                let account = self.event.account().map(str::to_string);
+                self.perform(Action::Refund { account, params }, span)?;
             }
             _ => {}
         }
@@ -983,13 +994,20 @@ fn build_email(
     })
 }
 
+/// The parameters of a refund. An amount must be in the currency of the payment it
+/// refunds: known from the charge or PaymentIntent given as an object, or, given by
+/// id, when it is the event's own object; otherwise the run fails rather than send
+/// an amount Stripe would read in another currency.
 fn build_refund(
     names: &[String],
     values: &[Value],
+    event_object: &Json,
     span: Span,
 ) -> Result<Map<String, Json>, RunError> {
     let mut params = Map::new();
     let mut payment_currency: Option<Currency> = None;
+    // The payment given by an id whose currency is not known here.
+    let mut unknown_payment: Option<(String, String)> = None;
     let mut amount: Option<Money> = None;
     for (name, value) in names.iter().zip(values) {
         match value {
@@ -1006,19 +1024,35 @@ fn build_refund(
                     .and_then(Json::as_str)
                     .and_then(Currency::parse);
             }
+            Value::Str(id) if name == "charge" || name == "payment_intent" => {
+                let kind = event_object.get("object").and_then(Json::as_str);
+                let own = event_object.get("id").and_then(Json::as_str) == Some(&**id)
+                    && kind.is_none_or(|k| k == name);
+                match event_object.get("currency").and_then(Json::as_str) {
+                    Some(c) if own => payment_currency = Currency::parse(c),
+                    _ => unknown_payment = Some((name.clone(), id.to_string())),
+                }
+            }
             Value::Money(m) => amount = Some(*m),
             _ => {}
         }
         params.insert(name.clone(), value.to_param());
     }
     if let Some(m) = amount {
-        if let Some(c) = payment_currency {
-            if c != m.currency {
+        match (payment_currency, unknown_payment) {
+            (Some(c), _) if c != m.currency => {
                 return Err(RunError::at(RunCode::Currency,
                     span,
                     format!("refund: the amount is {m}, but the payment is in {c}; amounts are never converted"),
                 ));
             }
+            (None, Some((name, id))) => {
+                return Err(RunError::at(RunCode::Currency,
+                    span,
+                    format!("refund: the amount is {m}, but the currency of {name} `{id}` is not known here; retrieve it first (`let p = retrieve …`) and refund `{name}: p`, so that the amount is checked against its currency"),
+                ));
+            }
+            _ => {}
         }
         if m.minor <= 0 {
             return Err(RunError::at(

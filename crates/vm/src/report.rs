@@ -85,14 +85,10 @@ impl RunReport {
                         out.push_str(&format!("    {l:<width$}  {t}\n"));
                     }
                 }
-                Action::Update { object, id, params } => {
-                    out.push_str(&format!("  update {object} {id} {params}\n"));
-                }
-                Action::Retrieve { object, id } => {
-                    out.push_str(&format!("  retrieve {object} {id}\n"))
-                }
-                Action::Refund { params } => {
-                    out.push_str(&format!("  refund {}\n", Json::Object(params.clone())));
+                other => {
+                    if let Some(line) = other.summary() {
+                        out.push_str(&format!("  {line}\n"));
+                    }
                 }
             }
         }
@@ -120,13 +116,13 @@ mod tests {
                     "body": e.body,
                     "append": e.append.iter().map(|(l, t)| json!([l, t])).collect::<Vec<_>>(),
                 }),
-                Action::Update { object, id, params } => json!({
-                    "action": "update", "object": object, "id": id, "params": params,
+                Action::Update { object, id, account, params } => json!({
+                    "action": "update", "object": object, "id": id, "account": account, "params": params,
                 }),
-                Action::Retrieve { object, id } => json!({
-                    "action": "retrieve", "object": object, "id": id,
+                Action::Retrieve { object, id, account } => json!({
+                    "action": "retrieve", "object": object, "id": id, "account": account,
                 }),
-                Action::Refund { params } => json!({ "action": "refund", "params": params }),
+                Action::Refund { account, params } => json!({ "action": "refund", "account": account, "params": params }),
             })
             .collect();
         json!({
@@ -163,13 +159,18 @@ mod tests {
             Action::Update {
                 object: "customer".into(),
                 id: "cus_1".into(),
+                account: None,
                 params: json!({"metadata": {"Tier": "VIP", "b": 1, "a": null}}),
             },
             Action::Retrieve {
                 object: "charge".into(),
                 id: "ch_1".into(),
+                account: Some("acct_1".into()),
             },
-            Action::Refund { params },
+            Action::Refund {
+                account: None,
+                params,
+            },
         ];
         let mut out = vec![RunReport {
             workflow: "Tag \u{1F600} customers".into(),
