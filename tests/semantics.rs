@@ -22,7 +22,7 @@ fn world() -> Recording {
     for o in [
         json!({ "id": "cus_1", "object": "customer", "email": "jenny@example.com", "metadata": {} }),
         json!({ "id": "cus_old", "object": "customer", "metadata": { "first_payment": "pi_0" } }),
-        json!({ "id": "ch_small", "object": "charge", "amount": 1200, "currency": "usd" }),
+        json!({ "id": "ch_small", "object": "charge", "amount": 1200, "currency": "usd", "customer": "cus_1" }),
         json!({ "id": "ch_large", "object": "charge", "amount": 48000, "currency": "usd" }),
     ] {
         r.add(o);
@@ -156,6 +156,10 @@ yields!(compact_blocks, r#"on payment_intent.succeeded when amount > 1000 USD < 
 yields!(update_metadata_interpolated, r#"on payment_intent.succeeded { update customer.metadata.LastAmount = "{amount}" }"#, { "amount": 1200, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "metadata": { "LastAmount": "12.00 USD" } } }]);
 yields!(update_metadata_to_null_unsets_it, r#"on payment_intent.succeeded { update customer.metadata.Tier = null }"#, { "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "metadata": { "Tier": "" } } }]);
 yields!(update_a_field, r#"on payment_intent.succeeded { update customer.description = "VIP since {created}" }"#, { "created": 1764153720, "customer": "cus_1" }, Succeeded, [{ "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "description": "VIP since 2025-11-26T10:42:00Z" } }]);
+yields!(update_the_trigger_object_itself, r#"on invoice.overdue { update metadata.collections = "escalated" }"#, { "id": "in_123", "object": "invoice" }, Succeeded, [{ "action": "update", "object": "invoice", "id": "in_123", "account": null, "params": { "metadata": { "collections": "escalated" } } }]);
+yields!(update_a_field_of_the_trigger_object, r#"on charge.succeeded { update description = "checked on {created}" }"#, { "id": "ch_1", "object": "charge", "created": 1764153720 }, Succeeded, [{ "action": "update", "object": "charge", "id": "ch_1", "account": null, "params": { "description": "checked on 2025-11-26T10:42:00Z" } }]);
+yields!(update_through_a_reference_of_a_retrieved_object, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; update ch.customer.metadata.fraud_flag = "early warning {id}" }"#, { "id": "issfr_1", "charge": "ch_small" }, Succeeded, [{ "action": "retrieve", "object": "charge", "id": "ch_small", "account": null }, { "action": "update", "object": "customer", "id": "cus_1", "account": null, "params": { "metadata": { "fraud_flag": "early warning issfr_1" } } }]);
+yields!(update_a_retrieved_object, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; update ch.metadata.reviewed = "yes" }"#, { "id": "issfr_1", "charge": "ch_small" }, Succeeded, [{ "action": "retrieve", "object": "charge", "id": "ch_small", "account": null }, { "action": "update", "object": "charge", "id": "ch_small", "account": null, "params": { "metadata": { "reviewed": "yes" } } }]);
 yields!(update_of_a_null_reference_fails, r#"on payment_intent.succeeded when amount > 1000 USD { update customer.metadata.Tier = "VIP" }"#, { "amount": 100001, "currency": "usd", "customer": null }, Failed("R0101", "cannot update the customer: `customer` is null"), []);
 yields!(actions_before_a_failure_are_kept, r#"on payment_intent.succeeded { email to: "a@example.com", body: "thanks"; update customer.metadata.Tier = "VIP" }"#, { "customer": null }, Failed("R0101", "`customer` is null"), [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "thanks", "append": [] }]);
 

@@ -722,36 +722,12 @@ impl<'s> Checker<'s> {
     fn update(&mut self, target: &ast::Path, value: &ast::Expr, span: Span) -> Option<TStmt> {
         let value_t = self.expr(value);
         let first = target.segments.first()?;
-        let head = ast::Path {
-            segments: vec![first.clone()],
+        let (object, id, head, rest) = self.update_target(target)?;
+        let first = &ast::Segment {
+            name: head,
             span: first.span,
+            quoted: false,
         };
-        let head_t = self.path(&head, false);
-        let object = match head_t.ty.base() {
-            Ty::Ref(o) | Ty::Object(o) => o.clone(),
-            Ty::Error => return None,
-            other => {
-                let other = other.clone();
-                self.error(
-                    Diagnostic::error("E0308", format!("`update` needs a reference to an object; `{}` is {other}", first.name))
-                        .with_label(first.span, "not a reference")
-                        .with_help(format!("update the object a reference field points to, e.g. `update customer.metadata.Tier = \"VIP\"`; {}", self.ref_fields_hint())),
-                );
-                return None;
-            }
-        };
-        let id = match head_t.ty.base() {
-            Ty::Object(_) => {
-                let sp = head_t.span;
-                TExpr {
-                    kind: TExprKind::IdOf(Box::new(head_t)),
-                    ty: Ty::Ref(object.clone()),
-                    span: sp,
-                }
-            }
-            _ => head_t,
-        };
-        let rest = &target.segments[1..];
         let Some(def) = self.env.lib.object(&object) else {
             self.error(
                 Diagnostic::error("E0309", format!("`{object}` objects cannot be updated by flow yet"))
@@ -842,7 +818,7 @@ impl<'s> Checker<'s> {
                     );
                 }
             }
-            _ => {
+            (FieldType::Object(_) | FieldType::Json, _) => {
                 self.error(
                     Diagnostic::error(
                         "E0309",
@@ -850,6 +826,24 @@ impl<'s> Checker<'s> {
                     )
                     .with_label(target.span, "too deep")
                     .with_help(format!("update `{}.{}` as a whole", first.name, field.name)),
+                );
+                return None;
+            }
+            _ => {
+                let ty = Ty::of_field(&object, field);
+                self.error(
+                    Diagnostic::error(
+                        "E0308",
+                        format!(
+                            "`update` needs a reference to an object; `{}` is {ty}",
+                            field_seg.name
+                        ),
+                    )
+                    .with_label(field_seg.span, "not a reference")
+                    .with_help(format!(
+                        "update the object a reference field points to, e.g. `update customer.metadata.Tier = \"VIP\"`; {}",
+                        self.ref_fields_hint()
+                    )),
                 );
                 return None;
             }
@@ -861,6 +855,136 @@ impl<'s> Checker<'s> {
             value: value_t,
             span,
         })
+    }
+
+    /// The object an `update` changes, its id, how to name it, and the path within it:
+    /// the last point of the path that is a Stripe object (a reference such as
+    /// `ch.customer`, or an object with an id such as a retrieved `ch`), else the
+    /// event's own object (`update metadata.x = …`).
+    fn update_target<'p>(
+        &mut self,
+        target: &'p ast::Path,
+    ) -> Option<(String, TExpr, String, &'p [ast::Segment])> {
+        let segs = &target.segments;
+        let first = segs.first()?;
+        let lib = self.env.lib;
+        let is_resource = |o: &str| lib.object(o).is_some_and(|d| d.field("id").is_some());
+        // The type at each point of the path: after `k` segments.
+        let local_ty = self.lookup_local(&first.name).map(|l| l.ty.clone());
+        let own = self.object.clone().filter(|o| {
+            local_ty.is_none()
+                && first.name != "event"
+                && lib
+                    .object(o)
+                    .is_some_and(|d| d.field(&first.name).is_some())
+        });
+        let (mut ty, start) = match (&local_ty, &own) {
+            (Some(t), _) => (t.clone(), 1),
+            (None, Some(o)) => (Ty::Object(o.clone()), 0),
+            (None, None) => {
+                // Not a name in scope nor a field of the event's object: say so as
+                // any read would, or that the object has no schema.
+                let head = ast::Path {
+                    segments: vec![first.clone()],
+                    span: first.span,
+                };
+                let head_t = self.path(&head, false);
+                if !matches!(head_t.ty, Ty::Error) {
+                    self.error(
+                        Diagnostic::error("E0308", format!("`update` needs a reference to an object; `{}` is {}", first.name, head_t.ty))
+                            .with_label(first.span, "not a reference")
+                            .with_help(format!("update the object a reference field points to, e.g. `update customer.metadata.Tier = \"VIP\"`; {}", self.ref_fields_hint())),
+                    );
+                }
+                return None;
+            }
+        };
+        let mut cut: Option<(usize, String)> = None;
+        let mut k = start;
+        loop {
+            match ty.base() {
+                Ty::Ref(o) => cut = Some((k, o.clone())),
+                Ty::Object(o) if is_resource(o) => cut = Some((k, o.clone())),
+                _ => {}
+            }
+            let Some(seg) = segs.get(k) else { break };
+            let next = match ty.base() {
+                Ty::Ref(o) | Ty::Object(o) => lib
+                    .object(o)
+                    .and_then(|d| d.field(&seg.name))
+                    .map(|f| Ty::of_field(o, f)),
+                _ => None,
+            };
+            match next {
+                Some(t) if k + 1 < segs.len() => {
+                    ty = t;
+                    k += 1;
+                }
+                _ => break,
+            }
+        }
+        let Some((k, object)) = cut else {
+            let shown = match &local_ty {
+                Some(t) => t.to_string(),
+                None => "not an object".into(),
+            };
+            self.error(
+                Diagnostic::error("E0308", format!("`update` needs a reference to an object; `{}` is {shown}", first.name))
+                    .with_label(first.span, "not a reference")
+                    .with_help(format!("update the object a reference field points to, e.g. `update customer.metadata.Tier = \"VIP\"`; {}", self.ref_fields_hint())),
+            );
+            return None;
+        };
+        let id = if k == 0 {
+            // The event's own object: its `id`.
+            let root = TExpr {
+                kind: TExprKind::Field(FieldRead {
+                    root: Root::Object,
+                    path: vec![],
+                    conv: Conv::Object,
+                    required: true,
+                    display: String::new(),
+                }),
+                ty: Ty::Object(object.clone()),
+                span: first.span,
+            };
+            let id_seg = ast::Segment {
+                name: "id".into(),
+                span: first.span,
+                quoted: false,
+            };
+            self.walk_fields(root, Root::Object, vec![], &[id_seg], String::new(), true)
+        } else {
+            let head = ast::Path {
+                segments: segs[..k].to_vec(),
+                span: first.span.to(segs[k - 1].span),
+            };
+            let head_t = self.path(&head, false);
+            if matches!(head_t.ty, Ty::Error) {
+                return None;
+            }
+            match head_t.ty.base() {
+                Ty::Object(_) => {
+                    let sp = head_t.span;
+                    TExpr {
+                        kind: TExprKind::IdOf(Box::new(head_t)),
+                        ty: Ty::Ref(object.clone()),
+                        span: sp,
+                    }
+                }
+                _ => head_t,
+            }
+        };
+        let head = if k == 0 {
+            object.clone()
+        } else {
+            segs[..k]
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(".")
+        };
+        Some((object, id, head, &segs[k..]))
     }
 
     fn ref_fields_hint(&self) -> String {
