@@ -535,6 +535,85 @@ fn a_second_server_on_the_same_run_log_is_refused() {
     );
 }
 
+/// `flow serve` with the test secret, expected to refuse to start: its exit code and
+/// standard error. A server that starts anyway is stopped, and the test fails.
+fn serve_refused(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    use std::io::Read;
+    let mut child = std::process::Command::new(flow_bin())
+        .current_dir(dir)
+        .args(["serve", ".", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("STRIPE_WEBHOOK_SECRET", SECRET)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("flow serve {args:?} started and kept running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code().unwrap_or(-1), err)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_server_on_a_link_to_the_run_log_is_refused() {
+    let dir = tag_dir();
+    let d = dir.path();
+    for sub in ["a", "b", "c"] {
+        std::fs::create_dir(d.join(sub)).unwrap();
+    }
+    let s = start(d, &["--db", "a/runs.db"]);
+    std::fs::hard_link(d.join("a/runs.db"), d.join("b/runs.db")).unwrap();
+    std::os::unix::fs::symlink(d.join("a/runs.db"), d.join("c/runs.db")).unwrap();
+    for other in ["b/runs.db", "c/runs.db", "./a/../a/runs.db"] {
+        let (code, err) = serve_refused(d, &["--db", other]);
+        assert_eq!(code, 2, "{other}: {err}");
+        assert!(
+            err.contains("error[E0923]: another flow serve is using the run log"),
+            "{other}: {err}"
+        );
+    }
+    // The first server goes on, and the run history reads the run log meanwhile (by
+    // its name or a symbolic link: SQLite finds the write-ahead log beside the file
+    // the link resolves to, which it cannot do through a hard link).
+    let (status, reply) = s.deliver(&payment_event("evt_link", 250_000, "usd", Some("cus_A")));
+    assert_eq!((status, reply["runs"].clone()), (200, json!(1)), "{reply}");
+    for name in ["a/runs.db", "c/runs.db"] {
+        let until = std::time::Instant::now() + WAIT;
+        loop {
+            let (code, out, err) = flow_in(d, &["runs", "--db", name, "--status", "succeeded"]);
+            assert_eq!(code, 0, "{name}: {err}");
+            if out.contains("evt_link") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "{name}: no succeeded run of evt_link:\n{out}{err}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert_eq!(s.stop(), 0);
+}
+
 #[test]
 fn runs_lists_filters_and_shows_the_history() {
     let dir = tag_dir();

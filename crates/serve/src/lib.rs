@@ -68,31 +68,36 @@ pub fn print_diagnostic(d: &Diagnostic) {
     eprint!("{}", diagnostics::render_plain(d));
 }
 
-/// The lock that keeps a second server off a run log: held while the process lives
-/// (the system releases it when the process dies, also on `kill -9`).
-pub(crate) fn lock_path(db: &Path) -> PathBuf {
-    let mut p = db.as_os_str().to_owned();
-    p.push(".lock");
-    PathBuf::from(p)
-}
-
-/// Take the run log's lock; `Ok(None)` when another process holds it.
+/// Take the lock that keeps a second server off a run log; `Ok(None)` when another
+/// process holds it.
+///
+/// The lock is an exclusive `flock` on the database file itself, so every path to it
+/// (a hard link, a symbolic link, another spelling of the path) meets the same lock:
+/// it belongs to the file, not to a name. SQLite locks with `fcntl` record locks,
+/// which on Linux do not interact with `flock`: readers such as `flow runs` and
+/// SQLite's own locking are unaffected. The file is created (empty, which SQLite
+/// takes as a new database) when it does not exist yet.
+///
+/// Hold the returned file while the process lives (the system releases the lock when
+/// the process dies, also on `kill -9`), and drop it only after every connection to
+/// the run log is closed: closing a descriptor of a file releases the `fcntl` locks
+/// the process holds on it, SQLite's included.
 pub fn try_lock(db: &Path) -> Result<Option<File>, String> {
-    let path = lock_path(db);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let file = File::options()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
-        .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        .open(db)
+        .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", db.display())),
     }
 }
 
