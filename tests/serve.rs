@@ -266,6 +266,65 @@ fn a_broken_file_is_refused_and_its_previous_version_stays_active() {
 }
 
 #[test]
+fn an_empty_save_keeps_the_workflows_and_deleting_the_file_removes_them() {
+    let dir = tag_dir();
+    let path = dir.path().join("tag.flow");
+    let s = start(dir.path(), &[]);
+    let v1 = listening_version(&s);
+    let refusals = |s: &Server| {
+        s.count_logs(|l| {
+            l["msg"] == "file refused; its previous version stays active"
+                && l["file"] == "tag.flow"
+                && l["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("holds no workflow"))
+        })
+    };
+    for (i, emptied) in ["", "// Nothing here yet.\n"].into_iter().enumerate() {
+        std::fs::write(&path, emptied).unwrap();
+        let until = std::time::Instant::now() + WAIT;
+        while refusals(&s) <= i {
+            assert!(
+                std::time::Instant::now() < until,
+                "{emptied:?} was not refused:\n{}",
+                s.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let event = format!("evt_emptied_{i}");
+        let (status, reply) = s.deliver(&payment_event(&event, 250_000, "usd", Some("cus_A")));
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["runs"], 1, "{emptied:?}: {reply}");
+    }
+    s.wait_idle(WAIT);
+    assert_eq!(
+        run_versions(dir.path()),
+        vec![
+            ("evt_emptied_0".into(), v1.clone(), "succeeded".into()),
+            ("evt_emptied_1".into(), v1.clone(), "succeeded".into()),
+        ]
+    );
+    assert_eq!(
+        s.count_logs(|l| l["msg"] == "reloaded"),
+        0,
+        "{}",
+        s.log_text()
+    );
+
+    // Deleting the file is how its workflows are removed.
+    std::fs::remove_file(&path).unwrap();
+    s.wait_log(WAIT, |l| {
+        l["msg"] == "reloaded" && l["removed"] == json!([TAG_NAME])
+    })
+    .unwrap_or_else(|| panic!("the workflow was not removed:\n{}", s.log_text()));
+    let (status, reply) = s.deliver(&payment_event("evt_deleted", 250_000, "usd", Some("cus_A")));
+    assert_eq!((status, reply["runs"].clone()), (200, json!(0)), "{reply}");
+    let health: Value = serde_json::from_str(&s.get("/healthz").1).unwrap();
+    assert_eq!(health["workflows"], 0);
+    assert_eq!(s.stop(), 0);
+}
+
+#[test]
 fn sighup_reloads_and_runs_in_flight_finish_on_their_version() {
     let dir = tag_dir();
     let path = dir.path().join("tag.flow");

@@ -48,6 +48,8 @@ use worker::{Queue, Runner};
 /// Default number of workers.
 pub const DEFAULT_WORKERS: usize = 8;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// The longest wait for the look that confirms a changed flow file is saved whole.
+const SETTLE: Duration = Duration::from_millis(250);
 
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
@@ -410,16 +412,23 @@ pub fn serve(opts: ServeOptions) -> i32 {
 
     // The control loop: signals, reloads, runs put back by `flow runs retry`.
     let mut last_poll = Instant::now();
+    let mut next_look = opts.poll;
     while !stop.load(Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
         let forced = hup.swap(false, Relaxed);
-        if forced || last_poll.elapsed() >= opts.poll {
+        if forced || last_poll.elapsed() >= next_look {
             last_poll = Instant::now();
             let current = registry.read().map(|r| r.clone()).unwrap_or_default();
             if forced {
                 log::info("reload requested", json!({"signal": "SIGHUP"}));
             }
             let loaded = flows::reload(&opts.paths, &current, forced, false);
+            // A changed file is loaded once a look finds it unchanged: look again soon.
+            next_look = if loaded.settling {
+                opts.poll.min(SETTLE)
+            } else {
+                opts.poll
+            };
             apply("reloaded", loaded, &writer, &versions, &registry, &metrics);
             match runlog::unfinished_runs(&reader) {
                 Ok(runs) => {
