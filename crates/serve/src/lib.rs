@@ -296,7 +296,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
         }
     };
 
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::with_run_log(writer.health()));
     let versions = Arc::new(Versions::default());
     let registry = Arc::new(RwLock::new(Arc::new(Registry::default())));
     apply("loaded", loaded, &writer, &versions, &registry, &metrics);
@@ -410,11 +410,15 @@ pub fn serve(opts: ServeOptions) -> i32 {
         }),
     );
 
-    // The control loop: signals, reloads, runs put back by `flow runs retry`.
+    // The control loop: signals, reloads, runs put back by `flow runs retry`, runs
+    // that wait for the run log to be writable again.
     let mut last_poll = Instant::now();
     let mut next_look = opts.poll;
     while !stop.load(Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
+        if metrics.run_log_degraded().is_none() {
+            queue.release();
+        }
         let forced = hup.swap(false, Relaxed);
         if forced || last_poll.elapsed() >= next_look {
             last_poll = Instant::now();
