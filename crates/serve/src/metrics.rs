@@ -45,7 +45,8 @@ pub struct Metrics {
     pub runs_succeeded: AtomicU64,
     pub runs_failed: AtomicU64,
     pub runs_skipped: AtomicU64,
-    /// Runs picked up again after a restart (recorded but not finished).
+    /// Runs picked up again after their attempt was interrupted: by a restart, or by
+    /// a run log that could not be written.
     pub runs_resumed: AtomicU64,
     /// Actions answered from the run log instead of being carried out again.
     pub actions_replayed: AtomicU64,
@@ -142,7 +143,7 @@ impl Metrics {
         counter(
             &mut o,
             "flow_runs_resumed_total",
-            "Runs recorded before a restart and finished after it.",
+            "Runs picked up again after an interrupted attempt (a restart, a run log that could not be written).",
             &[("", self.runs_resumed.load(Relaxed))],
         );
         counter(

@@ -277,7 +277,8 @@ pub struct Finished {
     pub status: &'static str,
     pub error: Option<String>,
     pub attempt: i64,
-    /// The previous attempt was interrupted (a crash or a kill).
+    /// The previous attempt was interrupted (a crash or a kill, or a run log that
+    /// could not be written).
     pub resumed: bool,
 }
 
