@@ -282,7 +282,9 @@ fn a_full_run_log_holds_the_runs_and_carries_them_out_once_there_is_room() {
     let pages = d.join("max-pages");
     let s = start_with(
         d,
-        &["--workers", "1", "--simulate-latency-ms", "300"],
+        // The e-mail takes long enough for the disk to fill before its outcome is
+        // recorded.
+        &["--workers", "1", "--simulate-latency-ms", "800"],
         &[
             ("STRIPE_WEBHOOK_SECRET", SECRET),
             ("FLOW_SERVE_TEST_MAX_PAGES", pages.to_str().unwrap()),
