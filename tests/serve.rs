@@ -266,6 +266,65 @@ fn a_broken_file_is_refused_and_its_previous_version_stays_active() {
 }
 
 #[test]
+fn an_empty_save_keeps_the_workflows_and_deleting_the_file_removes_them() {
+    let dir = tag_dir();
+    let path = dir.path().join("tag.flow");
+    let s = start(dir.path(), &[]);
+    let v1 = listening_version(&s);
+    let refusals = |s: &Server| {
+        s.count_logs(|l| {
+            l["msg"] == "file refused; its previous version stays active"
+                && l["file"] == "tag.flow"
+                && l["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("holds no workflow"))
+        })
+    };
+    for (i, emptied) in ["", "// Nothing here yet.\n"].into_iter().enumerate() {
+        std::fs::write(&path, emptied).unwrap();
+        let until = std::time::Instant::now() + WAIT;
+        while refusals(&s) <= i {
+            assert!(
+                std::time::Instant::now() < until,
+                "{emptied:?} was not refused:\n{}",
+                s.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let event = format!("evt_emptied_{i}");
+        let (status, reply) = s.deliver(&payment_event(&event, 250_000, "usd", Some("cus_A")));
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["runs"], 1, "{emptied:?}: {reply}");
+    }
+    s.wait_idle(WAIT);
+    assert_eq!(
+        run_versions(dir.path()),
+        vec![
+            ("evt_emptied_0".into(), v1.clone(), "succeeded".into()),
+            ("evt_emptied_1".into(), v1.clone(), "succeeded".into()),
+        ]
+    );
+    assert_eq!(
+        s.count_logs(|l| l["msg"] == "reloaded"),
+        0,
+        "{}",
+        s.log_text()
+    );
+
+    // Deleting the file is how its workflows are removed.
+    std::fs::remove_file(&path).unwrap();
+    s.wait_log(WAIT, |l| {
+        l["msg"] == "reloaded" && l["removed"] == json!([TAG_NAME])
+    })
+    .unwrap_or_else(|| panic!("the workflow was not removed:\n{}", s.log_text()));
+    let (status, reply) = s.deliver(&payment_event("evt_deleted", 250_000, "usd", Some("cus_A")));
+    assert_eq!((status, reply["runs"].clone()), (200, json!(0)), "{reply}");
+    let health: Value = serde_json::from_str(&s.get("/healthz").1).unwrap();
+    assert_eq!(health["workflows"], 0);
+    assert_eq!(s.stop(), 0);
+}
+
+#[test]
 fn sighup_reloads_and_runs_in_flight_finish_on_their_version() {
     let dir = tag_dir();
     let path = dir.path().join("tag.flow");
@@ -533,6 +592,85 @@ fn a_second_server_on_the_same_run_log_is_refused() {
         err.contains("error[E0923]: another flow serve is using the run log"),
         "{err}"
     );
+}
+
+/// `flow serve` with the test secret, expected to refuse to start: its exit code and
+/// standard error. A server that starts anyway is stopped, and the test fails.
+fn serve_refused(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    use std::io::Read;
+    let mut child = std::process::Command::new(flow_bin())
+        .current_dir(dir)
+        .args(["serve", ".", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("STRIPE_WEBHOOK_SECRET", SECRET)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("flow serve {args:?} started and kept running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code().unwrap_or(-1), err)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_server_on_a_link_to_the_run_log_is_refused() {
+    let dir = tag_dir();
+    let d = dir.path();
+    for sub in ["a", "b", "c"] {
+        std::fs::create_dir(d.join(sub)).unwrap();
+    }
+    let s = start(d, &["--db", "a/runs.db"]);
+    std::fs::hard_link(d.join("a/runs.db"), d.join("b/runs.db")).unwrap();
+    std::os::unix::fs::symlink(d.join("a/runs.db"), d.join("c/runs.db")).unwrap();
+    for other in ["b/runs.db", "c/runs.db", "./a/../a/runs.db"] {
+        let (code, err) = serve_refused(d, &["--db", other]);
+        assert_eq!(code, 2, "{other}: {err}");
+        assert!(
+            err.contains("error[E0923]: another flow serve is using the run log"),
+            "{other}: {err}"
+        );
+    }
+    // The first server goes on, and the run history reads the run log meanwhile (by
+    // its name or a symbolic link: SQLite finds the write-ahead log beside the file
+    // the link resolves to, which it cannot do through a hard link).
+    let (status, reply) = s.deliver(&payment_event("evt_link", 250_000, "usd", Some("cus_A")));
+    assert_eq!((status, reply["runs"].clone()), (200, json!(1)), "{reply}");
+    for name in ["a/runs.db", "c/runs.db"] {
+        let until = std::time::Instant::now() + WAIT;
+        loop {
+            let (code, out, err) = flow_in(d, &["runs", "--db", name, "--status", "succeeded"]);
+            assert_eq!(code, 0, "{name}: {err}");
+            if out.contains("evt_link") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "{name}: no succeeded run of evt_link:\n{out}{err}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert_eq!(s.stop(), 0);
 }
 
 #[test]

@@ -247,6 +247,147 @@ fn runs_recorded_before_a_crash_finish_on_their_version_after_the_file_changed()
     );
 }
 
+const NOTE: &str = r#"// Note every payment, with its description.
+workflow "Note payments"
+on payment_intent.succeeded {
+    email to: "ops@example.com",
+          body: "A payment arrived.",
+          append: { "Description": description }
+}
+"#;
+
+/// A payment whose description takes pages of its own in the run log: in the event,
+/// and in the journal entry of the e-mail that quotes it.
+fn described_event(id: &str) -> String {
+    let mut e: serde_json::Value =
+        serde_json::from_str(&payment_event(id, 5_000, "usd", Some("cus_A"))).unwrap();
+    e["data"]["object"]["description"] = serde_json::json!("x".repeat(20_000));
+    e.to_string()
+}
+
+fn health(s: &Server) -> (u16, serde_json::Value) {
+    let (status, body) = s.get("/healthz");
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+#[test]
+fn a_full_run_log_holds_the_runs_and_carries_them_out_once_there_is_room() {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: the full-disk hook of flow serve is in debug builds only");
+        return;
+    }
+    let dir = flows_dir(&[("note.flow", NOTE)]);
+    let d = dir.path();
+    // The run log's writer takes the number in this file as its `max_page_count`.
+    let pages = d.join("max-pages");
+    let s = start_with(
+        d,
+        // The e-mail takes long enough for the disk to fill before its outcome is
+        // recorded.
+        &["--workers", "1", "--simulate-latency-ms", "800"],
+        &[
+            ("STRIPE_WEBHOOK_SECRET", SECRET),
+            ("FLOW_SERVE_TEST_MAX_PAGES", pages.to_str().unwrap()),
+        ],
+    );
+    let first = described_event("evt_full_1");
+    let second = described_event("evt_full_2");
+
+    // Acknowledged while there is room; the disk is full by the time the e-mail's
+    // outcome is to be recorded.
+    let (status, reply) = s.deliver(&first);
+    assert_eq!((status, reply["runs"].clone()), (200, 1.into()), "{reply}");
+    std::fs::write(&pages, "1").unwrap();
+    let stopped = s
+        .wait_log(Duration::from_secs(20), |l| {
+            l["msg"] == "run not finished" || l["msg"] == "run finished"
+        })
+        .unwrap_or_else(|| panic!("the run did not stop:\n{}", s.log_text()));
+    assert_eq!(stopped["msg"], "run not finished", "{}", s.log_text());
+    let (status, h) = health(&s);
+    assert_eq!(status, 503, "{h}");
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert!(h["reason"].as_str().unwrap().contains("full"), "{h}");
+    // The run waits: neither failed nor finished.
+    assert_eq!(
+        count(d, "SELECT count(*) FROM runs WHERE status = 'started'"),
+        1
+    );
+    assert_eq!(count(d, "SELECT count(*) FROM attempts"), 0);
+    // An event that cannot be recorded is answered 500: Stripe delivers it again.
+    assert_eq!(s.deliver(&second).0, 500);
+    assert_eq!(
+        count(d, "SELECT count(*) FROM events WHERE id = 'evt_full_2'"),
+        0
+    );
+    let (_, metrics) = s.get("/metrics");
+    assert!(
+        metrics.lines().any(|l| l == "flow_run_log_degraded 1"),
+        "{metrics}"
+    );
+
+    // Room again: healthy, and the run is carried out without anyone asking.
+    std::fs::write(&pages, "").unwrap();
+    wait_for("healthz ok", Duration::from_secs(10), || {
+        let (status, h) = health(&s);
+        status == 200 && h["status"] == "ok"
+    });
+    wait_for("the run to succeed", Duration::from_secs(10), || {
+        count(d, "SELECT count(*) FROM runs WHERE status = 'succeeded'") == 1
+    });
+    // Stripe's redeliveries: the first event is a duplicate, the second runs now.
+    let (status, reply) = s.deliver(&first);
+    assert_eq!(
+        (status, reply["duplicate"].clone()),
+        (200, true.into()),
+        "{reply}"
+    );
+    let (status, reply) = s.deliver(&second);
+    assert_eq!((status, reply["runs"].clone()), (200, 1.into()), "{reply}");
+    s.wait_idle(Duration::from_secs(10));
+    let (_, metrics) = s.get("/metrics");
+    assert_eq!(s.stop(), 0);
+
+    let c = db(d);
+    let runs: Vec<(String, String, i64)> = c
+        .prepare("SELECT event_id, status, attempts FROM runs ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[0].0, "evt_full_1");
+    assert_eq!(runs[0].1, "succeeded");
+    assert!(runs[0].2 >= 2, "{runs:?}");
+    assert_eq!(runs[1], ("evt_full_2".into(), "succeeded".into(), 1));
+    assert_eq!(
+        count(
+            d,
+            "SELECT count(*) FROM attempts WHERE status != 'succeeded'"
+        ),
+        0
+    );
+    // Each e-mail asked for once, under the key of its event.
+    let performed: Vec<(String, i64)> = c
+        .prepare("SELECT event_id, calls FROM performed ORDER BY event_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        performed,
+        vec![("evt_full_1".into(), 1), ("evt_full_2".into(), 1)]
+    );
+    for line in [
+        "flow_run_log_degraded 0",
+        "flow_runs_total{status=\"failed\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line}:\n{metrics}");
+    }
+}
+
 /// The idempotency key of a step of Tag valuable customers on an event: the key the
 /// live Stripe binding sends, and the one the run log journals.
 fn key(event: &str, step: usize) -> String {

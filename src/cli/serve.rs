@@ -410,10 +410,10 @@ fn retry(
     wait: Duration,
     format: Format,
 ) -> i32 {
-    let conn = match open_log(db) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    // The run log must exist before the lock is taken (taking it creates the file).
+    if let Err(code) = open_log(db) {
+        return code;
+    }
     let lock = match flow_serve::try_lock(db) {
         Ok(l) => l,
         Err(e) => {
@@ -438,6 +438,12 @@ fn retry(
             }
         },
         _ => None,
+    };
+    // Opened after the lock, so closed before it on every return: closing the lock's
+    // descriptor would release the locks SQLite holds on the same file.
+    let conn = match open_log(db) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let marked = conn
         .execute_batch("BEGIN IMMEDIATE")
@@ -514,6 +520,7 @@ fn retry(
             }
         }
     };
+    drop(conn);
     drop(lock);
     if format == Format::Json {
         println!("{}", finished.to_json());

@@ -7,6 +7,12 @@
 //!
 //! On a reload, only files whose content (or `flow.toml`) changed are built again; a
 //! file with errors is refused and its previous version stays loaded.
+//!
+//! A changed file is built only once it is stable: its content was the same at the
+//! previous look, so a save being written is never loaded half-way (a forced reload,
+//! on SIGHUP, builds at once). A file that served workflows and now holds none (an
+//! empty save, or only comments left) is refused like a broken one: deleting the file
+//! is how its workflows are removed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -95,6 +101,9 @@ struct FileEntry {
 #[derive(Default)]
 pub struct Registry {
     files: BTreeMap<PathBuf, FileEntry>,
+    /// Files that changed and are not built yet, with the fingerprint seen at the last
+    /// look: built once a look finds the same one again.
+    settling: BTreeMap<PathBuf, String>,
 }
 
 impl Registry {
@@ -133,6 +142,8 @@ pub struct Loaded {
     /// Warnings of the files loaded, rendered.
     pub warnings: Vec<(PathBuf, Vec<String>)>,
     pub changed: bool,
+    /// Some files changed and wait to be found the same at the next look.
+    pub settling: bool,
 }
 
 /// Every `.flow` file in the given files and folders (folders recursively, skipping
@@ -220,7 +231,9 @@ fn build_file(
 }
 
 /// Load the files again, keeping what did not change and the previous version of
-/// every file that is refused. `force` builds every file again, changed or not.
+/// every file that is refused. A changed file is built once it is stable (the same at
+/// two looks in a row); until then it stays as it was. `force` builds every file
+/// again, changed or not, stable or not.
 pub fn reload(paths: &[PathBuf], current: &Registry, force: bool, color: bool) -> Loaded {
     let mut out = Loaded {
         registry: Registry::default(),
@@ -229,6 +242,7 @@ pub fn reload(paths: &[PathBuf], current: &Registry, force: bool, color: bool) -
         refused: Vec::new(),
         warnings: Vec::new(),
         changed: false,
+        settling: false,
     };
     let files = match discover(paths) {
         Ok(f) => f,
@@ -269,6 +283,25 @@ pub fn reload(paths: &[PathBuf], current: &Registry, force: bool, color: bool) -
                         },
                     );
                 }
+                _ if !force && current.settling.get(path) != Some(&fp) => {
+                    // Changed since the last look (or first seen changed now): wait
+                    // for the next look, keeping what the file served.
+                    out.settling = true;
+                    out.changed = true;
+                    out.registry.settling.insert(path.clone(), fp);
+                    if let Some(entry) = current.files.get(path) {
+                        for w in &entry.workflows {
+                            names.insert(w.name.clone(), path.clone());
+                        }
+                        out.registry.files.insert(
+                            path.clone(),
+                            FileEntry {
+                                fingerprint: entry.fingerprint.clone(),
+                                workflows: entry.workflows.clone(),
+                            },
+                        );
+                    }
+                }
                 _ => changed.push((path.clone(), fp, text)),
             },
             Err(e) => {
@@ -280,6 +313,19 @@ pub fn reload(paths: &[PathBuf], current: &Registry, force: bool, color: bool) -
     for (path, fp, text) in changed {
         out.changed = true;
         match build_file(&path, text, color) {
+            Ok((workflows, _))
+                if workflows.is_empty()
+                    && current
+                        .files
+                        .get(&path)
+                        .is_some_and(|f| !f.workflows.is_empty()) =>
+            {
+                out.refused.push(refused(
+                    &path,
+                    "it holds no workflow now (an empty or unfinished save?); to stop serving its workflows, delete the file",
+                ));
+                keep_previous(current, &path, &fp, &mut out.registry, &mut names);
+            }
             Ok((workflows, warnings)) => {
                 let clash = workflows
                     .iter()
@@ -419,4 +465,113 @@ pub fn rebuild(row: &VersionRow) -> Result<(Workflow, Option<String>), String> {
         },
         differs,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TAG: &str = include_str!("../../../stdlib/templates/tag_valuable_customers.flow");
+    const TAG_NAME: &str = "Tag valuable customers";
+
+    fn look(dir: &Path, current: &Registry, force: bool) -> Loaded {
+        reload(&[dir.to_path_buf()], current, force, false)
+    }
+
+    fn versions(r: &Registry) -> Vec<String> {
+        r.workflows().map(|w| w.version.clone()).collect()
+    }
+
+    fn reasons(l: &Loaded) -> Vec<String> {
+        l.refused.iter().map(|r| r.message.clone()).collect()
+    }
+
+    #[test]
+    fn a_change_is_built_once_it_is_the_same_at_two_looks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tag.flow");
+        std::fs::write(&path, TAG).unwrap();
+        let first = look(dir.path(), &Registry::default(), true);
+        assert_eq!(reasons(&first), Vec::<String>::new());
+        let v1 = versions(&first.registry);
+        assert_eq!(v1.len(), 1);
+
+        // Half a save: neither built nor refused; the file serves what it served.
+        std::fs::write(&path, &TAG[..TAG.len() / 2]).unwrap();
+        let l = look(dir.path(), &first.registry, false);
+        assert_eq!(reasons(&l), Vec::<String>::new());
+        assert!(l.new.is_empty());
+        assert_eq!(versions(&l.registry), v1);
+        // The rest of it arrives before the next look: still waiting.
+        std::fs::write(&path, TAG.replace("\"VIP\"", "\"Gold\"")).unwrap();
+        let l = look(dir.path(), &l.registry, false);
+        assert_eq!(reasons(&l), Vec::<String>::new());
+        assert!(l.new.is_empty());
+        assert_eq!(versions(&l.registry), v1);
+        // The same at the next look: built.
+        let l = look(dir.path(), &l.registry, false);
+        assert_eq!(reasons(&l), Vec::<String>::new());
+        assert_eq!(l.new.len(), 1);
+        let v2 = versions(&l.registry);
+        assert_ne!(v2, v1);
+        // A file that appears is built once stable too.
+        std::fs::write(
+            dir.path().join("other.flow"),
+            TAG.replace(TAG_NAME, "Other"),
+        )
+        .unwrap();
+        let l = look(dir.path(), &l.registry, false);
+        assert_eq!(l.registry.len(), 1);
+        let l = look(dir.path(), &l.registry, false);
+        assert_eq!(l.registry.len(), 2);
+        // A forced reload builds at once.
+        std::fs::write(&path, TAG).unwrap();
+        let forced = look(dir.path(), &l.registry, true);
+        assert_eq!(reasons(&forced), Vec::<String>::new());
+        assert!(versions(&forced.registry).contains(&v1[0]));
+    }
+
+    #[test]
+    fn a_file_left_without_workflows_is_refused_and_a_deleted_one_is_removed() {
+        for emptied in ["", "// Nothing here yet.\n"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("tag.flow");
+            std::fs::write(&path, TAG).unwrap();
+            let first = look(dir.path(), &Registry::default(), true);
+            let v1 = versions(&first.registry);
+            assert_eq!(v1.len(), 1);
+
+            std::fs::write(&path, emptied).unwrap();
+            let mut l = look(dir.path(), &first.registry, false);
+            if l.refused.is_empty() {
+                // Not stable yet at the first look.
+                assert_eq!(versions(&l.registry), v1, "{emptied:?}");
+                l = look(dir.path(), &l.registry, false);
+            }
+            let why = reasons(&l);
+            assert_eq!(why.len(), 1, "{emptied:?}: {why:?}");
+            assert!(why[0].contains("holds no workflow"), "{why:?}");
+            assert!(l.removed.is_empty(), "{emptied:?}: {:?}", l.removed);
+            assert_eq!(versions(&l.registry), v1, "{emptied:?}");
+            // Refused once: the next look keeps it as it is, quietly.
+            let l = look(dir.path(), &l.registry, false);
+            assert_eq!(reasons(&l), Vec::<String>::new());
+            assert_eq!(versions(&l.registry), v1);
+            // A forced reload refuses it too.
+            let l = look(dir.path(), &l.registry, true);
+            assert_eq!(reasons(&l).len(), 1, "{emptied:?}");
+            assert_eq!(versions(&l.registry), v1);
+
+            // Deleting the file removes its workflows.
+            std::fs::remove_file(&path).unwrap();
+            let l = look(dir.path(), &l.registry, false);
+            assert_eq!(l.removed, vec![TAG_NAME.to_string()]);
+            assert!(l.registry.is_empty());
+        }
+        // A file that never served a workflow may hold none.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("new.flow"), "// To be written.\n").unwrap();
+        let l = look(dir.path(), &Registry::default(), true);
+        assert_eq!(reasons(&l), Vec::<String>::new());
+    }
 }

@@ -48,6 +48,8 @@ use worker::{Queue, Runner};
 /// Default number of workers.
 pub const DEFAULT_WORKERS: usize = 8;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// The longest wait for the look that confirms a changed flow file is saved whole.
+const SETTLE: Duration = Duration::from_millis(250);
 
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
@@ -68,31 +70,36 @@ pub fn print_diagnostic(d: &Diagnostic) {
     eprint!("{}", diagnostics::render_plain(d));
 }
 
-/// The lock that keeps a second server off a run log: held while the process lives
-/// (the system releases it when the process dies, also on `kill -9`).
-pub(crate) fn lock_path(db: &Path) -> PathBuf {
-    let mut p = db.as_os_str().to_owned();
-    p.push(".lock");
-    PathBuf::from(p)
-}
-
-/// Take the run log's lock; `Ok(None)` when another process holds it.
+/// Take the lock that keeps a second server off a run log; `Ok(None)` when another
+/// process holds it.
+///
+/// The lock is an exclusive `flock` on the database file itself, so every path to it
+/// (a hard link, a symbolic link, another spelling of the path) meets the same lock:
+/// it belongs to the file, not to a name. SQLite locks with `fcntl` record locks,
+/// which on Linux do not interact with `flock`: readers such as `flow runs` and
+/// SQLite's own locking are unaffected. The file is created (empty, which SQLite
+/// takes as a new database) when it does not exist yet.
+///
+/// Hold the returned file while the process lives (the system releases the lock when
+/// the process dies, also on `kill -9`), and drop it only after every connection to
+/// the run log is closed: closing a descriptor of a file releases the `fcntl` locks
+/// the process holds on it, SQLite's included.
 pub fn try_lock(db: &Path) -> Result<Option<File>, String> {
-    let path = lock_path(db);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let file = File::options()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
-        .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        .open(db)
+        .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", db.display())),
     }
 }
 
@@ -289,7 +296,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
         }
     };
 
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::with_run_log(writer.health()));
     let versions = Arc::new(Versions::default());
     let registry = Arc::new(RwLock::new(Arc::new(Registry::default())));
     apply("loaded", loaded, &writer, &versions, &registry, &metrics);
@@ -409,18 +416,29 @@ pub fn serve(opts: ServeOptions) -> i32 {
         }),
     );
 
-    // The control loop: signals, reloads, runs put back by `flow runs retry`.
+    // The control loop: signals, reloads, runs put back by `flow runs retry`, runs
+    // that wait for the run log to be writable again.
     let mut last_poll = Instant::now();
+    let mut next_look = opts.poll;
     while !stop.load(Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
+        if metrics.run_log_degraded().is_none() {
+            queue.release();
+        }
         let forced = hup.swap(false, Relaxed);
-        if forced || last_poll.elapsed() >= opts.poll {
+        if forced || last_poll.elapsed() >= next_look {
             last_poll = Instant::now();
             let current = registry.read().map(|r| r.clone()).unwrap_or_default();
             if forced {
                 log::info("reload requested", json!({"signal": "SIGHUP"}));
             }
             let loaded = flows::reload(&opts.paths, &current, forced, false);
+            // A changed file is loaded once a look finds it unchanged: look again soon.
+            next_look = if loaded.settling {
+                opts.poll.min(SETTLE)
+            } else {
+                opts.poll
+            };
             apply("reloaded", loaded, &writer, &versions, &registry, &metrics);
             match runlog::unfinished_runs(&reader) {
                 Ok(runs) => {

@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
+
+use super::runlog::Health;
 
 /// Upper bounds of the action latency buckets, in microseconds.
 const BUCKETS_US: [u64; 12] = [
@@ -42,12 +45,15 @@ pub struct Metrics {
     pub runs_succeeded: AtomicU64,
     pub runs_failed: AtomicU64,
     pub runs_skipped: AtomicU64,
-    /// Runs picked up again after a restart (recorded but not finished).
+    /// Runs picked up again after their attempt was interrupted: by a restart, or by
+    /// a run log that could not be written.
     pub runs_resumed: AtomicU64,
     /// Actions answered from the run log instead of being carried out again.
     pub actions_replayed: AtomicU64,
     pub reloads: AtomicU64,
     pub reloads_refused: AtomicU64,
+    /// Whether the run log can be written, as its writer found it.
+    run_log: Arc<Health>,
     latency: [Histogram; ACTION_KINDS.len()],
 }
 
@@ -59,6 +65,19 @@ pub struct Gauges {
 }
 
 impl Metrics {
+    /// Metrics that report the state of the run log written by `run_log`'s writer.
+    pub fn with_run_log(run_log: Arc<Health>) -> Metrics {
+        Metrics {
+            run_log,
+            ..Metrics::default()
+        }
+    }
+
+    /// Why the run log cannot be written now (a full disk…); `None` while it can.
+    pub fn run_log_degraded(&self) -> Option<String> {
+        self.run_log.fault()
+    }
+
     pub fn observe_action(&self, kind: &str, d: Duration) {
         if let Some(i) = ACTION_KINDS.iter().position(|k| *k == kind) {
             self.latency[i].observe(d);
@@ -124,7 +143,7 @@ impl Metrics {
         counter(
             &mut o,
             "flow_runs_resumed_total",
-            "Runs recorded before a restart and finished after it.",
+            "Runs picked up again after an interrupted attempt (a restart, a run log that could not be written).",
             &[("", self.runs_resumed.load(Relaxed))],
         );
         counter(
@@ -159,6 +178,12 @@ impl Metrics {
             "flow_workflows_loaded",
             "Workflows loaded from the flow files.",
             g.workflows_loaded,
+        );
+        gauge(
+            &mut o,
+            "flow_run_log_degraded",
+            "1 while the run log cannot be written (events are refused, runs wait); see /healthz for why.",
+            usize::from(self.run_log_degraded().is_some()),
         );
         let name = "flow_action_duration_seconds";
         let _ = writeln!(

@@ -12,15 +12,18 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use rusqlite::Connection;
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value as Json};
 
 const SCHEMA_VERSION: i64 = 1;
+
+/// How long a connection waits for another one's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS events (
@@ -97,17 +100,47 @@ CREATE TABLE IF NOT EXISTS performed (
 "#;
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct LogError(pub String);
+pub struct LogError {
+    pub message: String,
+    /// The storage failed (a full disk, an I/O error, a read-only or vanished file),
+    /// rather than the request: the same write may succeed later.
+    pub storage: bool,
+}
+
+impl LogError {
+    pub fn new(message: impl Into<String>) -> LogError {
+        LogError {
+            message: message.into(),
+            storage: false,
+        }
+    }
+}
 
 impl std::fmt::Display for LogError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl From<rusqlite::Error> for LogError {
     fn from(e: rusqlite::Error) -> LogError {
-        LogError(e.to_string())
+        use rusqlite::ErrorCode as C;
+        let storage = matches!(
+            e.sqlite_error_code(),
+            Some(
+                C::DiskFull
+                    | C::SystemIoFailure
+                    | C::ReadOnly
+                    | C::CannotOpen
+                    | C::DatabaseCorrupt
+                    | C::NotADatabase
+                    | C::PermissionDenied
+            )
+        );
+        LogError {
+            message: e.to_string(),
+            storage,
+        }
     }
 }
 
@@ -121,26 +154,30 @@ pub fn default_path(dir: &Path) -> PathBuf {
 /// Open (creating it and its folder when `create`) a run log.
 pub fn open(path: &Path, create: bool) -> Result<Connection> {
     if !create && !path.is_file() {
-        return Err(LogError(format!("no run log at {}", path.display())));
+        return Err(LogError::new(format!("no run log at {}", path.display())));
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
-            .map_err(|e| LogError(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| LogError::new(format!("cannot create {}: {e}", dir.display())))?;
     }
     let conn = Connection::open(path)
-        .map_err(|e| LogError(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+        .map_err(|e| LogError::new(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(LogError(format!(
+        return Err(LogError::new(format!(
             "{}: cannot use write-ahead logging (journal mode {mode})",
             path.display()
         )));
     }
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+    // The write-ahead log is cut back to 4 MiB whenever a checkpoint lets it start
+    // over, so that the space a burst took is given back.
+    conn.execute_batch(
+        "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=4194304;",
+    )?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(LogError(format!(
+        return Err(LogError::new(format!(
             "{} was written by a newer flow (run log version {version})",
             path.display()
         )));
@@ -155,58 +192,78 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
 
 // ------------------------------------------------------------------ the writer
 
-type Done = Box<dyn FnOnce(Option<&str>) + Send>;
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Done + Send>;
+type Done = Box<dyn FnOnce(Option<&LogError>) + Send>;
+/// A job runs in the open transaction (`None`: none could be opened) and tells how
+/// its part went: what to do once the transaction ends, and the storage failure it
+/// met, if any.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (Done, Option<LogError>) + Send>;
+
+/// Whether the run log can be written, as its writer last found it.
+#[derive(Debug, Default)]
+pub struct Health {
+    fault: Mutex<Option<String>>,
+}
+
+impl Health {
+    /// Why the run log cannot be written now; `None` while it can.
+    pub fn fault(&self) -> Option<String> {
+        self.fault.lock().map(|f| f.clone()).unwrap_or(None)
+    }
+
+    /// Record a failure; `true` when the run log was writable until now.
+    fn fail(&self, reason: &str) -> bool {
+        match self.fault.lock() {
+            Ok(mut f) => f.replace(reason.to_string()).is_none(),
+            Err(_) => false,
+        }
+    }
+
+    /// Record a write that succeeded; `true` when the run log was not writable.
+    fn recover(&self) -> bool {
+        match self.fault.lock() {
+            Ok(mut f) => f.take().is_some(),
+            Err(_) => false,
+        }
+    }
+}
 
 /// The one writer of a run log in a process: jobs run on its thread, each in a
 /// savepoint, and the jobs that queued up meanwhile are committed together.
+///
+/// When a write fails for want of storage (a full disk, an I/O error), the writer
+/// marks the run log not writable ([`Health`]), checkpoints the write-ahead log into
+/// the database and truncates it (so that what the log held is given back), and tries
+/// a small write of its own every [`PROBE_EVERY`] until one succeeds: then the run
+/// log is writable again. Jobs are still tried meanwhile; they fail or succeed as the
+/// storage allows.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    health: Arc<Health>,
 }
 
 /// Most jobs committed in one transaction.
 const BATCH: usize = 512;
+/// How often a run log that cannot be written is tried again.
+pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 
 impl Writer {
     /// Start the writer thread on `conn`. The thread ends when every `Writer` clone
     /// has been dropped.
     pub fn start(conn: Connection) -> Result<(Writer, JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel::<Job>();
+        let health = Arc::new(Health::default());
+        let state = health.clone();
         let handle = std::thread::Builder::new()
             .name("runlog-writer".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut jobs = vec![first];
-                    while jobs.len() < BATCH {
-                        match rx.try_recv() {
-                            Ok(j) => jobs.push(j),
-                            Err(_) => break,
-                        }
-                    }
-                    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-                        let msg = format!("cannot write to the run log: {e}");
-                        for job in jobs {
-                            job(None)(Some(&msg));
-                        }
-                        continue;
-                    }
-                    let dones: Vec<Done> = jobs.into_iter().map(|job| job(Some(&conn))).collect();
-                    let commit = conn.execute_batch("COMMIT");
-                    let err = match &commit {
-                        Ok(()) => None,
-                        Err(e) => {
-                            let _ = conn.execute_batch("ROLLBACK");
-                            Some(format!("cannot commit to the run log: {e}"))
-                        }
-                    };
-                    for done in dones {
-                        done(err.as_deref());
-                    }
-                }
-            })
-            .map_err(|e| LogError(format!("cannot start the run log's writer: {e}")))?;
-        Ok((Writer { tx }, handle))
+            .spawn(move || writer_loop(&conn, &rx, &state))
+            .map_err(|e| LogError::new(format!("cannot start the run log's writer: {e}")))?;
+        Ok((Writer { tx, health }, handle))
+    }
+
+    /// Whether the run log can be written, as this writer last found it.
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
     }
 
     /// Run `f` in the writer's transaction; returns once it is committed.
@@ -218,20 +275,202 @@ impl Writer {
         let (rtx, rrx) = mpsc::sync_channel::<Result<R>>(1);
         let job: Job = Box::new(move |conn| {
             let outcome = conn.map(|conn| in_savepoint(conn, f));
-            Box::new(move |commit_error| {
+            let fault = match &outcome {
+                Some(Err(e)) if e.storage => Some(e.clone()),
+                _ => None,
+            };
+            let done: Done = Box::new(move |commit_error| {
                 let r = match (outcome, commit_error) {
-                    (_, Some(e)) => Err(LogError(e.to_string())),
-                    (None, None) => Err(LogError("the run log is not writable".into())),
+                    (Some(Err(own)), _) => Err(own),
+                    (_, Some(e)) => Err(e.clone()),
+                    (None, None) => Err(LogError::new("the run log is not writable")),
                     (Some(r), None) => r,
                 };
                 let _ = rtx.send(r);
-            })
+            });
+            (done, fault)
         });
         self.tx
             .send(job)
-            .map_err(|_| LogError("the run log writer has stopped".into()))?;
+            .map_err(|_| LogError::new("the run log writer has stopped"))?;
         rrx.recv()
-            .map_err(|_| LogError("the run log writer has stopped".into()))?
+            .map_err(|_| LogError::new("the run log writer has stopped"))?
+    }
+}
+
+fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Job>, health: &Health) {
+    let mut limit = test_hook::PageLimit::from_env();
+    let mut last_try = Instant::now();
+    loop {
+        let faulty = health.fault().is_some();
+        let first = if faulty {
+            match rx.recv_timeout(PROBE_EVERY) {
+                Ok(j) => Some(j),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match rx.recv() {
+                Ok(j) => Some(j),
+                Err(_) => break,
+            }
+        };
+        limit.apply(conn);
+        if faulty && last_try.elapsed() >= PROBE_EVERY {
+            last_try = Instant::now();
+            // Space the write-ahead log holds is given back first.
+            checkpoint(conn);
+            if probe(conn).is_ok() && health.recover() {
+                super::log::info("run log writable again", json!({}));
+            }
+        }
+        let Some(first) = first else { continue };
+        let mut jobs = vec![first];
+        while jobs.len() < BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let (dones, err, fault) = commit_batch(conn, jobs);
+        // The run log's state is known before anyone hears of the failure.
+        if let Some(e) = fault.as_ref().or(err.as_ref()) {
+            last_try = Instant::now();
+            if health.fail(&e.message) {
+                super::log::error(
+                    "run log not writable",
+                    json!({"error": e.message,
+                           "detail": "events are answered 500 and runs wait until it can be written again; /healthz answers 503"}),
+                );
+            }
+        }
+        for done in dones {
+            done(err.as_ref());
+        }
+    }
+}
+
+/// Run the jobs in one transaction: what to tell each job, the error that undid the
+/// whole transaction, and the first storage failure of a job.
+fn commit_batch(
+    conn: &Connection,
+    jobs: Vec<Job>,
+) -> (Vec<Done>, Option<LogError>, Option<LogError>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let mut err = LogError::from(e);
+        err.message = format!("cannot write to the run log: {}", err.message);
+        // Not beginning a transaction is a failure of the run log, whatever its code.
+        err.storage = true;
+        let dones = jobs.into_iter().map(|job| job(None).0).collect();
+        return (dones, Some(err), None);
+    }
+    let mut fault = None;
+    let mut dones = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        // A job runs only in the batch's transaction: once SQLite has rolled it back,
+        // the jobs left are not run (a savepoint would open a transaction of its own).
+        let open = (!conn.is_autocommit()).then_some(conn);
+        let (done, f) = job(open);
+        dones.push(done);
+        fault = fault.or(f);
+    }
+    if conn.is_autocommit() {
+        // SQLite rolled the whole transaction back on a job's failure (it may, on a
+        // full disk or an I/O error): every job of the batch is undone.
+        let err = fault.clone().unwrap_or_else(|| LogError {
+            message: "the run log's transaction was rolled back".into(),
+            storage: true,
+        });
+        return (dones, Some(err), fault);
+    }
+    let err = match conn.execute_batch("COMMIT") {
+        Ok(()) => None,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            let mut err = LogError::from(e);
+            err.message = format!("cannot commit to the run log: {}", err.message);
+            err.storage = true;
+            Some(err)
+        }
+    };
+    (dones, err, fault)
+}
+
+/// A write that needs room in the database and in its write-ahead log, and leaves
+/// nothing behind: a table of a few pages, created and dropped in one transaction.
+fn probe(conn: &Connection) -> rusqlite::Result<()> {
+    let tried = conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         CREATE TABLE flow_probe (x BLOB);
+         INSERT INTO flow_probe VALUES (zeroblob(16384));
+         DROP TABLE flow_probe;
+         COMMIT;",
+    );
+    if tried.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    tried
+}
+
+/// Copy the write-ahead log into the database and truncate it, giving its space back.
+/// Readers in the middle of a read make it give up (after a short wait): it is tried
+/// again at the next look.
+fn checkpoint(conn: &Connection) {
+    let _ = conn.busy_timeout(Duration::from_millis(200));
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
+}
+
+/// A hook for tests, in debug builds only: a full disk, simulated with SQLite's
+/// `max_page_count`, which holds for the connection that sets it (so the server's
+/// writer has to set it itself).
+///
+/// `FLOW_SERVE_TEST_MAX_PAGES` names a file; before each transaction, the writer sets
+/// the number the file holds as the database's `max_page_count` (SQLite keeps it at
+/// least the pages in use, so `1` means "no room left"). A missing or empty file
+/// means no limit. Release builds do not read the variable.
+mod test_hook {
+    use super::Connection;
+    use std::path::PathBuf;
+
+    /// SQLite's largest `max_page_count`.
+    const NO_LIMIT: u64 = 4_294_967_294;
+
+    pub struct PageLimit {
+        file: Option<PathBuf>,
+        applied: Option<u64>,
+    }
+
+    impl PageLimit {
+        pub fn from_env() -> PageLimit {
+            let file = if cfg!(debug_assertions) {
+                std::env::var_os("FLOW_SERVE_TEST_MAX_PAGES").map(PathBuf::from)
+            } else {
+                None
+            };
+            PageLimit {
+                file,
+                applied: None,
+            }
+        }
+
+        pub fn apply(&mut self, conn: &Connection) {
+            let Some(file) = &self.file else { return };
+            let pages = std::fs::read_to_string(file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(NO_LIMIT);
+            if self.applied != Some(pages) {
+                let set = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get::<_, i64>(0)
+                });
+                if set.is_ok() {
+                    self.applied = Some(pages);
+                }
+            }
+        }
     }
 }
 
@@ -530,15 +769,15 @@ pub fn retry_run(conn: &Connection, run: i64) -> Result<()> {
         .query_row("SELECT status FROM runs WHERE id = ?1", [run], |r| r.get(0))
         .optional()?;
     match status.as_deref() {
-        None => return Err(LogError(format!("there is no run {run}"))),
+        None => return Err(LogError::new(format!("there is no run {run}"))),
         Some("failed") => {}
         Some("started") => {
-            return Err(LogError(format!(
+            return Err(LogError::new(format!(
                 "run {run} has not finished yet: it is waiting for a worker or running"
             )))
         }
         Some(other) => {
-            return Err(LogError(format!(
+            return Err(LogError::new(format!(
                 "run {run} {other}; only a failed run is retried"
             )))
         }

@@ -7,10 +7,14 @@
 //! from the run log and not carried out again; any other is carried out with the same
 //! `ActionContext` (event id, workflow, step) — so the same idempotency key — and its
 //! outcome is recorded before the run goes on.
+//!
+//! When an outcome cannot be recorded (the run log's disk is full), the run stops
+//! there and stays waiting, not failed: it is carried out again once the run log can
+//! be written, and what the journal holds is not carried out again.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serde_json::{json, Value as Json};
@@ -33,6 +37,20 @@ struct QueueState {
     known: HashSet<i64>,
     in_flight: usize,
     closed: bool,
+    /// Runs that could not finish, and when they may be tried again.
+    waiting: BTreeMap<i64, Instant>,
+    /// How many times in a row each run could not finish.
+    tries: HashMap<i64, u32>,
+}
+
+/// The wait before a run that could not finish is tried again: doubles from
+/// `BACKOFF_FIRST` with each try, up to `BACKOFF_MAX`.
+const BACKOFF_FIRST: Duration = Duration::from_millis(250);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+fn backoff(tries: u32) -> Duration {
+    let factor = 1u32 << tries.saturating_sub(1).min(16);
+    BACKOFF_FIRST.saturating_mul(factor).min(BACKOFF_MAX)
 }
 
 /// Run ids waiting for a worker.
@@ -74,8 +92,44 @@ impl Queue {
     pub fn done(&self, run: i64) {
         if let Ok(mut s) = self.state.lock() {
             s.known.remove(&run);
+            s.tries.remove(&run);
             s.in_flight = s.in_flight.saturating_sub(1);
         }
+    }
+
+    /// A run taken by a worker could not finish (the run log could not be written):
+    /// it waits, with a backoff, until [`Queue::release`] hands it out again.
+    pub fn defer(&self, run: i64) {
+        if let Ok(mut s) = self.state.lock() {
+            s.in_flight = s.in_flight.saturating_sub(1);
+            let tries = s.tries.entry(run).or_insert(0);
+            *tries += 1;
+            let until = Instant::now() + backoff(*tries);
+            s.waiting.insert(run, until);
+        }
+    }
+
+    /// Queue again the waiting runs whose backoff is over. The server calls it only
+    /// while the run log can be written. Returns how many.
+    pub fn release(&self) -> usize {
+        let Ok(mut s) = self.state.lock() else {
+            return 0;
+        };
+        let now = Instant::now();
+        let due: Vec<i64> = s
+            .waiting
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(run, _)| *run)
+            .collect();
+        for run in &due {
+            s.waiting.remove(run);
+            s.pending.push_back(*run);
+        }
+        if !due.is_empty() {
+            self.ready.notify_all();
+        }
+        due.len()
     }
 
     /// Stop handing out runs. Runs still queued stay recorded as started and are
@@ -87,11 +141,11 @@ impl Queue {
         self.ready.notify_all();
     }
 
-    /// (queued, in flight)
+    /// (queued, in flight); queued counts the runs waiting to be tried again.
     pub fn counts(&self) -> (usize, usize) {
         self.state
             .lock()
-            .map(|s| (s.pending.len(), s.in_flight))
+            .map(|s| (s.pending.len() + s.waiting.len(), s.in_flight))
             .unwrap_or((0, 0))
     }
 }
@@ -104,10 +158,16 @@ struct Journal<'a> {
     metrics: &'a Metrics,
     run: i64,
     recorded: &'a BTreeMap<usize, ActionRow>,
+    /// The run log could not record an outcome: the run stops and waits.
+    fault: Option<LogError>,
 }
 
 impl Bindings for Journal<'_> {
     fn perform(&mut self, action: &Action, cx: &ActionContext<'_>) -> Result<Json, ActionError> {
+        if let Some(e) = &self.fault {
+            // Nothing more is carried out once an outcome could not be recorded.
+            return Err(unrecorded(e));
+        }
         let json = action.to_json();
         if let Some(r) = self.recorded.get(&cx.step) {
             if r.action != json {
@@ -146,7 +206,7 @@ impl Bindings for Journal<'_> {
         let run = self.run;
         // The action's journal entry, and its effect when the run log holds it: one
         // transaction.
-        let recorded = self
+        let recorded = match self
             .writer
             .write(move |conn| {
                 if let Some(e) = effect {
@@ -170,12 +230,14 @@ impl Bindings for Journal<'_> {
                 }
                 runlog::record_action(conn, run, &row)?;
                 Ok(row)
-            })
-            .map_err(|e| {
-                ActionError::new(format!(
-                    "the action's outcome cannot be recorded in the run log ({e}); a retry repeats it with the same idempotency key"
-                ))
-            })?;
+            }) {
+            Ok(row) => row,
+            Err(e) => {
+                let err = unrecorded(&e);
+                self.fault = Some(e);
+                return Err(err);
+            }
+        };
         match recorded.error {
             Some(e) if outcome.is_ok() => Err(ActionError::new(e)),
             _ => outcome,
@@ -183,7 +245,27 @@ impl Bindings for Journal<'_> {
     }
 }
 
+fn unrecorded(e: &LogError) -> ActionError {
+    ActionError::new(format!(
+        "the action's outcome cannot be recorded in the run log ({e}); the run waits and is carried out again, with the same idempotency keys, once the run log can be written"
+    ))
+}
+
 // ------------------------------------------------------------------ executing a run
+
+/// Why a run stopped before its end.
+enum Stop {
+    /// It failed: recorded as failed.
+    Failed(String),
+    /// The run log could not record an outcome: the run stays waiting.
+    Unrecorded(LogError),
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Stop {
+        Stop::Failed(message)
+    }
+}
 
 /// How a run ended.
 #[derive(Clone, Debug)]
@@ -195,7 +277,8 @@ pub struct Finished {
     pub status: &'static str,
     pub error: Option<String>,
     pub attempt: i64,
-    /// The previous attempt was interrupted (a crash or a kill).
+    /// The previous attempt was interrupted (a crash or a kill, or a run log that
+    /// could not be written).
     pub resumed: bool,
 }
 
@@ -239,7 +322,8 @@ impl Runner {
         Ok(w)
     }
 
-    /// Execute a run; `None` when it was not waiting to run.
+    /// Execute a run; `None` when it was not waiting to run. An error leaves the run
+    /// waiting (recorded as started), to be carried out again.
     pub fn execute(&self, reader: &Connection, run: i64) -> Result<Option<Finished>, LogError> {
         let now = time::now_ms();
         let Some(attempt) = self.writer.write(move |c| runlog::claim_run(c, run, now))? else {
@@ -255,7 +339,8 @@ impl Runner {
         }
         let (status, error) = match self.run_once(reader, &job) {
             Ok(r) => r,
-            Err(message) => ("failed", Some(message)),
+            Err(Stop::Failed(message)) => ("failed", Some(message)),
+            Err(Stop::Unrecorded(e)) => return Err(e),
         };
         let err = error.clone();
         let at = time::now_ms();
@@ -278,7 +363,7 @@ impl Runner {
         &self,
         reader: &Connection,
         job: &runlog::RunJob,
-    ) -> Result<(&'static str, Option<String>), String> {
+    ) -> Result<(&'static str, Option<String>), Stop> {
         let workflow = self.workflow(reader, &job.version)?;
         let json: Json = serde_json::from_slice(&job.payload)
             .map_err(|e| format!("the stored event is not JSON: {e}"))?;
@@ -293,8 +378,12 @@ impl Runner {
             metrics: &self.metrics,
             run: job.id,
             recorded: &job.recorded,
+            fault: None,
         };
         let report = vm::run(&workflow.program, &workflow.source, &event, &mut journal);
+        if let Some(e) = journal.fault {
+            return Err(Stop::Unrecorded(e));
+        }
         Ok((report.status.as_str(), report.error))
     }
 }
@@ -316,19 +405,59 @@ pub fn start(
             .spawn(move || {
                 while let Some(run) = queue.pop() {
                     match runner.execute(&reader, run) {
-                        Ok(Some(f)) => log::info("run finished", f.to_json()),
-                        Ok(None) => {}
-                        Err(e) => log::error(
-                            "run not finished",
-                            json!({"run": run, "error": e.to_string(),
-                                   "detail": "the run stays recorded as started and is tried again"}),
-                        ),
+                        Ok(finished) => {
+                            if let Some(f) = finished {
+                                log::info("run finished", f.to_json());
+                            }
+                            queue.done(run);
+                        }
+                        Err(e) => {
+                            log::error(
+                                "run not finished",
+                                json!({"run": run, "error": e.to_string(),
+                                       "detail": "the run stays recorded as started and is tried again once the run log can be written"}),
+                            );
+                            queue.defer(run);
+                        }
                     }
-                    queue.done(run);
                 }
             })
-            .map_err(|e| LogError(format!("cannot start a worker: {e}")))?;
+            .map_err(|e| LogError::new(format!("cannot start a worker: {e}")))?;
         handles.push(h);
     }
     Ok(handles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        assert_eq!(backoff(1), Duration::from_millis(250));
+        assert_eq!(backoff(2), Duration::from_millis(500));
+        assert_eq!(backoff(4), Duration::from_secs(2));
+        assert_eq!(backoff(40), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn a_deferred_run_waits_for_its_backoff_and_is_queued_once() {
+        let q = Queue::default();
+        assert!(q.push(7));
+        assert_eq!(q.pop(), Some(7));
+        q.defer(7);
+        // A look at the run log finds it started: it is not queued a second time.
+        assert!(!q.push(7));
+        assert_eq!(q.counts(), (1, 0));
+        let until = Instant::now() + Duration::from_secs(5);
+        while q.release() == 0 {
+            assert!(Instant::now() < until, "never released");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(q.pop(), Some(7));
+        q.defer(7);
+        assert_eq!(q.release(), 0, "the second wait is longer");
+        q.close();
+        assert_eq!(q.pop(), None);
+    }
 }

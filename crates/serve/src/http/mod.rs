@@ -70,15 +70,24 @@ fn healthz(app: &App) -> Response {
     let (queued, in_flight) = app.queue.counts();
     let loaded = app.registry.read().map(|r| r.len()).unwrap_or(0);
     let stopping = app.stopping.load(Relaxed);
-    Response::json(
-        if stopping { 503 } else { 200 },
-        &json!({
-            "status": if stopping { "stopping" } else { "ok" },
-            "workflows": loaded,
-            "runs_queued": queued,
-            "runs_in_flight": in_flight,
-        }),
-    )
+    let degraded = app.metrics.run_log_degraded();
+    let status = match (stopping, &degraded) {
+        (true, _) => "stopping",
+        (false, Some(_)) => "degraded",
+        (false, None) => "ok",
+    };
+    let mut body = json!({
+        "status": status,
+        "workflows": loaded,
+        "runs_queued": queued,
+        "runs_in_flight": in_flight,
+    });
+    if let Some(reason) = degraded {
+        body["reason"] = json!(format!(
+            "the run log cannot be written ({reason}): events are answered 500 and runs wait until it can"
+        ));
+    }
+    Response::json(if status == "ok" { 200 } else { 503 }, &body)
 }
 
 fn reject(app: &App, req: &Request, status: u16, reason: &str, message: String) -> Response {
