@@ -136,11 +136,25 @@ fn family(op: &Op) -> &'static str {
         Op::Refund(_) => "refund",
         Op::Skip => "skip",
         Op::Halt => "halt",
+        Op::Arith(..) => "arith",
+        Op::Neg => "neg",
+        Op::Call(..) => "call",
+        Op::Match(_) => "match",
+        Op::Now => "now",
+        Op::IterStart(_) => "iter.start",
+        Op::Next(..) => "next",
     }
 }
 
 /// Every name `family` gives.
 const FAMILIES: &[&str] = &[
+    "arith",
+    "neg",
+    "call",
+    "match",
+    "now",
+    "iter.start",
+    "next",
     "const",
     "load",
     "load.local",

@@ -53,6 +53,7 @@ fn run_in(source: &str, object: Json, account: Option<&str>) -> RunReport {
             "id": "evt_1",
             "object": "event",
             "type": program.trigger,
+            "created": 1764864000,
             "account": account,
             "data": { "object": object },
         }),
@@ -188,6 +189,39 @@ yields!(refund_of_a_yen_charge_in_dollars_fails, r#"on charge.succeeded { refund
 yields!(refund_of_the_trigger_charge_in_its_currency, r#"on charge.succeeded { refund charge: id, amount: 1000 JPY }"#, { "id": "ch_9", "object": "charge", "currency": "jpy" }, Succeeded, [{ "action": "refund", "account": null, "params": { "charge": "ch_9", "amount": 1000 } }]);
 yields!(refund_of_an_amount_by_an_id_of_unknown_currency_fails, r#"on charge.dispute.created { refund charge: charge, amount: 5 USD }"#, { "id": "dp_1", "object": "dispute", "charge": "ch_7", "currency": "usd" }, Failed("R0302", "the currency of charge `ch_7` is not known here; retrieve it first"), []);
 yields!(refund_in_full_by_an_id_needs_no_currency, r#"on charge.dispute.created { refund charge: charge }"#, { "id": "dp_1", "object": "dispute", "charge": "ch_7", "currency": "usd" }, Succeeded, [{ "action": "refund", "account": null, "params": { "charge": "ch_7" } }]);
+
+// ---------------------------------------------------------------- arithmetic
+yields!(refund_half_of_the_amount, r#"on charge.succeeded { refund charge: id, amount: amount / 2 }"#, { "id": "ch_1", "object": "charge", "amount": 12000, "currency": "usd" }, Succeeded, [{ "action": "refund", "account": null, "params": { "charge": "ch_1", "amount": 6000 } }]);
+yields!(half_of_an_odd_amount_rounds_half_away_from_zero, r#"on charge.succeeded { refund charge: id, amount: amount / 2 }"#, { "id": "ch_1", "object": "charge", "amount": 1999, "currency": "usd" }, Succeeded, [{ "action": "refund", "account": null, "params": { "charge": "ch_1", "amount": 1000 } }]);
+yields!(floor_chooses_the_rounding, r#"on charge.succeeded { refund charge: id, amount: floor(amount / 2) }"#, { "id": "ch_1", "object": "charge", "amount": 1999, "currency": "usd" }, Succeeded, [{ "action": "refund", "account": null, "params": { "charge": "ch_1", "amount": 999 } }]);
+yields!(precedence_of_arithmetic, r#"on charge.succeeded when amount - 10 USD * 2 == 80 USD and -amount < 0 USD { retrieve customer }"#, { "amount": 10000, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
+yields!(money_of_two_currencies_does_not_add, r#"on charge.succeeded when amount + 5 USD > 10 USD { retrieve customer }"#, { "amount": 10000, "currency": "eur", "customer": "cus_1" }, Failed("R0302", "cannot add 100.00 EUR and 5.00 USD"), []);
+yields!(division_by_zero_fails, r#"on invoice.payment_failed when amount_due / attempt_count > 10 USD { retrieve customer }"#, { "amount_due": 5000, "currency": "usd", "attempt_count": 0, "customer": "cus_1" }, Failed("R0105", "division by zero"), []);
+yields!(overflow_fails, r#"on invoice.payment_failed when attempt_count * 9223372036854775807 > 0 { retrieve customer }"#, { "attempt_count": 2, "customer": "cus_1" }, Failed("R0105", "too large"), []);
+yields!(ratio_of_money, r#"on charge.refunded when amount_refunded / amount > 0.5 { retrieve customer }"#, { "amount": 1000, "amount_refunded": 600, "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
+
+// ---------------------------------------------------------------- functions
+yields!(ends_with_routes, r#"on customer.created { if ends_with(email, "@acme-corp.com") or ends_with(email, "@globex.com") { email to: "enterprise@example.com", body: "{email}" } else if contains(email, ".edu") { email to: "edu@example.com", body: "{email}" } }"#, { "email": "ada@globex.com" }, Succeeded, [{ "action": "email", "to": ["enterprise@example.com"], "subject": null, "body": "ada@globex.com", "append": [] }]);
+yields!(contains_routes, r#"on customer.created { if ends_with(email, "@acme-corp.com") or ends_with(email, "@globex.com") { email to: "enterprise@example.com", body: "{email}" } else if contains(email, ".edu") { email to: "edu@example.com", body: "{email}" } }"#, { "email": "ada@cs.mit.edu" }, Succeeded, [{ "action": "email", "to": ["edu@example.com"], "subject": null, "body": "ada@cs.mit.edu", "append": [] }]);
+yields!(a_null_text_contains_nothing, r#"on customer.created { if contains(email, ".edu") { email to: "a@example.com", body: "x" } }"#, { "id": "cus_1", "email": null }, Succeeded, []);
+yields!(matches_a_pattern, r#"on payment_intent.succeeded when matches(metadata.order_id, "^B2B-[0-9]+$") { retrieve customer }"#, { "metadata": { "order_id": "B2B-1042" }, "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
+yields!(does_not_match_a_pattern, r#"on payment_intent.succeeded when matches(metadata.order_id, "^B2B-[0-9]+$") { retrieve customer }"#, { "metadata": { "order_id": "B2C-1042" }, "customer": "cus_1" }, Skipped, []);
+yields!(length_of_a_list, r#"on invoice.paid when length(discounts) > 1 { email to: "ar@example.com", body: "{length(discounts)} discounts" }"#, { "discounts": ["di_1", "di_2", "di_3"] }, Succeeded, [{ "action": "email", "to": ["ar@example.com"], "subject": null, "body": "3 discounts", "append": [] }]);
+yields!(lower_compares_without_case, r#"on charge.succeeded when lower(billing_details.address.country) == "de" { retrieve customer }"#, { "billing_details": { "address": { "country": "DE" } }, "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
+yields!(format_time_in_a_zone, r#"on charge.succeeded { email to: "a@example.com", body: "{format_time(created, "%Y-%m-%d %H:%M", "Europe/Berlin")}" }"#, { "created": 1765036700 }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "2025-12-06 16:58", "append": [] }]);
+
+// ---------------------------------------------------------------- lists
+yields!(an_item_of_a_list_object, r#"on customer.subscription.updated { email to: "a@example.com", subject: "Plan: {items.data[0].price.nickname}", body: "{items.data[5].price.nickname}" }"#, { "items": { "object": "list", "data": [{ "price": { "nickname": "Pro" } }] } }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": "Plan: Pro", "body": "", "append": [] }]);
+yields!(an_empty_list_compares_with_a_list, r#"on invoice.paid when discounts == [] { retrieve customer }"#, { "discounts": [], "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
+yields!(any_item_decides, r#"on customer.subscription.updated when any(item in items.data: item.price.nickname == "Pro") { retrieve customer }"#, { "items": { "data": [{ "price": { "nickname": "Basic" } }, { "price": { "nickname": "Pro" } }] }, "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
+yields!(all_items_must_hold, r#"on customer.subscription.updated when all(item in items.data: item.price.nickname == "Pro") { retrieve customer }"#, { "items": { "data": [{ "price": { "nickname": "Basic" } }, { "price": { "nickname": "Pro" } }] }, "customer": "cus_1" }, Skipped, []);
+yields!(all_of_nothing_holds, r#"on invoice.paid when all(d in discounts: d == "di_1") and not any(d in discounts: d == "di_1") { retrieve customer }"#, { "discounts": [], "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
+
+// ---------------------------------------------------------------- time
+yields!(a_timestamp_before_a_date, r#"on customer.subscription.created when start_date < 2024-01-01 { retrieve customer }"#, { "start_date": 1704067199, "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
+yields!(a_timestamp_at_the_date_is_not_before, r#"on customer.subscription.created when start_date < 2024-01-01 { retrieve customer }"#, { "start_date": 1704067200, "customer": "cus_1" }, Skipped, []);
+yields!(a_timestamp_against_a_date_time, r#"on customer.subscription.created when start_date >= 2024-01-01T09:00:00+01:00 { retrieve customer }"#, { "start_date": 1704096000, "customer": "cus_1" }, Succeeded, [{ "action": "retrieve", "object": "customer", "id": "cus_1", "account": null }]);
+yields!(a_due_date_within_a_week_of_the_event, r#"on charge.dispute.created when evidence_details.due_by < event.created + 7 days { email to: "disputes@example.com", subject: "Evidence due {evidence_details.due_by}", body: "{evidence_details.due_by - event.created} left" }"#, { "evidence_details": { "due_by": 1765036700 } }, Succeeded, [{ "action": "email", "to": ["disputes@example.com"], "subject": "Evidence due 2025-12-06T15:58:20Z", "body": "1 day 23 hours 58 minutes 20 seconds left", "append": [] }]);
 
 // ---------------------------------------------------------------- connected accounts
 

@@ -51,7 +51,13 @@ impl Node {
     }
 
     fn add_read(&mut self, r: &FieldRead) {
-        self.keep(&r.path);
+        // A position in a list (`items.data[0]`): keep the whole list.
+        let to = r
+            .path
+            .iter()
+            .position(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or(r.path.len());
+        self.keep(&r.path[..to]);
         if let Conv::Money { currency_path } = &r.conv {
             self.keep(currency_path);
         }

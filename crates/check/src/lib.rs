@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod env;
+mod ops;
 mod reach;
 mod suggest;
 pub mod test_case;
@@ -141,6 +142,13 @@ impl<'s> Checker<'s> {
                 },
             );
         }
+        slot
+    }
+
+    /// Slots of the compiler's own (a quantifier's list and position), named by nobody.
+    fn hidden_slots(&mut self, n: u16) -> u16 {
+        let slot = self.next_slot;
+        self.next_slot += n;
         slot
     }
 
@@ -727,6 +735,7 @@ impl<'s> Checker<'s> {
             name: head,
             span: first.span,
             quoted: false,
+            index: None,
         };
         let Some(def) = self.env.lib.object(&object) else {
             self.error(
@@ -952,6 +961,7 @@ impl<'s> Checker<'s> {
                 name: "id".into(),
                 span: first.span,
                 quoted: false,
+                index: None,
             };
             self.walk_fields(root, Root::Object, vec![], &[id_seg], String::new(), true)
         } else {
@@ -1192,7 +1202,23 @@ impl<'s> Checker<'s> {
                 op_span,
                 lhs,
                 rhs,
+            } if op.is_arithmetic() => self.arith(*op, *op_span, lhs, rhs, sp),
+            ExprKind::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
             } => self.binary(*op, *op_span, lhs, rhs, sp),
+            ExprKind::Neg(inner) => self.neg(inner, sp),
+            ExprKind::Time(t) => lit(Lit::Time(*t), Ty::Timestamp),
+            ExprKind::Duration(d) => lit(Lit::Duration(*d), Ty::Duration),
+            ExprKind::Call { name, args } => self.call(name, args, sp),
+            ExprKind::Quant {
+                all,
+                var,
+                list,
+                cond,
+            } => self.quant(*all, var, list, cond, sp),
         }
     }
 
@@ -1355,7 +1381,15 @@ impl<'s> Checker<'s> {
             };
             return self.walk_fields(t, Root::Object, vec![], &p.segments, String::new(), true);
         }
-        // 4. business settings
+        // 4. the time the run started
+        if first.name == "now" && p.segments.len() == 1 && !first.quoted {
+            return TExpr {
+                kind: TExprKind::Now,
+                ty: Ty::Timestamp,
+                span: sp,
+            };
+        }
+        // 5. business settings
         if first.name == "dispute_fee" && p.segments.len() == 1 {
             return TExpr {
                 kind: TExprKind::Lit(Lit::Money(self.env.business.dispute_fee)),
@@ -1368,7 +1402,11 @@ impl<'s> Checker<'s> {
         if let Some(d) = self.object_def() {
             names.extend(d.fields.iter().map(|f| f.name.clone()));
         }
-        names.extend(["event".to_string(), "dispute_fee".to_string()]);
+        names.extend([
+            "event".to_string(),
+            "dispute_fee".to_string(),
+            "now".to_string(),
+        ]);
         let close = did_you_mean(&first.name, names.iter().map(String::as_str));
         let what = self.object.clone().unwrap_or_else(|| "the event".into());
         let mut d = Diagnostic::error(
@@ -1434,7 +1472,22 @@ impl<'s> Checker<'s> {
         for (i, seg) in segs.iter().enumerate() {
             span = span.to(seg.span);
             let owner = ty.base().clone();
+            if seg.index.is_some() && !matches!(owner, Ty::List(_) | Ty::Json | Ty::Error) {
+                let shown = if display.is_empty() {
+                    "this".to_string()
+                } else {
+                    format!("`{display}`")
+                };
+                self.error(
+                    Diagnostic::error("E0105", format!("{shown} is {owner}, not a list"))
+                        .with_label(seg.span, "a position in a list")
+                        .with_help("`[0]` takes an item of a list; a Stripe list object keeps its items in `.data`: `items.data[0]`"),
+                );
+                return self.err_expr(span);
+            }
             let (next_ty, nullable) = match &owner {
+                // Out of range reads as null.
+                Ty::List(item) if seg.index.is_some() => ((**item).clone().nullable(), true),
                 Ty::Object(o) => match self.env.lib.object(o) {
                     Some(def) => match def.field(&seg.name) {
                         Some(f) => {
@@ -1515,7 +1568,9 @@ impl<'s> Checker<'s> {
             {
                 path.push(seg.name.clone());
             }
-            if seg.quoted {
+            if let Some(n) = seg.index {
+                display.push_str(&format!("[{n}]"));
+            } else if seg.quoted {
                 display.push_str(&format!("[{:?}]", seg.name));
             } else {
                 if !display.is_empty() {
@@ -1771,7 +1826,9 @@ impl<'s> Checker<'s> {
             }
             (Ty::Timestamp, Ty::Timestamp)
             | (Ty::Timestamp, Ty::Int)
-            | (Ty::Int, Ty::Timestamp) => true,
+            | (Ty::Int, Ty::Timestamp)
+            | (Ty::Duration, Ty::Duration) => true,
+            (Ty::List(_), Ty::List(_)) => !ordering || self.no_order(&a, op_span),
             (Ty::Str, Ty::Str) => !ordering || self.no_order(&a, op_span),
             (Ty::Bool, Ty::Bool) => !ordering || self.no_order(&a, op_span),
             (Ty::Enum(e), Ty::Str) | (Ty::Str, Ty::Enum(e)) => {

@@ -1,7 +1,7 @@
 //! The checked tree: every name resolved, every expression typed. This is what the
 //! compiler consumes; it holds no unresolved strings.
 
-pub use flow_program::{CmpOp, Conv, FieldRead, Lit, Root};
+pub use flow_program::{ArithOp, CmpOp, Conv, FieldRead, Func, Lit, Root, Rounding};
 use flow_syntax::Span;
 
 use crate::types::Ty;
@@ -55,6 +55,34 @@ pub enum TExprKind {
     In {
         needle: Box<TExpr>,
         list: Box<TExpr>,
+    },
+    /// `a + b`, `a * b`…; money multiplied or divided is rounded as `round` says.
+    Arith {
+        op: ArithOp,
+        round: Rounding,
+        lhs: Box<TExpr>,
+        rhs: Box<TExpr>,
+    },
+    Neg(Box<TExpr>),
+    Call {
+        func: Func,
+        args: Vec<TExpr>,
+    },
+    /// `matches(text, "literal pattern")`: the pattern compiled at check time.
+    Match {
+        text: Box<TExpr>,
+        pattern: String,
+    },
+    /// The time the run started.
+    Now,
+    /// `any(var in list: cond)` / `all(…)`; `slots` holds the list and its position
+    /// (`slots`, `slots + 1`) and `var` the item.
+    Quant {
+        all: bool,
+        slots: u16,
+        var: u16,
+        list: Box<TExpr>,
+        cond: Box<TExpr>,
     },
     Interp(Vec<TPart>),
     List(Vec<TExpr>),

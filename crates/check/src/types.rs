@@ -20,6 +20,8 @@ pub enum Ty {
     Decimal,
     Str,
     Timestamp,
+    /// A length of time, in seconds (`7 days`, or a timestamp minus another).
+    Duration,
     Currency,
     /// An amount with its currency.
     Money,
@@ -109,6 +111,7 @@ impl fmt::Display for Ty {
             Ty::Decimal => f.write_str("decimal"),
             Ty::Str => f.write_str("string"),
             Ty::Timestamp => f.write_str("timestamp"),
+            Ty::Duration => f.write_str("duration"),
             Ty::Currency => f.write_str("currency"),
             Ty::Money => f.write_str("money"),
             Ty::Enum(e) => write!(f, "enum {}", e.origin),

@@ -7,7 +7,7 @@
 
 use flow_check::tree::*;
 use flow_check::Checked;
-pub use flow_program::{disassemble, Op, Program, UpdateSpec};
+pub use flow_program::{disassemble, Op, Pattern, Program, UpdateSpec};
 use flow_syntax::Span;
 
 /// A compiled file: one program per workflow, in file order.
@@ -80,6 +80,7 @@ impl Compiler {
         self.p.code[at] = match self.p.code[at] {
             Op::JumpIfFalse(_) => Op::JumpIfFalse(target),
             Op::Jump(_) => Op::Jump(target),
+            Op::Next(l, v, _) => Op::Next(l, v, target),
             other => other,
         };
     }
@@ -307,6 +308,87 @@ impl Compiler {
                 self.emit(Op::MakeList(items.len() as u32), e.span);
             }
             TExprKind::Table(rows) => self.table(rows, e.span),
+            TExprKind::Arith {
+                op,
+                round,
+                lhs,
+                rhs,
+            } => {
+                self.expr(lhs);
+                self.expr(rhs);
+                let k = self.operand(lhs.span, rhs.span);
+                self.emit(Op::Arith(*op, *round, k), e.span);
+            }
+            TExprKind::Neg(inner) => {
+                self.expr(inner);
+                self.emit(Op::Neg, e.span);
+            }
+            TExprKind::Call { func, args } => {
+                for a in args {
+                    self.expr(a);
+                }
+                self.emit(Op::Call(*func, args.len() as u8), e.span);
+            }
+            TExprKind::Match { text, pattern } => {
+                self.expr(text);
+                match Pattern::new(pattern) {
+                    Ok(p) => {
+                        self.p.patterns.push(p);
+                        let n = (self.p.patterns.len() - 1) as u32;
+                        self.emit(Op::Match(n), e.span);
+                    }
+                    Err(_) => {
+                        // The checker reported it; at run time the call says so too.
+                        let k = self.constant(&Lit::Str(pattern.clone()));
+                        self.emit(Op::Const(k), e.span);
+                        self.emit(Op::Call(Func::Matches, 2), e.span);
+                    }
+                }
+            }
+            TExprKind::Now => {
+                self.emit(Op::Now, e.span);
+            }
+            TExprKind::Quant {
+                all,
+                slots,
+                var,
+                list,
+                cond,
+            } => {
+                self.expr(list);
+                self.emit(Op::IterStart(*slots), list.span);
+                let top = self.here();
+                let next = self.emit(Op::Next(*slots, *var, 0), e.span);
+                self.expr(cond);
+                let (yes, no) = (
+                    self.constant(&Lit::Bool(true)),
+                    self.constant(&Lit::Bool(false)),
+                );
+                if *all {
+                    // A false item decides; the end of the list means true.
+                    let fail = self.emit(Op::JumpIfFalse(0), cond.span);
+                    self.emit(Op::Jump(top), e.span);
+                    let at = self.here();
+                    self.patch(fail, at);
+                    self.emit(Op::Const(no), e.span);
+                    let end = self.emit(Op::Jump(0), e.span);
+                    let exit = self.here();
+                    self.patch(next, exit);
+                    self.emit(Op::Const(yes), e.span);
+                    let done = self.here();
+                    self.patch(end, done);
+                } else {
+                    // A true item decides; the end of the list means false.
+                    self.emit(Op::JumpIfFalse(top), cond.span);
+                    self.emit(Op::Const(yes), e.span);
+                    let end = self.emit(Op::Jump(0), e.span);
+                    let exit = self.here();
+                    self.patch(next, exit);
+                    self.emit(Op::Const(no), e.span);
+                    let done = self.here();
+                    self.patch(end, done);
+                }
+            }
         }
     }
 }

@@ -143,6 +143,41 @@ pub const ALL: &[Code] = &[
         example: None,
     },
     Code {
+        code: "E0208",
+        severity: Severity::Error,
+        summary: "Arithmetic on values that do not go together: `+ - * /` work on numbers, money, times and durations",
+        explanation: "Arithmetic on values that do not go together: `+ - * /` work on numbers, money, times and durations. In detail: numbers; money ± money (one currency), money × or ÷ a number, money ÷ money (a ratio); a time ± a duration, a time − a time (a duration), durations. Text is joined by interpolation, not `+`.",
+        example: None,
+    },
+    Code {
+        code: "E0209",
+        severity: Severity::Error,
+        summary: "Money in two currencies added, subtracted or divided: amounts are never converted",
+        explanation: "Money in two currencies added, subtracted or divided: amounts are never converted. The check reports it when both currencies are known; when a currency comes from the event, the run fails instead (R0302).",
+        example: None,
+    },
+    Code {
+        code: "E0211",
+        severity: Severity::Error,
+        summary: "An unknown function: the label suggests the closest name, the help lists them all",
+        explanation: "An unknown function: the label suggests the closest name, the help lists them all. The functions are `contains`, `starts_with`, `ends_with`, `matches`, `lower`, `upper`, `trim`, `length`, `is_empty`, `round`, `floor`, `ceil`, `abs` and `format_time`, and the quantifiers `any(x in xs: …)` and `all(…)`.",
+        example: None,
+    },
+    Code {
+        code: "E0212",
+        severity: Severity::Error,
+        summary: "A function called with the wrong number or types of arguments, or a time format or zone it cannot use; the help shows its signature",
+        explanation: "A function called with the wrong number or types of arguments, or a time format or zone it cannot use; the help shows its signature.",
+        example: None,
+    },
+    Code {
+        code: "E0213",
+        severity: Severity::Error,
+        summary: "A literal pattern of `matches` that is not a valid regular expression",
+        explanation: "A literal pattern of `matches` that is not a valid regular expression. Patterns use the syntax of Rust's `regex` crate, which runs in linear time: no look-around or back-references. The error is shown on the pattern.",
+        example: None,
+    },
+    Code {
         code: "E0301",
         severity: Severity::Error,
         summary: "An action the catalogue does not have",
@@ -570,6 +605,20 @@ pub const ALL: &[Code] = &[
         example: Some("error: vip.flow:2:6: `amount` should be an integer, but the event has \"12\""),
     },
     Code {
+        code: "R0105",
+        severity: Severity::Error,
+        summary: "Arithmetic that overflows flow's numbers or divides by zero: nothing wraps around or turns into a float",
+        explanation: "Arithmetic that overflows flow's numbers or divides by zero: nothing wraps around or turns into a float. Guard a division whose divisor comes from the event.",
+        example: Some("error: split.flow:3:28: division by zero"),
+    },
+    Code {
+        code: "R0106",
+        severity: Severity::Error,
+        summary: "A regular expression, time format or time zone computed at run time is not valid (literal ones are checked by `flow check`)",
+        explanation: "A regular expression, time format or time zone computed at run time is not valid (literal ones are checked by `flow check`).",
+        example: Some("error: route.flow:3:8: the pattern \"(\" is not a valid regular expression: unclosed group"),
+    },
+    Code {
         code: "R0201",
         severity: Severity::Error,
         summary: "The bindings could not carry an action out: Stripe's answer (its type, code and message), the mail server's, or an object that is not among `--objects`",
@@ -593,8 +642,8 @@ pub const ALL: &[Code] = &[
     Code {
         code: "R0302",
         severity: Severity::Error,
-        summary: "A refund amount in another currency than the payment's: amounts are never converted",
-        explanation: "A refund amount in another currency than the payment's: amounts are never converted.",
+        summary: "Amounts in two currencies where one is needed: a refund in another currency than the payment's, or money added to, subtracted from or divided by money in another currency; amounts are never converted",
+        explanation: "Amounts in two currencies where one is needed: a refund in another currency than the payment's, or money added to, subtracted from or divided by money in another currency; amounts are never converted.",
         example: Some("error: refund.flow:3:5: refund: the amount is 10.00 EUR, but the payment is in USD; amounts are never converted"),
     },
     Code {

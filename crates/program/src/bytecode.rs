@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::{CmpOp, FieldRead, Lit};
+use crate::{ArithOp, CmpOp, FieldRead, Func, Lit, Rounding};
 use flow_syntax::Span;
 
 /// An instruction. In the canonical form (see `canonical.rs`) an instruction keeps
@@ -24,6 +24,21 @@ pub enum Op {
     Compare(CmpOp, #[serde(skip)] u32),
     /// Pop list, pop needle, push membership.
     In,
+    /// Pop right, pop left, push the result; `operands[n]` are their spans.
+    Arith(ArithOp, Rounding, #[serde(skip)] u32),
+    /// Negate the number, money or duration on top.
+    Neg,
+    /// Pop `n` arguments, push the function's result.
+    Call(Func, u8),
+    /// Pop a text, push whether `patterns[n]` matches it.
+    Match(u32),
+    /// Push the time the run started.
+    Now,
+    /// Pop a list into local `n`, its position into local `n + 1`.
+    IterStart(u16),
+    /// Put the next item of the list in local `list` into local `var`, or jump to
+    /// `exit` when there is none: `Next(list, var, exit)`.
+    Next(u16, u16, u32),
     /// Pop n values, push a list.
     MakeList(u32),
     /// Pop n values, push their text concatenated.
@@ -83,6 +98,11 @@ pub struct Program {
     /// Labels of each table built by `MakeTable`.
     pub tables: Vec<Vec<String>>,
     pub refunds: Vec<Vec<String>>,
+    /// Regular expressions written as literals, compiled once. Left out of the
+    /// canonical form when there are none, so that programs without them keep the
+    /// versions they had before patterns existed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<Pattern>,
     pub locals: u16,
     /// Stripe steps (actions and conditions), for reports.
     #[serde(skip)]
@@ -108,8 +128,54 @@ impl Program {
             updates: Vec::new(),
             tables: Vec::new(),
             refunds: Vec::new(),
+            patterns: Vec::new(),
             locals,
             span,
         }
+    }
+}
+
+/// A regular expression of the program, compiled (linear time: the `regex` crate has
+/// no backtracking). Serialized as its source.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    pub source: String,
+    pub regex: regex::Regex,
+}
+
+impl Pattern {
+    /// The largest compiled pattern accepted, in bytes.
+    pub const SIZE_LIMIT: usize = 1 << 20;
+
+    /// Compile `source`; the error in plain words.
+    pub fn new(source: &str) -> Result<Pattern, String> {
+        regex::RegexBuilder::new(source)
+            .size_limit(Pattern::SIZE_LIMIT)
+            .build()
+            .map(|regex| Pattern {
+                source: source.to_string(),
+                regex,
+            })
+            .map_err(|e| match e {
+                regex::Error::Syntax(s) => s
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with("error:"))
+                    .map(|l| {
+                        l.trim_start()
+                            .trim_start_matches("error:")
+                            .trim()
+                            .to_string()
+                    })
+                    .next()
+                    .unwrap_or(s),
+                regex::Error::CompiledTooBig(_) => "the pattern is too large".to_string(),
+                other => other.to_string(),
+            })
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
     }
 }

@@ -15,6 +15,8 @@ fn lit(l: &Lit) -> String {
         Lit::Str(s) => format!("{s:?}"),
         Lit::Currency(c) => c.to_string(),
         Lit::Money(m) => format!("{m} ({} minor)", m.minor),
+        Lit::Time(t) => format!("time {t}"),
+        Lit::Duration(d) => format!("duration {d} s"),
     }
 }
 
@@ -89,6 +91,23 @@ pub fn disassemble(p: &Program, source: Option<&SourceFile>) -> String {
             Op::Not => "not".into(),
             Op::Compare(c, _) => format!("compare    {}", c.symbol()),
             Op::In => "in".into(),
+            Op::Arith(a, r, _) => match r {
+                crate::Rounding::HalfAwayFromZero => format!("arith      {}", a.symbol()),
+                crate::Rounding::Floor => format!("arith      {} floor", a.symbol()),
+                crate::Rounding::Ceil => format!("arith      {} ceil", a.symbol()),
+            },
+            Op::Neg => "neg".into(),
+            Op::Call(f, n) => format!("call       {}/{n}", f.name()),
+            Op::Match(k) => format!(
+                "match      {:?}",
+                p.patterns
+                    .get(*k as usize)
+                    .map(|p| p.source.as_str())
+                    .unwrap_or_default()
+            ),
+            Op::Now => "now".into(),
+            Op::IterStart(s) => format!("iter.start {s}"),
+            Op::Next(l, v, t) => format!("next       {l} -> {v} else {t:04}"),
             Op::MakeList(n) => format!("list       {n}"),
             Op::MakeTable(k) => format!(
                 "table      {:?}",

@@ -71,6 +71,126 @@ pub enum Lit {
     Str(String),
     Currency(Currency),
     Money(Money),
+    /// A point in time, Unix seconds (`2024-01-01`).
+    Time(i64),
+    /// A length of time in seconds (`7 days`).
+    Duration(i64),
+}
+
+/// An arithmetic operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl ArithOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+        }
+    }
+}
+
+/// How money multiplied or divided comes back to the currency's minor unit: half
+/// away from zero unless `floor(…)` or `ceil(…)` says otherwise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    #[default]
+    HalfAwayFromZero,
+    Floor,
+    Ceil,
+}
+
+/// A built-in function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Func {
+    Contains,
+    StartsWith,
+    EndsWith,
+    Matches,
+    Lower,
+    Upper,
+    Trim,
+    Length,
+    IsEmpty,
+    Round,
+    Floor,
+    Ceil,
+    Abs,
+    FormatTime,
+}
+
+impl Func {
+    pub const ALL: [Func; 14] = [
+        Func::Contains,
+        Func::StartsWith,
+        Func::EndsWith,
+        Func::Matches,
+        Func::Lower,
+        Func::Upper,
+        Func::Trim,
+        Func::Length,
+        Func::IsEmpty,
+        Func::Round,
+        Func::Floor,
+        Func::Ceil,
+        Func::Abs,
+        Func::FormatTime,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Contains => "contains",
+            Func::StartsWith => "starts_with",
+            Func::EndsWith => "ends_with",
+            Func::Matches => "matches",
+            Func::Lower => "lower",
+            Func::Upper => "upper",
+            Func::Trim => "trim",
+            Func::Length => "length",
+            Func::IsEmpty => "is_empty",
+            Func::Round => "round",
+            Func::Floor => "floor",
+            Func::Ceil => "ceil",
+            Func::Abs => "abs",
+            Func::FormatTime => "format_time",
+        }
+    }
+
+    /// How it is called, for help texts.
+    pub fn signature(self) -> &'static str {
+        match self {
+            Func::Contains => "contains(text: string, part: string) -> bool",
+            Func::StartsWith => "starts_with(text: string, prefix: string) -> bool",
+            Func::EndsWith => "ends_with(text: string, suffix: string) -> bool",
+            Func::Matches => "matches(text: string, pattern: string) -> bool",
+            Func::Lower => "lower(text: string) -> string",
+            Func::Upper => "upper(text: string) -> string",
+            Func::Trim => "trim(text: string) -> string",
+            Func::Length => "length(text or list) -> integer",
+            Func::IsEmpty => "is_empty(text, list or metadata) -> bool",
+            Func::Round => "round(number or money) -> integer or money",
+            Func::Floor => "floor(number or money) -> integer or money",
+            Func::Ceil => "ceil(number or money) -> integer or money",
+            Func::Abs => "abs(number, money or duration) -> the same type",
+            Func::FormatTime => {
+                "format_time(time: timestamp, format: string, zone: string) -> string"
+            }
+        }
+    }
+
+    pub fn by_name(name: &str) -> Option<Func> {
+        Func::ALL.into_iter().find(|f| f.name() == name)
+    }
 }
 
 /// A decimal as its exact text: never through a float.

@@ -418,6 +418,7 @@ impl Session {
         pure.then(|| Event {
             json: json!({"object": "event", "type": "", "data": {"object": {}}}),
             strict: false,
+            now: None,
         })
     }
 

@@ -160,6 +160,8 @@ pub struct Segment {
     pub span: Span,
     /// Written as `["…"]` rather than `.name`.
     pub quoted: bool,
+    /// `[0]`: an item of a list, by position (`name` is the position as text).
+    pub index: Option<usize>,
 }
 
 impl Path {
@@ -167,7 +169,9 @@ impl Path {
     pub fn dotted(&self) -> String {
         let mut out = String::new();
         for (i, s) in self.segments.iter().enumerate() {
-            if s.quoted {
+            if let Some(n) = s.index {
+                out.push_str(&format!("[{n}]"));
+            } else if s.quoted {
                 out.push_str(&format!("[{:?}]", s.name));
             } else {
                 if i > 0 {
@@ -197,6 +201,10 @@ pub enum BinOp {
     Gt,
     Ge,
     In,
+    Add,
+    Sub,
+    Mul,
+    Div,
 }
 
 impl BinOp {
@@ -211,16 +219,26 @@ impl BinOp {
             BinOp::Gt => ">",
             BinOp::Ge => ">=",
             BinOp::In => "in",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
         }
     }
 
-    /// Binding power: `or` < `and` < comparisons.
+    /// Binding power: `or` < `and` < comparisons and `in` < `+ -` < `* /`.
     pub fn precedence(self) -> u8 {
         match self {
             BinOp::Or => 1,
             BinOp::And => 2,
+            BinOp::Add | BinOp::Sub => 4,
+            BinOp::Mul | BinOp::Div => 5,
             _ => 3,
         }
+    }
+
+    pub fn is_arithmetic(self) -> bool {
+        matches!(self, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
     }
 
     pub fn is_ordering(self) -> bool {
@@ -253,6 +271,24 @@ pub enum ExprKind {
     /// `{ "Label": value, … }`
     Map(Vec<(Ident, Expr)>),
     Not(Box<Expr>),
+    /// `-x`
+    Neg(Box<Expr>),
+    /// `2024-01-01`, `2024-01-01T09:00:00Z`: Unix seconds.
+    Time(i64),
+    /// `30 minutes`, `7 days`: seconds.
+    Duration(i64),
+    /// `name(args)`
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+    },
+    /// `any(x in xs: condition)`, `all(…)`
+    Quant {
+        all: bool,
+        var: Ident,
+        list: Box<Expr>,
+        cond: Box<Expr>,
+    },
     Binary {
         op: BinOp,
         op_span: Span,

@@ -1072,6 +1072,7 @@ fn build_path(pair: Pair<Rule>) -> Result<Path, Diagnostic> {
                 name: c.as_str().to_string(),
                 span: span(&c),
                 quoted: false,
+                index: None,
             }),
             Rule::plain_string => {
                 let s = span(&c);
@@ -1079,6 +1080,21 @@ fn build_path(pair: Pair<Rule>) -> Result<Path, Diagnostic> {
                     name: string_literal(c)?,
                     span: s,
                     quoted: true,
+                    index: None,
+                })
+            }
+            Rule::index => {
+                let s = span(&c);
+                let n = c.as_str().parse::<usize>().map_err(|_| {
+                    Diagnostic::error("E0004", format!("`{}` is too large a position", c.as_str()))
+                        .with_label(s, "too large")
+                        .with_help("a list's first item is `[0]`")
+                })?;
+                segments.push(Segment {
+                    name: n.to_string(),
+                    span: s,
+                    quoted: false,
+                    index: Some(n),
                 })
             }
             _ => {}
@@ -1171,6 +1187,10 @@ fn binop(r: Rule) -> Option<BinOp> {
         Rule::gt => BinOp::Gt,
         Rule::ge => BinOp::Ge,
         Rule::in_op => BinOp::In,
+        Rule::add => BinOp::Add,
+        Rule::sub => BinOp::Sub,
+        Rule::mul => BinOp::Mul,
+        Rule::div => BinOp::Div,
         _ => return None,
     })
 }
@@ -1219,6 +1239,16 @@ fn unary(items: &mut Vec<Pair<Rule>>) -> Result<Expr, Diagnostic> {
             span: whole,
         });
     }
+    if p.as_rule() == Rule::neg_op {
+        let sp = span(&p);
+        // `-` binds tightest: `-a * b` is `(-a) * b`.
+        let inner = unary(items)?;
+        let whole = sp.to(inner.span);
+        return Ok(Expr {
+            kind: ExprKind::Neg(Box::new(inner)),
+            span: whole,
+        });
+    }
     build_primary(p)
 }
 
@@ -1249,6 +1279,53 @@ fn build_primary(pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
             }
         }
         Rule::currency => ExprKind::Currency(pair.as_str().to_string()),
+        Rule::date | Rule::datetime => ExprKind::Time(parse_time(pair.as_str(), sp)?),
+        Rule::duration => {
+            let mut it = pair.into_inner();
+            let n = next(&mut it, sp)?;
+            let unit = next(&mut it, sp)?;
+            let amount = parse_number(&n)?;
+            let per: i64 = match unit.as_str().trim_end_matches('s') {
+                "second" => 1,
+                "minute" => 60,
+                "hour" => 3_600,
+                "day" => 86_400,
+                _ => 604_800,
+            };
+            let seconds = amount
+                .checked_mul(rust_decimal::Decimal::from(per))
+                .filter(|s| s.fract().is_zero())
+                .and_then(|s| i64::try_from(s).ok())
+                .ok_or_else(|| {
+                    Diagnostic::error("E0004", format!("`{}` is not a whole number of seconds that flow can hold", pair_text(&n, &unit)))
+                        .with_label(sp, "not a duration flow can hold")
+                        .with_help("write a whole number of seconds, minutes, hours, days or weeks, e.g. `90 minutes`")
+                })?;
+            ExprKind::Duration(seconds)
+        }
+        Rule::call => {
+            let mut it = pair.into_inner();
+            let name = ident(next(&mut it, sp)?);
+            let mut args = Vec::new();
+            for a in it {
+                args.push(build_expr(a)?);
+            }
+            ExprKind::Call { name, args }
+        }
+        Rule::quant => {
+            let mut it = pair.into_inner();
+            let kw = next(&mut it, sp)?;
+            let var = ident(next(&mut it, sp)?);
+            let _in = next(&mut it, sp)?;
+            let list = build_expr(next(&mut it, sp)?)?;
+            let cond = build_expr(next(&mut it, sp)?)?;
+            ExprKind::Quant {
+                all: kw.as_str() == "all",
+                var,
+                list: Box::new(list),
+                cond: Box::new(cond),
+            }
+        }
         Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
         Rule::null => ExprKind::Null,
         Rule::string => {
@@ -1312,6 +1389,89 @@ fn build_primary(pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
         _ => return Err(internal(sp, "expression")),
     };
     Ok(Expr { kind, span: sp })
+}
+
+fn pair_text(a: &Pair<Rule>, b: &Pair<Rule>) -> String {
+    format!("{} {}", a.as_str(), b.as_str())
+}
+
+/// A date (`2024-01-01`, midnight UTC) or a date and time with `Z` or an offset, as
+/// Unix seconds.
+fn parse_time(text: &str, sp: Span) -> Result<i64, Diagnostic> {
+    let bad = |why: &str| {
+        Diagnostic::error("E0004", format!("`{text}` is not a valid time: {why}"))
+            .with_label(sp, "not a valid time")
+            .with_help("write a date as `2024-01-31`, or a time as `2024-01-31T09:00:00Z` (or with an offset, `+02:00`)")
+    };
+    let num = |s: &str| s.parse::<i64>().map_err(|_| bad("not a number"));
+    let (date, time) = match text.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let mut d = date.split('-');
+    let (y, m, day) = match (d.next(), d.next(), d.next()) {
+        (Some(y), Some(m), Some(dd)) => (num(y)?, num(m)?, num(dd)?),
+        _ => return Err(bad("expected YEAR-MONTH-DAY")),
+    };
+    if !(1..=12).contains(&m) {
+        return Err(bad("there is no such month"));
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if day < 1 || day > days_in[(m - 1) as usize] {
+        return Err(bad("there is no such day in that month"));
+    }
+    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let mut secs = days * 86_400;
+    if let Some(t) = time {
+        let (clock, offset) = if let Some(c) = t.strip_suffix('Z') {
+            (c, 0)
+        } else {
+            let at = t.rfind(['+', '-']).ok_or_else(|| bad("no zone"))?;
+            let (c, z) = t.split_at(at);
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let (zh, zm) = z[1..]
+                .split_once(':')
+                .ok_or_else(|| bad("the offset is `+HH:MM`"))?;
+            let (zh, zm) = (num(zh)?, num(zm)?);
+            if zh > 23 || zm > 59 {
+                return Err(bad("there is no such offset"));
+            }
+            (c, sign * (zh * 3600 + zm * 60))
+        };
+        let mut parts = clock.split(':');
+        let h = num(parts.next().unwrap_or(""))?;
+        let mi = num(parts.next().unwrap_or(""))?;
+        let s = match parts.next() {
+            Some(s) => num(s)?,
+            None => 0,
+        };
+        if h > 23 || mi > 59 || s > 59 {
+            return Err(bad("there is no such time of day"));
+        }
+        secs += h * 3600 + mi * 60 + s - offset;
+    }
+    Ok(secs)
 }
 
 fn push_text(parts: &mut Vec<StrPart>, s: &str) {

@@ -18,6 +18,11 @@ pub enum RunCode {
     Missing,
     /// R0104: event data of another type than the schema or the operation expects.
     WrongType,
+    /// R0105: arithmetic that overflows or divides by zero.
+    Arithmetic,
+    /// R0106: a pattern, time format or time zone computed at run time that is not
+    /// valid.
+    Pattern,
     /// R0201: the bindings could not carry an action out (Stripe's or the mail
     /// server's answer, or an object not among `--objects`).
     ActionFailed,
@@ -33,11 +38,13 @@ pub enum RunCode {
 
 impl RunCode {
     /// Every run-time code, in order.
-    pub const ALL: [RunCode; 9] = [
+    pub const ALL: [RunCode; 11] = [
         RunCode::Null,
         RunCode::NotSet,
         RunCode::Missing,
         RunCode::WrongType,
+        RunCode::Arithmetic,
+        RunCode::Pattern,
         RunCode::ActionFailed,
         RunCode::BadAnswer,
         RunCode::Recipient,
@@ -52,6 +59,8 @@ impl RunCode {
             RunCode::NotSet => "R0102",
             RunCode::Missing => "R0103",
             RunCode::WrongType => "R0104",
+            RunCode::Arithmetic => "R0105",
+            RunCode::Pattern => "R0106",
             RunCode::ActionFailed => "R0201",
             RunCode::BadAnswer => "R0202",
             RunCode::Recipient => "R0301",
@@ -67,10 +76,12 @@ impl RunCode {
             RunCode::NotSet => "set the field in the test's `given` object, or give the whole event as a file",
             RunCode::Missing => "the event does not match its schema: check that it is an event as Stripe sends it",
             RunCode::WrongType => "the event's data is not what the workflow expects: check the event, or compare with a value of the field's type",
+            RunCode::Arithmetic => "keep amounts within range and guard divisions: `if count > 0 { … }`",
+            RunCode::Pattern => "give a valid regular expression, strftime format or IANA time zone (\"Europe/Berlin\")",
             RunCode::ActionFailed => "the service's answer is in the message; fix what it says, then retry the run",
             RunCode::BadAnswer => "the object retrieved is not a Stripe object: check the objects given with --objects",
             RunCode::Recipient => "give `to:` an e-mail address such as team@example.com (or a list of them)",
-            RunCode::Currency => "give the amount in the payment's currency: amounts are never converted",
+            RunCode::Currency => "give amounts in one currency (a refund in the payment's): amounts are never converted",
             RunCode::Amount => "give a positive amount in the currency's minor unit",
         }
     }

@@ -7,6 +7,7 @@
 
 mod action;
 mod error;
+mod ops;
 mod report;
 pub mod value;
 
@@ -35,6 +36,8 @@ pub struct Event {
     /// JSON does not have (as opposed to an explicit `null`) is then a run error that
     /// names the field, never a silent null. Metadata keys stay optional.
     pub strict: bool,
+    /// What `now` is in this run (Unix seconds); `None`: the time the run starts.
+    pub now: Option<i64>,
 }
 
 /// Part of the message of the run error a strict event gives for a missing key:
@@ -67,6 +70,7 @@ impl Event {
             return Ok(Event {
                 json,
                 strict: false,
+                now: None,
             });
         }
         match event_type {
@@ -78,6 +82,7 @@ impl Event {
                     "data": { "object": json },
                 }),
                 strict: false,
+                now: None,
             }),
             None => {
                 let what = map
@@ -179,6 +184,8 @@ struct Machine<'a> {
     actions: Vec<Action>,
     /// The event's `data.object`, found once per run.
     object: std::cell::OnceCell<&'a Json>,
+    /// `now`, fixed at its first use in the run.
+    now: std::cell::OnceCell<i64>,
 }
 
 impl<'a> Machine<'a> {
@@ -196,7 +203,20 @@ impl<'a> Machine<'a> {
             stack: smallvec::SmallVec::new(),
             actions: Vec::new(),
             object: std::cell::OnceCell::new(),
+            now: std::cell::OnceCell::new(),
         }
+    }
+
+    /// `now`: the event's given time, else the time the run started (read once).
+    fn now(&self) -> i64 {
+        *self.now.get_or_init(|| {
+            self.event.now.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0)
+            })
+        })
     }
 
     fn object(&self) -> &'a Json {
@@ -318,6 +338,78 @@ impl<'a> Machine<'a> {
                     let items: Rc<[Value]> = self.stack.drain(at..).collect();
                     self.stack.push(Value::List(items));
                 }
+                Op::Arith(a, round, k) => {
+                    let r = self.pop();
+                    let l = self.pop();
+                    let operands = self.p.operands.get(k as usize).copied();
+                    let v = ops::arith(a, round, &l, &r, span, operands)
+                        .map_err(|e| self.name_operand(e))?;
+                    self.stack.push(v);
+                }
+                Op::Neg => {
+                    let v = self.pop();
+                    let v = ops::neg(&v, span)?;
+                    self.stack.push(v);
+                }
+                Op::Call(f, n) => {
+                    let at = self.stack.len().saturating_sub(n as usize);
+                    let v = ops::call(f, &self.stack[at..], span)?;
+                    self.stack.truncate(at);
+                    self.stack.push(v);
+                }
+                Op::Match(k) => {
+                    let v = self.pop();
+                    let b = match (&v, self.p.patterns.get(k as usize)) {
+                        (Value::Null, _) | (_, None) => false,
+                        (Value::Str(s), Some(p)) => p.regex.is_match(s),
+                        (other, Some(p)) => p.regex.is_match(&other.to_text()),
+                    };
+                    self.stack.push(Value::Bool(b));
+                }
+                Op::Now => {
+                    let now = self.now();
+                    self.stack.push(Value::Time(now));
+                }
+                Op::IterStart(slot) => {
+                    let list = match self.pop() {
+                        Value::Null => Value::List(Rc::from([])),
+                        l @ Value::List(_) => l,
+                        other => {
+                            return Err(RunError::at(
+                                RunCode::WrongType,
+                                span,
+                                format!("this is {}, not a list", other.to_text()),
+                            ))
+                        }
+                    };
+                    if let Some(s) = locals.get_mut(slot as usize) {
+                        *s = list;
+                    }
+                    if let Some(s) = locals.get_mut(slot as usize + 1) {
+                        *s = Value::Int(0);
+                    }
+                }
+                Op::Next(list, var, exit) => {
+                    let at = match locals.get(list as usize + 1) {
+                        Some(Value::Int(i)) => *i as usize,
+                        _ => usize::MAX,
+                    };
+                    let item = match locals.get(list as usize) {
+                        Some(Value::List(items)) => items.get(at).cloned(),
+                        _ => None,
+                    };
+                    match item {
+                        Some(v) => {
+                            if let Some(s) = locals.get_mut(var as usize) {
+                                *s = v;
+                            }
+                            if let Some(s) = locals.get_mut(list as usize + 1) {
+                                *s = Value::Int(at as i64 + 1);
+                            }
+                        }
+                        None => pc = exit as usize,
+                    }
+                }
                 Op::MakeTable(_)
                 | Op::Concat(_)
                 | Op::Retrieve(..)
@@ -357,7 +449,7 @@ impl<'a> Machine<'a> {
         };
         let mut cur = root;
         for key in &r.path {
-            match cur.get(key) {
+            match step(cur, key) {
                 Some(v) if !v.is_null() => cur = v,
                 _ if r.required => return None,
                 _ => return Some(Peeked::Null),
@@ -606,7 +698,11 @@ fn order(l: &Value, r: &Value) -> Option<Ordering> {
             Some(a.cmp(b))
         }
         (Value::Money(a), Value::Money(b)) => a.partial_cmp_same(b),
+        (Value::Duration(a), Value::Duration(b)) => Some(a.cmp(b)),
         (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+        (Value::List(a), Value::List(b)) => (a.len() == b.len()
+            && a.iter().zip(b.iter()).all(|(x, y)| equal(x, y)))
+        .then_some(Ordering::Equal),
         (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
         _ => None,
     }
@@ -778,7 +874,7 @@ fn read_in(
     };
     let mut cur = root;
     for (i, key) in r.path.iter().enumerate() {
-        match cur.get(key) {
+        match step(cur, key) {
             Some(v) if !v.is_null() => cur = v,
             None if event.strict && cur.is_object() && !is_metadata(&r.path[..i]) => {
                 return Err(not_set(r, &r.path[..=i], root, span));
@@ -809,6 +905,16 @@ fn read_in(
         }
     }
     convert(cur, &r.conv, root, r, span)
+}
+
+/// One step of a path: a key of an object, or a position in an array (`items.data[0]`
+/// is the path `items`, `data`, `0`); out of range is absent.
+#[inline(always)]
+fn step<'j>(cur: &'j Json, key: &str) -> Option<&'j Json> {
+    match cur {
+        Json::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => cur.get(key),
+    }
 }
 
 /// Whether the keys lead into a metadata map, whose keys are the business's own.

@@ -20,6 +20,8 @@ pub enum Value {
     Money(Money),
     /// Unix seconds.
     Time(i64),
+    /// A length of time in seconds.
+    Duration(i64),
     List(Rc<[Value]>),
     /// A Stripe object or any JSON object (metadata too).
     Object(Rc<Json>),
@@ -37,6 +39,8 @@ impl Value {
             Lit::Str(s) => Value::Str(s.as_str().into()),
             Lit::Currency(c) => Value::Currency(*c),
             Lit::Money(m) => Value::Money(*m),
+            Lit::Time(t) => Value::Time(*t),
+            Lit::Duration(d) => Value::Duration(*d),
         }
     }
 
@@ -74,6 +78,7 @@ impl Value {
             Value::Currency(c) => c.to_string(),
             Value::Money(m) => m.to_string(),
             Value::Time(t) => format_timestamp(*t),
+            Value::Duration(d) => format_duration(*d),
             Value::List(items) => items
                 .iter()
                 .map(Value::to_text)
@@ -101,7 +106,7 @@ impl Value {
             Value::Str(s) => Json::String(s.to_string()),
             Value::Currency(c) => Json::String(c.api_code()),
             Value::Money(m) => Json::from(m.minor),
-            Value::Time(t) => Json::from(*t),
+            Value::Time(t) | Value::Duration(t) => Json::from(*t),
             Value::List(items) => Json::Array(items.iter().map(Value::to_param).collect()),
             Value::Object(o) => match o.get("id") {
                 Some(id) => id.clone(),
@@ -138,6 +143,34 @@ impl fmt::Display for Value {
     }
 }
 
+/// Seconds as people say them: `7 days`, `1 day 2 hours`, `90 seconds` → `1 minute 30 seconds`.
+pub fn format_duration(d: i64) -> String {
+    if d == 0 {
+        return "0 seconds".into();
+    }
+    let mut rest = d.unsigned_abs();
+    let mut parts = Vec::new();
+    for (unit, secs) in [
+        ("week", 604_800u64),
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+        ("second", 1),
+    ] {
+        let n = rest / secs;
+        rest %= secs;
+        if n > 0 {
+            parts.push(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }));
+        }
+    }
+    let text = parts.join(" ");
+    if d < 0 {
+        format!("-{text}")
+    } else {
+        text
+    }
+}
+
 /// Unix seconds as an RFC 3339 UTC time: `2024-07-26T10:02:10Z`.
 pub fn format_timestamp(t: i64) -> String {
     let days = t.div_euclid(86_400);
@@ -170,5 +203,9 @@ mod tests {
         assert_eq!(format_timestamp(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_timestamp(1_721_988_130), "2024-07-26T10:02:10Z");
         assert_eq!(format_timestamp(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_timestamp(1_765_036_700), "2025-12-06T15:58:20Z");
+        assert_eq!(format_duration(7 * 86_400), "1 week");
+        assert_eq!(format_duration(93_784), "1 day 2 hours 3 minutes 4 seconds");
+        assert_eq!(format_duration(-90), "-1 minute 30 seconds");
     }
 }
