@@ -145,6 +145,7 @@ fn run_on_event(
     event_path: &Path,
     event_type: Option<&str>,
     objects: Option<&Path>,
+    now: Option<i64>,
 ) -> Result<Vec<RunReport>, i32> {
     let loaded = build_runnable(file, "no preview")?;
     let (source, build) = (loaded.source, loaded.build);
@@ -153,7 +154,7 @@ fn run_on_event(
         2
     })?;
     known_event_type(event_type)?;
-    let event = Event::from_json(json, event_type).map_err(|msg| {
+    let mut event = Event::from_json(json, event_type).map_err(|msg| {
         print_plain(
             &Diagnostic::error("E0905", format!("{}: {msg}", event_path.display()))
                 .with_help("give a Stripe event (`\"object\": \"event\"`, `type`, `data.object`), or a bare object with --type EVENT_TYPE"),
@@ -161,6 +162,7 @@ fn run_on_event(
         );
         2
     })?;
+    event.now = now;
     let mut bindings = flow_project::recording(objects).map_err(|d| {
         print_plain(&d, None);
         2
@@ -178,8 +180,9 @@ pub fn preview(
     event_type: Option<&str>,
     objects: Option<&Path>,
     format: Format,
+    now: Option<i64>,
 ) -> i32 {
-    let reports = match run_on_event(file, event, event_type, objects) {
+    let reports = match run_on_event(file, event, event_type, objects, now) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -202,7 +205,7 @@ pub fn preview(
 
 // ------------------------------------------------------------------ test
 
-pub fn test(paths: &[PathBuf]) -> i32 {
+pub fn test(paths: &[PathBuf], now: Option<i64>) -> i32 {
     let paths = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -215,7 +218,7 @@ pub fn test(paths: &[PathBuf]) -> i32 {
         out: &mut out,
         color,
     };
-    let summary = flow_testing::run_paths(&paths, &mut printer);
+    let summary = flow_testing::run_paths(&paths, &mut printer, now);
     let _ = out.flush();
     if summary.failed > 0 {
         1

@@ -16,23 +16,31 @@ use super::Format;
 /// Lines are read through a buffer of this size.
 const READ_BUFFER: usize = 1 << 20;
 
+/// How a stream of events is run.
+pub struct Stream<'a> {
+    pub event_type: Option<&'a str>,
+    pub format: Format,
+    /// Worker threads (default: one per core).
+    pub jobs: Option<usize>,
+    /// What `now` is in every run.
+    pub now: Option<i64>,
+}
+
 /// Run the programs over the events of `path` (`-`: standard input); returns the
 /// exit code: 0, or 1 when a run failed or a line was not an event.
 pub fn run(
     programs: &[Program],
     source: &SourceFile,
     path: &Path,
-    event_type: Option<&str>,
     bindings: Recording,
-    format: Format,
-    jobs: Option<usize>,
+    opts: &Stream<'_>,
 ) -> i32 {
-    let output = match format {
+    let output = match opts.format {
         Format::Json => Output::Json,
         Format::Text => Output::Text,
     };
-    let batch = Batch::new(programs, source, event_type, bindings, output);
-    let jobs = jobs.unwrap_or_else(default_jobs).max(1);
+    let batch = Batch::new(programs, source, opts.event_type, bindings, output).with_now(opts.now);
+    let jobs = opts.jobs.unwrap_or_else(default_jobs).max(1);
     let mut out = io::stdout();
     let result = if path == Path::new("-") {
         let input = BufReader::with_capacity(READ_BUFFER, io::stdin());

@@ -78,6 +78,10 @@ pub enum Command {
         /// With --live: print each request to Stripe and each e-mail to stderr.
         #[arg(long, short)]
         verbose: bool,
+        /// What `now` is in the runs: `2024-01-31`, `2024-01-31T09:00:00Z` or Unix
+        /// seconds (default: the time each run starts).
+        #[arg(long, value_name = "TIME", value_parser = parse_now)]
+        now: Option<i64>,
     },
     /// Compile a file and print its bytecode.
     Compile {
@@ -110,6 +114,10 @@ pub enum Command {
         /// A folder of Stripe objects (JSON) that `retrieve` finds by id.
         #[arg(long)]
         objects: Option<PathBuf>,
+        /// What `now` is in the runs: `2024-01-31`, `2024-01-31T09:00:00Z` or Unix
+        /// seconds (default: the time each run starts).
+        #[arg(long, value_name = "TIME", value_parser = parse_now)]
+        now: Option<i64>,
     },
     /// List the templates: ready-made workflows to start from.
     Templates,
@@ -138,11 +146,19 @@ pub enum Command {
         objects: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// What `now` is in the runs: `2024-01-31`, `2024-01-31T09:00:00Z` or Unix
+        /// seconds (default: the time each run starts).
+        #[arg(long, value_name = "TIME", value_parser = parse_now)]
+        now: Option<i64>,
     },
     /// Run the tests (`test "…" { given …  expect … }`) of flow files; folders are searched recursively.
     Test {
         /// Files or folders (default: the current folder).
         paths: Vec<PathBuf>,
+        /// What `now` is in the runs: `2024-01-31`, `2024-01-31T09:00:00Z` or Unix
+        /// seconds (default: the time each run starts; in tests, each test's event's `created`, so that they are reproducible).
+        #[arg(long, value_name = "TIME", value_parser = parse_now)]
+        now: Option<i64>,
     },
     /// Run the active workflows on Stripe's webhooks (POST /webhook), with a run log.
     #[cfg(feature = "serve")]
@@ -156,6 +172,11 @@ pub enum Command {
     /// Stop a workflow from running on new events (in the run log; no restart needed).
     #[cfg(feature = "serve")]
     Deactivate(serve::ActivationArgs),
+}
+
+/// `--now`: a date, a date and time, or Unix seconds.
+fn parse_now(text: &str) -> Result<i64, String> {
+    flow_syntax::parse_time_text(text)
 }
 
 /// Run the command line; returns the process exit code.
@@ -194,6 +215,7 @@ pub fn dispatch(command: Command) -> i32 {
             live,
             outbox,
             verbose,
+            now,
         } => {
             let input = match (&events, &event) {
                 (Some(path), _) => run::Input::Stream(path, jobs),
@@ -211,6 +233,7 @@ pub fn dispatch(command: Command) -> i32 {
                 objects.as_deref(),
                 format,
                 live.then_some(run::LiveOptions { outbox, verbose }),
+                now,
             )
         }
         Command::Compile { file, emit } => compile::compile(&file, &emit),
@@ -222,11 +245,13 @@ pub fn dispatch(command: Command) -> i32 {
             event,
             event_type,
             objects,
+            now,
         } => flow_repl::main(flow_repl::Options {
             file,
             event,
             event_type,
             objects,
+            now,
         }),
         Command::Templates => authoring::templates(),
         Command::New {
@@ -240,14 +265,16 @@ pub fn dispatch(command: Command) -> i32 {
             event_type,
             objects,
             format,
+            now,
         } => authoring::preview(
             &file,
             &event,
             event_type.as_deref(),
             objects.as_deref(),
             format,
+            now,
         ),
-        Command::Test { paths } => authoring::test(&paths),
+        Command::Test { paths, now } => authoring::test(&paths, now),
         #[cfg(feature = "serve")]
         Command::Serve(a) => serve::serve(a),
         #[cfg(feature = "serve")]

@@ -26,6 +26,7 @@ pub fn run(
     objects: Option<&Path>,
     format: Format,
     live: Option<LiveOptions>,
+    now: Option<i64>,
 ) -> i32 {
     let loaded = match build_runnable(file, "not run") {
         Ok(b) => b,
@@ -47,7 +48,13 @@ pub fn run(
                 }
             };
             let programs = &build.compiled.programs;
-            return super::batch::run(programs, source, path, event_type, recording, format, jobs);
+            let stream = super::batch::Stream {
+                event_type,
+                format,
+                jobs,
+                now,
+            };
+            return super::batch::run(programs, source, path, recording, &stream);
         }
     };
     let json = match flow_project::read_json(event_path) {
@@ -58,7 +65,10 @@ pub fn run(
         }
     };
     let event = match Event::from_json(json, event_type) {
-        Ok(e) => e,
+        Ok(mut e) => {
+            e.now = now;
+            e
+        }
         Err(msg) => {
             print_plain(
                 &Diagnostic::error("E0905", format!("{}: {msg}", event_path.display()))

@@ -69,6 +69,8 @@ impl Node {
 pub struct Decoder {
     top: Node,
     event_type: Option<String>,
+    /// What `now` is in each event's runs.
+    pub now: Option<i64>,
 }
 
 impl Decoder {
@@ -104,6 +106,7 @@ impl Decoder {
         Decoder {
             top,
             event_type: event_type.map(str::to_string),
+            now: None,
         }
     }
 
@@ -115,7 +118,9 @@ impl Decoder {
             let what = text.rsplit_once(" at line ").map_or(&*text, |(w, _)| w);
             format!("not valid JSON at column {}: {what}", e.column())
         })?;
-        Event::from_json(json, self.event_type.as_deref())
+        let mut event = Event::from_json(json, self.event_type.as_deref())?;
+        event.now = self.now;
+        Ok(event)
     }
 
     /// The kept part of one JSON text.
@@ -328,6 +333,7 @@ mod tests {
         let d = Decoder {
             top: node(&[&["a", "b"], &["c"]]),
             event_type: None,
+            now: None,
         };
         let j = d
             .decode_json(r#"{"x": [1, {"y": 2}], "a": {"b": 1, "z": {"q": [1,2]}}, "c": {"k": [true, null]}, "d": 1.5}"#)
@@ -343,6 +349,7 @@ mod tests {
         let d = Decoder {
             top: node(&[&["a"]]),
             event_type: None,
+            now: None,
         };
         assert!(d.decode_json(r#"{"a": 1, "b": [1, }"#).is_err());
         assert!(d.decode_json(r#"{"a": 1} trailing"#).is_err());
@@ -358,6 +365,7 @@ mod tests {
         let d = Decoder {
             top: node(&[&["amount"]]),
             event_type: None,
+            now: None,
         };
         let j = d.decode_json(r#"{"amo\u0075nt": 5, "other": 1}"#).unwrap();
         assert_eq!(j, serde_json::json!({"amount": 5}));
@@ -368,6 +376,7 @@ mod tests {
         let d = Decoder {
             top: node(&[&["a", "b"]]),
             event_type: None,
+            now: None,
         };
         for (text, want) in [
             (r#"{"a": null}"#, serde_json::json!({"a": null})),

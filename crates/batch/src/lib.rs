@@ -95,6 +95,12 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// What `now` is in every run (`None`: the time each run starts).
+    pub fn with_now(mut self, now: Option<i64>) -> Batch<'a> {
+        self.decoder.now = now;
+        self
+    }
+
     /// Run every line of `input`, writing reports to `out`, with `jobs` worker
     /// threads (1: all on this thread).
     pub fn run<R, W>(&self, input: BufReader<R>, out: &mut W, jobs: usize) -> io::Result<Summary>

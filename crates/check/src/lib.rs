@@ -1361,7 +1361,19 @@ impl<'s> Checker<'s> {
             };
             return self.walk_fields(t, Root::Event, vec![], rest, "event".into(), true);
         }
-        // 3. a field of data.object
+        // 3. the time the run started (unless the object has a field of that name)
+        if first.name == "now"
+            && p.segments.len() == 1
+            && !first.quoted
+            && self.object_def().is_none_or(|d| d.field("now").is_none())
+        {
+            return TExpr {
+                kind: TExprKind::Now,
+                ty: Ty::Timestamp,
+                span: sp,
+            };
+        }
+        // 4. a field of data.object
         let object_has = |cx: &Self, n: &str| match cx.object_def() {
             Some(d) => d.field(n).is_some(),
             None => cx.object.is_none(),
@@ -1380,14 +1392,6 @@ impl<'s> Checker<'s> {
                 span: first.span,
             };
             return self.walk_fields(t, Root::Object, vec![], &p.segments, String::new(), true);
-        }
-        // 4. the time the run started
-        if first.name == "now" && p.segments.len() == 1 && !first.quoted {
-            return TExpr {
-                kind: TExprKind::Now,
-                ty: Ty::Timestamp,
-                span: sp,
-            };
         }
         // 5. business settings
         if first.name == "dispute_fee" && p.segments.len() == 1 {

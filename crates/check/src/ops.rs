@@ -198,8 +198,11 @@ impl Checker<'_> {
                 ));
             }
             self.error(d);
-            for a in args {
-                self.expr(a);
+            // `any(x in xs)`: the arguments name what the quantifier would have bound.
+            if !matches!(name.name.as_str(), "any" | "all") {
+                for a in args {
+                    self.expr(a);
+                }
             }
             return self.err_expr(sp);
         };

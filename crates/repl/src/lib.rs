@@ -43,6 +43,8 @@ pub struct Options {
     pub event: Option<PathBuf>,
     pub event_type: Option<String>,
     pub objects: Option<PathBuf>,
+    /// What `now` is (Unix seconds); `None`: the time of each evaluation.
+    pub now: Option<i64>,
 }
 
 /// The commands, with their arguments and what they do (for `:help` and completion).
@@ -137,6 +139,8 @@ struct Workflow {
 pub struct Session {
     settings: Settings,
     event: Option<Event>,
+    /// `--now`: what `now` is in every evaluation.
+    now: Option<i64>,
     event_type: Option<String>,
     /// The object type of `data.object` (`None`: dynamic JSON).
     object: Option<String>,
@@ -158,6 +162,7 @@ impl Session {
         Session {
             settings,
             event: None,
+            now: None,
             event_type: None,
             object: None,
             lets: Vec::new(),
@@ -188,6 +193,7 @@ impl Session {
         .map_err(|d| plain(&d))?;
         let mut s = Session::new(settings);
         s.bindings = flow_project::recording(opts.objects.as_deref()).map_err(|d| plain(&d))?;
+        s.now = opts.now;
         if let Some(t) = &opts.event_type {
             if let Err(d) = known_event_type(t) {
                 return Err(plain(&d));
@@ -418,7 +424,7 @@ impl Session {
         pure.then(|| Event {
             json: json!({"object": "event", "type": "", "data": {"object": {}}}),
             strict: false,
-            now: None,
+            now: self.now,
         })
     }
 
@@ -551,7 +557,8 @@ impl Session {
 
     // ------------------------------------------------------------- context
 
-    fn set_event(&mut self, event: Event) {
+    fn set_event(&mut self, mut event: Event) {
+        event.now = self.now;
         let t = event.event_type().to_string();
         self.object = object_of(&t);
         self.event_type = Some(t);

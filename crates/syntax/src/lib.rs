@@ -12,5 +12,5 @@ pub mod parser;
 mod span;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
-pub use parser::{parse, parse_expr, parse_stmt, Parsed};
+pub use parser::{parse, parse_expr, parse_stmt, parse_time_text, Parsed};
 pub use span::{SourceFile, Span};

@@ -434,7 +434,16 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         | Rule::list
         | Rule::map
         | Rule::retrieve
-        | Rule::not_op => "an expression",
+        | Rule::not_op
+        | Rule::neg_op
+        | Rule::date
+        | Rule::datetime
+        | Rule::duration
+        | Rule::call
+        | Rule::quant
+        | Rule::quant_kw => "an expression",
+        Rule::index => "a position such as `[0]` or a quoted key such as `[\"Order ID\"]`",
+        Rule::time_unit => "a unit of time (`seconds`, `minutes`, `hours`, `days`, `weeks`)",
         Rule::eq
         | Rule::ne
         | Rule::lt
@@ -443,7 +452,11 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         | Rule::ge
         | Rule::in_op
         | Rule::and_op
-        | Rule::or_op => "an operator",
+        | Rule::or_op
+        | Rule::add
+        | Rule::sub
+        | Rule::mul
+        | Rule::div => "an operator",
         Rule::map_entry => "an entry `\"Label\": value`",
         Rule::name => "a name",
         Rule::EOI => "the end of the file",
@@ -547,6 +560,12 @@ fn syntax_error(text: &str, e: &pest::error::Error<Rule>) -> Diagnostic {
         )
     {
         context = Some("a value".into());
+    }
+    if context.is_none() && matches!(prev1.as_str(), "+" | "-" | "*" | "/") {
+        context = Some(format!("a value after `{prev1}`"));
+    }
+    if context.is_none() && prev1 == "[" {
+        context = Some("a position such as `[0]` or a quoted key such as `[\"Order ID\"]`".into());
     }
 
     let mut expected: Vec<String> = Vec::new();
@@ -1393,6 +1412,27 @@ fn build_primary(pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
 
 fn pair_text(a: &Pair<Rule>, b: &Pair<Rule>) -> String {
     format!("{} {}", a.as_str(), b.as_str())
+}
+
+/// A time as the command line takes it (`--now`): a date (`2024-01-01`), a date and
+/// time (`2024-01-01T09:00:00Z`, or with an offset), or Unix seconds.
+pub fn parse_time_text(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<i64>() {
+        return Ok(secs);
+    }
+    let shape_ok = text.len() >= 10
+        && text.as_bytes()[4] == b'-'
+        && text.as_bytes()[7] == b'-'
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-:+".contains(&b));
+    if !shape_ok {
+        return Err(format!(
+            "`{text}` is not a time: write `2024-01-31`, `2024-01-31T09:00:00Z` or Unix seconds"
+        ));
+    }
+    parse_time(text, Span::default()).map_err(|d| d.message)
 }
 
 /// A date (`2024-01-01`, midnight UTC) or a date and time with `Z` or an offset, as

@@ -102,7 +102,9 @@ impl Printer<'_> {
 
 /// Run the tests found under `paths` (files, or folders searched recursively) and
 /// print a line per test, each failure, and `N passed, M failed`.
-pub fn run_paths(paths: &[PathBuf], printer: &mut Printer<'_>) -> Summary {
+/// `now` is what `now` is in every test's runs; `None`: each test's event's
+/// `created`, so that a test gives the same result whenever it runs.
+pub fn run_paths(paths: &[PathBuf], printer: &mut Printer<'_>, now: Option<i64>) -> Summary {
     let mut summary = Summary::default();
     let mut files = Vec::new();
     for p in paths {
@@ -125,7 +127,7 @@ pub fn run_paths(paths: &[PathBuf], printer: &mut Printer<'_>) -> Summary {
     let mut seen = HashSet::new();
     files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     for f in &files {
-        run_file(f, printer, &mut summary);
+        run_file(f, printer, &mut summary, now);
     }
     if summary.passed + summary.failed == 0 {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -158,7 +160,7 @@ fn mentions_tests(text: &str) -> bool {
     })
 }
 
-fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary) {
+fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: Option<i64>) {
     let shown = path.display().to_string();
     let file_name = path
         .file_name()
@@ -240,7 +242,7 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary) {
         names.push(b.source.name.clone());
     }
     for t in tests {
-        let failures = run_test(t, &programs, &names, &built.source);
+        let failures = run_test(t, &programs, &names, &built.source, now);
         printer.result(&shown, &t.name, failures.is_empty());
         if failures.is_empty() {
             summary.passed += 1;
@@ -259,6 +261,7 @@ pub fn run_test(
     programs: &[(&Program, &Arc<SourceFile>)],
     files: &[String],
     source: &Arc<SourceFile>,
+    now: Option<i64>,
 ) -> Vec<Failure> {
     let Some(given) = &t.given else {
         return vec![Failure::new(
@@ -276,6 +279,7 @@ pub fn run_test(
         }
     };
     event.strict = given.strict;
+    event.now = Some(now.or_else(|| event.created()).unwrap_or(0));
     let mut bindings = Recording::new();
     for o in &given.objects {
         bindings.add(o.clone());

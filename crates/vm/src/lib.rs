@@ -100,6 +100,14 @@ impl Event {
         self.json.get("id").and_then(Json::as_str)
     }
 
+    /// When the event happened: its `created` (Unix seconds), else its object's.
+    pub fn created(&self) -> Option<i64> {
+        self.json
+            .get("created")
+            .and_then(Json::as_i64)
+            .or_else(|| self.object().get("created").and_then(Json::as_i64))
+    }
+
     /// The connected account the event happened in (`account`), if any.
     pub fn account(&self) -> Option<&str> {
         self.json
