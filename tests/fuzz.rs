@@ -87,6 +87,23 @@ const TOKENS: &[&str] = &[
     "ch.amount",
     "metadata[\"a b\"]",
     "dispute_fee",
+    "+",
+    "-",
+    "*",
+    "/",
+    "amount / 0",
+    "any(x in items.data: x.price == null)",
+    "all(",
+    "[0]",
+    "[99999999999999999999]",
+    "2024-01-01",
+    "2024-02-30T25:00:00Z",
+    "7 days",
+    "now",
+    "matches(description, \"(\")",
+    "lower(",
+    "format_time(created, \"%Y\", \"UTC\")",
+    "9223372036854775807",
 ];
 
 fn mutate(rng: &mut Rng, text: &str) -> String {
