@@ -105,6 +105,21 @@ pub struct Checker<'s> {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The event's `data.object` itself, as the start of a path.
+fn object_root(ty: Ty, span: Span) -> TExpr {
+    TExpr {
+        kind: TExprKind::Field(FieldRead {
+            root: Root::Object,
+            path: vec![],
+            conv: Conv::Object,
+            required: true,
+            display: String::new(),
+        }),
+        ty,
+        span,
+    }
+}
+
 impl<'s> Checker<'s> {
     pub fn new(env: Env<'s>) -> Checker<'s> {
         Checker {
@@ -946,17 +961,7 @@ impl<'s> Checker<'s> {
         };
         let id = if k == 0 {
             // The event's own object: its `id`.
-            let root = TExpr {
-                kind: TExprKind::Field(FieldRead {
-                    root: Root::Object,
-                    path: vec![],
-                    conv: Conv::Object,
-                    required: true,
-                    display: String::new(),
-                }),
-                ty: Ty::Object(object.clone()),
-                span: first.span,
-            };
+            let root = object_root(Ty::Object(object.clone()), first.span);
             let id_seg = ast::Segment {
                 name: "id".into(),
                 span: first.span,
@@ -1380,17 +1385,7 @@ impl<'s> Checker<'s> {
         };
         if object_has(self, &first.name) {
             let root_ty = self.object.clone().map_or(Ty::Json, Ty::Object);
-            let t = TExpr {
-                kind: TExprKind::Field(FieldRead {
-                    root: Root::Object,
-                    path: vec![],
-                    conv: Conv::Object,
-                    required: true,
-                    display: String::new(),
-                }),
-                ty: root_ty,
-                span: first.span,
-            };
+            let t = object_root(root_ty, first.span);
             return self.walk_fields(t, Root::Object, vec![], &p.segments, String::new(), true);
         }
         // 5. business settings

@@ -728,18 +728,7 @@ fn compare(
         CmpOp::Ne => return Ok(!equal(l, r)),
         _ => {}
     }
-    for (v, side) in [(l, operands.map(|o| o.0)), (r, operands.map(|o| o.1))] {
-        if v.is_null() {
-            return Err(RunError::at(
-                RunCode::Null,
-                side.unwrap_or(span),
-                format!(
-                    "`{}` needs a value on both sides, but this is null",
-                    op.symbol()
-                ),
-            ));
-        }
-    }
+    ops::both_present(op.symbol(), l, r, span, operands)?;
     // Money in different currencies is never converted: the comparison is false.
     if let (Value::Money(a), Value::Money(b)) = (l, r) {
         if a.currency != b.currency {

@@ -48,6 +48,26 @@ fn whole(d: Decimal, span: Span, what: &str) -> Result<i64, RunError> {
     i64::try_from(d).map_err(|_| overflow(span, what))
 }
 
+/// An operator that needs a value on both sides: R0101 on the side that is null.
+pub fn both_present(
+    symbol: &str,
+    l: &Value,
+    r: &Value,
+    span: Span,
+    operands: Option<(Span, Span)>,
+) -> Result<(), RunError> {
+    for (v, side) in [(l, operands.map(|o| o.0)), (r, operands.map(|o| o.1))] {
+        if v.is_null() {
+            return Err(RunError::at(
+                RunCode::Null,
+                side.unwrap_or(span),
+                format!("`{symbol}` needs a value on both sides, but this is null"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `l OP r`. `operands` are the spans of the two sides, for errors.
 pub fn arith(
     op: ArithOp,
@@ -58,18 +78,7 @@ pub fn arith(
     operands: Option<(Span, Span)>,
 ) -> Result<Value, RunError> {
     use ArithOp::*;
-    for (v, side) in [(l, operands.map(|o| o.0)), (r, operands.map(|o| o.1))] {
-        if v.is_null() {
-            return Err(RunError::at(
-                RunCode::Null,
-                side.unwrap_or(span),
-                format!(
-                    "`{}` needs a value on both sides, but this is null",
-                    op.symbol()
-                ),
-            ));
-        }
-    }
+    both_present(op.symbol(), l, r, span, operands)?;
     let what = "the result";
     Ok(match (op, l, r) {
         (Add, Value::Int(a), Value::Int(b)) => {
