@@ -850,6 +850,30 @@ fn read_in(
         Root::Event => &event.json,
         Root::Local(s) => match locals.get(s as usize) {
             Some(Value::Object(o)) => o,
+            // A position in a list named by `let` (`xs[0]`, `xs[0].price`).
+            Some(Value::List(items))
+                if r.path.first().is_some_and(|k| k.parse::<usize>().is_ok()) =>
+            {
+                let at = r.path[0].parse::<usize>().unwrap_or(usize::MAX);
+                let item = items.get(at).cloned().unwrap_or(Value::Null);
+                return match item {
+                    item if r.path.len() == 1 => Ok(item),
+                    Value::Object(o) => {
+                        let rest = FieldRead {
+                            root: Root::Object,
+                            path: r.path[1..].to_vec(),
+                            ..r.clone()
+                        };
+                        read_in(&rest, event, &o, locals, span)
+                    }
+                    Value::Null => Ok(Value::Null),
+                    other => Err(RunError::at(
+                        RunCode::WrongType,
+                        span,
+                        format!("`{}`: {} has no fields", r.display, other.to_text()),
+                    )),
+                };
+            }
             Some(Value::Null) | None => {
                 if r.required {
                     return Err(RunError::at(
