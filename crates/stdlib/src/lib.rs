@@ -5,23 +5,28 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod money;
 pub mod schema;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub use api::Catalogue;
 use money::Currency;
 pub use schema::{ActionDef, FieldDef, FieldType, ObjectDef, ParamDef};
 
 mod embedded;
 
-/// An event type and the object type of its `data.object` (`None`: not modelled,
-/// typed as dynamic JSON).
+/// An event type and the object type of its `data.object`. The built-in standard
+/// library has a schema for every one; `None` (dynamic JSON) is left for a standard
+/// library given as files whose `events.txt` says `json`.
 #[derive(Clone, Debug)]
 pub struct EventDef {
     pub name: String,
     pub object: Option<String>,
+    /// What the event means, as Stripe says it ("Occurs whenever …"); may be empty.
+    pub description: String,
 }
 
 /// A template: a ready-made flow to start from.
@@ -38,6 +43,8 @@ pub struct Stdlib {
     event_index: HashMap<String, usize>,
     currencies: HashMap<Currency, u32>,
     pub actions: Vec<ActionDef>,
+    /// Every API method (`api/*.def`); not yet used by the checker.
+    pub api: Catalogue,
     pub templates: Vec<Template>,
 }
 
@@ -111,7 +118,7 @@ pub fn load() -> Result<Stdlib, String> {
 }
 
 /// A standard library from files laid out as `stdlib/` is (`schemas/*.schema`,
-/// `events.txt`, `currencies.txt`, `actions.def`, `templates/*.flow`), by path
+/// `events.txt`, `currencies.txt`, `actions.def`, `api/*.def`, `templates/*.flow`), by path
 /// relative to it: for a test's small schema, or another API version's.
 pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
     let mut objects = HashMap::new();
@@ -119,6 +126,7 @@ pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
     let mut events = Vec::new();
     let mut actions = Vec::new();
     let mut templates = Vec::new();
+    let mut api = Catalogue::default();
     for (path, text) in files {
         if path.starts_with("schemas/") && path.ends_with(".schema") {
             schema::parse_schema(path, text, &mut objects)?;
@@ -144,27 +152,11 @@ pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
                 }
             }
         } else if *path == "events.txt" {
-            for (n, line) in text.lines().enumerate() {
-                let line = line.split('#').next().unwrap_or("").trim();
-                if line.is_empty() {
-                    continue;
-                }
-                let mut w = line.split_whitespace();
-                match (w.next(), w.next()) {
-                    (Some(name), Some(obj)) => events.push(EventDef {
-                        name: name.to_string(),
-                        object: (obj != "json").then(|| obj.to_string()),
-                    }),
-                    _ => {
-                        return Err(format!(
-                            "events.txt:{}: expected `EVENT_TYPE OBJECT`",
-                            n + 1
-                        ))
-                    }
-                }
-            }
+            events = parse_events(text)?;
         } else if *path == "actions.def" {
             actions = schema::parse_actions(text)?;
+        } else if let Some(file) = path.strip_prefix("api/").filter(|p| p.ends_with(".def")) {
+            api.parse(&format!("api/{file}"), text)?;
         } else if let Some(stem) = path
             .strip_prefix("templates/")
             .and_then(|p| p.strip_suffix(".flow"))
@@ -177,6 +169,17 @@ pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
             }
         }
     }
+    for e in &events {
+        if let Some(o) = &e.object {
+            if !objects.contains_key(o) {
+                return Err(format!(
+                    "events.txt: the object of `{}` is `{o}`, which no schema defines",
+                    e.name
+                ));
+            }
+        }
+    }
+    api.finish(|o| objects.contains_key(o))?;
     let event_index = events
         .iter()
         .enumerate()
@@ -188,8 +191,36 @@ pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
         event_index,
         currencies,
         actions,
+        api,
         templates,
     })
+}
+
+/// `events.txt`: `EVENT_TYPE OBJECT [DESCRIPTION…]` a line (`json` for an object not
+/// modelled); lines starting with `#` are comments (a description may contain `#`).
+fn parse_events(text: &str) -> Result<Vec<EventDef>, String> {
+    let mut events: Vec<EventDef> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let at = || format!("events.txt:{}", n + 1);
+        let (name, rest) = line
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| format!("{}: expected `EVENT_TYPE OBJECT [DESCRIPTION]`", at()))?;
+        let rest = rest.trim_start();
+        let (obj, description) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        if events.iter().any(|e| e.name == name) {
+            return Err(format!("{}: event type `{name}` is listed twice", at()));
+        }
+        events.push(EventDef {
+            name: name.to_string(),
+            object: (obj != "json").then(|| obj.to_string()),
+            description: description.trim().to_string(),
+        });
+    }
+    Ok(events)
 }
 
 #[cfg(test)]
@@ -224,10 +255,18 @@ mod tests {
             }
         }
         for e in &s.events {
-            if let Some(o) = &e.object {
-                let _ = o; // objects without a schema are typed as dynamic JSON
-            }
+            let o = e.object.as_deref().unwrap_or("json");
+            assert!(s.object(o).is_some(), "{}: {o} has a schema", e.name);
+            assert!(!e.description.is_empty(), "{} is described", e.name);
         }
+        assert!(s.api.method_count() >= 500, "the API catalogue is whole");
+        let void = s
+            .api
+            .method("invoices", "void_invoice")
+            .expect("invoices.void_invoice");
+        assert_eq!(void.path, "/v1/invoices/{id}/void");
+        assert_eq!(void.verb, api::Verb::Post);
+        assert_eq!(void.returns, api::Returns::Object("invoice".into()));
         for a in ["email", "refund"] {
             assert!(s.action(a).is_some(), "action {a} is in the catalogue");
         }

@@ -4,6 +4,14 @@
 //! TYPE is `string`, `integer`, `decimal`, `bool`, `timestamp`, `currency`,
 //! `metadata`, `json`, `money` / `money(FIELD)`, `ref(OBJECT)`, `enum(a|b)` (closed),
 //! `enum+(a|b)` (open), `list(TYPE)`, `object(NAME)`; a trailing `?` makes it nullable.
+//! `#` starts a comment. The same types describe the parameters of the API catalogue
+//! (`api.rs`), where `object(NAME)` names a parameter type.
+//!
+//! The files are generated from Stripe's definitions by `scripts/stripe-schemas` (its
+//! `generate.mjs` says how each declaration becomes a type); do not edit them by hand.
+//! Nested objects are named by their place: `charge.outcome`, `invoice.automatic_tax`;
+//! `X.list` is the list object of `X` (`object`, `data: list(object(X))`, `has_more`,
+//! `url`), `deleted_X` what Stripe answers when X is deleted.
 
 use std::collections::HashMap;
 
