@@ -154,8 +154,9 @@ fn is_resource(def: &flow_stdlib::ObjectDef) -> bool {
 /// `address`) and objects not retrieved by their id alone have no endpoint.
 pub fn resource_path(object: &str) -> Result<String, String> {
     let lib = flow_stdlib::builtin();
+    let api = lib.api().map_err(str::to_string)?;
     let path = lib.object(object).filter(|d| is_resource(d)).and_then(|_| {
-        lib.api.resources.iter().find_map(|r| {
+        api.resources.iter().find_map(|r| {
             let m = r.method("retrieve")?;
             let base = m.path.strip_suffix("/{id}")?;
             (r.object.as_deref() == Some(object)
