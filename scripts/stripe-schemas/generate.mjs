@@ -18,8 +18,9 @@
 //   `Array<T>`                      list(T)
 //   `ApiList<T>`                    object(T.list): a list object with `data: list(T)`
 //   'a' | 'b' (| OtherString)       an enum; see OPEN ENUMS below
-//   a union of object types         json, except as an event's data.object, where the
-//                                   members are merged into one type (see UNIONS)
+//   a union of object types         json, except as an event's data.object, a list's
+//                                   element or an expandable reference's target, where
+//                                   the members are merged into one type (see UNIONS)
 //   `number`                        integer; decimal when the name says it is a rate or
 //                                   a percentage (see DECIMAL_NAME)
 //   a number that is a time         timestamp: the name says so (`created`, `…_at`,
@@ -310,9 +311,21 @@ function mapType(node, mapper, field, doc) {
   const strings = rest.filter((p) => p.kind === ts.SyntaxKind.StringKeyword);
   const refs = rest.filter((p) => p.kind !== ts.SyntaxKind.StringKeyword);
   if (strings.length === 1 && refs.length >= 1 && refs.every(ts.isTypeReferenceNode)) {
-    const targets = refs.map((r) => resolve(r.typeName)).filter((d) => d && objectName.has(d));
-    const live = [...new Set(targets.filter((d) => !isDeleted(d)).map((d) => objectName.get(d)))];
-    if (targets.length === refs.length && live.length === 1) return { ty: `ref(${live[0]})`, nullable };
+    // each expanded form: an object type, or (in objects) a union of them
+    // (`string | CustomerSource | DeletedCustomerSource` → ref(customer_source))
+    const live = new Set();
+    let known = true;
+    for (const r of refs) {
+      const d = resolve(r.typeName);
+      if (d && objectName.has(d)) {
+        if (!isDeleted(d)) live.add(objectName.get(d));
+      } else if (d && ts.isTypeAliasDeclaration(d) && /^Deleted/.test(d.name.text)) {
+        // the deleted forms of a union
+      } else if (mapper.kind === 'object' && objectUnion(r)) {
+        live.add(objectUnion(r));
+      } else known = false;
+    }
+    if (known && live.size === 1) return { ty: `ref(${[...live][0]})`, nullable };
     return { ty: 'string', nullable };
   }
   // `true | false`
