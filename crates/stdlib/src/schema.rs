@@ -113,12 +113,12 @@ fn parse_type_body(t: &str) -> Result<FieldType, String> {
                 FieldType::Ref(o.to_string())
             } else if let Some(v) = inner(t, "enum+") {
                 FieldType::Enum {
-                    values: v.split('|').map(str::to_string).collect(),
+                    values: enum_values(v)?,
                     open: true,
                 }
             } else if let Some(v) = inner(t, "enum") {
                 FieldType::Enum {
-                    values: v.split('|').map(str::to_string).collect(),
+                    values: enum_values(v)?,
                     open: false,
                 }
             } else if let Some(e) = inner(t, "list") {
@@ -132,7 +132,16 @@ fn parse_type_body(t: &str) -> Result<FieldType, String> {
     })
 }
 
-/// Parse one schema file, adding its objects to `out`.
+fn enum_values(v: &str) -> Result<Vec<String>, String> {
+    let values: Vec<String> = v.split('|').map(str::to_string).collect();
+    if values.iter().any(String::is_empty) {
+        return Err(format!("`enum({v})` has an empty value"));
+    }
+    Ok(values)
+}
+
+/// Parse one schema file, adding its objects to `out`. An object or a field defined
+/// twice is an error.
 pub fn parse_schema(
     file: &str,
     text: &str,
@@ -149,8 +158,15 @@ pub fn parse_schema(
             if let Some(done) = current.take() {
                 out.insert(done.name.clone(), done);
             }
+            let name = name.trim();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(format!("{}: expected `object NAME`", at()));
+            }
+            if out.contains_key(name) {
+                return Err(format!("{}: object `{name}` is defined twice", at()));
+            }
             current = Some(ObjectDef {
-                name: name.trim().to_string(),
+                name: name.to_string(),
                 ..ObjectDef::default()
             });
             continue;
@@ -179,6 +195,14 @@ pub fn parse_schema(
                 "update" => def.updatable = true,
                 other => return Err(format!("{}: unknown flag `{other}`", at())),
             }
+        }
+        if obj.index.contains_key(&def.name) {
+            return Err(format!(
+                "{}: field `{}` of `{}` is defined twice",
+                at(),
+                def.name,
+                obj.name
+            ));
         }
         obj.index.insert(def.name.clone(), obj.fields.len());
         obj.fields.push(def);
@@ -250,4 +274,74 @@ pub fn parse_actions(text: &str) -> Result<Vec<ActionDef>, String> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<HashMap<String, ObjectDef>, String> {
+        let mut out = HashMap::new();
+        parse_schema("t.schema", text, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn parses_every_type() {
+        let objects = parse(
+            "# a comment\nobject widget\n  id string\n  size integer?  absent update  # trailing\n  \
+             price money(settlement_currency)\n  kind enum+(a|b)\n  parts list(object(widget.part))?\n\
+             object widget.part\n  owner ref(customer)\n",
+        )
+        .expect("parses");
+        let w = &objects["widget"];
+        let size = w.field("size").expect("size");
+        assert!(size.nullable && size.absent && size.updatable);
+        assert_eq!(
+            w.field("price").map(|f| &f.ty),
+            Some(&FieldType::Money {
+                currency_field: "settlement_currency".into()
+            })
+        );
+        assert!(matches!(
+            w.field("kind").map(|f| &f.ty),
+            Some(FieldType::Enum { open: true, .. })
+        ));
+        assert_eq!(
+            objects["widget.part"].field("owner").map(|f| &f.ty),
+            Some(&FieldType::Ref("customer".into()))
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_know_with_the_place() {
+        let err = |text: &str| parse(text).expect_err("refused");
+        assert_eq!(
+            err("  id string\n"),
+            "t.schema:1: field outside an `object` block"
+        );
+        assert_eq!(
+            err("object w\n  id strin\n"),
+            "t.schema:2: unknown type `strin`"
+        );
+        assert_eq!(
+            err("object w\n  id string sometimes\n"),
+            "t.schema:2: unknown flag `sometimes`"
+        );
+        assert_eq!(
+            err("object w\n  id\n"),
+            "t.schema:2: field `id` has no type"
+        );
+        assert_eq!(
+            err("object w\n  id string\n  id integer\n"),
+            "t.schema:3: field `id` of `w` is defined twice"
+        );
+        assert_eq!(
+            err("object w\n  id string\nobject w\n"),
+            "t.schema:3: object `w` is defined twice"
+        );
+        assert_eq!(
+            err("object w\n  k enum(a||b)\n"),
+            "t.schema:2: `enum(a||b)` has an empty value"
+        );
+    }
 }
