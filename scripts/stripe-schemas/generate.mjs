@@ -34,6 +34,8 @@
 //   a string named `currency` or    currency
 //   `…_currency`, or that the doc
 //   calls an "ISO currency code"
+//   a parameter that is an id        ref(OBJECT) when it is named as the object type and
+//                                   its doc says it is an ID (`customer`, `invoice`)
 //   `update`                        the field is a parameter of the object's
 //                                   `…UpdateParams` (nested fields: of the nested param)
 //
@@ -195,6 +197,8 @@ for (const sf of program.getSourceFiles()) {
   }
 }
 
+const liveObjectNames = new Set([...objectName.entries()].filter(([d]) => !isDeleted(d)).map(([, n]) => n));
+
 /// A top-level declaration's interface of the same name (the namespace's partner).
 function topInterface(decl) {
   let n = decl;
@@ -340,6 +344,10 @@ function single(node, mapper, field, doc) {
     case ts.SyntaxKind.StringKeyword: {
       const prose = proseEnum(field, doc);
       if (prose) return prose;
+      // a parameter that is the id of an object type of its name: a reference
+      if (mapper.kind === 'params' && liveObjectNames.has(field) && /\bIDs?\b|identifier/i.test(doc)) {
+        return `ref(${field})`;
+      }
       return (field === 'currency' || /_currency$/.test(field) || /ISO currency code|ISO code for the currency|three-letter currency code/i.test(doc)) &&
         !/country|currencies/i.test(field)
         ? 'currency'
