@@ -496,9 +496,19 @@ const objects = new Map(); // name -> { fields, file }
 const objMapper = new Mapper('object');
 
 function updateParamsFor(decl) {
-  const sf = decl.getSourceFile();
+  // `SessionUpdateParams`, at the top of the file or in its namespace (`Checkout`)
   const want = `${decl.name.text}UpdateParams`;
-  return sf.statements.find((s) => ts.isInterfaceDeclaration(s) && s.name.text === want);
+  const find = (statements) => {
+    for (const st of statements) {
+      if (ts.isInterfaceDeclaration(st) && st.name.text === want) return st;
+      if (ts.isModuleDeclaration(st) && st.body && ts.isModuleBlock(st.body)) {
+        const inner = find(st.body.statements);
+        if (inner) return inner;
+      }
+    }
+    return undefined;
+  };
+  return find(decl.getSourceFile().statements);
 }
 
 function emitObject(decl) {
@@ -616,16 +626,22 @@ for (const elem of listTypes) {
 const paramMapper = new Mapper('params');
 let currentMethod = null; // `resource.method`, for naming nested param types
 function paramTypeName(decl) {
+  // [Apps?, SecretCreateParams, Scope, …]: named after the method whose params hold it
   const q = qualified(decl);
-  const top = topInterface(decl);
-  if (top && /Params$/.test(top.name.text) && currentMethod && top === currentMethod.params) {
-    return [currentMethod.name, ...q.slice(1).map(snake)].join('.');
+  const i = q.findIndex((n) => /Params$/.test(n));
+  const cur = currentMethod && currentMethod.params;
+  if (i >= 0 && cur && q[i] === cur.name.text && decl.getSourceFile() === cur.getSourceFile()) {
+    return [currentMethod.name, ...q.slice(i + 1).map(snake)].join('.');
   }
-  if (top && /Params$/.test(top.name.text)) {
-    // a params interface of another method (rare): its own name
-    return [snake(q[0].replace(/Params$/, '')), ...q.slice(1).map(snake)].join('.');
-  }
+  if (i >= 0) return [snake(q[i].replace(/Params$/, '')), ...q.slice(i + 1).map(snake)].join('.');
   return snake(q.join(''));
+}
+
+/// Whether a nested params type belongs to the method being read.
+function ownParams(decl) {
+  const cur = currentMethod && currentMethod.params;
+  const q = qualified(decl);
+  return !!cur && q.includes(cur.name.text) && decl.getSourceFile() === cur.getSourceFile();
 }
 
 function resourceList() {
@@ -723,7 +739,7 @@ for (const file of resourceList()) {
       const d = paramMapper.queue.shift();
       const name = paramMapper.named.get(d);
       if (paramTypes.has(name)) continue;
-      paramTypes.set(name, { owner: topInterface(d) === paramsDecl ? resource : 'shared', fields: fieldsOf(d, paramMapper, undefined) });
+      paramTypes.set(name, { owner: ownParams(d) ? resource : 'shared', fields: fieldsOf(d, paramMapper, undefined) });
       nested.push(name);
     }
     methods.push({
