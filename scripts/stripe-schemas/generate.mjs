@@ -5,6 +5,10 @@
 //   stdlib/events.txt         every webhook event type, its object, its description
 //   stdlib/api/*.def          every v1 API method: verb, path, parameters, result
 //
+// The pinned version (22.5.0) is the one whose API version, 2026-07-29.dahlia, is the
+// one flow sends as Stripe-Version and the one of Stripe's example objects that
+// tests/stripe_fixtures.rs reads: move them together.
+//
 // Usage: node generate.mjs OUT_DIR   (OUT_DIR is the repository's `stdlib/` folder,
 // or any empty folder to compare with it). The output is deterministic: everything is
 // sorted, nothing depends on the clock or the machine.
@@ -38,6 +42,13 @@
 //                                   its doc says it is an ID (`customer`, `invoice`)
 //   `update`                        the field is a parameter of the object's
 //                                   `…UpdateParams` (nested fields: of the nested param)
+//   an interface with no fields,    json
+//   `{ [key: string]: T }`
+//   `DeletedX` (`deleted: true`)    an object type of its own, `deleted_x`
+//
+// What Stripe sends that the declarations leave out (legacy fields its examples still
+// carry, objects the package does not declare) is written by hand in extras.schema and
+// added here; an entry the declarations come to cover is an error, so it is removed.
 //
 // A string whose doc lists its values ("One of `a`, `b`…", "Possible values are…") is
 // an open enum of those values: the list is prose, not part of the type.
