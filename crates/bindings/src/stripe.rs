@@ -618,7 +618,7 @@ mod tests {
         // Each path is the catalogue's retrieve path, less the id.
         let lib = flow_stdlib::builtin();
         let mut with_path = 0;
-        for def in lib.objects.values().filter(|d| is_resource(d)) {
+        for def in lib.objects().filter(|d| is_resource(d)) {
             if let Ok(path) = resource_path(&def.name) {
                 with_path += 1;
                 assert!(path.starts_with("/v1/"), "{}: {path}", def.name);

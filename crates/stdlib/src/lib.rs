@@ -37,8 +37,20 @@ pub struct Template {
     pub source: &'static str,
 }
 
+/// An object type of the schemas, parsed when first asked for.
+struct LazyObject {
+    /// Index into `Stdlib::schema_files`.
+    file: usize,
+    line: usize,
+    body: &'static str,
+    def: OnceLock<Result<ObjectDef, String>>,
+}
+
 pub struct Stdlib {
-    pub objects: HashMap<String, ObjectDef>,
+    /// Every object type, by name: its block of a schema file, parsed on first use
+    /// (2,000 types, of which a check reads a few).
+    objects: HashMap<String, LazyObject>,
+    schema_files: Vec<String>,
     pub events: Vec<EventDef>,
     event_index: HashMap<String, usize>,
     currencies: HashMap<Currency, u32>,
@@ -54,8 +66,52 @@ impl Stdlib {
         self.event_index.get(name).map(|&i| &self.events[i])
     }
 
+    /// An object type by name. Its schema block is parsed the first time it is asked
+    /// for; a block that does not parse is no object (`check_objects` reports it, and
+    /// the tests check every built-in one).
     pub fn object(&self, name: &str) -> Option<&ObjectDef> {
-        self.objects.get(name)
+        self.parsed(name)?.as_ref().ok()
+    }
+
+    fn parsed(&self, name: &str) -> Option<&Result<ObjectDef, String>> {
+        let (key, lazy) = self.objects.get_key_value(name)?;
+        Some(lazy.def.get_or_init(|| {
+            schema::parse_block(
+                self.schema_files.get(lazy.file).map_or("", String::as_str),
+                &schema::ObjectBlock {
+                    name: key,
+                    line: lazy.line,
+                    body: lazy.body,
+                },
+            )
+        }))
+    }
+
+    /// Whether an object type of this name is defined (without parsing it).
+    pub fn has_object(&self, name: &str) -> bool {
+        self.objects.contains_key(name)
+    }
+
+    /// The names of every object type, in no particular order.
+    pub fn object_names(&self) -> impl Iterator<Item = &str> {
+        self.objects.keys().map(String::as_str)
+    }
+
+    /// Every object type, parsed (all of them: for tests and listings).
+    pub fn objects(&self) -> impl Iterator<Item = &ObjectDef> {
+        self.objects.keys().filter_map(|name| self.object(name))
+    }
+
+    /// Parse every object type: the first error, with its file and line.
+    pub fn check_objects(&self) -> Result<(), String> {
+        let mut names: Vec<&String> = self.objects.keys().collect();
+        names.sort();
+        for name in names {
+            if let Some(Err(e)) = self.parsed(name) {
+                return Err(e.clone());
+            }
+        }
+        Ok(())
     }
 
     pub fn action(&self, name: &str) -> Option<&ActionDef> {
@@ -86,7 +142,7 @@ impl Stdlib {
                 for (path, text) in &self.api_files {
                     api.parse(path, text)?;
                 }
-                api.finish(|o| self.objects.contains_key(o))?;
+                api.finish(|o| self.has_object(o))?;
                 Ok(api)
             })
             .as_ref()
@@ -131,15 +187,24 @@ pub fn builtin() -> &'static Stdlib {
 }
 
 /// The built-in standard library, loaded afresh (see [`builtin`] for the shared one).
+/// Its object types are parsed when first used (the tests parse every one).
 pub fn load() -> Result<Stdlib, String> {
-    from_files(embedded::FILES)
+    build(embedded::FILES)
 }
 
 /// A standard library from files laid out as `stdlib/` is (`schemas/*.schema`,
 /// `events.txt`, `currencies.txt`, `actions.def`, `api/*.def`, `templates/*.flow`), by path
-/// relative to it: for a test's small schema, or another API version's.
+/// relative to it: for a test's small schema, or another API version's. Every object
+/// type is parsed here, so that a mistake is reported at once.
 pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
-    let mut objects = HashMap::new();
+    let lib = build(files)?;
+    lib.check_objects()?;
+    Ok(lib)
+}
+
+fn build(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
+    let mut objects: HashMap<String, LazyObject> = HashMap::new();
+    let mut schema_files: Vec<String> = Vec::new();
     let mut currencies = HashMap::new();
     let mut events = Vec::new();
     let mut actions = Vec::new();
@@ -147,7 +212,25 @@ pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
     let mut api_files = Vec::new();
     for (path, text) in files {
         if path.starts_with("schemas/") && path.ends_with(".schema") {
-            schema::parse_schema(path, text, &mut objects)?;
+            let file = schema_files.len();
+            schema_files.push(path.to_string());
+            for block in schema::index_schema(path, text)? {
+                if objects.contains_key(block.name) {
+                    return Err(format!(
+                        "{path}:{}: object `{}` is defined twice",
+                        block.line, block.name
+                    ));
+                }
+                objects.insert(
+                    block.name.to_string(),
+                    LazyObject {
+                        file,
+                        line: block.line,
+                        body: block.body,
+                        def: OnceLock::new(),
+                    },
+                );
+            }
         } else if *path == "currencies.txt" {
             for (n, line) in text.lines().enumerate() {
                 let line = line.split('#').next().unwrap_or("").trim();
@@ -204,6 +287,7 @@ pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
         .collect();
     Ok(Stdlib {
         objects,
+        schema_files,
         events,
         event_index,
         currencies,
@@ -248,9 +332,11 @@ mod tests {
     #[test]
     fn stdlib_loads_and_is_consistent() {
         let s = load().expect("stdlib loads");
+        s.check_objects().expect("every object type parses");
         assert!(s.events.len() >= 200, "all webhook event types are known");
         assert!(s.currency_codes().len() >= 100);
-        for (name, obj) in &s.objects {
+        for obj in s.objects() {
+            let name = &obj.name;
             for f in &obj.fields {
                 let mut ty = &f.ty;
                 while let FieldType::List(inner) = ty {
@@ -288,5 +374,32 @@ mod tests {
         for a in ["email", "refund"] {
             assert!(s.action(a).is_some(), "action {a} is in the catalogue");
         }
+    }
+
+    #[test]
+    fn a_given_standard_library_is_checked_whole_when_loaded() {
+        let bad = from_files(&[("schemas/w.schema", "object w\n  id strin\n")]);
+        assert_eq!(
+            bad.err().as_deref(),
+            Some("schemas/w.schema:2: unknown type `strin`")
+        );
+        let twice = from_files(&[
+            ("schemas/a.schema", "object w\n  id string\n"),
+            ("schemas/b.schema", "# w again\nobject w\n  id string\n"),
+        ]);
+        assert_eq!(
+            twice.err().as_deref(),
+            Some("schemas/b.schema:2: object `w` is defined twice")
+        );
+        let unknown = from_files(&[("events.txt", "widget.created widget Occurs.\n")]);
+        assert!(unknown
+            .err()
+            .is_some_and(|e| e.contains("no schema defines")));
+        // The built-in one parses an object type when it is first asked for.
+        let s = load().expect("stdlib loads");
+        assert!(s.has_object("charge"));
+        let charge = s.object("charge").expect("charge parses");
+        assert!(charge.field("amount").is_some());
+        assert!(s.object("no_such_object").is_none());
     }
 }

@@ -140,40 +140,70 @@ fn enum_values(v: &str) -> Result<Vec<String>, String> {
     Ok(values)
 }
 
-/// Parse one schema file, adding its objects to `out`. An object or a field defined
-/// twice is an error.
-pub fn parse_schema(
-    file: &str,
-    text: &str,
-    out: &mut HashMap<String, ObjectDef>,
-) -> Result<(), String> {
-    let mut current: Option<ObjectDef> = None;
-    for (n, raw) in text.lines().enumerate() {
+/// One `object NAME` block of a schema file, not parsed yet: its fields are read when
+/// the object is first asked for (see `Stdlib::object`).
+#[derive(Clone, Debug)]
+pub struct ObjectBlock<'a> {
+    pub name: &'a str,
+    /// The line number (from 1) of the `object` line.
+    pub line: usize,
+    /// The lines after the `object` line, up to the next one.
+    pub body: &'a str,
+}
+
+/// Split a schema file into its object blocks. What lies outside a block (other than
+/// comments and blank lines) and a malformed `object` line are errors here; the field
+/// lines are checked by [`parse_block`].
+pub fn index_schema<'a>(file: &str, text: &'a str) -> Result<Vec<ObjectBlock<'a>>, String> {
+    // (name, line of `object`, where its body starts, where the `object` line starts)
+    let mut heads: Vec<(&'a str, usize, usize, usize)> = Vec::new();
+    let mut offset = 0;
+    for (n, raw) in text.split_inclusive('\n').enumerate() {
+        let line_start = offset;
+        offset += raw.len();
         let line = raw.split('#').next().unwrap_or("").trim_end();
         if line.trim().is_empty() {
             continue;
         }
-        let at = || format!("{file}:{}", n + 1);
         if let Some(name) = line.strip_prefix("object ") {
-            if let Some(done) = current.take() {
-                out.insert(done.name.clone(), done);
-            }
             let name = name.trim();
             if name.is_empty() || name.contains(char::is_whitespace) {
-                return Err(format!("{}: expected `object NAME`", at()));
+                return Err(format!("{file}:{}: expected `object NAME`", n + 1));
             }
-            if out.contains_key(name) {
-                return Err(format!("{}: object `{name}` is defined twice", at()));
-            }
-            current = Some(ObjectDef {
-                name: name.to_string(),
-                ..ObjectDef::default()
-            });
+            heads.push((name, n + 1, offset, line_start));
+        } else if heads.is_empty() {
+            return Err(format!("{file}:{}: field outside an `object` block", n + 1));
+        }
+    }
+    let ends: Vec<usize> = heads
+        .iter()
+        .skip(1)
+        .map(|h| h.3)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    Ok(heads
+        .iter()
+        .zip(ends)
+        .map(|(&(name, line, start, _), end)| ObjectBlock {
+            name,
+            line,
+            body: text.get(start..end).unwrap_or(""),
+        })
+        .collect())
+}
+
+/// Parse the fields of one object block of `file`. A field defined twice is an error.
+pub fn parse_block(file: &str, block: &ObjectBlock<'_>) -> Result<ObjectDef, String> {
+    let mut obj = ObjectDef {
+        name: block.name.to_string(),
+        ..ObjectDef::default()
+    };
+    for (n, raw) in block.body.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim_end();
+        if line.trim().is_empty() {
             continue;
         }
-        let obj = current
-            .as_mut()
-            .ok_or_else(|| format!("{}: field outside an `object` block", at()))?;
+        let at = || format!("{file}:{}", block.line + n + 1);
         let mut words = line.split_whitespace();
         let name = words
             .next()
@@ -207,8 +237,25 @@ pub fn parse_schema(
         obj.index.insert(def.name.clone(), obj.fields.len());
         obj.fields.push(def);
     }
-    if let Some(done) = current.take() {
-        out.insert(done.name.clone(), done);
+    Ok(obj)
+}
+
+/// Parse one schema file, adding its objects to `out`. An object or a field defined
+/// twice is an error.
+pub fn parse_schema(
+    file: &str,
+    text: &str,
+    out: &mut HashMap<String, ObjectDef>,
+) -> Result<(), String> {
+    for block in index_schema(file, text)? {
+        if out.contains_key(block.name) {
+            return Err(format!(
+                "{file}:{}: object `{}` is defined twice",
+                block.line, block.name
+            ));
+        }
+        let def = parse_block(file, &block)?;
+        out.insert(def.name.clone(), def);
     }
     Ok(())
 }
