@@ -162,6 +162,43 @@ fn events_and_fields_help_writing_conditions() {
 fn all_265_event_types_are_known_triggers() {
     let r = flow_ok(&["events"]);
     assert_eq!(r.stdout.lines().count(), 265);
+    // each with its object type and what it means
+    for line in r.stdout.lines() {
+        assert!(line.split_whitespace().count() >= 3, "{line}");
+        assert!(!line.contains("dynamic"), "{line}");
+    }
+    let r = flow_ok(&["events", "charge.succeeded"]);
+    assert_eq!(
+        r.stdout.split_whitespace().collect::<Vec<_>>(),
+        "charge.succeeded charge Occurs whenever a charge is successful."
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn fields_of_every_event_and_of_object_types() {
+    // Every event type's object has fields (none is dynamic JSON).
+    let events = flow_ok(&["events"]);
+    for line in events.stdout.lines().step_by(7) {
+        let event = line.split_whitespace().next().unwrap();
+        let r = flow_ok(&["fields", event]);
+        assert_eq!(r.code, 0, "{event}: {}", r.stderr);
+        assert!(r.stdout.lines().count() > 1, "{event}: {}", r.stdout);
+    }
+    let r = flow_ok(&["fields", "product.created"]);
+    assert!(r.stdout.starts_with("product\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("  default_price"), "{}", r.stdout);
+    // An object type is taken in place of an event type.
+    let r = flow_ok(&["fields", "customer", "invoice_settings"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("customer.invoice_settings\n"),
+        "{}",
+        r.stdout
+    );
+    let r = flow_ok(&["fields", "price"]);
+    assert!(r.stdout.contains("unit_amount"), "{}", r.stdout);
 }
 
 #[test]

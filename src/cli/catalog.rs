@@ -15,7 +15,8 @@ pub fn events(filter: Option<&str>) -> i32 {
                 Some(o) => format!("{o} (dynamic)"),
                 None => "dynamic".to_string(),
             };
-            if !out.line(&format!("{:<60} {obj}", e.name)) {
+            let line = format!("{:<52} {obj:<38} {}", e.name, e.description);
+            if !out.line(line.trim_end()) {
                 break;
             }
         }
@@ -23,17 +24,26 @@ pub fn events(filter: Option<&str>) -> i32 {
     0
 }
 
+/// `flow fields TYPE [PATH]`: TYPE is an event type (the fields of its object) or an
+/// object type (`customer`, `charge.outcome`).
 pub fn fields(event_type: &str, path: Option<&str>) -> i32 {
     let lib = flow_stdlib::builtin();
-    let Some(ev) = lib.event(event_type) else {
-        let close =
-            flow_check::did_you_mean(event_type, lib.events.iter().map(|e| e.name.as_str()));
-        let mut d = Diagnostic::error("E0101", format!("unknown event type `{event_type}`"));
-        d = d.with_help(flow_check::phrase(&close).unwrap_or_else(|| "see `flow events`".into()));
-        print_plain(&d, None);
-        return 2;
+    let object = match lib.event(event_type) {
+        Some(ev) => ev.object.clone().filter(|o| lib.object(o).is_some()),
+        None if lib.object(event_type).is_some() => Some(event_type.to_string()),
+        None => {
+            let close =
+                flow_check::did_you_mean(event_type, lib.events.iter().map(|e| e.name.as_str()));
+            let mut d = Diagnostic::error("E0101", format!("unknown event type `{event_type}`"));
+            d = d.with_help(
+                flow_check::phrase(&close)
+                    .unwrap_or_else(|| "see `flow events`; an object type is taken too".into()),
+            );
+            print_plain(&d, None);
+            return 2;
+        }
     };
-    let Some(mut object) = ev.object.clone().filter(|o| lib.object(o).is_some()) else {
+    let Some(mut object) = object else {
         Stdout::lock().line(&format!(
             "{event_type}: data.object is dynamic JSON (no schema)"
         ));

@@ -90,13 +90,16 @@ pub enum Command {
         #[arg(long, default_value = "bytecode")]
         emit: String,
     },
-    /// List the Stripe event types a workflow can be triggered by.
+    /// List the Stripe event types a workflow can be triggered by, with their object type
+    /// and what they mean.
     Events {
         /// Only those containing this text.
         filter: Option<String>,
     },
-    /// Show the fields of an event's object (or of a path inside it), with their types.
+    /// Show the fields of an event's object (or of a path inside it), with their types;
+    /// an object type (`customer`) is taken in place of an event type.
     Fields {
+        #[arg(value_name = "EVENT_TYPE|OBJECT")]
         event_type: String,
         path: Option<String>,
     },

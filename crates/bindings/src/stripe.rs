@@ -148,23 +148,24 @@ fn is_resource(def: &flow_stdlib::ObjectDef) -> bool {
     def.field("id").is_some() && names_itself
 }
 
-/// The API path of an object type the schemas know: `charge` → `/v1/charges`,
-/// `checkout.session` → `/v1/checkout/sessions`. Parts of objects (such as
-/// `address`) have no endpoint.
+/// The API path of an object type the schemas know, from the API catalogue: the
+/// path its resource retrieves one object at, less the id (`charge` → `/v1/charges`,
+/// `checkout.session` → `/v1/checkout/sessions`). Parts of objects (such as
+/// `address`) and objects not retrieved by their id alone have no endpoint.
 pub fn resource_path(object: &str) -> Result<String, String> {
-    let known = flow_stdlib::builtin()
-        .object(object)
-        .is_some_and(is_resource);
-    if !known {
-        return Err(format!(
-            "Stripe's API has no endpoint for `{object}` objects"
-        ));
-    }
-    let mut segments: Vec<String> = object.split('.').map(str::to_string).collect();
-    if let Some(last) = segments.last_mut() {
-        last.push('s');
-    }
-    Ok(format!("/v1/{}", segments.join("/")))
+    let lib = flow_stdlib::builtin();
+    let api = lib.api().map_err(str::to_string)?;
+    let path = lib.object(object).filter(|d| is_resource(d)).and_then(|_| {
+        api.resources.iter().find_map(|r| {
+            let m = r.method("retrieve")?;
+            let base = m.path.strip_suffix("/{id}")?;
+            (r.object.as_deref() == Some(object)
+                && m.verb == flow_stdlib::api::Verb::Get
+                && m.path_params().count() == 1)
+                .then(|| base.to_string())
+        })
+    });
+    path.ok_or_else(|| format!("Stripe's API has no endpoint for `{object}` objects"))
 }
 
 /// An object id as one path segment, percent-encoded. An id that is empty, `.` or
@@ -659,13 +660,24 @@ mod tests {
         for (object, path) in expected {
             assert_eq!(resource_path(object).as_deref(), Ok(path), "{object}");
         }
-        // Every schema with an id has a path, and there are no others.
+        // Each path is the catalogue's retrieve path, less the id.
         let lib = flow_stdlib::builtin();
-        let resources = lib.objects.values().filter(|d| is_resource(d)).count();
-        assert_eq!(resources, expected.len());
+        let mut with_path = 0;
+        for def in lib.objects().filter(|d| is_resource(d)) {
+            if let Ok(path) = resource_path(&def.name) {
+                with_path += 1;
+                assert!(path.starts_with("/v1/"), "{}: {path}", def.name);
+            }
+        }
+        assert!(with_path > 80, "{with_path} object types have an endpoint");
         assert!(resource_path("address").is_err());
         assert!(resource_path("event.request").is_err());
-        assert!(resource_path("balance_transaction").is_err());
+        assert_eq!(
+            resource_path("balance_transaction").as_deref(),
+            Ok("/v1/balance_transactions")
+        );
+        // A person is retrieved through its account: no path of its own.
+        assert!(resource_path("person").is_err());
     }
 
     #[test]

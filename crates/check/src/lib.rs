@@ -189,18 +189,9 @@ impl<'s> Checker<'s> {
         let trigger = &w.trigger;
         match lib.event(&trigger.name) {
             Some(ev) => {
+                // Every event of the built-in standard library has a schema; a
+                // standard library given as files may leave one as dynamic JSON.
                 let object = ev.object.clone().filter(|o| lib.object(o).is_some());
-                if object.is_none() {
-                    let what = ev.object.as_deref().unwrap_or("several object types");
-                    self.error(
-                        Diagnostic::note(
-                            "N0001",
-                            format!("the object of `{}` ({what}) has no schema yet: its fields are dynamic JSON", trigger.name),
-                        )
-                        .with_label(trigger.span, "fields of this event are checked at run time")
-                        .with_help("field names and types are not checked for this event; a missing field reads as null"),
-                    );
-                }
                 self.object = object;
             }
             None => {
@@ -2251,11 +2242,16 @@ mod tests {
     }
 
     #[test]
-    fn dynamic_objects_are_a_note_not_an_error() {
+    fn every_event_is_typed() {
         let (c, d) = check(
             "on product.created when active == true { email to: \"a@b.co\", body: \"{name}\" }",
         );
-        assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), ["N0001"]);
-        assert_eq!(c.workflows[0].object, None);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(c.workflows[0].object.as_deref(), Some("product"));
+        assert_eq!(
+            codes("on price.updated when nicknmae == null { }"),
+            ["E0102"],
+            "field names are checked on every event"
+        );
     }
 }

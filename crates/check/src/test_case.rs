@@ -380,7 +380,7 @@ impl TestChecker<'_> {
                     .iter()
                     .any(|e| e.object.as_deref() == Some(kind.as_str()));
             if !known {
-                let mut names: Vec<&str> = lib.objects.keys().map(String::as_str).collect();
+                let mut names: Vec<&str> = lib.object_names().collect();
                 names.sort();
                 let close = did_you_mean(&kind, names.iter().copied());
                 let at = entries

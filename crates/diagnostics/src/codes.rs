@@ -570,13 +570,6 @@ pub const ALL: &[Code] = &[
         example: None,
     },
     Code {
-        code: "N0001",
-        severity: Severity::Note,
-        summary: "The event's object has no schema yet: its fields are dynamic JSON, checked at run time",
-        explanation: "The event's object has no schema yet: its fields are dynamic JSON, checked at run time.",
-        example: None,
-    },
-    Code {
         code: "R0101",
         severity: Severity::Error,
         summary: "A value the step needs is null: a reference to update or retrieve, a side of a comparison, a condition, a refund parameter",

@@ -5,23 +5,28 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod money;
 pub mod schema;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+pub use api::Catalogue;
 use money::Currency;
 pub use schema::{ActionDef, FieldDef, FieldType, ObjectDef, ParamDef};
 
 mod embedded;
 
-/// An event type and the object type of its `data.object` (`None`: not modelled,
-/// typed as dynamic JSON).
+/// An event type and the object type of its `data.object`. The built-in standard
+/// library has a schema for every one; `None` (dynamic JSON) is left for a standard
+/// library given as files whose `events.txt` says `json`.
 #[derive(Clone, Debug)]
 pub struct EventDef {
     pub name: String,
     pub object: Option<String>,
+    /// What the event means, as Stripe says it ("Occurs whenever …"); may be empty.
+    pub description: String,
 }
 
 /// A template: a ready-made flow to start from.
@@ -32,12 +37,27 @@ pub struct Template {
     pub source: &'static str,
 }
 
+/// An object type of the schemas, parsed when first asked for.
+struct LazyObject {
+    /// Index into `Stdlib::schema_files`.
+    file: usize,
+    line: usize,
+    body: &'static str,
+    def: OnceLock<Result<ObjectDef, String>>,
+}
+
 pub struct Stdlib {
-    pub objects: HashMap<String, ObjectDef>,
+    /// Every object type, by name: its block of a schema file, parsed on first use
+    /// (2,000 types, of which a check reads a few).
+    objects: HashMap<String, LazyObject>,
+    schema_files: Vec<String>,
     pub events: Vec<EventDef>,
     event_index: HashMap<String, usize>,
     currencies: HashMap<Currency, u32>,
     pub actions: Vec<ActionDef>,
+    /// The files of the API catalogue (`api/*.def`), parsed when first asked for.
+    api_files: Vec<(String, &'static str)>,
+    api: OnceLock<Result<Catalogue, String>>,
     pub templates: Vec<Template>,
 }
 
@@ -46,8 +66,52 @@ impl Stdlib {
         self.event_index.get(name).map(|&i| &self.events[i])
     }
 
+    /// An object type by name. Its schema block is parsed the first time it is asked
+    /// for; a block that does not parse is no object (`check_objects` reports it, and
+    /// the tests check every built-in one).
     pub fn object(&self, name: &str) -> Option<&ObjectDef> {
-        self.objects.get(name)
+        self.parsed(name)?.as_ref().ok()
+    }
+
+    fn parsed(&self, name: &str) -> Option<&Result<ObjectDef, String>> {
+        let (key, lazy) = self.objects.get_key_value(name)?;
+        Some(lazy.def.get_or_init(|| {
+            schema::parse_block(
+                self.schema_files.get(lazy.file).map_or("", String::as_str),
+                &schema::ObjectBlock {
+                    name: key,
+                    line: lazy.line,
+                    body: lazy.body,
+                },
+            )
+        }))
+    }
+
+    /// Whether an object type of this name is defined (without parsing it).
+    pub fn has_object(&self, name: &str) -> bool {
+        self.objects.contains_key(name)
+    }
+
+    /// The names of every object type, in no particular order.
+    pub fn object_names(&self) -> impl Iterator<Item = &str> {
+        self.objects.keys().map(String::as_str)
+    }
+
+    /// Every object type, parsed (all of them: for tests and listings).
+    pub fn objects(&self) -> impl Iterator<Item = &ObjectDef> {
+        self.objects.keys().filter_map(|name| self.object(name))
+    }
+
+    /// Parse every object type: the first error, with its file and line.
+    pub fn check_objects(&self) -> Result<(), String> {
+        let mut names: Vec<&String> = self.objects.keys().collect();
+        names.sort();
+        for name in names {
+            if let Some(Err(e)) = self.parsed(name) {
+                return Err(e.clone());
+            }
+        }
+        Ok(())
     }
 
     pub fn action(&self, name: &str) -> Option<&ActionDef> {
@@ -66,6 +130,23 @@ impl Stdlib {
 
     pub fn template(&self, name: &str) -> Option<&Template> {
         self.templates.iter().find(|t| t.name == name)
+    }
+
+    /// Every API method (`api/*.def`); not yet used by the checker. Parsed on first
+    /// use, so that commands that do not need it do not pay for it; an error says which
+    /// file and line is wrong (the built-in files are checked by the tests).
+    pub fn api(&self) -> Result<&Catalogue, &str> {
+        self.api
+            .get_or_init(|| {
+                let mut api = Catalogue::default();
+                for (path, text) in &self.api_files {
+                    api.parse(path, text)?;
+                }
+                api.finish(|o| self.has_object(o))?;
+                Ok(api)
+            })
+            .as_ref()
+            .map_err(String::as_str)
     }
 }
 
@@ -106,22 +187,50 @@ pub fn builtin() -> &'static Stdlib {
 }
 
 /// The built-in standard library, loaded afresh (see [`builtin`] for the shared one).
+/// Its object types are parsed when first used (the tests parse every one).
 pub fn load() -> Result<Stdlib, String> {
-    from_files(embedded::FILES)
+    build(embedded::FILES)
 }
 
 /// A standard library from files laid out as `stdlib/` is (`schemas/*.schema`,
-/// `events.txt`, `currencies.txt`, `actions.def`, `templates/*.flow`), by path
-/// relative to it: for a test's small schema, or another API version's.
+/// `events.txt`, `currencies.txt`, `actions.def`, `api/*.def`, `templates/*.flow`), by path
+/// relative to it: for a test's small schema, or another API version's. Every object
+/// type is parsed here, so that a mistake is reported at once.
 pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
-    let mut objects = HashMap::new();
+    let lib = build(files)?;
+    lib.check_objects()?;
+    Ok(lib)
+}
+
+fn build(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
+    let mut objects: HashMap<String, LazyObject> = HashMap::new();
+    let mut schema_files: Vec<String> = Vec::new();
     let mut currencies = HashMap::new();
     let mut events = Vec::new();
     let mut actions = Vec::new();
     let mut templates = Vec::new();
+    let mut api_files = Vec::new();
     for (path, text) in files {
         if path.starts_with("schemas/") && path.ends_with(".schema") {
-            schema::parse_schema(path, text, &mut objects)?;
+            let file = schema_files.len();
+            schema_files.push(path.to_string());
+            for block in schema::index_schema(path, text)? {
+                if objects.contains_key(block.name) {
+                    return Err(format!(
+                        "{path}:{}: object `{}` is defined twice",
+                        block.line, block.name
+                    ));
+                }
+                objects.insert(
+                    block.name.to_string(),
+                    LazyObject {
+                        file,
+                        line: block.line,
+                        body: block.body,
+                        def: OnceLock::new(),
+                    },
+                );
+            }
         } else if *path == "currencies.txt" {
             for (n, line) in text.lines().enumerate() {
                 let line = line.split('#').next().unwrap_or("").trim();
@@ -144,27 +253,11 @@ pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
                 }
             }
         } else if *path == "events.txt" {
-            for (n, line) in text.lines().enumerate() {
-                let line = line.split('#').next().unwrap_or("").trim();
-                if line.is_empty() {
-                    continue;
-                }
-                let mut w = line.split_whitespace();
-                match (w.next(), w.next()) {
-                    (Some(name), Some(obj)) => events.push(EventDef {
-                        name: name.to_string(),
-                        object: (obj != "json").then(|| obj.to_string()),
-                    }),
-                    _ => {
-                        return Err(format!(
-                            "events.txt:{}: expected `EVENT_TYPE OBJECT`",
-                            n + 1
-                        ))
-                    }
-                }
-            }
+            events = parse_events(text)?;
         } else if *path == "actions.def" {
             actions = schema::parse_actions(text)?;
+        } else if let Some(file) = path.strip_prefix("api/").filter(|p| p.ends_with(".def")) {
+            api_files.push((format!("api/{file}"), *text));
         } else if let Some(stem) = path
             .strip_prefix("templates/")
             .and_then(|p| p.strip_suffix(".flow"))
@@ -177,6 +270,16 @@ pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
             }
         }
     }
+    for e in &events {
+        if let Some(o) = &e.object {
+            if !objects.contains_key(o) {
+                return Err(format!(
+                    "events.txt: the object of `{}` is `{o}`, which no schema defines",
+                    e.name
+                ));
+            }
+        }
+    }
     let event_index = events
         .iter()
         .enumerate()
@@ -184,12 +287,42 @@ pub fn from_files(files: &[(&str, &'static str)]) -> Result<Stdlib, String> {
         .collect();
     Ok(Stdlib {
         objects,
+        schema_files,
         events,
         event_index,
         currencies,
         actions,
+        api_files,
+        api: OnceLock::new(),
         templates,
     })
+}
+
+/// `events.txt`: `EVENT_TYPE OBJECT [DESCRIPTION…]` a line (`json` for an object not
+/// modelled); lines starting with `#` are comments (a description may contain `#`).
+fn parse_events(text: &str) -> Result<Vec<EventDef>, String> {
+    let mut events: Vec<EventDef> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let at = || format!("events.txt:{}", n + 1);
+        let (name, rest) = line
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| format!("{}: expected `EVENT_TYPE OBJECT [DESCRIPTION]`", at()))?;
+        let rest = rest.trim_start();
+        let (obj, description) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        if events.iter().any(|e| e.name == name) {
+            return Err(format!("{}: event type `{name}` is listed twice", at()));
+        }
+        events.push(EventDef {
+            name: name.to_string(),
+            object: (obj != "json").then(|| obj.to_string()),
+            description: description.trim().to_string(),
+        });
+    }
+    Ok(events)
 }
 
 #[cfg(test)]
@@ -199,9 +332,11 @@ mod tests {
     #[test]
     fn stdlib_loads_and_is_consistent() {
         let s = load().expect("stdlib loads");
+        s.check_objects().expect("every object type parses");
         assert!(s.events.len() >= 200, "all webhook event types are known");
         assert!(s.currency_codes().len() >= 100);
-        for (name, obj) in &s.objects {
+        for obj in s.objects() {
+            let name = &obj.name;
             for f in &obj.fields {
                 let mut ty = &f.ty;
                 while let FieldType::List(inner) = ty {
@@ -224,12 +359,47 @@ mod tests {
             }
         }
         for e in &s.events {
-            if let Some(o) = &e.object {
-                let _ = o; // objects without a schema are typed as dynamic JSON
-            }
+            let o = e.object.as_deref().unwrap_or("json");
+            assert!(s.object(o).is_some(), "{}: {o} has a schema", e.name);
+            assert!(!e.description.is_empty(), "{} is described", e.name);
         }
+        let api = s.api().expect("the API catalogue loads");
+        assert!(api.method_count() >= 500, "the API catalogue is whole");
+        let void = api
+            .method("invoices", "void_invoice")
+            .expect("invoices.void_invoice");
+        assert_eq!(void.path, "/v1/invoices/{id}/void");
+        assert_eq!(void.verb, api::Verb::Post);
+        assert_eq!(void.returns, api::Returns::Object("invoice".into()));
         for a in ["email", "refund"] {
             assert!(s.action(a).is_some(), "action {a} is in the catalogue");
         }
+    }
+
+    #[test]
+    fn a_given_standard_library_is_checked_whole_when_loaded() {
+        let bad = from_files(&[("schemas/w.schema", "object w\n  id strin\n")]);
+        assert_eq!(
+            bad.err().as_deref(),
+            Some("schemas/w.schema:2: unknown type `strin`")
+        );
+        let twice = from_files(&[
+            ("schemas/a.schema", "object w\n  id string\n"),
+            ("schemas/b.schema", "# w again\nobject w\n  id string\n"),
+        ]);
+        assert_eq!(
+            twice.err().as_deref(),
+            Some("schemas/b.schema:2: object `w` is defined twice")
+        );
+        let unknown = from_files(&[("events.txt", "widget.created widget Occurs.\n")]);
+        assert!(unknown
+            .err()
+            .is_some_and(|e| e.contains("no schema defines")));
+        // The built-in one parses an object type when it is first asked for.
+        let s = load().expect("stdlib loads");
+        assert!(s.has_object("charge"));
+        let charge = s.object("charge").expect("charge parses");
+        assert!(charge.field("amount").is_some());
+        assert!(s.object("no_such_object").is_none());
     }
 }

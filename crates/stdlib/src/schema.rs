@@ -4,6 +4,14 @@
 //! TYPE is `string`, `integer`, `decimal`, `bool`, `timestamp`, `currency`,
 //! `metadata`, `json`, `money` / `money(FIELD)`, `ref(OBJECT)`, `enum(a|b)` (closed),
 //! `enum+(a|b)` (open), `list(TYPE)`, `object(NAME)`; a trailing `?` makes it nullable.
+//! `#` starts a comment. The same types describe the parameters of the API catalogue
+//! (`api.rs`), where `object(NAME)` names a parameter type.
+//!
+//! The files are generated from Stripe's definitions by `scripts/stripe-schemas` (its
+//! `generate.mjs` says how each declaration becomes a type); do not edit them by hand.
+//! Nested objects are named by their place: `charge.outcome`, `invoice.automatic_tax`;
+//! `X.list` is the list object of `X` (`object`, `data: list(object(X))`, `has_more`,
+//! `url`), `deleted_X` what Stripe answers when X is deleted.
 
 use std::collections::HashMap;
 
@@ -105,12 +113,12 @@ fn parse_type_body(t: &str) -> Result<FieldType, String> {
                 FieldType::Ref(o.to_string())
             } else if let Some(v) = inner(t, "enum+") {
                 FieldType::Enum {
-                    values: v.split('|').map(str::to_string).collect(),
+                    values: enum_values(v)?,
                     open: true,
                 }
             } else if let Some(v) = inner(t, "enum") {
                 FieldType::Enum {
-                    values: v.split('|').map(str::to_string).collect(),
+                    values: enum_values(v)?,
                     open: false,
                 }
             } else if let Some(e) = inner(t, "list") {
@@ -124,32 +132,78 @@ fn parse_type_body(t: &str) -> Result<FieldType, String> {
     })
 }
 
-/// Parse one schema file, adding its objects to `out`.
-pub fn parse_schema(
-    file: &str,
-    text: &str,
-    out: &mut HashMap<String, ObjectDef>,
-) -> Result<(), String> {
-    let mut current: Option<ObjectDef> = None;
-    for (n, raw) in text.lines().enumerate() {
+fn enum_values(v: &str) -> Result<Vec<String>, String> {
+    let values: Vec<String> = v.split('|').map(str::to_string).collect();
+    if values.iter().any(String::is_empty) {
+        return Err(format!("`enum({v})` has an empty value"));
+    }
+    Ok(values)
+}
+
+/// One `object NAME` block of a schema file, not parsed yet: its fields are read when
+/// the object is first asked for (see `Stdlib::object`).
+#[derive(Clone, Debug)]
+pub struct ObjectBlock<'a> {
+    pub name: &'a str,
+    /// The line number (from 1) of the `object` line.
+    pub line: usize,
+    /// The lines after the `object` line, up to the next one.
+    pub body: &'a str,
+}
+
+/// Split a schema file into its object blocks. What lies outside a block (other than
+/// comments and blank lines) and a malformed `object` line are errors here; the field
+/// lines are checked by [`parse_block`].
+pub fn index_schema<'a>(file: &str, text: &'a str) -> Result<Vec<ObjectBlock<'a>>, String> {
+    // (name, line of `object`, where its body starts, where the `object` line starts)
+    let mut heads: Vec<(&'a str, usize, usize, usize)> = Vec::new();
+    let mut offset = 0;
+    for (n, raw) in text.split_inclusive('\n').enumerate() {
+        let line_start = offset;
+        offset += raw.len();
         let line = raw.split('#').next().unwrap_or("").trim_end();
         if line.trim().is_empty() {
             continue;
         }
-        let at = || format!("{file}:{}", n + 1);
         if let Some(name) = line.strip_prefix("object ") {
-            if let Some(done) = current.take() {
-                out.insert(done.name.clone(), done);
+            let name = name.trim();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(format!("{file}:{}: expected `object NAME`", n + 1));
             }
-            current = Some(ObjectDef {
-                name: name.trim().to_string(),
-                ..ObjectDef::default()
-            });
+            heads.push((name, n + 1, offset, line_start));
+        } else if heads.is_empty() {
+            return Err(format!("{file}:{}: field outside an `object` block", n + 1));
+        }
+    }
+    let ends: Vec<usize> = heads
+        .iter()
+        .skip(1)
+        .map(|h| h.3)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    Ok(heads
+        .iter()
+        .zip(ends)
+        .map(|(&(name, line, start, _), end)| ObjectBlock {
+            name,
+            line,
+            body: text.get(start..end).unwrap_or(""),
+        })
+        .collect())
+}
+
+/// Parse the fields of one object block of `file`. A field defined twice is an error.
+pub fn parse_block(file: &str, block: &ObjectBlock<'_>) -> Result<ObjectDef, String> {
+    let mut obj = ObjectDef {
+        name: block.name.to_string(),
+        ..ObjectDef::default()
+    };
+    for (n, raw) in block.body.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim_end();
+        if line.trim().is_empty() {
             continue;
         }
-        let obj = current
-            .as_mut()
-            .ok_or_else(|| format!("{}: field outside an `object` block", at()))?;
+        let at = || format!("{file}:{}", block.line + n + 1);
         let mut words = line.split_whitespace();
         let name = words
             .next()
@@ -172,11 +226,36 @@ pub fn parse_schema(
                 other => return Err(format!("{}: unknown flag `{other}`", at())),
             }
         }
+        if obj.index.contains_key(&def.name) {
+            return Err(format!(
+                "{}: field `{}` of `{}` is defined twice",
+                at(),
+                def.name,
+                obj.name
+            ));
+        }
         obj.index.insert(def.name.clone(), obj.fields.len());
         obj.fields.push(def);
     }
-    if let Some(done) = current.take() {
-        out.insert(done.name.clone(), done);
+    Ok(obj)
+}
+
+/// Parse one schema file, adding its objects to `out`. An object or a field defined
+/// twice is an error.
+pub fn parse_schema(
+    file: &str,
+    text: &str,
+    out: &mut HashMap<String, ObjectDef>,
+) -> Result<(), String> {
+    for block in index_schema(file, text)? {
+        if out.contains_key(block.name) {
+            return Err(format!(
+                "{file}:{}: object `{}` is defined twice",
+                block.line, block.name
+            ));
+        }
+        let def = parse_block(file, &block)?;
+        out.insert(def.name.clone(), def);
     }
     Ok(())
 }
@@ -242,4 +321,74 @@ pub fn parse_actions(text: &str) -> Result<Vec<ActionDef>, String> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<HashMap<String, ObjectDef>, String> {
+        let mut out = HashMap::new();
+        parse_schema("t.schema", text, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn parses_every_type() {
+        let objects = parse(
+            "# a comment\nobject widget\n  id string\n  size integer?  absent update  # trailing\n  \
+             price money(settlement_currency)\n  kind enum+(a|b)\n  parts list(object(widget.part))?\n\
+             object widget.part\n  owner ref(customer)\n",
+        )
+        .expect("parses");
+        let w = &objects["widget"];
+        let size = w.field("size").expect("size");
+        assert!(size.nullable && size.absent && size.updatable);
+        assert_eq!(
+            w.field("price").map(|f| &f.ty),
+            Some(&FieldType::Money {
+                currency_field: "settlement_currency".into()
+            })
+        );
+        assert!(matches!(
+            w.field("kind").map(|f| &f.ty),
+            Some(FieldType::Enum { open: true, .. })
+        ));
+        assert_eq!(
+            objects["widget.part"].field("owner").map(|f| &f.ty),
+            Some(&FieldType::Ref("customer".into()))
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_know_with_the_place() {
+        let err = |text: &str| parse(text).expect_err("refused");
+        assert_eq!(
+            err("  id string\n"),
+            "t.schema:1: field outside an `object` block"
+        );
+        assert_eq!(
+            err("object w\n  id strin\n"),
+            "t.schema:2: unknown type `strin`"
+        );
+        assert_eq!(
+            err("object w\n  id string sometimes\n"),
+            "t.schema:2: unknown flag `sometimes`"
+        );
+        assert_eq!(
+            err("object w\n  id\n"),
+            "t.schema:2: field `id` has no type"
+        );
+        assert_eq!(
+            err("object w\n  id string\n  id integer\n"),
+            "t.schema:3: field `id` of `w` is defined twice"
+        );
+        assert_eq!(
+            err("object w\n  id string\nobject w\n"),
+            "t.schema:3: object `w` is defined twice"
+        );
+        assert_eq!(
+            err("object w\n  k enum(a||b)\n"),
+            "t.schema:2: `enum(a||b)` has an empty value"
+        );
+    }
 }
