@@ -51,17 +51,21 @@ impl Node {
     }
 
     fn add_read(&mut self, r: &FieldRead) {
-        // A position in a list (`items.data[0]`): keep the whole list.
-        let to = r
-            .path
-            .iter()
-            .position(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
-            .unwrap_or(r.path.len());
-        self.keep(&r.path[..to]);
+        self.keep(up_to_a_list(&r.path));
         if let Conv::Money { currency_path } = &r.conv {
-            self.keep(currency_path);
+            self.keep(up_to_a_list(currency_path));
         }
     }
+}
+
+/// A path up to its first position in a list (`items.data[0]` → `items.data`): the
+/// whole list is kept.
+fn up_to_a_list(path: &[String]) -> &[String] {
+    let to = path
+        .iter()
+        .position(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or(path.len());
+    &path[..to]
 }
 
 /// Turns event lines into [`Event`]s holding only what the programs read.

@@ -571,3 +571,25 @@ fn a_line_that_is_not_utf8_is_an_error_record_and_blank_lines_are_skipped() {
     assert_eq!(summary.bad_lines, 1);
     assert_eq!(summary.events, 1);
 }
+
+#[test]
+fn a_position_in_a_list_decodes_as_the_whole_event_does() {
+    let text = r#"on invoice.paid when lines.data[1].amount > 10 USD { email to: "a@example.com", body: "{lines.data[1].description}: {lines.data[1].amount}" }"#;
+    let (source, programs) = build("positions", text);
+    let decoder = Decoder::new(&programs, None);
+    let line = json!({
+        "id": "evt_1", "object": "event", "type": "invoice.paid",
+        "data": {"object": {"id": "in_1", "object": "invoice", "currency": "usd",
+            "lines": {"object": "list", "data": [
+                {"id": "il_0", "amount": 100, "currency": "usd", "description": "Basic"},
+                {"id": "il_1", "amount": 1200, "currency": "usd", "description": "Pro"}
+            ]}}}
+    })
+    .to_string();
+    let whole = full(&line, None).unwrap();
+    let pruned = decoder.decode(&line).unwrap();
+    let a = vm::run(&programs[0], &source, &whole, &mut objects()).to_json();
+    let b = vm::run(&programs[0], &source, &pruned, &mut objects()).to_json();
+    assert_eq!(a, b);
+    assert_eq!(a["actions"][0]["body"], "Pro: 12.00 USD", "{a}");
+}

@@ -472,7 +472,7 @@ impl<'a> Machine<'a> {
                 let minor = j.as_i64()?;
                 let mut at = root;
                 for k in currency_path {
-                    at = at.get(k)?;
+                    at = step(at, k)?;
                 }
                 Peeked::Money(minor, Currency::parse(at.as_str()?)?)
             }
@@ -918,7 +918,7 @@ fn read_in(
     if let (true, Conv::Money { currency_path }) = (event.strict, &r.conv) {
         let mut c = root;
         for (i, key) in currency_path.iter().enumerate() {
-            match c.get(key) {
+            match step(c, key) {
                 Some(v) => c = v,
                 None if c.is_object() => return Err(not_set(r, &currency_path[..=i], root, span)),
                 None => break,
@@ -1024,7 +1024,7 @@ fn convert(
             let minor = j.as_i64().ok_or_else(|| bad("an integer amount"))?;
             let mut cur = root;
             for k in currency_path {
-                cur = cur.get(k).unwrap_or(&Json::Null);
+                cur = step(cur, k).unwrap_or(&Json::Null);
             }
             let currency = cur.as_str().and_then(Currency::parse).ok_or_else(|| {
                 RunError::at(
