@@ -134,6 +134,7 @@ fn family(op: &Op) -> &'static str {
         Op::MakeTable(_) => "table",
         Op::Email => "email",
         Op::Refund(_) => "refund",
+        Op::Call(_) => "call",
         Op::Skip => "skip",
         Op::Halt => "halt",
     }
@@ -159,6 +160,7 @@ const FAMILIES: &[&str] = &[
     "table",
     "email",
     "refund",
+    "call",
     "skip",
     "halt",
 ];

@@ -11,7 +11,12 @@
 pub mod email;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "live")]
+pub mod outbound;
+#[cfg(feature = "live")]
+pub mod retry;
 pub mod settings;
+pub mod signature;
 #[cfg(feature = "live")]
 pub mod stripe;
 

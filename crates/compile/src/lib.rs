@@ -7,7 +7,7 @@
 
 use flow_check::tree::*;
 use flow_check::Checked;
-pub use flow_program::{disassemble, Op, Program, UpdateSpec};
+pub use flow_program::{disassemble, CallSpec, Op, Program, UpdateSpec};
 use flow_syntax::Span;
 
 /// A compiled file: one program per workflow, in file order.
@@ -203,6 +203,28 @@ impl Compiler {
                     .push(params.iter().map(|(k, _)| k.clone()).collect());
                 let n = (self.p.refunds.len() - 1) as u32;
                 self.emit(Op::Refund(n), *span);
+            }
+            TStmt::Call {
+                action,
+                endpoint,
+                params,
+                slot,
+                span,
+            } => {
+                for (_, v) in params {
+                    self.expr(v);
+                }
+                self.p.calls.push(CallSpec {
+                    action: action.clone(),
+                    params: params.iter().map(|(k, _)| k.clone()).collect(),
+                    endpoint: endpoint.clone(),
+                });
+                let n = (self.p.calls.len() - 1) as u32;
+                self.emit(Op::Call(n), *span);
+                match slot {
+                    Some(s) => self.emit(Op::StoreLocal(*s), *span),
+                    None => self.emit(Op::Pop, *span),
+                };
             }
         }
     }

@@ -44,10 +44,23 @@ pub enum Op {
     Email,
     /// Pop one value per name in `refunds[n]`: create a refund.
     Refund(u32),
+    /// Pop one value per parameter of `calls[n]` (`slack`, `http`, a custom action),
+    /// carry it out, push its answer.
+    Call(u32),
     /// The `when` condition was false: end the run as skipped.
     Skip,
     /// End the run as succeeded.
     Halt,
+}
+
+/// A `slack`, `http` or custom action call: the action, its parameters' names in
+/// the order their values are pushed, and a custom action's address.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CallSpec {
+    pub action: String,
+    pub params: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -83,6 +96,9 @@ pub struct Program {
     /// Labels of each table built by `MakeTable`.
     pub tables: Vec<Vec<String>>,
     pub refunds: Vec<Vec<String>>,
+    /// `slack`, `http` and custom actions (left out of the serialized form when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallSpec>,
     pub locals: u16,
     /// Stripe steps (actions and conditions), for reports.
     #[serde(skip)]
@@ -108,6 +124,7 @@ impl Program {
             updates: Vec::new(),
             tables: Vec::new(),
             refunds: Vec::new(),
+            calls: Vec::new(),
             locals,
             span,
         }

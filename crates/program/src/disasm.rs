@@ -114,6 +114,10 @@ pub fn disassemble(p: &Program, source: Option<&SourceFile>) -> String {
                     .map(|v| v.join(", "))
                     .unwrap_or_default()
             ),
+            Op::Call(k) => match p.calls.get(*k as usize) {
+                Some(c) => format!("call       {} {}", c.action, c.params.join(", ")),
+                None => "call".into(),
+            },
             Op::Skip => "skip".into(),
             Op::Halt => "halt".into(),
         };

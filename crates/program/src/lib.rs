@@ -9,6 +9,6 @@ mod canonical;
 mod disasm;
 mod operand;
 
-pub use bytecode::{Op, Program, UpdateSpec};
+pub use bytecode::{CallSpec, Op, Program, UpdateSpec};
 pub use disasm::disassemble;
 pub use operand::{CmpOp, Conv, FieldRead, Lit, Root};
