@@ -350,7 +350,10 @@ pub struct Outbound {
     allow: Arc<Allow>,
     policy: RetryPolicy,
     max_answer_bytes: u64,
+    /// For `http`: every address checked when connecting.
     agent: ureq::Agent,
+    /// For Slack's Web API, at the address of `[slack] api_base`.
+    slack_agent: ureq::Agent,
     verbose: bool,
 }
 
@@ -398,6 +401,7 @@ impl Outbound {
             .proxy(None)
             .user_agent(format!("flow/{}", env!("CARGO_PKG_VERSION")))
             .build();
+        let slack_agent = ureq::Agent::new_with_config(config.clone());
         let agent = ureq::Agent::with_parts(
             config,
             DefaultConnector::new(),
@@ -415,6 +419,7 @@ impl Outbound {
             policy: RetryPolicy::new(http.timeout, http.max_network_retries, http.max_retry_time),
             max_answer_bytes: http.max_answer_bytes,
             agent,
+            slack_agent,
             verbose: false,
         }
     }
@@ -490,12 +495,16 @@ impl Outbound {
                 Ok(r) => r,
                 Err(e) => return Attempt::Refused(format!("the request cannot be made: {e}")),
             };
-            let req = self
-                .agent
+            let agent = if kind == "slack" {
+                &self.slack_agent
+            } else {
+                &self.agent
+            };
+            let req = agent
                 .configure_request(req)
                 .timeout_global(Some(timeout))
                 .build();
-            let mut response = match self.agent.run(req) {
+            let mut response = match agent.run(req) {
                 Ok(r) => r,
                 Err(e) => return transport_error(e, timeout),
             };
