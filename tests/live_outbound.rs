@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value as Json};
 
+mod serve_support;
+
 const TOKEN: &str = "xoxb-1234-test-token-Abc9Zq";
 const SECRET: &str = "flowsec_7yZq4V2wTestSecret";
 
@@ -680,4 +682,94 @@ fn without_the_token_or_the_secret_the_action_says_what_to_set() {
     );
     assert_eq!(r["actions"][0]["action"], "slack");
     assert!(receiver.seen().is_empty());
+}
+
+#[test]
+fn under_flow_serve_each_action_is_journaled_and_sent_once() {
+    let slack = Server::start(vec![("/api/chat.postMessage", vec![posted()])]);
+    let receiver = Server::start(vec![(
+        "/hooks/stripe-dispute",
+        vec![ok(json!({"received": true}))],
+    )]);
+    let dir = serve_support::flows_dir(&[
+        ("flow.toml", &toml(&slack, "\"127.0.0.1\"")),
+        ("alerts.flow", &dispute_flow(&receiver)),
+    ]);
+    let s = serve_support::start_with(
+        dir.path(),
+        &["--live"],
+        &[
+            ("STRIPE_WEBHOOK_SECRET", serve_support::SECRET),
+            ("STRIPE_API_KEY", "sk_test_51FlowServeOutboundKey"),
+            ("SLACK_BOT_TOKEN", TOKEN),
+            ("FLOW_HTTP_SECRET", SECRET),
+        ],
+    );
+    let event = dispute(json!({})).to_string();
+    let done = |n: i64| {
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        while serve_support::count(
+            dir.path(),
+            "SELECT count(*) FROM runs WHERE status = 'succeeded'",
+        ) < n
+        {
+            assert!(std::time::Instant::now() < until, "{}", s.log_text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let (status, _) = s.deliver(&event);
+    assert_eq!(status, 200, "{}", s.log_text());
+    done(1);
+    // Stripe delivers the same event again: it is not run again.
+    let (status, _) = s.deliver(&event);
+    assert_eq!(status, 200, "{}", s.log_text());
+    s.wait_idle(Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(slack.seen().len(), 1);
+    let hooks = receiver.seen();
+    assert_eq!(hooks.len(), 1);
+    assert_signed(&hooks[0]);
+    // Both actions are in the journal, the request under the key the receiver saw.
+    let db = serve_support::db(dir.path());
+    let journal: Vec<(String, String, String)> = db
+        .prepare("SELECT kind, idempotency_key, status FROM actions ORDER BY step")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(journal.len(), 2, "{journal:?}");
+    assert_eq!(
+        (journal[0].0.as_str(), journal[0].2.as_str()),
+        ("slack", "succeeded")
+    );
+    assert_eq!(
+        (journal[1].0.as_str(), journal[1].2.as_str()),
+        ("http", "succeeded")
+    );
+    assert_eq!(
+        Some(journal[1].1.as_str()),
+        hooks[0].header("Idempotency-Key")
+    );
+    drop(db);
+    let logs = s.log_text();
+    assert!(!logs.contains(TOKEN) && !logs.contains(SECRET), "{logs}");
+    s.stop();
+    for secret in [TOKEN, SECRET] {
+        no_secret_in_files(secret, dir.path());
+        assert!(!s_log_contains(&dir, secret));
+    }
+}
+
+/// Whether anything flow serve left in `dir` mentions `text` (the run log included).
+fn s_log_contains(dir: &tempfile::TempDir, text: &str) -> bool {
+    let db = serve_support::db(dir.path());
+    let all: String = db
+        .prepare("SELECT coalesce(action, '') || coalesce(result, '') || coalesce(error, '') FROM actions")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    all.contains(text)
 }
