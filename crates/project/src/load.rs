@@ -84,7 +84,7 @@ pub fn stem(path: &Path) -> String {
 pub fn load_settings(path: &Path) -> Result<Settings, Diagnostic> {
     settings::load_for(Some(path)).map_err(|e| {
         Diagnostic::error("E0902", format!("invalid settings: {e}"))
-            .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`, and `[stripe]`, `[email]` and `[serve]` for live runs and the server (see README)")
+            .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`, and `[stripe]`, `[email]`, `[slack]`, `[http]` and `[serve]` for live runs and the server (see README)")
     })
 }
 
