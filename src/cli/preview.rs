@@ -151,11 +151,22 @@ pub fn render_text(reports: &[RunReport]) -> String {
                     .iter()
                     .filter(|a| matches!(a, Action::Email(_)))
                     .count();
-                match n {
+                let mut line = match n {
                     0 => format!("{}: succeeded, sent no email", r.workflow),
                     1 => format!("{}: succeeded, sent 1 email", r.workflow),
                     n => format!("{}: succeeded, sent {n} emails", r.workflow),
+                };
+                match r
+                    .actions
+                    .iter()
+                    .filter(|a| matches!(a, Action::Slack { .. }))
+                    .count()
+                {
+                    0 => {}
+                    1 => line.push_str(" and 1 Slack message"),
+                    n => line.push_str(&format!(" and {n} Slack messages")),
                 }
+                line
             }
         };
         out.push_str(&line);
@@ -236,6 +247,10 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("also: slack"), "{text}");
+        assert!(
+            text.contains("Dispute alerts: succeeded, sent no email and 1 Slack message"),
+            "{text}"
+        );
         let j = render_json(&[report]);
         assert_eq!(j["slack"][0]["channel"], "#disputes");
         assert_eq!(j["slack"][0]["text"], "New <!channel> dispute");

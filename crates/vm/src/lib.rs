@@ -1058,7 +1058,20 @@ fn build_call(
         },
         ("http", None) => Action::Http {
             name: None,
-            method: text("method")?.to_ascii_uppercase(),
+            method: {
+                let m = text("method")?.to_ascii_uppercase();
+                if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) {
+                    return Err(RunError::at(
+                        RunCode::WrongType,
+                        span,
+                        format!(
+                            "http: `{}` is not a method: GET, POST, PUT, PATCH or DELETE",
+                            m.escape_debug()
+                        ),
+                    ));
+                }
+                m
+            },
             url: checked_url(text("url")?)?,
             headers: match get("headers") {
                 Value::Table(rows) => rows.iter().map(|(k, v)| (k.clone(), v.to_text())).collect(),
