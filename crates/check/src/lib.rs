@@ -2040,7 +2040,14 @@ fn custom_actions(
                 continue;
             }
             let text = p.ty.strip_suffix('?').unwrap_or(&p.ty);
-            match flow_stdlib::schema::parse_type(text) {
+            // Types nest a few levels (`list(ref(charge))`); the parser of types
+            // recurses, and no input may exhaust the stack.
+            let parsed = if text.matches('(').count() > 8 {
+                Err("this type is nested too deeply".to_string())
+            } else {
+                flow_stdlib::schema::parse_type(text)
+            };
+            match parsed {
                 Ok((ty, _)) => params.push(flow_stdlib::ParamDef {
                     name: p.name.name.clone(),
                     ty,

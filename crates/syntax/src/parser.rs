@@ -457,7 +457,7 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
             "a custom action (`action NAME url: \"https://…\" { PARAM: TYPE … }`)"
         }
         Rule::kw_url => "`url:` and the address the action posts to",
-        Rule::action_param | Rule::param_type | Rule::type_args => {
+        Rule::action_param | Rule::param_type => {
             "a parameter `NAME: TYPE` such as `text: string` or `note: string?`"
         }
         Rule::test | Rule::kw_test => "a test (`test \"name\" { given …  expect … }`)",
