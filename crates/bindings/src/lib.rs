@@ -3,7 +3,8 @@
 //! The VM never acts on the world itself: it builds an [`Action`] and hands it to a
 //! [`Bindings`] implementation. [`Recording`] (the default) carries nothing out and
 //! answers `retrieve` from a folder of Stripe objects; [`live::Live`] carries actions
-//! out through [`stripe::Stripe`] and [`email::Mailer`].
+//! out through [`stripe::Stripe`], [`email::Mailer`] and [`outbound::Outbound`]
+//! (Slack and `http`), each request retried by the rules of [`retry`].
 
 #![forbid(unsafe_code)]
 

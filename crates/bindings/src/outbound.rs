@@ -30,7 +30,7 @@ use crate::retry::{retry_after, transport_error, Attempt, RetryPolicy};
 use crate::settings::{HttpSettings, SlackSettings, HTTP_SECRET_VAR, SLACK_TOKEN_VAR};
 use crate::signature;
 use crate::{Action, ActionContext, ActionError, Bindings};
-use flow_vm::idempotency_key as idempotency_key_of;
+use flow_vm::idempotency_key;
 
 /// The header that carries an `http` request's signature.
 pub const SIGNATURE_HEADER: &str = "Flow-Signature";
@@ -345,8 +345,8 @@ pub struct Outbound {
     slack_base: String,
     token: Option<Secret>,
     secret: Option<Secret>,
-    /// A token or secret that could not be read, told when it is needed.
-    env_error: Option<String>,
+    /// Why a token or secret could not be read, by variable, told when it is needed.
+    env_errors: Vec<(&'static str, String)>,
     allow: Arc<Allow>,
     policy: RetryPolicy,
     max_answer_bytes: u64,
@@ -372,17 +372,19 @@ impl Outbound {
     /// (`SLACK_BOT_TOKEN`, `FLOW_HTTP_SECRET`). A missing one fails only the actions
     /// that need it, with what to set.
     pub fn from_env(slack: &SlackSettings, http: &HttpSettings) -> Outbound {
-        let mut env_error = None;
+        let mut env_errors = Vec::new();
         let mut read = |var| match Secret::from_env(var) {
             Ok(s) => s,
             Err(e) => {
-                env_error = Some(e);
+                env_errors.push((var, e));
                 None
             }
         };
         let token = read(SLACK_TOKEN_VAR);
         let secret = read(HTTP_SECRET_VAR);
-        Outbound::new(slack, http, token, secret).with_env_error(env_error)
+        let mut out = Outbound::new(slack, http, token, secret);
+        out.env_errors = env_errors;
+        out
     }
 
     pub fn new(
@@ -414,7 +416,7 @@ impl Outbound {
             slack_base: slack.api_base.trim_end_matches('/').to_string(),
             token,
             secret,
-            env_error: None,
+            env_errors: Vec::new(),
             allow,
             policy: RetryPolicy::new(http.timeout, http.max_network_retries, http.max_retry_time),
             max_answer_bytes: http.max_answer_bytes,
@@ -422,11 +424,6 @@ impl Outbound {
             slack_agent,
             verbose: false,
         }
-    }
-
-    fn with_env_error(mut self, e: Option<String>) -> Outbound {
-        self.env_error = e;
-        self
     }
 
     /// Log each request and retry to stderr (never a token or secret).
@@ -457,8 +454,8 @@ impl Outbound {
     }
 
     fn missing(&self, what: &str, var: &str, why: &str) -> ActionError {
-        match &self.env_error {
-            Some(e) => ActionError::new(format!("{what}: {e}")),
+        match self.env_errors.iter().find(|(v, _)| *v == var) {
+            Some((_, e)) => ActionError::new(format!("{what}: {e}")),
             None => ActionError::new(format!("{what}: {var} is not set: {why}")),
         }
     }
@@ -670,7 +667,7 @@ impl Outbound {
         if body.is_some() {
             all.push(("Content-Type".into(), "application/json".into()));
         }
-        let key = idempotency_key_of(cx);
+        let key = idempotency_key(cx);
         if let Some(k) = &key {
             all.push(("Idempotency-Key".into(), k.clone()));
         }

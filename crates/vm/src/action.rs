@@ -17,8 +17,9 @@ pub struct Email {
     pub append: Vec<(String, String)>,
 }
 
-/// One side effect of a run, with exactly the parameters Stripe's API would receive.
-/// In JSON, an object whose `"action"` names the kind, followed by its fields:
+/// One side effect of a run, with exactly the parameters Stripe's API (or Slack, or an
+/// HTTP endpoint) would receive. In JSON, an object whose `"action"` names the kind,
+/// followed by its fields:
 /// `{"action":"update","object":…,"id":…,"account":…,"params":…}`.
 ///
 /// `account` is the connected account a Stripe request acts on (`Stripe-Account`),
