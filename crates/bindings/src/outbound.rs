@@ -822,6 +822,55 @@ mod tests {
     }
 
     #[test]
+    fn headers_flow_sets_cannot_be_given_and_nothing_is_sent() {
+        let mut o = Outbound::new(
+            &SlackSettings::default(),
+            &HttpSettings::default(),
+            None,
+            Some(Secret::new(HTTP_SECRET_VAR, "s3cret-value").unwrap()),
+        );
+        let cx = ActionContext {
+            event_id: Some("evt_1"),
+            workflow: "W",
+            step: 0,
+        };
+        for (name, value) in [
+            ("Flow-Signature", "t=1,v1=00"),
+            ("idempotency-key", "mine"),
+            ("Content-Type", "text/plain"),
+            ("Host", "elsewhere.example"),
+            ("Bad Name", "x"),
+            ("X-Team", "risk\r\nX-Injected: 1"),
+        ] {
+            let action = Action::Http {
+                name: None,
+                method: "POST".into(),
+                // Refused before any address is looked up or connected to.
+                url: "https://127.0.0.1/never".into(),
+                headers: vec![(name.into(), value.into())],
+                body: None,
+            };
+            let e = o.perform(&action, &cx).unwrap_err();
+            assert!(
+                e.message.contains("nothing was sent"),
+                "{name}: {}",
+                e.message
+            );
+        }
+        let slack = Action::Slack {
+            channel: "#d".into(),
+            text: "x".into(),
+            blocks: None,
+        };
+        let e = o.perform(&slack, &cx).unwrap_err();
+        assert!(
+            e.message.contains("SLACK_BOT_TOKEN is not set"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn secrets_are_never_shown() {
         let s = Secret::new(HTTP_SECRET_VAR, "whsec_abcdef123456").unwrap();
         assert!(!format!("{s:?}").contains("abcdef"));
