@@ -12,7 +12,7 @@
 //! flow-check        ast::File → Checked                 (names, types; no I/O)
 //! flow-compile      Checked → Program
 //! flow-vm           Program × Event → RunReport         (actions through the Bindings trait)
-//! flow-bindings     recording; live Stripe and e-mail   (feature `live`)
+//! flow-bindings     recording; live Stripe, e-mail, Slack, http (feature `live`)
 //! flow-project      flow.toml, the folder walker, read-and-build a file
 //! flow-testing      `flow test`      flow-batch   `flow run --events`
 //! flow-repl         `flow repl`      flow-serve   `flow serve`, the run log

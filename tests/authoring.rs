@@ -405,3 +405,70 @@ fn a_test_file_needs_the_flow_it_tests() {
     );
     assert_eq!(last_line(&out), "0 passed, 1 failed");
 }
+
+/// `expect slack`, `expect http` and the custom actions of the file under test: a
+/// Slack text or a body that differs fails the test and shows what the run sent.
+#[test]
+fn slack_http_and_custom_actions_are_expected_by_name() {
+    let dir = temp();
+    std::fs::write(
+        dir.path().join("alerts.flow"),
+        r##"action crm_note url: "https://crm.example.com/notes" { charge: ref(charge), text: string }
+
+on charge.dispute.created {
+    slack channel: "#disputes", text: "New {reason} dispute for {amount}"
+    http method: "POST", url: "https://orders.example.com/hooks", json: { "dispute": id, "amount": amount }
+    crm_note charge: charge, text: "Dispute {id}"
+}
+"##,
+    )
+    .unwrap();
+    let given = r#"given charge.dispute.created { "id": "dp_1", "amount": 2000, "currency": "usd", "charge": "ch_1", "reason": "fraudulent" }"#;
+    std::fs::write(
+        dir.path().join("alerts.test.flow"),
+        format!(
+            r##"test "right" {{
+    {given}
+    expect slack channel: "#disputes", text: "New fraudulent dispute for 20.00 USD"
+    expect http json: {{ "dispute": "dp_1", "amount": 20.00 USD }}
+    expect crm_note charge: "ch_1", text: "Dispute dp_1"
+}}
+
+test "wrong text" {{
+    {given}
+    expect slack text: "New dispute"
+}}
+
+test "wrong amount" {{
+    {given}
+    expect http json: {{ "dispute": "dp_1", "amount": 21.00 USD }}
+}}
+
+test "no slack" {{
+    {given}
+    expect no slack
+}}
+"##
+        ),
+    )
+    .unwrap();
+    let o = flow(&["test", "alerts.test.flow"], dir.path());
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_eq!(last_line(&out), "1 passed, 3 failed", "{out}");
+    assert!(out.contains("right ... ok"), "{out}");
+    assert!(
+        out.contains(
+            "`text`: expected \"New dispute\", found \"New fraudulent dispute for 20.00 USD\""
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("`json`: expected {\"dispute\":\"dp_1\",\"amount\":2100}, found {\"dispute\":\"dp_1\",\"amount\":2000}"),
+        "{out}"
+    );
+    assert!(
+        out.contains("expected no slack, but the run made 1 slack"),
+        "{out}"
+    );
+}

@@ -261,6 +261,16 @@ fn pathological_nesting_is_an_error_not_a_crash() {
             "[".repeat(10_000),
             "]".repeat(10_000)
         ),
+        format!(
+            "action a url: \"https://a.example\" {{ p: list{}string{} }}\non charge.succeeded {{ a p: 1 }}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        ),
+        format!(
+            "action a url: \"https://a.example\" {{ p: {}string{} }}\non charge.succeeded {{ a p: 1 }}",
+            "list(".repeat(50_000),
+            ")".repeat(50_000)
+        ),
     ];
     for text in cases {
         // Run on a thread with the default 2 MiB stack: deeper than the main thread's

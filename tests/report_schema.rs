@@ -83,7 +83,7 @@ fn kinds(reports: &[Value]) -> BTreeSet<String> {
 
 /// The reports exercise every status and every action: a succeeded run with an
 /// e-mail and an update, a failed run with a code, a skipped run, a refund, a
-/// retrieve.
+/// retrieve, a Slack message and an HTTP request (examples/dispute_alerts.flow).
 fn covered() -> Vec<Value> {
     let reports = real_reports();
     let seen = kinds(&reports);
@@ -95,6 +95,8 @@ fn covered() -> Vec<Value> {
         "action:update",
         "action:retrieve",
         "action:refund",
+        "action:slack",
+        "action:http",
     ] {
         assert!(seen.contains(want), "no report with {want}: {seen:?}");
     }
@@ -361,7 +363,9 @@ fn the_schema_is_draft_2020_12_with_the_action_variants() {
             &json!("email"),
             &json!("update"),
             &json!("retrieve"),
-            &json!("refund")
+            &json!("refund"),
+            &json!("slack"),
+            &json!("http")
         ]
     );
     assert_eq!(
@@ -402,7 +406,7 @@ fn every_key_of_a_real_report_is_in_the_schema_with_its_type() {
         }
     }
     // And every property of every variant is seen in a real report.
-    for kind in ["email", "update", "retrieve", "refund"] {
+    for kind in ["email", "update", "retrieve", "refund", "slack", "http"] {
         for k in variant(&s, kind)["properties"].as_object().unwrap().keys() {
             assert!(
                 seen_action_keys.contains(&(kind.to_string(), k.clone())),

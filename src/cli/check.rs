@@ -46,7 +46,7 @@ pub fn check(files: &[PathBuf], format: Format, deny: Option<&str>) -> i32 {
                 return 2;
             }
         };
-        let build = flow_project::build(&source, &settings, &flow_project::stem(path));
+        let build = flow_project::build_at(path, &source, &settings);
         for d in &build.diagnostics {
             match d.severity {
                 Severity::Error => errors += 1,

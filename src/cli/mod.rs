@@ -68,14 +68,15 @@ pub enum Command {
         /// Worker threads for --events (default: one per core).
         #[arg(long, value_name = "N", requires = "events")]
         jobs: Option<usize>,
-        /// Carry the actions out: Stripe's API (key from STRIPE_API_KEY) and e-mail
-        /// (SMTP or an outbox, from flow.toml). Without it nothing leaves the machine.
+        /// Carry the actions out: Stripe's API (key from STRIPE_API_KEY), e-mail (SMTP or
+        /// an outbox, from flow.toml), Slack (SLACK_BOT_TOKEN) and signed http requests
+        /// (FLOW_HTTP_SECRET). Without it nothing leaves the machine.
         #[arg(long)]
         live: bool,
         /// With --live: write e-mails as .eml files into this folder instead of sending them.
         #[arg(long, value_name = "DIR", requires = "live")]
         outbox: Option<PathBuf>,
-        /// With --live: print each request to Stripe and each e-mail to stderr.
+        /// With --live: print each request (Stripe, Slack, http) and each e-mail to stderr.
         #[arg(long, short)]
         verbose: bool,
         /// What `now` is in the runs: `2024-01-31`, `2024-01-31T09:00:00Z` or Unix

@@ -1,4 +1,5 @@
-//! `flow preview`: the e-mails a run would send, as their readers would see them.
+//! `flow preview`: the e-mails and Slack messages a run would send, as their readers
+//! would see them.
 
 use serde_json::{json, Value as Json};
 
@@ -54,9 +55,50 @@ impl Preview {
     }
 }
 
-/// What each run did besides e-mails, in a line each, for the text preview.
+/// What each run did besides e-mails and Slack messages, in a line each, for the
+/// text preview.
 fn other_actions(r: &RunReport) -> Vec<String> {
-    r.actions.iter().filter_map(Action::summary).collect()
+    r.actions
+        .iter()
+        .filter(|a| !matches!(a, Action::Slack { .. }))
+        .filter_map(Action::summary)
+        .collect()
+}
+
+/// The Slack messages of some runs: (workflow, channel, text, blocks).
+fn slack_messages(reports: &[RunReport]) -> Vec<(&str, &str, &str, Option<&Json>)> {
+    reports
+        .iter()
+        .flat_map(|r| {
+            r.actions.iter().filter_map(|a| match a {
+                Action::Slack {
+                    channel,
+                    text,
+                    blocks,
+                } => Some((
+                    r.workflow.as_str(),
+                    channel.as_str(),
+                    text.as_str(),
+                    blocks.as_ref(),
+                )),
+                _ => None,
+            })
+        })
+        .collect()
+}
+
+/// A Slack message as the channel shows it: text from the event is shown as written
+/// (it is sent escaped, so Slack shows it so too, mentions and links included).
+fn slack_text(channel: &str, text: &str, blocks: Option<&Json>) -> String {
+    let mut out = format!("Channel: {}\n\n", one_line(channel));
+    for line in text.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    if let Some(b) = blocks {
+        out.push_str(&format!("\nBlocks: {b}\n"));
+    }
+    out
 }
 
 /// The whole preview of some runs, as text.
@@ -81,6 +123,17 @@ pub fn render_text(reports: &[RunReport]) -> String {
         out.push_str(&p.to_text());
         out.push('\n');
     }
+    let messages = slack_messages(reports);
+    let total = messages.len();
+    for (i, (workflow, channel, text, blocks)) in messages.iter().enumerate() {
+        let title = format!(" Slack {} of {total} · {workflow} ", i + 1);
+        out.push_str(&format!(
+            "──{title}{}\n",
+            "─".repeat(60usize.saturating_sub(title.chars().count()))
+        ));
+        out.push_str(&slack_text(channel, text, *blocks));
+        out.push('\n');
+    }
     for r in reports {
         let line = match r.status {
             Status::Skipped => format!(
@@ -98,11 +151,22 @@ pub fn render_text(reports: &[RunReport]) -> String {
                     .iter()
                     .filter(|a| matches!(a, Action::Email(_)))
                     .count();
-                match n {
+                let mut line = match n {
                     0 => format!("{}: succeeded, sent no email", r.workflow),
                     1 => format!("{}: succeeded, sent 1 email", r.workflow),
                     n => format!("{}: succeeded, sent {n} emails", r.workflow),
+                };
+                match r
+                    .actions
+                    .iter()
+                    .filter(|a| matches!(a, Action::Slack { .. }))
+                    .count()
+                {
+                    0 => {}
+                    1 => line.push_str(" and 1 Slack message"),
+                    n => line.push_str(&format!(" and {n} Slack messages")),
                 }
+                line
             }
         };
         out.push_str(&line);
@@ -136,7 +200,13 @@ pub fn render_json(reports: &[RunReport]) -> Json {
             })
         })
         .collect();
-    json!({ "emails": emails, "runs": runs })
+    let slack: Vec<Json> = slack_messages(reports)
+        .into_iter()
+        .map(|(workflow, channel, text, blocks)| {
+            json!({ "workflow": workflow, "channel": channel, "text": text, "blocks": blocks })
+        })
+        .collect();
+    json!({ "emails": emails, "slack": slack, "runs": runs })
 }
 
 #[cfg(test)]
@@ -153,6 +223,37 @@ mod tests {
         let widths: Vec<usize> = t.lines().map(|l| l.chars().count()).collect();
         assert!(widths.iter().all(|w| *w == widths[0]), "{t}");
         assert!(t.contains("| Customer ID | cus_1      |"), "{t}");
+    }
+
+    #[test]
+    fn slack_messages_are_shown_with_their_channel() {
+        let report = RunReport {
+            workflow: "Dispute alerts".into(),
+            event: Some("evt_1".into()),
+            event_type: "charge.dispute.created".into(),
+            status: Status::Succeeded,
+            code: None,
+            error: None,
+            actions: vec![Action::Slack {
+                channel: "#disputes".into(),
+                text: "New <!channel> dispute".into(),
+                blocks: None,
+            }],
+        };
+        let text = render_text(std::slice::from_ref(&report));
+        assert!(text.contains("Slack 1 of 1 · Dispute alerts"), "{text}");
+        assert!(
+            text.contains("Channel: #disputes\n\nNew <!channel> dispute\n"),
+            "{text}"
+        );
+        assert!(!text.contains("also: slack"), "{text}");
+        assert!(
+            text.contains("Dispute alerts: succeeded, sent no email and 1 Slack message"),
+            "{text}"
+        );
+        let j = render_json(&[report]);
+        assert_eq!(j["slack"][0]["channel"], "#disputes");
+        assert_eq!(j["slack"][0]["text"], "New <!channel> dispute");
     }
 
     #[test]

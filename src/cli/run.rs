@@ -156,6 +156,7 @@ fn live_bindings(
         opts.outbox.as_deref(),
         needs,
     )?
+    .outbound(&settings.slack, &settings.http)
     .verbose(opts.verbose);
     if setup.is_live_mode() {
         eprintln!(

@@ -3,7 +3,8 @@
 //! The VM never acts on the world itself: it builds an [`Action`] and hands it to a
 //! [`Bindings`] implementation. [`Recording`] (the default) carries nothing out and
 //! answers `retrieve` from a folder of Stripe objects; [`live::Live`] carries actions
-//! out through [`stripe::Stripe`] and [`email::Mailer`].
+//! out through [`stripe::Stripe`], [`email::Mailer`] and [`outbound::Outbound`]
+//! (Slack and `http`), each request retried by the rules of [`retry`].
 
 #![forbid(unsafe_code)]
 
@@ -11,7 +12,12 @@
 pub mod email;
 #[cfg(feature = "live")]
 pub mod live;
+#[cfg(feature = "live")]
+pub mod outbound;
+#[cfg(feature = "live")]
+pub mod retry;
 pub mod settings;
+pub mod signature;
 #[cfg(feature = "live")]
 pub mod stripe;
 

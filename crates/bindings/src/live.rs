@@ -1,5 +1,6 @@
-//! The bindings of `flow run --live`: Stripe actions through Stripe's API, e-mail
-//! through SMTP or an outbox folder.
+//! The bindings of `flow run --live` and `flow serve --live`: Stripe actions
+//! through Stripe's API, e-mail through SMTP or an outbox folder, Slack messages and
+//! `http` requests through [`Outbound`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,7 +10,8 @@ use serde_json::Value as Json;
 use flow_syntax::Diagnostic;
 
 use crate::email::Mailer;
-use crate::settings::{EmailSettings, StripeSettings};
+use crate::outbound::Outbound;
+use crate::settings::{EmailSettings, HttpSettings, SlackSettings, StripeSettings};
 use crate::stripe::{ApiKey, Stripe, StripeConfig, API_KEY_VAR};
 use crate::{Action, ActionContext, ActionError, Bindings};
 
@@ -19,6 +21,8 @@ use crate::{Action, ActionContext, ActionError, Bindings};
 pub struct Live {
     pub stripe: Option<Stripe>,
     pub mail: Option<Mailer>,
+    /// Slack and `http` (custom actions too).
+    pub outbound: Option<Outbound>,
 }
 
 impl Bindings for Live {
@@ -29,6 +33,13 @@ impl Bindings for Live {
                 None => Err(ActionError::new(
                     "email: no way to send it: set `smtp` or `outbox` under [email] in flow.toml, or give --outbox DIR",
                 )),
+            },
+            Action::Slack { .. } | Action::Http { .. } => match &mut self.outbound {
+                Some(o) => o.perform(action, cx),
+                None => Err(ActionError::new(format!(
+                    "{}: these bindings were made without Slack and http settings (this is a bug)",
+                    action.kind()
+                ))),
             },
             _ => match &mut self.stripe {
                 Some(s) => s.perform(action, cx),
@@ -75,6 +86,8 @@ enum MailSetup {
 pub struct LiveSetup {
     stripe: Option<(StripeConfig, ApiKey)>,
     mail: Option<MailSetup>,
+    slack: SlackSettings,
+    http: HttpSettings,
     verbose: bool,
 }
 
@@ -142,8 +155,22 @@ impl LiveSetup {
         Ok(LiveSetup {
             stripe,
             mail,
+            slack: SlackSettings::default(),
+            http: HttpSettings::default(),
             verbose: false,
         })
+    }
+
+    /// How Slack is reached (`[slack]`) and `http` requests are sent (`[http]`); the
+    /// defaults otherwise. The token and the signing secret are read from
+    /// `SLACK_BOT_TOKEN` and `FLOW_HTTP_SECRET` for each run; an action that needs a
+    /// missing one fails with what to set.
+    pub fn outbound(self, slack: &SlackSettings, http: &HttpSettings) -> LiveSetup {
+        LiveSetup {
+            slack: slack.clone(),
+            http: http.clone(),
+            ..self
+        }
     }
 
     /// Print each request to Stripe and each e-mail to stderr.
@@ -180,6 +207,11 @@ impl LiveSetup {
                 .with_help("see [email] in flow.toml")
         })?
         .map(|m| m.verbose(self.verbose));
-        Ok(Live { stripe, mail })
+        let outbound = Some(Outbound::from_env(&self.slack, &self.http).verbose(self.verbose));
+        Ok(Live {
+            stripe,
+            mail,
+            outbound,
+        })
     }
 }

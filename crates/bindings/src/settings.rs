@@ -36,6 +36,59 @@ impl Default for StripeSettings {
     }
 }
 
+/// Where Slack's Web API answers.
+pub const DEFAULT_SLACK_API_BASE: &str = "https://slack.com/api";
+/// The environment variable the Slack bot token is read from (`xoxb-…`).
+pub const SLACK_TOKEN_VAR: &str = "SLACK_BOT_TOKEN";
+/// The environment variable the secret that signs `http` requests is read from.
+pub const HTTP_SECRET_VAR: &str = "FLOW_HTTP_SECRET";
+
+/// How a live run reaches Slack (`[slack]`). The token is not a setting: it is read
+/// from `SLACK_BOT_TOKEN` only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlackSettings {
+    /// `https://slack.com/api`; `http://` only for a server on this machine.
+    pub api_base: String,
+}
+
+impl Default for SlackSettings {
+    fn default() -> SlackSettings {
+        SlackSettings {
+            api_base: DEFAULT_SLACK_API_BASE.to_string(),
+        }
+    }
+}
+
+/// How a live run sends `http` requests and custom actions, and Slack messages
+/// (`[http]`). The signing secret is read from `FLOW_HTTP_SECRET` only.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpSettings {
+    /// Hosts and addresses that may be reached although they are not public
+    /// (loopback, private, link-local), also over plain `http://`: `"127.0.0.1"`,
+    /// `"::1"`, `"hooks.internal"`.
+    pub allow: Vec<String>,
+    /// The longest one request may take.
+    pub timeout: Duration,
+    /// The largest answer read, in bytes; a larger one fails the action.
+    pub max_answer_bytes: u64,
+    /// How many times a failed request is tried again.
+    pub max_network_retries: u32,
+    /// The longest a request may take with all its retries.
+    pub max_retry_time: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> HttpSettings {
+        HttpSettings {
+            allow: Vec::new(),
+            timeout: Duration::from_secs(10),
+            max_answer_bytes: 1 << 20,
+            max_network_retries: 3,
+            max_retry_time: Duration::from_secs(60),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmailSettings {
     /// The sender, `flow@example.com` or `Flow <flow@example.com>`.

@@ -17,11 +17,12 @@
 //! errors, not in the `--verbose` log; an answer that quotes it is redacted.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value as Json;
 
 use super::{Action, ActionContext, ActionError, Bindings};
+use crate::retry::{retry_after, transport_error, Attempt, RetryPolicy};
 use crate::settings::StripeSettings;
 
 /// The environment variable the API key is read from (the only place it comes from).
@@ -126,6 +127,19 @@ impl From<&StripeSettings> for StripeConfig {
             max_retry_time: s.max_retry_time,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(8),
+        }
+    }
+}
+
+impl StripeConfig {
+    /// The retry rules of these settings.
+    pub fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            timeout: self.timeout,
+            max_network_retries: self.max_network_retries,
+            max_retry_time: self.max_retry_time,
+            initial_backoff: self.initial_backoff,
+            max_backoff: self.max_backoff,
         }
     }
 }
@@ -238,18 +252,6 @@ impl Method {
     }
 }
 
-/// What one attempt came to.
-enum Attempt {
-    Done(u16, Json),
-    /// A final answer: not to be tried again.
-    Refused(String),
-    /// Worth trying again (after at least `after`, when the server said so).
-    Retry {
-        why: String,
-        after: Option<Duration>,
-    },
-}
-
 /// The Stripe bindings.
 pub struct Stripe {
     config: StripeConfig,
@@ -311,86 +313,22 @@ impl Stripe {
             Some(a) => format!("{} {path} (Stripe-Account: {a})", method.name()),
             None => format!("{} {path}", method.name()),
         };
-        let start = Instant::now();
-        let deadline = start + self.config.max_retry_time;
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let timeout = self.config.timeout.min(remaining);
-            let key_note = idempotency_key
-                .map(|k| format!(" (Idempotency-Key: {k})"))
-                .unwrap_or_default();
-            let outcome = self.attempt(&method, path, idempotency_key, account, timeout);
-            let (why, after) = match outcome {
-                Attempt::Done(status, json) => {
-                    self.log(&format!("{what}{key_note} → {status}"));
-                    // The answer is kept (in the report, in flow serve's run log): an
-                    // answer that quotes the key must not carry it there.
-                    return Ok(self.key.redact_json(json));
-                }
-                Attempt::Refused(msg) => {
-                    self.log(&format!("{what}{key_note} → {msg}"));
-                    return Err(self.error(format!("{what}: {msg}")));
-                }
-                Attempt::Retry { why, after } => (why, after),
-            };
-            let elapsed = start.elapsed();
-            let tries = if attempt == 1 {
-                "1 attempt".to_string()
-            } else {
-                format!("{attempt} attempts")
-            };
-            let give_up = |reason: String| {
-                self.error(format!(
-                    "{what}: gave up after {tries} in {:.1} s ({reason}); last: {why}",
-                    elapsed.as_secs_f64()
-                ))
-            };
-            if attempt > self.config.max_network_retries {
-                self.log(&format!("{what}{key_note} → {why}; no retries left"));
-                return Err(give_up(format!(
-                    "max_network_retries = {}",
-                    self.config.max_network_retries
-                )));
-            }
-            let backoff = self.backoff(attempt);
-            let wait = after.map_or(backoff, |a| a.max(backoff));
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            // Not worth an attempt that would have next to no time to be answered.
-            let least = self.config.timeout.min(Duration::from_millis(100));
-            if wait + least >= remaining {
-                self.log(&format!("{what}{key_note} → {why}; out of time"));
-                let reason = match after {
-                    Some(a) if a >= remaining => format!(
-                        "Stripe asked to wait {:.1} s, beyond max_retry_time = {:.1} s",
-                        a.as_secs_f64(),
-                        self.config.max_retry_time.as_secs_f64()
-                    ),
-                    _ => format!(
-                        "max_retry_time = {:.1} s",
-                        self.config.max_retry_time.as_secs_f64()
-                    ),
-                };
-                return Err(give_up(reason));
-            }
-            self.log(&format!(
-                "{what}{key_note} → {why}; retrying in {:.2} s",
-                wait.as_secs_f64()
-            ));
-            std::thread::sleep(wait);
-        }
-    }
-
-    /// Exponential backoff with jitter: the n-th retry waits up to
-    /// `initial_backoff × 2^(n-1)` (capped), at least half of it.
-    fn backoff(&self, retry: u32) -> Duration {
-        let exp = self
+        let key_note = idempotency_key
+            .map(|k| format!(" (Idempotency-Key: {k})"))
+            .unwrap_or_default();
+        let log = |line: &str| self.log(line);
+        let answer = self
             .config
-            .initial_backoff
-            .saturating_mul(1u32 << (retry.saturating_sub(1)).min(16));
-        let capped = exp.min(self.config.max_backoff);
-        capped.mul_f64(0.5 + fastrand::f64() * 0.5)
+            .policy()
+            .run(&what, &key_note, "Stripe", &log, |timeout| {
+                self.attempt(&method, path, idempotency_key, account, timeout)
+            });
+        match answer {
+            // The answer is kept (in the report, in flow serve's run log): an answer
+            // that quotes the key must not carry it there.
+            Ok(json) => Ok(self.key.redact_json(json)),
+            Err(message) => Err(self.error(message)),
+        }
     }
 
     fn error(&self, message: String) -> ActionError {
@@ -404,7 +342,7 @@ impl Stripe {
         idempotency_key: Option<&str>,
         account: Option<&str>,
         timeout: Duration,
-    ) -> Attempt {
+    ) -> Attempt<Json> {
         let url = format!("{}{path}", self.config.api_base);
         let result = match method {
             Method::Get => {
@@ -449,9 +387,7 @@ impl Stripe {
                 .map(str::to_string)
         };
         let should_retry = header("Stripe-Should-Retry").map(|v| v.eq_ignore_ascii_case("true"));
-        let retry_after = header("Retry-After")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(header("Retry-After").as_deref());
         let request_id = header("Request-Id");
         let body = match response.body_mut().read_to_string() {
             Ok(b) => b,
@@ -482,26 +418,6 @@ impl Stripe {
         } else {
             Attempt::Refused(msg)
         }
-    }
-}
-
-fn transport_error(e: ureq::Error, timeout: Duration) -> Attempt {
-    match e {
-        ureq::Error::Timeout(_) => Attempt::Retry {
-            why: format!("no answer within {:.2} s", timeout.as_secs_f64()),
-            after: None,
-        },
-        ureq::Error::Io(io) => Attempt::Retry {
-            why: format!("connection error: {io}"),
-            after: None,
-        },
-        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound | ureq::Error::Protocol(_) => {
-            Attempt::Retry {
-                why: format!("connection error: {e}"),
-                after: None,
-            }
-        }
-        other => Attempt::Refused(format!("the request could not be sent: {other}")),
     }
 }
 
@@ -611,9 +527,12 @@ impl Bindings for Stripe {
                     account.as_deref(),
                 )
             }
-            Action::Email(_) => Err(ActionError::new(
-                "e-mail is not sent through Stripe (this is a bug in the bindings)",
-            )),
+            Action::Email(_) | Action::Slack { .. } | Action::Http { .. } => {
+                Err(ActionError::new(format!(
+                    "{} is not sent through Stripe (this is a bug in the bindings)",
+                    action.kind()
+                )))
+            }
         }
     }
 }
@@ -760,7 +679,7 @@ mod tests {
 
     #[test]
     fn backoff_grows_with_jitter_and_is_capped() {
-        let s = Stripe::new(StripeConfig::default(), ApiKey::new("sk_test_x").unwrap());
+        let s = StripeConfig::default().policy();
         for _ in 0..50 {
             let b1 = s.backoff(1);
             assert!(b1 >= Duration::from_millis(250) && b1 <= Duration::from_millis(500));

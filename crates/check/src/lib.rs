@@ -29,6 +29,14 @@ use tree::*;
 pub use tree::{TExpr, TStmt, TWorkflow};
 pub use types::{describe_field_type, EnumTy, Ty};
 
+/// A custom action declared in a flow file (`action NAME url: "…" { … }`): its
+/// parameters, checked like a built-in action's, and the address it posts to.
+#[derive(Clone, Debug)]
+pub struct CustomAction {
+    pub def: flow_stdlib::ActionDef,
+    pub url: String,
+}
+
 /// A checked file: its workflows, ready to compile.
 #[derive(Clone, Debug)]
 pub struct Checked {
@@ -50,8 +58,11 @@ pub fn check_file(
 ) -> (Checked, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut workflows = Vec::new();
+    let custom: std::rc::Rc<[CustomAction]> =
+        custom_actions(&file.actions, env.lib, &mut diagnostics).into();
     for w in &file.workflows {
         let mut cx = Checker::new(*env);
+        cx.custom = custom.clone();
         if let Some(tw) = cx.workflow(w, default_name) {
             if !cx.diagnostics.iter().any(Diagnostic::is_error) {
                 cx.diagnostics.extend(reach::analyze(&tw));
@@ -74,7 +85,7 @@ pub fn check_file(
             seen.insert(&tw.name, sp);
         }
     }
-    let tests = test_case::check_tests(&file.tests, &source, env, &mut diagnostics);
+    let tests = test_case::check_tests(&file.tests, &source, env, &custom, &mut diagnostics);
     (
         Checked {
             source,
@@ -102,6 +113,8 @@ pub struct Checker<'s> {
     /// Paths known not to be null here (`if x != null { … }`).
     non_null: Vec<String>,
     steps: usize,
+    /// The custom actions of the file being checked.
+    pub custom: std::rc::Rc<[CustomAction]>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -129,6 +142,7 @@ impl<'s> Checker<'s> {
             next_slot: 0,
             non_null: Vec::new(),
             steps: 0,
+            custom: std::rc::Rc::from(Vec::new()),
             diagnostics: Vec::new(),
         }
     }
@@ -346,9 +360,58 @@ impl<'s> Checker<'s> {
             }
             StmtKind::Action { name, args } => {
                 self.steps += 1;
-                self.action(name, args, s.span)
+                self.action(name, args, None, s.span)
+            }
+            StmtKind::LetAction { name, action, args } => {
+                self.steps += 1;
+                self.let_action(name, action, args, s.span)
             }
         }
+    }
+
+    /// `let NAME = ACTION …`: the answer of an action that has one (`http` and custom
+    /// actions: `{ "status": …, "body": … }`, dynamic JSON).
+    fn let_action(
+        &mut self,
+        name: &ast::Ident,
+        action: &ast::Ident,
+        args: &[ast::Arg],
+        span: Span,
+    ) -> Option<TStmt> {
+        let answers =
+            action.name == "http" || self.custom.iter().any(|c| c.def.name == action.name);
+        let known = answers || self.env.lib.action(&action.name).is_some();
+        let slot = self.next_slot;
+        self.next_slot += 1;
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.insert(
+                name.name.clone(),
+                Local {
+                    slot,
+                    ty: Ty::Json,
+                    span: name.span,
+                    used: !answers,
+                },
+            );
+        }
+        if known && !answers {
+            self.error(
+                Diagnostic::error(
+                    "E0311",
+                    format!("`{}` has no answer to name with `let`", action.name),
+                )
+                .with_label(action.span, "this action answers nothing a later step can use")
+                .with_help(format!(
+                    "write `{} …` on its own line; `let NAME = http …` (and a custom action) names the answer: its `status` and JSON `body`",
+                    action.name
+                )),
+            );
+            for a in args {
+                self.expr(&a.value);
+            }
+            return None;
+        }
+        self.action(action, args, Some(slot), span)
     }
 
     fn lookup_local(&mut self, name: &str) -> Option<&mut Local> {
@@ -357,15 +420,34 @@ impl<'s> Checker<'s> {
 
     // ------------------------------------------------------------- actions
 
-    fn action(&mut self, name: &ast::Ident, args: &[ast::Arg], span: Span) -> Option<TStmt> {
+    fn action(
+        &mut self,
+        name: &ast::Ident,
+        args: &[ast::Arg],
+        slot: Option<u16>,
+        span: Span,
+    ) -> Option<TStmt> {
         let lib = self.env.lib;
-        let Some(def) = lib.action(&name.name) else {
-            self.error(unknown_action(
-                lib,
-                name,
-                &["update", "retrieve", "let", "if"],
-                "the actions are {actions}, and the statements `update REF.path = value` and `retrieve REF`",
-            ));
+        let custom = self.custom.clone();
+        let endpoint = custom
+            .iter()
+            .find(|c| c.def.name == name.name)
+            .map(|c| c.url.clone());
+        let Some(def) = lib.action(&name.name).or_else(|| {
+            custom
+                .iter()
+                .find(|c| c.def.name == name.name)
+                .map(|c| &c.def)
+        }) else {
+            let mut also = vec!["update", "retrieve", "let", "if"];
+            also.extend(custom.iter().map(|c| c.def.name.as_str()));
+            let mut help = "the actions are {actions}, and the statements `update REF.path = value` and `retrieve REF`".to_string();
+            if !custom.is_empty() {
+                let names: Vec<String> =
+                    custom.iter().map(|c| format!("`{}`", c.def.name)).collect();
+                help = format!("{help}; this file declares {}", names.join(", "));
+            }
+            self.error(unknown_action(lib, name, &also, &help));
             for a in args {
                 self.expr(&a.value);
             }
@@ -482,7 +564,13 @@ impl<'s> Checker<'s> {
                     span,
                 })
             }
-            _ => None,
+            _ => Some(TStmt::Call {
+                action: def.name.clone(),
+                endpoint,
+                params: params.into_iter().map(|(k, v, _)| (k, v)).collect(),
+                slot,
+                span,
+            }),
         }
     }
 
@@ -497,6 +585,8 @@ impl<'s> Checker<'s> {
         e: &ast::Expr,
     ) -> TExpr {
         match ty {
+            // Any value: sent as JSON (maps and lists as written, money in minor units).
+            FieldType::Json => self.expr(e),
             FieldType::Table => {
                 if let ExprKind::Map(entries) = &e.kind {
                     let rows = entries
@@ -1932,6 +2022,135 @@ impl<'s> Checker<'s> {
             );
         }
     }
+}
+
+/// The custom actions a file declares, each checked (E0312): a name of its own, an
+/// `http(s)://` address with a host, parameters of known types, each named once.
+fn custom_actions(
+    decls: &[ast::ActionDecl],
+    lib: &Stdlib,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<CustomAction> {
+    let mut out: Vec<CustomAction> = Vec::new();
+    let mut taken: HashMap<String, Span> = HashMap::new();
+    for d in decls {
+        let bad = |label: Span, message: String, note: &str, help: &str| {
+            Diagnostic::error("E0312", message)
+                .with_label(label, note.to_string())
+                .with_help(help.to_string())
+        };
+        if lib.action(&d.name.name).is_some()
+            || d.name.name == "update"
+            || d.name.name == "retrieve"
+        {
+            diagnostics.push(bad(
+                d.name.span,
+                format!("`{}` is a built-in action", d.name.name),
+                "this name is taken",
+                "give the custom action a name of its own, such as `crm_note`",
+            ));
+            continue;
+        }
+        if let Some(first) = taken.get(&d.name.name) {
+            diagnostics.push(
+                bad(
+                    d.name.span,
+                    format!("the action `{}` is declared twice", d.name.name),
+                    "declared again here",
+                    "declare each action once",
+                )
+                .with_secondary(*first, "first declared here"),
+            );
+            continue;
+        }
+        taken.insert(d.name.name.clone(), d.name.span);
+        let mut ok = true;
+        if !url_has_host(&d.url) {
+            diagnostics.push(bad(
+                d.url_span,
+                format!("`{}` is not an address such as \"https://crm.example.com/notes\"", d.url),
+                "expected https://HOST/PATH",
+                "a custom action posts to an https:// address (plain http only to hosts allowed under [http] in flow.toml)",
+            ));
+            ok = false;
+        }
+        let mut params: Vec<flow_stdlib::ParamDef> = Vec::new();
+        for p in &d.params {
+            if params.iter().any(|q| q.name == p.name.name) {
+                diagnostics.push(bad(
+                    p.name.span,
+                    format!("the parameter `{}` is declared twice", p.name.name),
+                    "declared again here",
+                    "declare each parameter once",
+                ));
+                ok = false;
+                continue;
+            }
+            let text = p.ty.strip_suffix('?').unwrap_or(&p.ty);
+            // Types nest a few levels (`list(ref(charge))`); the parser of types
+            // recurses, and no input may exhaust the stack.
+            let parsed = if text.matches('(').count() > 8 {
+                Err("this type is nested too deeply".to_string())
+            } else {
+                flow_stdlib::schema::parse_type(text)
+            };
+            match parsed {
+                Ok((ty, _)) => params.push(flow_stdlib::ParamDef {
+                    name: p.name.name.clone(),
+                    ty,
+                    optional: p.ty.ends_with('?'),
+                    doc: format!("a {text}"),
+                }),
+                Err(e) => {
+                    const TYPES: &[&str] = &[
+                        "string",
+                        "integer",
+                        "decimal",
+                        "bool",
+                        "timestamp",
+                        "currency",
+                        "money",
+                        "json",
+                        "metadata",
+                        "table",
+                        "addresses",
+                    ];
+                    let close = did_you_mean(text, TYPES.iter().copied());
+                    let note = phrase(&close).unwrap_or_else(|| "not a type".into());
+                    diagnostics.push(bad(
+                        p.ty_span,
+                        format!("`{}`: {e}", p.name.name),
+                        &note,
+                        "the types are string, integer, decimal, bool, timestamp, currency, money, json, metadata, table, ref(OBJECT), enum(a|b), list(TYPE); a trailing `?` makes a parameter optional",
+                    ));
+                    ok = false;
+                }
+            }
+        }
+        if ok {
+            out.push(CustomAction {
+                def: flow_stdlib::ActionDef {
+                    name: d.name.name.clone(),
+                    summary: format!("POST to {}", d.url),
+                    params,
+                },
+                url: d.url.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// `http(s)://HOST…` with a host and no user or password.
+fn url_has_host(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    !authority.is_empty() && !authority.contains('@') && !authority.starts_with(':')
 }
 
 /// E0301: `name` is not in the action catalogue. `also` are other words that could

@@ -159,7 +159,8 @@ fn first_span(stmts: &[TStmt]) -> Option<Span> {
         TStmt::Update { span, .. }
         | TStmt::Retrieve { span, .. }
         | TStmt::Email { span, .. }
-        | TStmt::Refund { span, .. } => *span,
+        | TStmt::Refund { span, .. }
+        | TStmt::Call { span, .. } => *span,
     })
 }
 

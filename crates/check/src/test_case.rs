@@ -118,6 +118,8 @@ const NO_KINDS: &[(&str, Option<&str>)] = &[
     ("update", Some("update")),
     ("refund", Some("refund")),
     ("retrieve", Some("retrieve")),
+    ("slack", Some("slack")),
+    ("http", Some("http")),
     ("actions", None),
 ];
 
@@ -126,6 +128,7 @@ pub fn check_tests(
     tests: &[ast::Test],
     source: &Arc<SourceFile>,
     env: &Env<'_>,
+    custom: &std::rc::Rc<[super::CustomAction]>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<TTest> {
     let mut seen: HashMap<&str, Span> = HashMap::new();
@@ -141,8 +144,10 @@ pub fn check_tests(
         } else {
             seen.insert(&t.name, t.name_span);
         }
+        let mut cx = Checker::new(*env);
+        cx.custom = custom.clone();
         let mut tc = TestChecker {
-            cx: Checker::new(*env),
+            cx,
             env: *env,
             source: source.clone(),
             diagnostics: Vec::new(),
@@ -766,7 +771,7 @@ impl TestChecker<'_> {
                     self.error(
                             Diagnostic::error("E0710", format!("`expect no {}` is not an expectation", what.name))
                                 .with_label(what.span, phrase(&close).unwrap_or_else(|| "not an action".into()))
-                                .with_help("write `expect no email`, `no update`, `no refund`, `no retrieve` or `no actions`"),
+                                .with_help("write `expect no email`, `no update`, `no refund`, `no retrieve`, `no slack`, `no http` or `no actions`"),
                         );
                     return None;
                 }
@@ -823,7 +828,13 @@ impl TestChecker<'_> {
             }
             ast::ExpectedAction::Call { name, args, span } => {
                 let lib = self.env.lib;
-                let Some(def) = lib.action(&name.name) else {
+                let custom = self.cx.custom.clone();
+                let Some(def) = lib.action(&name.name).or_else(|| {
+                    custom
+                        .iter()
+                        .find(|c| c.def.name == name.name)
+                        .map(|c| &c.def)
+                }) else {
                     self.error(super::unknown_action(
                         lib,
                         name,
@@ -971,6 +982,7 @@ mod tests {
             &parsed.file.tests,
             &source,
             &Env::new(flow_stdlib::builtin()),
+            &std::rc::Rc::from(Vec::new()),
             &mut diags,
         );
         (tests, diags)

@@ -126,4 +126,16 @@ pub enum TStmt {
         params: Vec<(String, TExpr)>,
         span: Span,
     },
+    /// `slack`, `http` or a custom action, carried out through the bindings; with
+    /// `let NAME = …`, its answer is stored in `slot`.
+    Call {
+        /// `slack`, `http`, or the custom action's name.
+        action: String,
+        /// A custom action's address (it is carried out as an `http` POST).
+        endpoint: Option<String>,
+        /// Parameters in the order written.
+        params: Vec<(String, TExpr)>,
+        slot: Option<u16>,
+        span: Span,
+    },
 }

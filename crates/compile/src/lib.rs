@@ -7,7 +7,7 @@
 
 use flow_check::tree::*;
 use flow_check::Checked;
-pub use flow_program::{disassemble, Op, Pattern, Program, UpdateSpec};
+pub use flow_program::{disassemble, CallSpec, Op, Pattern, Program, UpdateSpec};
 use flow_syntax::Span;
 
 /// A compiled file: one program per workflow, in file order.
@@ -205,6 +205,28 @@ impl Compiler {
                 let n = (self.p.refunds.len() - 1) as u32;
                 self.emit(Op::Refund(n), *span);
             }
+            TStmt::Call {
+                action,
+                endpoint,
+                params,
+                slot,
+                span,
+            } => {
+                for (_, v) in params {
+                    self.expr(v);
+                }
+                self.p.calls.push(CallSpec {
+                    action: action.clone(),
+                    params: params.iter().map(|(k, _)| k.clone()).collect(),
+                    endpoint: endpoint.clone(),
+                });
+                let n = (self.p.calls.len() - 1) as u32;
+                self.emit(Op::Call(n), *span);
+                match slot {
+                    Some(s) => self.emit(Op::StoreLocal(*s), *span),
+                    None => self.emit(Op::Pop, *span),
+                };
+            }
         }
     }
 
@@ -327,7 +349,7 @@ impl Compiler {
                 for a in args {
                     self.expr(a);
                 }
-                self.emit(Op::Call(*func, args.len() as u8), e.span);
+                self.emit(Op::CallFn(*func, args.len() as u8), e.span);
             }
             TExprKind::Match { text, pattern } => {
                 self.expr(text);
@@ -341,7 +363,7 @@ impl Compiler {
                         // The checker reported it; at run time the call says so too.
                         let k = self.constant(&Lit::Str(pattern.clone()));
                         self.emit(Op::Const(k), e.span);
-                        self.emit(Op::Call(Func::Matches, 2), e.span);
+                        self.emit(Op::CallFn(Func::Matches, 2), e.span);
                     }
                 }
             }

@@ -248,6 +248,20 @@ pub const ALL: &[Code] = &[
         example: None,
     },
     Code {
+        code: "E0311",
+        severity: Severity::Error,
+        summary: "`let NAME = ACTION` with an action that has no answer to name",
+        explanation: "`let NAME = ACTION` with an action that has no answer to name. Only `http` and custom actions answer something later steps can use: `let r = http …` names the answer, `r.status` and the JSON `r.body`; write other actions on a line of their own.",
+        example: None,
+    },
+    Code {
+        code: "E0312",
+        severity: Severity::Error,
+        summary: "A custom action declared wrongly: a name taken by a built-in action or declared twice, an address that is not `http(s)://HOST…`, a parameter type that does not exist or a parameter declared twice",
+        explanation: "A custom action declared wrongly: a name taken by a built-in action or declared twice, an address that is not `http(s)://HOST…`, a parameter type that does not exist or a parameter declared twice. `action NAME url: \"https://…\" { PARAM: TYPE … }` takes the types of the action catalogue (`string`, `integer`, `decimal`, `bool`, `timestamp`, `currency`, `money`, `json`, `metadata`, `table`, `ref(OBJECT)`, `enum(a|b)`, `list(TYPE)`); a trailing `?` makes a parameter optional.",
+        example: None,
+    },
+    Code {
         code: "E0701",
         severity: Severity::Error,
         summary: "A test without `given`: it needs an event to run on",

@@ -28,8 +28,8 @@ pub enum Op {
     Arith(ArithOp, Rounding, #[serde(skip)] u32),
     /// Negate the number, money or duration on top.
     Neg,
-    /// Pop `n` arguments, push the function's result.
-    Call(Func, u8),
+    /// Pop `n` arguments, push the built-in function's result.
+    CallFn(Func, u8),
     /// Pop a text, push whether `patterns[n]` matches it.
     Match(u32),
     /// Push the time the run started.
@@ -59,10 +59,23 @@ pub enum Op {
     Email,
     /// Pop one value per name in `refunds[n]`: create a refund.
     Refund(u32),
+    /// Pop one value per parameter of `calls[n]` (`slack`, `http`, a custom action),
+    /// carry it out, push its answer.
+    Call(u32),
     /// The `when` condition was false: end the run as skipped.
     Skip,
     /// End the run as succeeded.
     Halt,
+}
+
+/// A `slack`, `http` or custom action call: the action, its parameters' names in
+/// the order their values are pushed, and a custom action's address.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CallSpec {
+    pub action: String,
+    pub params: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -103,6 +116,9 @@ pub struct Program {
     /// versions they had before patterns existed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<Pattern>,
+    /// `slack`, `http` and custom actions (left out of the serialized form when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallSpec>,
     pub locals: u16,
     /// Stripe steps (actions and conditions), for reports.
     #[serde(skip)]
@@ -129,6 +145,7 @@ impl Program {
             tables: Vec::new(),
             refunds: Vec::new(),
             patterns: Vec::new(),
+            calls: Vec::new(),
             locals,
             span,
         }

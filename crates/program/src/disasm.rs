@@ -97,7 +97,7 @@ pub fn disassemble(p: &Program, source: Option<&SourceFile>) -> String {
                 crate::Rounding::Ceil => format!("arith      {} ceil", a.symbol()),
             },
             Op::Neg => "neg".into(),
-            Op::Call(f, n) => format!("call       {}/{n}", f.name()),
+            Op::CallFn(f, n) => format!("call.fn    {}/{n}", f.name()),
             Op::Match(k) => format!(
                 "match      {:?}",
                 p.patterns
@@ -133,6 +133,10 @@ pub fn disassemble(p: &Program, source: Option<&SourceFile>) -> String {
                     .map(|v| v.join(", "))
                     .unwrap_or_default()
             ),
+            Op::Call(k) => match p.calls.get(*k as usize) {
+                Some(c) => format!("call       {} {}", c.action, c.params.join(", ")),
+                None => "call".into(),
+            },
             Op::Skip => "skip".into(),
             Op::Halt => "halt".into(),
         };

@@ -27,7 +27,8 @@ use flow_check::Env;
 use flow_syntax::{Diagnostic, SourceFile};
 
 pub use load::{
-    build_file, load_settings, read_json, read_source, recording, stem, FsLoader, LoadedFile,
+    build_file, build_file_with_actions, load_settings, read_json, read_source, recording, stem,
+    subject_actions, FsLoader, LoadedFile,
 };
 
 /// The result of the front half of the pipeline for one file.
@@ -55,9 +56,46 @@ pub fn build(source: &Arc<SourceFile>, settings: &settings::Settings, default_na
     build_in(source, &env, default_name)
 }
 
+/// [`build`] for the file at `path`: a test file `NAME.test.flow` sees the custom
+/// actions of `NAME.flow` (see [`subject_actions`]).
+pub fn build_at(
+    path: &std::path::Path,
+    source: &Arc<SourceFile>,
+    settings: &settings::Settings,
+) -> Build {
+    let env = Env::new(flow_stdlib::builtin())
+        .with_business(settings.business())
+        .with_loader(&FsLoader);
+    build_with_actions(source, &env, &stem(path), &subject_actions(path))
+}
+
 /// [`build`] in a given environment: any standard library, business and loader.
 pub fn build_in(source: &Arc<SourceFile>, env: &Env<'_>, default_name: &str) -> Build {
-    let parsed = flow_syntax::parse(source);
+    build_with_actions(source, env, default_name, &[])
+}
+
+/// [`build_in`], with custom actions declared in another file in scope too (a test
+/// file's `expect` of the custom actions of the file it tests). Problems in those
+/// declarations are their own file's to report.
+pub fn build_with_actions(
+    source: &Arc<SourceFile>,
+    env: &Env<'_>,
+    default_name: &str,
+    actions: &[flow_syntax::ast::ActionDecl],
+) -> Build {
+    let mut parsed = flow_syntax::parse(source);
+    let own: Vec<String> = parsed
+        .file
+        .actions
+        .iter()
+        .map(|a| a.name.name.clone())
+        .collect();
+    parsed.file.actions.extend(
+        actions
+            .iter()
+            .filter(|a| !own.contains(&a.name.name))
+            .cloned(),
+    );
     let (checked, check_diags) =
         flow_check::check_file(&parsed.file, source.clone(), env, default_name);
     let mut diagnostics = parsed.diagnostics;

@@ -20,11 +20,41 @@ pub struct LoadedFile {
     pub build: crate::Build,
 }
 
-/// Read a flow file and the `flow.toml` that applies to it, and build it.
+/// Read a flow file and the `flow.toml` that applies to it, and build it. A test
+/// file `NAME.test.flow` sees the custom actions `NAME.flow` declares, which its
+/// tests can expect.
 pub fn build_file(path: &Path) -> Result<LoadedFile, Diagnostic> {
+    build_file_with_actions(path, &subject_actions(path))
+}
+
+/// The custom actions a test file `NAME.test.flow` may expect: those `NAME.flow`
+/// beside it declares (none for another file).
+pub fn subject_actions(path: &Path) -> Vec<flow_syntax::ast::ActionDecl> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".test.flow"))
+        .map(|stem| path.with_file_name(format!("{stem}.flow")))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .map(|text| {
+            flow_syntax::parse(&SourceFile::new("subject", text))
+                .file
+                .actions
+        })
+        .unwrap_or_default()
+}
+
+/// [`build_file`] with the custom actions of another file in scope (see
+/// [`crate::build_with_actions`]).
+pub fn build_file_with_actions(
+    path: &Path,
+    actions: &[flow_syntax::ast::ActionDecl],
+) -> Result<LoadedFile, Diagnostic> {
     let source = read_source(path)?;
     let settings = load_settings(path)?;
-    let build = crate::build(&source, &settings, &stem(path));
+    let env = flow_check::Env::new(flow_stdlib::builtin())
+        .with_business(settings.business())
+        .with_loader(&FsLoader);
+    let build = crate::build_with_actions(&source, &env, &stem(path), actions);
     Ok(LoadedFile {
         source,
         settings,
@@ -54,7 +84,7 @@ pub fn stem(path: &Path) -> String {
 pub fn load_settings(path: &Path) -> Result<Settings, Diagnostic> {
     settings::load_for(Some(path)).map_err(|e| {
         Diagnostic::error("E0902", format!("invalid settings: {e}"))
-            .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`, and `[stripe]`, `[email]` and `[serve]` for live runs and the server (see README)")
+            .with_help("flow.toml holds `[business]` with `default_currency = \"USD\"` and `dispute_fee = \"15.00 USD\"`, and `[stripe]`, `[email]`, `[slack]`, `[http]` and `[serve]` for live runs and the server (see README)")
     })
 }
 

@@ -454,6 +454,12 @@ impl Session {
             (StmtKind::Let { name, .. }, TStmt::Let { slot, value }) => {
                 Some((name.name.clone(), value.ty.clone(), *slot))
             }
+            (
+                StmtKind::LetAction { name, .. },
+                TStmt::Call {
+                    slot: Some(slot), ..
+                },
+            ) => Some((name.name.clone(), flow_check::Ty::Json, *slot)),
             _ => None,
         };
         let program = flow_compile::compile_stmts(std::slice::from_ref(&checked), locals, s.span);
@@ -1142,6 +1148,7 @@ fn stmt_word(s: &Stmt) -> String {
         StmtKind::Update { .. } => "update".into(),
         StmtKind::Retrieve { .. } => "retrieve".into(),
         StmtKind::Action { name, .. } => name.name.clone(),
+        StmtKind::LetAction { action, .. } => action.name.clone(),
     }
 }
 

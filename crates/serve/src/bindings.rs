@@ -132,8 +132,8 @@ impl RunBindings for LoggedRecording {
     }
 }
 
-/// The live Stripe and e-mail bindings, configured by `[stripe]` and `[email]` in
-/// `flow.toml` (at `settings`, else beside the flows or in the working directory), the
+/// The live Stripe, e-mail, Slack and `http` bindings, configured by `[stripe]`,
+/// `[email]`, `[slack]` and `[http]` in `flow.toml` (at `settings`, else beside the flows or in the working directory), the
 /// key from `STRIPE_API_KEY`. Everything they need is checked here, before the server
 /// accepts an event. Each run gets its own instance, wrapped in [`Remote`]; every
 /// action reaches it with the run's `ActionContext`, from which it derives the same
@@ -149,7 +149,8 @@ pub fn live_factory(
         stripe: true,
         mail: false,
     };
-    let setup = LiveSetup::new(&settings.stripe, &settings.email, None, needs)?;
+    let setup = LiveSetup::new(&settings.stripe, &settings.email, None, needs)?
+        .outbound(&settings.slack, &settings.http);
     Ok(Box::new(LiveFactory(setup)))
 }
 

@@ -9,15 +9,14 @@
 //! off); like Stripe's libraries, it does not reject a timestamp in the future.
 //! Digests are compared in constant time.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
+
+/// The signing itself is shared with the live `http` binding, which signs the
+/// requests it sends the same way.
+pub use flow_bindings::signature::{compute, header, SCHEME};
 
 /// Stripe's libraries' default tolerance, in seconds.
 pub const DEFAULT_TOLERANCE: u64 = 300;
-
-/// The only live signature scheme.
-pub const SCHEME: &str = "v1";
 
 /// Why a request is not authentic. The messages are Stripe's libraries' own.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,30 +100,6 @@ impl Secrets {
     pub fn len(&self) -> usize {
         self.0.len()
     }
-}
-
-/// The lowercase hex HMAC-SHA256 of `"{timestamp}.{body}"` under `secret`.
-pub fn compute(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let mut hex = String::with_capacity(64);
-    for b in digest.iter() {
-        hex.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        hex.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    hex
-}
-
-/// A `Stripe-Signature` header value for `body`, as Stripe's test helpers build it.
-pub fn header(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    format!(
-        "t={timestamp},{SCHEME}={}",
-        compute(secret, timestamp, body)
-    )
 }
 
 /// The parsed header: the first `t`, and every `v1` value.

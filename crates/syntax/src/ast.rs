@@ -16,6 +16,28 @@ pub struct File {
     pub workflows: Vec<Workflow>,
     /// `test "name" { … }` items, in file order.
     pub tests: Vec<Test>,
+    /// `action NAME url: "…" { … }` declarations, in file order.
+    pub actions: Vec<ActionDecl>,
+}
+
+/// `action NAME url: "https://…" { PARAM: TYPE … }`: a custom action, carried out as
+/// a signed `http` POST of its parameters as JSON.
+#[derive(Clone, Debug)]
+pub struct ActionDecl {
+    pub name: Ident,
+    pub url: String,
+    pub url_span: Span,
+    pub params: Vec<ParamDecl>,
+    pub span: Span,
+}
+
+/// `PARAM: TYPE`, the type written as in the stdlib's `actions.def` (`string`,
+/// `money`, `ref(customer)`, `enum(a|b)`); a trailing `?` makes it optional.
+#[derive(Clone, Debug)]
+pub struct ParamDecl {
+    pub name: Ident,
+    pub ty: String,
+    pub ty_span: Span,
 }
 
 /// `test "name" { given …  expect … }`.
@@ -139,6 +161,12 @@ pub enum StmtKind {
     Retrieve { target: Path },
     /// `ACTION name: value …`
     Action { name: Ident, args: Vec<Arg> },
+    /// `let NAME = ACTION name: value …`: the action's answer, named.
+    LetAction {
+        name: Ident,
+        action: Ident,
+        args: Vec<Arg>,
+    },
 }
 
 #[derive(Clone, Debug)]

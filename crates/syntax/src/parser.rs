@@ -144,7 +144,10 @@ fn collect_workflows(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     for item in pairs.flat_map(|p| p.into_inner()) {
-        if !matches!(item.as_rule(), Rule::workflow | Rule::test) {
+        if !matches!(
+            item.as_rule(),
+            Rule::workflow | Rule::test | Rule::action_decl
+        ) {
             continue;
         }
         if let Some(d) = too_deep(&item) {
@@ -153,6 +156,7 @@ fn collect_workflows(
         }
         let built = match item.as_rule() {
             Rule::workflow => build_workflow(item).map(|w| file.workflows.push(w)),
+            Rule::action_decl => build_action_decl(item).map(|a| file.actions.push(a)),
             _ => build_test(item).map(|t| file.tests.push(t)),
         };
         if let Err(d) = built {
@@ -213,7 +217,7 @@ fn segments(text: &str) -> Vec<(usize, usize)> {
     let mut offset = 0;
     let mut first = true;
     for line in text.split_inclusive('\n') {
-        let is_start = ["workflow", "on", "test"].iter().any(|kw| {
+        let is_start = ["workflow", "on", "test", "action"].iter().any(|kw| {
             line.strip_prefix(kw)
                 .is_some_and(|rest| rest.starts_with([' ', '\t', '"']))
         });
@@ -409,6 +413,7 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::when_clause | Rule::kw_when => "`when` and a condition",
         Rule::block => "a block: `{` followed by statements",
         Rule::let_stmt
+        | Rule::let_action
         | Rule::if_stmt
         | Rule::update_stmt
         | Rule::retrieve_stmt
@@ -461,6 +466,13 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::name => "a name",
         Rule::EOI => "the end of the file",
         Rule::kw_workflow => "`workflow`",
+        Rule::action_decl | Rule::kw_action => {
+            "a custom action (`action NAME url: \"https://…\" { PARAM: TYPE … }`)"
+        }
+        Rule::kw_url => "`url:` and the address the action posts to",
+        Rule::action_param | Rule::param_type => {
+            "a parameter `NAME: TYPE` such as `text: string` or `note: string?`"
+        }
         Rule::test | Rule::kw_test => "a test (`test \"name\" { given …  expect … }`)",
         Rule::given | Rule::kw_given | Rule::expect | Rule::kw_expect => {
             "`given` (the event) or `expect` (what should happen)"
@@ -788,6 +800,8 @@ fn is_keyword_token(r: Rule) -> bool {
             | Rule::kw_expect
             | Rule::kw_no
             | Rule::kw_actions
+            | Rule::kw_action
+            | Rule::kw_url
     )
 }
 
@@ -1029,19 +1043,58 @@ fn build_stmt(pair: Pair<Rule>) -> Result<Stmt, Diagnostic> {
         }
         Rule::action_stmt => {
             let name = ident(next(&mut it, sp)?);
-            let mut args = Vec::new();
-            for a in it {
-                let asp = span(&a);
-                let mut ai = children(a);
-                let n = ident(next(&mut ai, asp)?);
-                let v = build_expr(next(&mut ai, asp)?)?;
-                args.push(Arg { name: n, value: v });
-            }
+            let args = build_args(it)?;
             StmtKind::Action { name, args }
+        }
+        Rule::let_action => {
+            let name = ident(next(&mut it, sp)?);
+            let action = ident(next(&mut it, sp)?);
+            let args = build_args(it)?;
+            StmtKind::LetAction { name, action, args }
         }
         _ => return Err(internal(sp, "statement")),
     };
     Ok(Stmt { kind, span: sp })
+}
+
+fn build_args<'a>(it: impl Iterator<Item = Pair<'a, Rule>>) -> Result<Vec<Arg>, Diagnostic> {
+    let mut args = Vec::new();
+    for a in it {
+        let asp = span(&a);
+        let mut ai = children(a);
+        let n = ident(next(&mut ai, asp)?);
+        let v = build_expr(next(&mut ai, asp)?)?;
+        args.push(Arg { name: n, value: v });
+    }
+    Ok(args)
+}
+
+fn build_action_decl(pair: Pair<Rule>) -> Result<ActionDecl, Diagnostic> {
+    let sp = span(&pair);
+    let mut it = children(pair);
+    let name = ident(next(&mut it, sp)?);
+    let url_pair = next(&mut it, sp)?;
+    let url_span = span(&url_pair);
+    let url = string_literal(url_pair)?;
+    let mut params = Vec::new();
+    for p in it {
+        let psp = span(&p);
+        let mut pi = children(p);
+        let n = ident(next(&mut pi, psp)?);
+        let t = next(&mut pi, psp)?;
+        params.push(ParamDecl {
+            name: n,
+            ty: t.as_str().to_string(),
+            ty_span: span(&t),
+        });
+    }
+    Ok(ActionDecl {
+        name,
+        url,
+        url_span,
+        params,
+        span: sp,
+    })
 }
 
 fn build_if<'a>(

@@ -130,6 +130,44 @@ impl Want {
                     }
                 }
             }
+            (
+                Want::Call { action, args },
+                Action::Http {
+                    name,
+                    method,
+                    url,
+                    headers,
+                    body,
+                },
+            ) if name.as_deref() == Some(action.as_str())
+                || (name.is_none() && action == "http") =>
+            {
+                // A custom action's arguments are the fields of the body it sends;
+                // `http`'s are its method, url, json body and headers.
+                let body = body.clone().unwrap_or(Json::Null);
+                for (n, v) in args {
+                    let have = match (name.is_some(), n.as_str()) {
+                        (true, _) => body.get(n).cloned().unwrap_or(Json::Null),
+                        (false, "method") => Json::String(method.clone()),
+                        (false, "url") => Json::String(url.clone()),
+                        (false, "json") => body.clone(),
+                        (false, "headers") => Json::Object(
+                            headers
+                                .iter()
+                                .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+                                .collect(),
+                        ),
+                        (false, _) => Json::Null,
+                    };
+                    let ok = match &have {
+                        Json::String(s) => v.to_text() == *s,
+                        other => v.to_json() == *other,
+                    };
+                    if !ok {
+                        out.push((n.clone(), show_json(&v.to_json()), show_json(&have)));
+                    }
+                }
+            }
             (Want::Call { action, args }, a) if a.kind() == action && action != "email" => {
                 let j = a.to_json();
                 let params = j.get("params").cloned().unwrap_or(j);
@@ -183,6 +221,9 @@ impl Want {
                     s.push_str(if i == 0 { " " } else { ", " });
                     let shown = if action == "email" {
                         show(v, n)
+                    } else if action != "refund" && matches!(v, Value::Table(_)) {
+                        // A JSON body: typed values, as sent.
+                        show_json(&v.to_json())
                     } else {
                         show_param(v)
                     };
@@ -233,14 +274,49 @@ pub fn show_actual(a: &Actual) -> String {
             format!("update {object} {id} {}", sets.join(", "))
         }
         Action::Retrieve { object, id, .. } => format!("retrieve {object} {id}"),
-        other => {
-            let j = other.to_json();
-            let mut s = other.kind().to_string();
-            if let Some(Json::Object(params)) = j.get("params") {
-                for (i, (k, v)) in params.iter().enumerate() {
+        Action::Http {
+            name: Some(name),
+            body,
+            ..
+        } => {
+            let mut s = name.clone();
+            if let Some(Json::Object(fields)) = body {
+                for (i, (k, v)) in fields.iter().enumerate() {
                     s.push_str(if i == 0 { " " } else { ", " });
                     s.push_str(&format!("{k}: {}", show_json(v)));
                 }
+            }
+            s
+        }
+        other => {
+            let j = other.to_json();
+            let mut s = other.kind().to_string();
+            let fields = match j.get("params") {
+                Some(Json::Object(params)) => params.clone(),
+                // `slack` and `http`: their fields, with `http`'s body as `json`.
+                _ => match &j {
+                    Json::Object(m) => m
+                        .iter()
+                        .filter(|(k, v)| {
+                            !matches!(k.as_str(), "action" | "account" | "name")
+                                && !v.is_null()
+                                && v.as_array().is_none_or(|a| !a.is_empty())
+                        })
+                        .map(|(k, v)| {
+                            let k = if k == "body" && other.kind() == "http" {
+                                "json".to_string()
+                            } else {
+                                k.clone()
+                            };
+                            (k, v.clone())
+                        })
+                        .collect(),
+                    _ => serde_json::Map::new(),
+                },
+            };
+            for (i, (k, v)) in fields.iter().enumerate() {
+                s.push_str(if i == 0 { " " } else { ", " });
+                s.push_str(&format!("{k}: {}", show_json(v)));
             }
             s
         }

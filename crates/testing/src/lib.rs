@@ -169,7 +169,17 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: 
     let subject_path = file_name
         .strip_suffix(".test.flow")
         .map(|stem| path.with_file_name(format!("{stem}.flow")));
-    let built = match build_file(path) {
+    // The custom actions the tested file declares can be expected here too.
+    let subject_actions = subject_path
+        .as_deref()
+        .and_then(|sp| std::fs::read_to_string(sp).ok())
+        .map(|text| {
+            flow_syntax::parse(&SourceFile::new("subject", text))
+                .file
+                .actions
+        })
+        .unwrap_or_default();
+    let built = match flow_project::build_file_with_actions(path, &subject_actions) {
         Ok(b) => b,
         Err(d) => {
             if subject_path.is_some() {

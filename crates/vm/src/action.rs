@@ -17,8 +17,9 @@ pub struct Email {
     pub append: Vec<(String, String)>,
 }
 
-/// One side effect of a run, with exactly the parameters Stripe's API would receive.
-/// In JSON, an object whose `"action"` names the kind, followed by its fields:
+/// One side effect of a run, with exactly the parameters Stripe's API (or Slack, or an
+/// HTTP endpoint) would receive. In JSON, an object whose `"action"` names the kind,
+/// followed by its fields:
 /// `{"action":"update","object":…,"id":…,"account":…,"params":…}`.
 ///
 /// `account` is the connected account a Stripe request acts on (`Stripe-Account`),
@@ -42,6 +43,25 @@ pub enum Action {
     Refund {
         account: Option<String>,
         params: Map<String, Json>,
+    },
+    /// A Slack message: `{"action":"slack","channel":…,"text":…,"blocks":…}`
+    /// (`blocks` null when none are given). The text is as the workflow made it; the
+    /// live binding escapes it for Slack's mrkdwn when it sends it.
+    Slack {
+        channel: String,
+        text: String,
+        blocks: Option<Json>,
+    },
+    /// An HTTP request with a JSON body, signed by the live binding:
+    /// `{"action":"http","name":…,"method":…,"url":…,"headers":[…],"body":…}`;
+    /// `name` is the custom action it carries out (null for `http`), `headers` the
+    /// extra headers given, as `[name, value]` pairs.
+    Http {
+        name: Option<String>,
+        method: String,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Option<Json>,
     },
 }
 
@@ -98,6 +118,8 @@ impl Action {
             Action::Update { .. } => "update",
             Action::Retrieve { .. } => "retrieve",
             Action::Refund { .. } => "refund",
+            Action::Slack { .. } => "slack",
+            Action::Http { .. } => "http",
         }
     }
 
@@ -105,15 +127,16 @@ impl Action {
     /// e-mail).
     pub fn account(&self) -> Option<&str> {
         match self {
-            Action::Email(_) => None,
+            Action::Email(_) | Action::Slack { .. } | Action::Http { .. } => None,
             Action::Update { account, .. }
             | Action::Retrieve { account, .. }
             | Action::Refund { account, .. } => account.as_deref(),
         }
     }
 
-    /// A Stripe request in one line of text (`update customer cus_1 {…} in acct_1`);
-    /// `None` for an e-mail, which is shown as a message.
+    /// A Stripe request, a Slack message or an HTTP request in one line of text
+    /// (`update customer cus_1 {…} in acct_1`, `slack #disputes: …`,
+    /// `http POST https://… {…}`); `None` for an e-mail, which is shown as a message.
     pub fn summary(&self) -> Option<String> {
         let text = match self {
             Action::Email(_) => return None,
@@ -122,6 +145,26 @@ impl Action {
             } => format!("update {object} {id} {params}"),
             Action::Retrieve { object, id, .. } => format!("retrieve {object} {id}"),
             Action::Refund { params, .. } => format!("refund {}", Json::Object(params.clone())),
+            Action::Slack { channel, text, .. } => {
+                let one_line = text.replace('\r', "\\r").replace('\n', "\\n");
+                format!("slack {channel}: {one_line}")
+            }
+            Action::Http {
+                name,
+                method,
+                url,
+                body,
+                ..
+            } => {
+                let mut s = match name {
+                    Some(n) => format!("{n}: http {method} {url}"),
+                    None => format!("http {method} {url}"),
+                };
+                if let Some(b) = body {
+                    s.push_str(&format!(" {b}"));
+                }
+                s
+            }
         };
         Some(match self.account() {
             Some(acct) => format!("{text} in {acct}"),

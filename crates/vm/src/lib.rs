@@ -359,7 +359,7 @@ impl<'a> Machine<'a> {
                     let v = ops::neg(&v, span)?;
                     self.stack.push(v);
                 }
-                Op::Call(f, n) => {
+                Op::CallFn(f, n) => {
                     let at = self.stack.len().saturating_sub(n as usize);
                     let v = ops::call(f, &self.stack[at..], span)?;
                     self.stack.truncate(at);
@@ -423,7 +423,8 @@ impl<'a> Machine<'a> {
                 | Op::Retrieve(..)
                 | Op::Update(_)
                 | Op::Email
-                | Op::Refund(_) => self.cold(op, span)?,
+                | Op::Refund(_)
+                | Op::Call(_) => self.cold(op, span)?,
                 Op::IdOf => {
                     let v = self.pop();
                     self.stack.push(id_of(&v));
@@ -595,6 +596,16 @@ impl<'a> Machine<'a> {
                 let params = build_refund(names, &values, self.event.object(), span)?;
                 let account = self.event.account().map(str::to_string);
                 self.perform(Action::Refund { account, params }, span)?;
+            }
+            Op::Call(n) => {
+                let Some(spec) = self.p.calls.get(n as usize) else {
+                    return Ok(());
+                };
+                let at = self.stack.len().saturating_sub(spec.params.len());
+                let values: Vec<Value> = self.stack.drain(at..).collect();
+                let action = build_call(spec, &values, span)?;
+                let answer = self.perform(action, span)?;
+                self.stack.push(Value::from_json(&answer));
             }
             _ => {}
         }
@@ -1118,6 +1129,96 @@ fn build_email(
         subject,
         body: body.to_text(),
         append,
+    })
+}
+
+/// The action of a `slack`, `http` or custom action call, from its parameters.
+fn build_call(
+    spec: &flow_program::CallSpec,
+    values: &[Value],
+    span: Span,
+) -> Result<Action, RunError> {
+    let get = |name: &str| {
+        spec.params
+            .iter()
+            .position(|p| p == name)
+            .and_then(|i| values.get(i))
+            .unwrap_or(&Value::Null)
+    };
+    let what = &spec.action;
+    let text = |name: &str| -> Result<String, RunError> {
+        let t = get(name).to_text();
+        if t.is_empty() {
+            return Err(RunError::at(
+                RunCode::Null,
+                span,
+                format!("{what}: `{name}` is null or empty"),
+            ));
+        }
+        Ok(t)
+    };
+    let optional_json = |name: &str| match get(name) {
+        Value::Null => None,
+        v => Some(v.to_json()),
+    };
+    let checked_url = |url: String| -> Result<String, RunError> {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        match rest {
+            Some(r) if !r.is_empty() && !r.starts_with(['/', ':', '?', '#']) => Ok(url),
+            _ => Err(RunError::at(
+                RunCode::WrongType,
+                span,
+                format!(
+                    "{what}: `{}` is not an https:// address",
+                    url.escape_debug()
+                ),
+            )),
+        }
+    };
+    Ok(match (spec.action.as_str(), &spec.endpoint) {
+        ("slack", None) => Action::Slack {
+            channel: text("channel")?,
+            text: get("text").to_text(),
+            blocks: optional_json("blocks"),
+        },
+        ("http", None) => Action::Http {
+            name: None,
+            method: {
+                let m = text("method")?.to_ascii_uppercase();
+                if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) {
+                    return Err(RunError::at(
+                        RunCode::WrongType,
+                        span,
+                        format!(
+                            "http: `{}` is not a method: GET, POST, PUT, PATCH or DELETE",
+                            m.escape_debug()
+                        ),
+                    ));
+                }
+                m
+            },
+            url: checked_url(text("url")?)?,
+            headers: match get("headers") {
+                Value::Table(rows) => rows.iter().map(|(k, v)| (k.clone(), v.to_text())).collect(),
+                _ => Vec::new(),
+            },
+            body: optional_json("json"),
+        },
+        (name, endpoint) => Action::Http {
+            name: Some(name.to_string()),
+            method: "POST".into(),
+            url: checked_url(endpoint.clone().unwrap_or_default())?,
+            headers: Vec::new(),
+            body: Some(Json::Object(
+                spec.params
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            )),
+        },
     })
 }
 

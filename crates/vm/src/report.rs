@@ -85,6 +85,20 @@ impl RunReport {
                         out.push_str(&format!("    {l:<width$}  {t}\n"));
                     }
                 }
+                Action::Slack {
+                    channel,
+                    text,
+                    blocks,
+                } => {
+                    let one_line = |s: &str| s.replace('\r', "\\r").replace('\n', "\\n");
+                    out.push_str(&format!("  slack {}\n", one_line(channel)));
+                    for line in text.lines() {
+                        out.push_str(&format!("    | {line}\n"));
+                    }
+                    if let Some(b) = blocks {
+                        out.push_str(&format!("    blocks: {b}\n"));
+                    }
+                }
                 other => {
                     if let Some(line) = other.summary() {
                         out.push_str(&format!("  {line}\n"));
@@ -123,6 +137,11 @@ mod tests {
                     "action": "retrieve", "object": object, "id": id, "account": account,
                 }),
                 Action::Refund { account, params } => json!({ "action": "refund", "account": account, "params": params }),
+                Action::Slack { channel, text, blocks } => json!({ "action": "slack", "channel": channel, "text": text, "blocks": blocks }),
+                Action::Http { name, method, url, headers, body } => json!({
+                    "action": "http", "name": name, "method": method, "url": url,
+                    "headers": headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(), "body": body,
+                }),
             })
             .collect();
         json!({
@@ -170,6 +189,30 @@ mod tests {
             Action::Refund {
                 account: None,
                 params,
+            },
+            Action::Slack {
+                channel: "#disputes".into(),
+                text: "New <!channel> & dispute".into(),
+                blocks: None,
+            },
+            Action::Slack {
+                channel: "C123".into(),
+                text: "t".into(),
+                blocks: Some(json!([{"type": "divider"}])),
+            },
+            Action::Http {
+                name: None,
+                method: "POST".into(),
+                url: "https://orders.example.com/hooks".into(),
+                headers: vec![],
+                body: Some(json!({"dispute": "dp_1", "amount": 2000})),
+            },
+            Action::Http {
+                name: Some("crm_note".into()),
+                method: "POST".into(),
+                url: "https://crm.example.com/notes".into(),
+                headers: vec![("X-Team".into(), "risk".into())],
+                body: None,
             },
         ];
         let mut out = vec![RunReport {

@@ -121,6 +121,27 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The value in a JSON body (`http`, custom actions, Slack blocks): tables as
+    /// objects and lists as arrays, each value converted the same way; anything else
+    /// as an API parameter ([`Value::to_param`]: money in minor units, an object by
+    /// its `id`), except decimals, which stay numbers.
+    pub fn to_json(&self) -> Json {
+        match self {
+            Value::Table(rows) => {
+                Json::Object(rows.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
+            Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
+            Value::Dec(d) => d
+                .to_string()
+                .parse::<serde_json::Number>()
+                .map(Json::Number)
+                .unwrap_or_else(|_| Json::String(d.to_string())),
+            other => other.to_param(),
+        }
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

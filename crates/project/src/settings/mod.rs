@@ -19,9 +19,21 @@
 //! from = "flow@example.com"
 //! smtp = "smtp://localhost:25"           # STARTTLS when the server offers it
 //! outbox = "outbox"                      # or write .eml files here instead
+//!
+//! [slack]
+//! api_base = "https://slack.com/api"
+//!
+//! [http]                                 # `http`, custom actions (and Slack's limits)
+//! allow = ["127.0.0.1"]                  # non-public hosts that may be reached
+//! timeout = 10                           # seconds for one request
+//! max_answer_bytes = 1048576
+//! max_network_retries = 3
+//! max_retry_time = 60
 //! ```
 //!
-//! The Stripe API key is never read from this file: only from `STRIPE_API_KEY`.
+//! The Stripe API key is never read from this file: only from `STRIPE_API_KEY`;
+//! nor are the Slack bot token (`SLACK_BOT_TOKEN`) and the secret that signs `http`
+//! requests (`FLOW_HTTP_SECRET`).
 
 pub mod live;
 
@@ -31,7 +43,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 pub use flow_bindings::settings::{
-    EmailSettings, StripeSettings, DEFAULT_API_BASE, DEFAULT_API_VERSION,
+    EmailSettings, HttpSettings, SlackSettings, StripeSettings, DEFAULT_API_BASE,
+    DEFAULT_API_VERSION,
 };
 use flow_stdlib::money::{Currency, Money};
 
@@ -43,6 +56,10 @@ pub struct Settings {
     pub stripe: StripeSettings,
     /// How a live run sends e-mail (`[email]`).
     pub email: EmailSettings,
+    /// How a live run reaches Slack (`[slack]`).
+    pub slack: SlackSettings,
+    /// How a live run sends `http` requests (`[http]`).
+    pub http: HttpSettings,
     /// `flow serve`'s section (`[serve]`), as written; the server reads it.
     pub serve: ServeSection,
     /// Where the settings came from, if not the defaults.
@@ -57,6 +74,8 @@ impl Default for Settings {
             dispute_fee: Money::new(1500, usd),
             stripe: StripeSettings::default(),
             email: EmailSettings::default(),
+            slack: SlackSettings::default(),
+            http: HttpSettings::default(),
             serve: ServeSection::default(),
             path: None,
         }
@@ -72,6 +91,10 @@ struct FileFormat {
     stripe: live::StripeSection,
     #[serde(default)]
     email: live::EmailSection,
+    #[serde(default)]
+    slack: live::SlackSection,
+    #[serde(default)]
+    http: live::HttpSection,
     #[serde(default)]
     serve: ServeSection,
 }
@@ -166,6 +189,8 @@ pub fn parse(text: &str) -> Result<Settings, String> {
     }
     s.stripe = f.stripe.into_settings()?;
     s.email = f.email.into_settings()?;
+    s.slack = f.slack.into_settings()?;
+    s.http = f.http.into_settings()?;
     for (key, value) in [
         ("workers", f.serve.workers),
         ("max_connections", f.serve.max_connections),
