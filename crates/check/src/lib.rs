@@ -2001,7 +2001,12 @@ impl<'s> Checker<'s> {
         }
         let close = did_you_mean(s, e.values.iter().map(String::as_str));
         let label = phrase(&close).unwrap_or_else(|| "not a known value".into());
-        let help = format!("`{}` is one of {}", e.origin, quote_all(&e.values));
+        let mut help = format!("`{}` is one of {}", e.origin, quote_all(&e.values));
+        if let (true, Some((object, _))) =
+            (e.values.len() > SHOWN_VALUES, e.origin.rsplit_once('.'))
+        {
+            help.push_str(&format!("; `flow fields {object}` lists them all"));
+        }
         if e.open {
             self.error(
                 Diagnostic::warning(
@@ -2295,13 +2300,22 @@ fn short_name(object: &str) -> String {
     }
 }
 
+/// The values of an enum, quoted; a long list (Stripe's error codes run to hundreds)
+/// is cut after the first [`SHOWN_VALUES`].
 fn quote_all(values: &[String]) -> String {
-    values
+    let shown = values
         .iter()
+        .take(SHOWN_VALUES)
         .map(|v| format!("\"{v}\""))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    match values.len().checked_sub(SHOWN_VALUES) {
+        Some(more) if more > 0 => format!("{shown} and {more} more"),
+        _ => shown,
+    }
 }
+
+const SHOWN_VALUES: usize = 20;
 
 fn number_text(t: &TExpr) -> Option<String> {
     match &t.kind {
@@ -2458,6 +2472,19 @@ mod tests {
             codes("on radar.early_fraud_warning.created { if true { let ch = retrieve charge\n retrieve ch }\n retrieve ch }"),
             ["E0102"]
         );
+    }
+
+    #[test]
+    fn a_long_list_of_values_is_cut_in_the_help() {
+        let (_, d) =
+            check("on invoice.overdue when last_finalization_error.code == \"some_new_code\" { }");
+        assert_eq!(d.iter().map(|d| d.code).collect::<Vec<_>>(), ["W0101"]);
+        let help = d[0].help.as_deref().unwrap_or("");
+        assert!(
+            help.ends_with(" more; `flow fields invoice.last_finalization_error` lists them all"),
+            "{help}"
+        );
+        assert_eq!(help.matches('"').count(), 2 * SHOWN_VALUES, "{help}");
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! The standard library, embedded in the binary at build time: object schemas,
-//! the event catalogue, currencies, the action catalogue and the templates.
+//! the event catalogue, currencies, the action catalogue, the API method catalogue and
+//! the templates.
 //!
-//! Everything here is data under `stdlib/`; this module loads it once.
+//! Everything here is data under `stdlib/`; this module loads it once. The schemas,
+//! the event list and the API catalogue are generated from Stripe's definitions by
+//! `scripts/stripe-schemas`; object types and the API catalogue are parsed when first
+//! used.
 
 #![forbid(unsafe_code)]
 
