@@ -18,8 +18,9 @@ pub enum RunCode {
     Missing,
     /// R0104: event data of another type than the schema or the operation expects.
     WrongType,
-    /// R0201: the bindings could not carry an action out (Stripe's or the mail
-    /// server's answer, or an object not among `--objects`).
+    /// R0201: the bindings could not carry an action out (Stripe's, the mail
+    /// server's, Slack's or an endpoint's answer, an `http` address refused, or an
+    /// object not among `--objects`).
     ActionFailed,
     /// R0202: a `retrieve` answered something that is not an object.
     BadAnswer,
