@@ -628,8 +628,8 @@ pub const ALL: &[Code] = &[
     Code {
         code: "R0201",
         severity: Severity::Error,
-        summary: "The bindings could not carry an action out: Stripe's answer (its type, code and message), the mail server's, or an object that is not among `--objects`",
-        explanation: "The bindings could not carry an action out: Stripe's answer (its type, code and message), the mail server's, or an object that is not among `--objects`.",
+        summary: "The bindings could not carry an action out: Stripe's answer (its type, code and message), the mail server's, Slack's or an endpoint's, an address refused, or an object that is not among `--objects`",
+        explanation: "The bindings could not carry an action out: Stripe's answer (its type, code and message), the mail server's, Slack's or an endpoint's, an address refused, or an object that is not among `--objects`. Slack's answer is its error (`channel_not_found`); an `http` endpoint's is its status and the start of its body; an `http` address is refused when it is not https, or not public and not allowed under `[http] allow`; a missing `SLACK_BOT_TOKEN` or `FLOW_HTTP_SECRET` is said too.",
         example: Some("error: fraud.flow:4:15: retrieve charge `ch_missing`: no such object (give it in a file under --objects)"),
     },
     Code {

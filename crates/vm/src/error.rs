@@ -23,8 +23,9 @@ pub enum RunCode {
     /// R0106: a pattern, time format or time zone computed at run time that is not
     /// valid.
     Pattern,
-    /// R0201: the bindings could not carry an action out (Stripe's or the mail
-    /// server's answer, or an object not among `--objects`).
+    /// R0201: the bindings could not carry an action out (Stripe's, the mail
+    /// server's, Slack's or an endpoint's answer, an `http` address refused, or an
+    /// object not among `--objects`).
     ActionFailed,
     /// R0202: a `retrieve` answered something that is not an object.
     BadAnswer,
