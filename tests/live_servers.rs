@@ -230,7 +230,7 @@ fn a_refund_stripe_refuses_shows_its_message_in_the_report() {
     // The retrieve done before stays in the report.
     assert_eq!(
         report["actions"],
-        json!([{"action": "retrieve", "object": "charge", "id": charge}])
+        json!([{"action": "retrieve", "object": "charge", "id": charge, "account": null}])
     );
     let refunds = s.call("GET", &format!("/v1/refunds?charge={charge}"), &[]);
     assert_eq!(refunds["data"], json!([]));
