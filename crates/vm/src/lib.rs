@@ -346,38 +346,6 @@ impl<'a> Machine<'a> {
                     let items: Rc<[Value]> = self.stack.drain(at..).collect();
                     self.stack.push(Value::List(items));
                 }
-                Op::Arith(a, round, k) => {
-                    let r = self.pop();
-                    let l = self.pop();
-                    let operands = self.p.operands.get(k as usize).copied();
-                    let v = ops::arith(a, round, &l, &r, span, operands)
-                        .map_err(|e| self.name_operand(e))?;
-                    self.stack.push(v);
-                }
-                Op::Neg => {
-                    let v = self.pop();
-                    let v = ops::neg(&v, span)?;
-                    self.stack.push(v);
-                }
-                Op::CallFn(f, n) => {
-                    let at = self.stack.len().saturating_sub(n as usize);
-                    let v = ops::call(f, &self.stack[at..], span)?;
-                    self.stack.truncate(at);
-                    self.stack.push(v);
-                }
-                Op::Match(k) => {
-                    let v = self.pop();
-                    let b = match (&v, self.p.patterns.get(k as usize)) {
-                        (Value::Null, _) | (_, None) => false,
-                        (Value::Str(s), Some(p)) => p.regex.is_match(s),
-                        (other, Some(p)) => p.regex.is_match(&other.to_text()),
-                    };
-                    self.stack.push(Value::Bool(b));
-                }
-                Op::Now => {
-                    let now = self.now();
-                    self.stack.push(Value::Time(now));
-                }
                 Op::IterStart(slot) => {
                     let list = match self.pop() {
                         Value::Null => Value::List(Rc::from([])),
@@ -424,7 +392,12 @@ impl<'a> Machine<'a> {
                 | Op::Update(_)
                 | Op::Email
                 | Op::Refund(_)
-                | Op::Call(_) => self.cold(op, span)?,
+                | Op::Call(_)
+                | Op::Arith(..)
+                | Op::Neg
+                | Op::CallFn(..)
+                | Op::Match(_)
+                | Op::Now => self.cold(op, span)?,
                 Op::IdOf => {
                     let v = self.pop();
                     self.stack.push(id_of(&v));
@@ -458,7 +431,12 @@ impl<'a> Machine<'a> {
         };
         let mut cur = root;
         for key in &r.path {
-            match step(cur, key) {
+            // A position in a list is left to `read` (see `step`): the shortcut stays
+            // the plain key lookup it was.
+            if cur.is_array() {
+                return None;
+            }
+            match cur.get(key) {
                 Some(v) if !v.is_null() => cur = v,
                 _ if r.required => return None,
                 _ => return Some(Peeked::Null),
@@ -473,7 +451,7 @@ impl<'a> Machine<'a> {
                 let minor = j.as_i64()?;
                 let mut at = root;
                 for k in currency_path {
-                    at = step(at, k)?;
+                    at = at.get(k)?;
                 }
                 Peeked::Money(minor, Currency::parse(at.as_str()?)?)
             }
@@ -508,11 +486,44 @@ impl<'a> Machine<'a> {
         Some((found, n + 2))
     }
 
-    /// The instructions that build text and tables or act through the bindings:
-    /// kept out of the loop of `exec`, which stays small for conditions.
+    /// The instructions that build text and tables, compute (arithmetic, functions,
+    /// `now`) or act through the bindings: kept out of the loop of `exec`, which stays
+    /// small for the comparisons of conditions.
     #[inline(never)]
     fn cold(&mut self, op: Op, span: Span) -> Result<(), RunError> {
         match op {
+            Op::Arith(a, round, k) => {
+                let r = self.pop();
+                let l = self.pop();
+                let operands = self.p.operands.get(k as usize).copied();
+                let v = ops::arith(a, round, &l, &r, span, operands)
+                    .map_err(|e| self.name_operand(e))?;
+                self.stack.push(v);
+            }
+            Op::Neg => {
+                let v = self.pop();
+                let v = ops::neg(&v, span)?;
+                self.stack.push(v);
+            }
+            Op::CallFn(f, n) => {
+                let at = self.stack.len().saturating_sub(n as usize);
+                let v = ops::call(f, &self.stack[at..], span)?;
+                self.stack.truncate(at);
+                self.stack.push(v);
+            }
+            Op::Match(k) => {
+                let v = self.pop();
+                let b = match (&v, self.p.patterns.get(k as usize)) {
+                    (Value::Null, _) | (_, None) => false,
+                    (Value::Str(s), Some(p)) => p.regex.is_match(s),
+                    (other, Some(p)) => p.regex.is_match(&other.to_text()),
+                };
+                self.stack.push(Value::Bool(b));
+            }
+            Op::Now => {
+                let now = self.now();
+                self.stack.push(Value::Time(now));
+            }
             Op::MakeTable(k) => {
                 let labels = &self.p.tables[k as usize];
                 let at = self.stack.len().saturating_sub(labels.len());
