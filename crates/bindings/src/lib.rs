@@ -125,3 +125,21 @@ impl Bindings for Recording {
         }
     }
 }
+
+/// A JSON value with `redact` applied to every string in it, the keys of objects
+/// included: how a secret is kept out of an answer that is stored or shown.
+#[cfg(feature = "live")]
+pub(crate) fn redact_json(value: Json, redact: &dyn Fn(&str) -> String) -> Json {
+    match value {
+        Json::String(s) => Json::String(redact(&s)),
+        Json::Array(items) => {
+            Json::Array(items.into_iter().map(|v| redact_json(v, redact)).collect())
+        }
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .map(|(k, v)| (redact(&k), redact_json(v, redact)))
+                .collect(),
+        ),
+        other => other,
+    }
+}

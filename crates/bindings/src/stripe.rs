@@ -72,18 +72,7 @@ impl ApiKey {
 
     /// A JSON answer with the key masked in every string, keys of objects included.
     pub fn redact_json(&self, value: Json) -> Json {
-        match value {
-            Json::String(s) => Json::String(self.redact(&s)),
-            Json::Array(items) => {
-                Json::Array(items.into_iter().map(|v| self.redact_json(v)).collect())
-            }
-            Json::Object(map) => Json::Object(
-                map.into_iter()
-                    .map(|(k, v)| (self.redact(&k), self.redact_json(v)))
-                    .collect(),
-            ),
-            other => other,
-        }
+        crate::redact_json(value, &|t| self.redact(t))
     }
 
     /// `text` with every occurrence of the key (and of its secret part) masked.
