@@ -889,19 +889,22 @@ fn an_event_from_a_connected_account_is_acted_on_in_that_account() {
         ],
     );
     let key = test_key();
-    let out = flow(
-        dir.path(),
-        Some(&key),
-        &[
-            "run",
-            "refund.flow",
-            "--event",
-            "event.json",
-            "--live",
-            "--format",
-            "json",
-        ],
-    );
+    let run = || {
+        flow(
+            dir.path(),
+            Some(&key),
+            &[
+                "run",
+                "refund.flow",
+                "--event",
+                "event.json",
+                "--live",
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let out = run();
     assert_eq!(out.code, 0, "{}", out.all());
     let report = out.report();
     assert_eq!(
@@ -927,19 +930,7 @@ fn an_event_from_a_connected_account_is_acted_on_in_that_account() {
     // An `account` that is not a connected account's id is refused, unsent.
     event["account"] = json!("acct_1\r\nX-Evil: 1");
     std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
-    let out = flow(
-        dir.path(),
-        Some(&key),
-        &[
-            "run",
-            "refund.flow",
-            "--event",
-            "event.json",
-            "--live",
-            "--format",
-            "json",
-        ],
-    );
+    let out = run();
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
         out.report()["error"]

@@ -26,7 +26,7 @@ use serde_json::{json, Value as Json};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
-use crate::retry::{retry_after, transport_error, Attempt, RetryPolicy};
+use crate::retry::{self, retry_after, transport_error, Attempt, RetryPolicy};
 use crate::settings::{HttpSettings, SlackSettings, HTTP_SECRET_VAR, SLACK_TOKEN_VAR};
 use crate::signature;
 use crate::{Action, ActionContext, ActionError, Bindings};
@@ -495,13 +495,7 @@ impl Outbound {
                 Err(e) => return transport_error(e, timeout),
             };
             let status = response.status().as_u16();
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-            };
+            let header = |name: &str| retry::header(response.headers(), name);
             let after = retry_after(header("Retry-After").as_deref());
             let location = header("Location");
             let bytes = match response

@@ -162,6 +162,14 @@ pub fn retry_after(value: Option<&str>) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// A header of an answer as text, if it is there and is text.
+pub fn header(headers: &ureq::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

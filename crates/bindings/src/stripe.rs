@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use super::{Action, ActionContext, ActionError, Bindings};
-use crate::retry::{retry_after, transport_error, Attempt, RetryPolicy};
+use crate::retry::{self, retry_after, transport_error, Attempt, RetryPolicy};
 use crate::settings::StripeSettings;
 
 /// The environment variable the API key is read from (the only place it comes from).
@@ -368,13 +368,7 @@ impl Stripe {
             Err(e) => return transport_error(e, timeout),
         };
         let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let header = |name: &str| retry::header(response.headers(), name);
         let should_retry = header("Stripe-Should-Retry").map(|v| v.eq_ignore_ascii_case("true"));
         let retry_after = retry_after(header("Retry-After").as_deref());
         let request_id = header("Request-Id");

@@ -1301,27 +1301,18 @@ fn unary(items: &mut Vec<Pair<Rule>>) -> Result<Expr, Diagnostic> {
     let Some(p) = items.pop() else {
         return Err(Diagnostic::error("E0001", "expected an expression"));
     };
-    if p.as_rule() == Rule::not_op {
-        let sp = span(&p);
+    let (inner, wrap): (Expr, fn(Box<Expr>) -> ExprKind) = match p.as_rule() {
         // `not` binds looser than comparisons: `not a == b` is `not (a == b)`.
-        let inner = climb_not(items)?;
-        let whole = sp.to(inner.span);
-        return Ok(Expr {
-            kind: ExprKind::Not(Box::new(inner)),
-            span: whole,
-        });
-    }
-    if p.as_rule() == Rule::neg_op {
-        let sp = span(&p);
+        Rule::not_op => (climb_not(items)?, ExprKind::Not),
         // `-` binds tightest: `-a * b` is `(-a) * b`.
-        let inner = unary(items)?;
-        let whole = sp.to(inner.span);
-        return Ok(Expr {
-            kind: ExprKind::Neg(Box::new(inner)),
-            span: whole,
-        });
-    }
-    build_primary(p)
+        Rule::neg_op => (unary(items)?, ExprKind::Neg),
+        _ => return build_primary(p),
+    };
+    let span = span(&p).to(inner.span);
+    Ok(Expr {
+        kind: wrap(Box::new(inner)),
+        span,
+    })
 }
 
 fn climb_not(items: &mut Vec<Pair<Rule>>) -> Result<Expr, Diagnostic> {
