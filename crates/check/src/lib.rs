@@ -118,6 +118,16 @@ pub struct Checker<'s> {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// An action by name: built in, or declared in the file.
+fn find_action<'a>(
+    lib: &'a Stdlib,
+    custom: &'a [CustomAction],
+    name: &str,
+) -> Option<&'a flow_stdlib::ActionDef> {
+    lib.action(name)
+        .or_else(|| custom.iter().find(|c| c.def.name == name).map(|c| &c.def))
+}
+
 /// The event's `data.object` itself, as the start of a path.
 fn object_root(ty: Ty, span: Span) -> TExpr {
     TExpr {
@@ -433,12 +443,7 @@ impl<'s> Checker<'s> {
             .iter()
             .find(|c| c.def.name == name.name)
             .map(|c| c.url.clone());
-        let Some(def) = lib.action(&name.name).or_else(|| {
-            custom
-                .iter()
-                .find(|c| c.def.name == name.name)
-                .map(|c| &c.def)
-        }) else {
+        let Some(def) = find_action(lib, &custom, &name.name) else {
             let mut also = vec!["update", "retrieve", "let", "if"];
             also.extend(custom.iter().map(|c| c.def.name.as_str()));
             let mut help = "the actions are {actions}, and the statements `update REF.path = value` and `retrieve REF`".to_string();

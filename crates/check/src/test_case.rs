@@ -829,12 +829,7 @@ impl TestChecker<'_> {
             ast::ExpectedAction::Call { name, args, span } => {
                 let lib = self.env.lib;
                 let custom = self.cx.custom.clone();
-                let Some(def) = lib.action(&name.name).or_else(|| {
-                    custom
-                        .iter()
-                        .find(|c| c.def.name == name.name)
-                        .map(|c| &c.def)
-                }) else {
+                let Some(def) = super::find_action(lib, &custom, &name.name) else {
                     self.error(super::unknown_action(
                         lib,
                         name,
