@@ -135,6 +135,7 @@ fn family(op: &Op) -> &'static str {
         Op::Email => "email",
         Op::Refund(_) => "refund",
         Op::Call(_) => "call",
+        Op::Stripe(_) => "stripe",
         Op::Skip => "skip",
         Op::Halt => "halt",
         Op::Arith(..) => "arith",
@@ -149,6 +150,7 @@ fn family(op: &Op) -> &'static str {
 
 /// Every name `family` gives.
 const FAMILIES: &[&str] = &[
+    "stripe",
     "arith",
     "neg",
     "call.fn",

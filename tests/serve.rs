@@ -918,6 +918,8 @@ fn key_of(event: &str, workflow: &str, step: usize) -> String {
         event_id: Some(event),
         workflow,
         step,
+        trigger: None,
+        now: 0,
     })
     .expect("an event id gives a key")
 }

@@ -169,6 +169,8 @@ fn ten_thousand_signed_events_five_percent_duplicates() {
                     event_id: Some(&format!("evt_load_{i:05}")),
                     workflow: "Tag valuable customers",
                     step,
+                    trigger: None,
+                    now: 0,
                 })
                 .expect("an event id gives a key")
             })

@@ -395,6 +395,8 @@ fn key(event: &str, step: usize) -> String {
         event_id: Some(event),
         workflow: "Tag valuable customers",
         step,
+        trigger: None,
+        now: 0,
     })
     .expect("an event id gives a key")
 }

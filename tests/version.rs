@@ -166,6 +166,8 @@ fn the_idempotency_key_derivation_is_pinned() {
         event_id: Some("evt_1"),
         workflow: "Tag valuable customers",
         step: 0,
+        trigger: None,
+        now: 0,
     };
     assert_eq!(
         idempotency_key(&cx).as_deref(),

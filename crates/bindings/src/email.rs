@@ -253,6 +253,8 @@ mod tests {
             event_id: Some("evt_1"),
             workflow: "Tag valuable customers",
             step: 0,
+            trigger: None,
+            now: 0,
         };
         m.perform(&Action::Email(email()), &cx).unwrap();
         // Again: the same file, not a second one.
@@ -293,6 +295,8 @@ mod tests {
             event_id: None,
             workflow: "w",
             step: 0,
+            trigger: None,
+            now: 0,
         };
         let err = m.perform(&Action::Email(e), &cx).unwrap_err();
         assert!(err.message.contains("not an e-mail address"), "{err:?}");
@@ -319,6 +323,8 @@ mod tests {
                 event_id: Some("evt_1"),
                 workflow,
                 step: 0,
+                trigger: None,
+                now: 0,
             };
             m.perform(&Action::Email(email()), &cx).unwrap();
         }
@@ -342,6 +348,8 @@ mod tests {
                             event_id: Some(&event),
                             workflow: "Tag valuable customers",
                             step: 0,
+                            trigger: None,
+                            now: 0,
                         };
                         m.perform(&Action::Email(e), &cx).unwrap();
                     }
@@ -375,6 +383,8 @@ mod tests {
             event_id: Some("evt_1"),
             workflow: "w",
             step: 0,
+            trigger: None,
+            now: 0,
         };
         let message = m.message(&e, &cx).unwrap().formatted();
         let text = String::from_utf8(message).unwrap();

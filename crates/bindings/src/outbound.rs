@@ -816,6 +816,8 @@ mod tests {
             event_id: Some("evt_1"),
             workflow: "W",
             step: 0,
+            trigger: None,
+            now: 0,
         };
         for (name, value) in [
             ("Flow-Signature", "t=1,v1=00"),

@@ -179,21 +179,7 @@ fn path_id(id: &str) -> Result<String, ActionError> {
             "`{id}` is not an object id: nothing was sent to Stripe"
         )));
     }
-    Ok(encode_segment(id))
-}
-
-/// Encode a path segment (an object id).
-fn encode_segment(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    Ok(flow_vm::escape_segment(id))
 }
 
 /// Flatten parameters the way Stripe reads a form: `metadata[Tier]=VIP`,
@@ -228,15 +214,20 @@ pub fn form_pairs(params: &Json) -> Vec<(String, String)> {
 }
 
 enum Method {
-    Get,
+    /// With its query parameters.
+    Get(Vec<(String, String)>),
+    /// With its form body.
     Post(Vec<(String, String)>),
+    /// With its query parameters.
+    Delete(Vec<(String, String)>),
 }
 
 impl Method {
     fn name(&self) -> &'static str {
         match self {
-            Method::Get => "GET",
+            Method::Get(_) => "GET",
             Method::Post(_) => "POST",
+            Method::Delete(_) => "DELETE",
         }
     }
 }
@@ -334,12 +325,15 @@ impl Stripe {
     ) -> Attempt<Json> {
         let url = format!("{}{path}", self.config.api_base);
         let result = match method {
-            Method::Get => {
-                let mut req = self
-                    .agent
-                    .get(&url)
+            Method::Get(query) | Method::Delete(query) => {
+                let req = match method {
+                    Method::Delete(_) => self.agent.delete(&url),
+                    _ => self.agent.get(&url),
+                };
+                let mut req = req
                     .header("Authorization", self.key.authorization())
-                    .header("Stripe-Version", &self.config.api_version);
+                    .header("Stripe-Version", &self.config.api_version)
+                    .query_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                 if let Some(a) = account {
                     req = req.header("Stripe-Account", a);
                 }
@@ -480,7 +474,7 @@ impl Bindings for Stripe {
             } => {
                 let path = resource_path(object).map_err(ActionError::new)?;
                 self.request(
-                    Method::Get,
+                    Method::Get(Vec::new()),
                     &format!("{path}/{}", path_id(id)?),
                     None,
                     account.as_deref(),
@@ -509,6 +503,18 @@ impl Bindings for Stripe {
                     Some(&key),
                     account.as_deref(),
                 )
+            }
+            Action::Stripe(call) => {
+                let (verb, path) = call.verb_and_path();
+                let pairs = form_pairs(&call.params);
+                let (method, key) = match verb {
+                    // Every POST carries an idempotency key; GET and DELETE are
+                    // idempotent as they are.
+                    "POST" => (Method::Post(pairs), Some(post_key()?)),
+                    "DELETE" => (Method::Delete(pairs), None),
+                    _ => (Method::Get(pairs), None),
+                };
+                self.request(method, path, key.as_deref(), call.account.as_deref())
             }
             Action::Email(_) | Action::Slack { .. } | Action::Http { .. } => {
                 Err(ActionError::new(format!(
@@ -609,6 +615,8 @@ mod tests {
             event_id: e,
             workflow: w,
             step: s,
+            trigger: None,
+            now: 0,
         };
         let a = idempotency_key(&cx(Some("evt_1"), "Refund", 1)).unwrap();
         assert_eq!(a, idempotency_key(&cx(Some("evt_1"), "Refund", 1)).unwrap());

@@ -8,6 +8,7 @@
 mod env;
 mod ops;
 mod reach;
+mod stripe;
 mod suggest;
 pub mod test_case;
 pub mod tree;
@@ -113,6 +114,8 @@ pub struct Checker<'s> {
     /// Paths known not to be null here (`if x != null { … }`).
     non_null: Vec<String>,
     steps: usize,
+    /// Checking a `when` condition: nothing in it may change anything.
+    in_when: bool,
     /// The custom actions of the file being checked.
     pub custom: std::rc::Rc<[CustomAction]>,
     pub diagnostics: Vec<Diagnostic>,
@@ -152,6 +155,7 @@ impl<'s> Checker<'s> {
             next_slot: 0,
             non_null: Vec::new(),
             steps: 0,
+            in_when: false,
             custom: std::rc::Rc::from(Vec::new()),
             diagnostics: Vec::new(),
         }
@@ -250,7 +254,10 @@ impl<'s> Checker<'s> {
         }
         let when = w.when.as_ref().map(|c| {
             self.steps += 1;
-            self.condition(c, "the `when` condition")
+            self.in_when = true;
+            let t = self.condition(c, "the `when` condition");
+            self.in_when = false;
+            t
         });
         let facts = w.when.as_ref().map(non_null_facts).unwrap_or_default();
         let n = self.non_null.len();
@@ -371,6 +378,14 @@ impl<'s> Checker<'s> {
             StmtKind::Action { name, args } => {
                 self.steps += 1;
                 self.action(name, args, None, s.span)
+            }
+            StmtKind::Call(e) => {
+                self.steps += 1;
+                let value = self.expr(e);
+                Some(TStmt::Do {
+                    value,
+                    span: s.span,
+                })
             }
             StmtKind::LetAction { name, action, args } => {
                 self.steps += 1;
@@ -1273,6 +1288,7 @@ impl<'s> Checker<'s> {
                     span: sp,
                 }
             }
+            ExprKind::Stripe(c) => self.stripe_call(c, sp),
             ExprKind::Retrieve(path) => match self.retrieve_target(path) {
                 Some((object, id)) => {
                     self.steps += 1;

@@ -160,7 +160,8 @@ fn first_span(stmts: &[TStmt]) -> Option<Span> {
         | TStmt::Retrieve { span, .. }
         | TStmt::Email { span, .. }
         | TStmt::Refund { span, .. }
-        | TStmt::Call { span, .. } => *span,
+        | TStmt::Call { span, .. }
+        | TStmt::Do { span, .. } => *span,
     })
 }
 

@@ -1,7 +1,7 @@
 //! The checked tree: every name resolved, every expression typed. This is what the
 //! compiler consumes; it holds no unresolved strings.
 
-pub use flow_program::{ArithOp, CmpOp, Conv, FieldRead, Func, Lit, Root, Rounding};
+pub use flow_program::{ArithOp, CmpOp, Conv, FieldRead, Func, Lit, Root, Rounding, StripeSpec};
 use flow_syntax::Span;
 
 use crate::types::Ty;
@@ -84,6 +84,11 @@ pub enum TExprKind {
         list: Box<TExpr>,
         cond: Box<TExpr>,
     },
+    /// A Stripe API method called with these argument values (in `spec.args`'s order).
+    Stripe {
+        spec: Box<StripeSpec>,
+        args: Vec<TExpr>,
+    },
     Interp(Vec<TPart>),
     List(Vec<TExpr>),
     Table(Vec<(String, TExpr)>),
@@ -112,6 +117,12 @@ pub enum TStmt {
     Retrieve {
         object: String,
         id: TExpr,
+        span: Span,
+    },
+    /// An expression evaluated for what it does (a Stripe method call), its value
+    /// dropped.
+    Do {
+        value: TExpr,
         span: Span,
     },
     Email {

@@ -164,6 +164,10 @@ impl Compiler {
                 let n = (self.p.updates.len() - 1) as u32;
                 self.emit(Op::Update(n), *span);
             }
+            TStmt::Do { value, span } => {
+                self.expr(value);
+                self.emit(Op::Pop, *span);
+            }
             TStmt::Retrieve { object, id, span } => {
                 self.expr(id);
                 let n = self.object(object);
@@ -269,6 +273,14 @@ impl Compiler {
             TExprKind::IdOf(inner) => {
                 self.expr(inner);
                 self.emit(Op::IdOf, e.span);
+            }
+            TExprKind::Stripe { spec, args } => {
+                for a in args {
+                    self.expr(a);
+                }
+                self.p.stripe.push((**spec).clone());
+                let n = (self.p.stripe.len() - 1) as u32;
+                self.emit(Op::Stripe(n), e.span);
             }
             TExprKind::Not(inner) => {
                 self.expr(inner);

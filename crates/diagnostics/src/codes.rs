@@ -251,7 +251,7 @@ pub const ALL: &[Code] = &[
         code: "E0311",
         severity: Severity::Error,
         summary: "`let NAME = ACTION` with an action that has no answer to name",
-        explanation: "`let NAME = ACTION` with an action that has no answer to name. Only `http` and custom actions answer something later steps can use: `let r = http …` names the answer, `r.status` and the JSON `r.body`; write other actions on a line of their own.",
+        explanation: "`let NAME = ACTION` with an action that has no answer to name. Only `http` and custom actions answer something later steps can use: `let r = http …` names the answer, `r.status` and the JSON `r.body`; write other actions on a line of their own. A Stripe API method is a value of its own: `let cn = stripe.credit_notes.create(…)` names the credit note it creates.",
         example: None,
     },
     Code {
@@ -259,6 +259,27 @@ pub const ALL: &[Code] = &[
         severity: Severity::Error,
         summary: "A custom action declared wrongly: a name taken by a built-in action or declared twice, an address that is not `http(s)://HOST…`, a parameter type that does not exist or a parameter declared twice",
         explanation: "A custom action declared wrongly: a name taken by a built-in action or declared twice, an address that is not `http(s)://HOST…`, a parameter type that does not exist or a parameter declared twice. `action NAME url: \"https://…\" { PARAM: TYPE … }` takes the types of the action catalogue (`string`, `integer`, `decimal`, `bool`, `timestamp`, `currency`, `money`, `json`, `metadata`, `table`, `ref(OBJECT)`, `enum(a|b)`, `list(TYPE)`); a trailing `?` makes a parameter optional.",
+        example: None,
+    },
+    Code {
+        code: "E0313",
+        severity: Severity::Error,
+        summary: "An argument of a Stripe API method given by position where the method takes none: only the IDs in its path come first by position",
+        explanation: "An argument of a Stripe API method given by position where the method takes none: only the IDs in its path come first by position. `stripe.invoices.void_invoice(inv)` takes the invoice's ID by position because its path is `/v1/invoices/{id}/void`; every other parameter is named, as in `stripe.invoices.list(customer: customer, status: \"open\")`, and a name never comes before a position.",
+        example: None,
+    },
+    Code {
+        code: "E0314",
+        severity: Severity::Error,
+        summary: "A Stripe API method that changes something (a POST or a DELETE) called in a `when` condition",
+        explanation: "A Stripe API method that changes something (a POST or a DELETE) called in a `when` condition. The condition only decides whether the workflow runs: a skipped run must leave nothing behind. Reads (`stripe.charges.retrieve(charge)`, a list or a search) may be used there; call a method that changes something in the workflow's body, where it is a step of its own with its own idempotency key.",
+        example: None,
+    },
+    Code {
+        code: "E0315",
+        severity: Severity::Error,
+        summary: "Money given to a Stripe API method in another currency than the call's, or where flow cannot tell which currency the amount must be in",
+        explanation: "Money given to a Stripe API method in another currency than the call's, or where flow cannot tell which currency the amount must be in. A `money` parameter is sent in minor units of its own currency, and the call's `currency` is filled in from it; both written out and different, the call is refused. An amount in minor units of an object's currency (a credit note's `amount` is in its invoice's) is checked against that object when the call runs (R0302); when the call names no such object, write a whole number of minor units.",
         example: None,
     },
     Code {
@@ -649,8 +670,8 @@ pub const ALL: &[Code] = &[
     Code {
         code: "R0302",
         severity: Severity::Error,
-        summary: "Amounts in two currencies where one is needed: a refund in another currency than the payment's, or money added to, subtracted from or divided by money in another currency; amounts are never converted",
-        explanation: "Amounts in two currencies where one is needed: a refund in another currency than the payment's, or money added to, subtracted from or divided by money in another currency; amounts are never converted.",
+        summary: "Amounts in two currencies where one is needed: a refund in another currency than the payment's, an amount of a Stripe API method in another currency than its object's or its `currency`, or money added to, subtracted from or divided by money in another currency; amounts are never converted",
+        explanation: "Amounts in two currencies where one is needed: a refund in another currency than the payment's, an amount of a Stripe API method in another currency than its object's or its `currency`, or money added to, subtracted from or divided by money in another currency; amounts are never converted. Nothing is sent: the run fails at that step with both currencies named, and the steps before it stay done.",
         example: Some("error: refund.flow:3:5: refund: the amount is 10.00 EUR, but the payment is in USD; amounts are never converted"),
     },
     Code {

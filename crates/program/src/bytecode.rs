@@ -62,6 +62,9 @@ pub enum Op {
     /// Pop one value per parameter of `calls[n]` (`slack`, `http`, a custom action),
     /// carry it out, push its answer.
     Call(u32),
+    /// Pop one value per argument of `stripe[n]`, call the Stripe API method, push
+    /// its answer (an object, or the items of a list or a search).
+    Stripe(u32),
     /// The `when` condition was false: end the run as skipped.
     Skip,
     /// End the run as succeeded.
@@ -76,6 +79,52 @@ pub struct CallSpec {
     pub params: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+}
+
+/// A call of a Stripe API method (`stripe.invoices.void_invoice(inv)`): what the
+/// catalogue says of the method, and the arguments in the order their values are
+/// pushed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StripeSpec {
+    /// `invoices.void_invoice`.
+    pub method: String,
+    /// `GET`, `POST` or `DELETE`.
+    pub verb: String,
+    /// With placeholders: `/v1/invoices/{id}/void`.
+    pub path: String,
+    pub args: Vec<StripeArg>,
+    /// What the method answers: an object type, `list(TYPE)` or `json`.
+    pub returns: String,
+    /// A list or a search: the most items the call yields, fetched page by page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u32>,
+}
+
+/// One argument of a [`StripeSpec`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StripeArg {
+    /// The parameter's name in Stripe's API (`id`, `status`, `metadata`).
+    pub name: String,
+    pub kind: ArgKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgKind {
+    /// A placeholder of the path: an ID (an object passes its `id`).
+    Path,
+    /// A parameter, sent as it is (money in minor units, an object as its ID).
+    Param,
+    /// A `money` parameter whose currency is the sibling parameter `currency`: the
+    /// two must agree, and an absent `currency` is filled in from the money.
+    Money,
+    /// An amount in minor units of the currency of another argument's object (a
+    /// credit note's `amount` is in its invoice's currency): `args[context]`, an
+    /// object of type `object`, whose currency the money must be in.
+    Amount { context: u32, object: String },
+    /// `stripe_account:`: the connected account to act on, or null for the
+    /// platform, instead of the event's account.
+    Account,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -119,6 +168,9 @@ pub struct Program {
     /// `slack`, `http` and custom actions (left out of the serialized form when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<CallSpec>,
+    /// Stripe API method calls (left out of the serialized form when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stripe: Vec<StripeSpec>,
     pub locals: u16,
     /// Stripe steps (actions and conditions), for reports.
     #[serde(skip)]
@@ -146,6 +198,7 @@ impl Program {
             refunds: Vec::new(),
             patterns: Vec::new(),
             calls: Vec::new(),
+            stripe: Vec::new(),
             locals,
             span,
         }

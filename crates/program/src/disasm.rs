@@ -137,6 +137,13 @@ pub fn disassemble(p: &Program, source: Option<&SourceFile>) -> String {
                 Some(c) => format!("call       {} {}", c.action, c.params.join(", ")),
                 None => "call".into(),
             },
+            Op::Stripe(k) => match p.stripe.get(*k as usize) {
+                Some(c) => {
+                    let args: Vec<&str> = c.args.iter().map(|a| a.name.as_str()).collect();
+                    format!("stripe     {} {} {}", c.method, c.verb, args.join(", "))
+                }
+                None => "stripe".into(),
+            },
             Op::Skip => "skip".into(),
             Op::Halt => "halt".into(),
         };

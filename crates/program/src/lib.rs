@@ -9,6 +9,6 @@ mod canonical;
 mod disasm;
 mod operand;
 
-pub use bytecode::{CallSpec, Op, Pattern, Program, UpdateSpec};
+pub use bytecode::{ArgKind, CallSpec, Op, Pattern, Program, StripeArg, StripeSpec, UpdateSpec};
 pub use disasm::disassemble;
 pub use operand::{ArithOp, CmpOp, Conv, FieldRead, Func, Lit, Root, Rounding};

@@ -1149,6 +1149,12 @@ fn stmt_word(s: &Stmt) -> String {
         StmtKind::Retrieve { .. } => "retrieve".into(),
         StmtKind::Action { name, .. } => name.name.clone(),
         StmtKind::LetAction { action, .. } => action.name.clone(),
+        StmtKind::Call(e) => match &e.kind {
+            flow_syntax::ast::ExprKind::Stripe(c) => {
+                format!("stripe.{}.{}", c.resource.name, c.method.name)
+            }
+            _ => "call".into(),
+        },
     }
 }
 

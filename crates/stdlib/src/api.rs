@@ -42,13 +42,14 @@ impl Verb {
 }
 
 /// What a method answers.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Returns {
     /// One object of this type.
     Object(String),
     /// A page of a list or a search: `data` holds objects of this type.
     List(String),
     /// Not described by an object type.
+    #[default]
     Json,
 }
 

@@ -161,6 +161,8 @@ pub enum StmtKind {
     Retrieve { target: Path },
     /// `ACTION name: value …`
     Action { name: Ident, args: Vec<Arg> },
+    /// `stripe.RESOURCE.METHOD(…)` on a line of its own (an [`ExprKind::Stripe`]).
+    Call(Expr),
     /// `let NAME = ACTION name: value …`: the action's answer, named.
     LetAction {
         name: Ident,
@@ -325,4 +327,24 @@ pub enum ExprKind {
     },
     /// `retrieve REF`
     Retrieve(Path),
+    /// `stripe.invoices.void_invoice(inv)`: a method of Stripe's API.
+    Stripe(StripeCall),
+}
+
+/// `stripe.RESOURCE.METHOD(ARGS)`.
+#[derive(Clone, Debug)]
+pub struct StripeCall {
+    /// `invoices`, `checkout.sessions`: as in Stripe's Python library.
+    pub resource: Ident,
+    /// `void_invoice`, `create`, `list`.
+    pub method: Ident,
+    /// In the order written: path parameters by position first, then by name.
+    pub args: Vec<CallArg>,
+}
+
+/// An argument of a method call: `inv` (by position) or `status: "open"`.
+#[derive(Clone, Debug)]
+pub struct CallArg {
+    pub name: Option<Ident>,
+    pub value: Expr,
 }

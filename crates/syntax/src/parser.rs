@@ -412,6 +412,10 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         Rule::event_type => "an event type such as `payment_intent.succeeded`",
         Rule::when_clause | Rule::kw_when => "`when` and a condition",
         Rule::block => "a block: `{` followed by statements",
+        Rule::stripe_call | Rule::stripe_target | Rule::call_stmt => {
+            "a Stripe API method such as `stripe.invoices.void_invoice(id)`"
+        }
+        Rule::named_arg => "an argument such as `status: \"open\"`",
         Rule::let_stmt
         | Rule::let_action
         | Rule::if_stmt
@@ -1046,6 +1050,7 @@ fn build_stmt(pair: Pair<Rule>) -> Result<Stmt, Diagnostic> {
             let args = build_args(it)?;
             StmtKind::Action { name, args }
         }
+        Rule::call_stmt => StmtKind::Call(build_primary(next(&mut it, sp)?)?),
         Rule::let_action => {
             let name = ident(next(&mut it, sp)?);
             let action = ident(next(&mut it, sp)?);
@@ -1133,6 +1138,26 @@ fn ident(p: Pair<Rule>) -> Ident {
         name: p.as_str().to_string(),
         span: span(&p),
     }
+}
+
+/// `stripe.checkout.sessions.expire`: the resource (`checkout.sessions`) and the
+/// method (`expire`), each with its span.
+fn stripe_target(p: &Pair<Rule>) -> (Ident, Ident) {
+    let text = p.as_str();
+    let start = p.as_span().start();
+    let after = "stripe.".len();
+    let dot = text.rfind('.').unwrap_or(text.len());
+    let resource_end = dot.max(after);
+    let resource = Ident {
+        name: text[after..resource_end].to_string(),
+        span: Span::new(start + after, start + resource_end),
+    };
+    let method_start = (dot + 1).min(text.len());
+    let method = Ident {
+        name: text[method_start..].to_string(),
+        span: Span::new(start + method_start, start + text.len()),
+    };
+    (resource, method)
 }
 
 fn build_path(pair: Pair<Rule>) -> Result<Path, Diagnostic> {
@@ -1374,6 +1399,35 @@ fn build_primary(pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                 args.push(build_expr(a)?);
             }
             ExprKind::Call { name, args }
+        }
+        Rule::stripe_call => {
+            let mut it = pair.into_inner();
+            let target = next(&mut it, sp)?;
+            let (resource, method) = stripe_target(&target);
+            let mut args = Vec::new();
+            for a in it {
+                match a.as_rule() {
+                    Rule::named_arg => {
+                        let asp = span(&a);
+                        let mut ai = children(a);
+                        let name = ident(next(&mut ai, asp)?);
+                        let value = build_expr(next(&mut ai, asp)?)?;
+                        args.push(CallArg {
+                            name: Some(name),
+                            value,
+                        });
+                    }
+                    _ => args.push(CallArg {
+                        name: None,
+                        value: build_expr(a)?,
+                    }),
+                }
+            }
+            ExprKind::Stripe(StripeCall {
+                resource,
+                method,
+                args,
+            })
         }
         Rule::quant => {
             let mut it = pair.into_inner();

@@ -6,6 +6,8 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 
+pub use flow_stdlib::api::{Returns, Verb};
+
 /// An e-mail as its reader sees it. In JSON, `append` is a list of `[label, text]`
 /// pairs.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -63,6 +65,60 @@ pub enum Action {
         headers: Vec<(String, String)>,
         body: Option<Json>,
     },
+    /// A call of a Stripe API method of the catalogue (`stripe.invoices.void_invoice(…)`).
+    Stripe(StripeCall),
+}
+
+/// A call of a Stripe API method:
+/// `{"action":"stripe","method":"invoices.void_invoice","http":"POST /v1/invoices/in_123/void","id":"in_123","account":null,"params":{…}}`.
+///
+/// `http` is the verb and the path with its placeholders filled in (each escaped as
+/// one path segment); `id` the first path parameter (the object acted on) or null;
+/// `params` exactly what Stripe receives, as JSON: money in minor units, objects as
+/// their IDs. Bindings encode `params` as a query (GET, DELETE) or a form body (POST).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StripeCall {
+    /// `invoices.void_invoice`: the resource and the method, as in Stripe's Python
+    /// library.
+    pub method: String,
+    /// `POST /v1/invoices/in_123/void`.
+    pub http: String,
+    pub id: Option<String>,
+    pub account: Option<String>,
+    pub params: Json,
+    /// What the method answers: one object, a page of a list or a search, or JSON.
+    #[serde(skip)]
+    pub returns: Returns,
+}
+
+impl StripeCall {
+    /// The HTTP verb and the path, from `http`.
+    pub fn verb_and_path(&self) -> (&str, &str) {
+        self.http.split_once(' ').unwrap_or(("GET", &self.http))
+    }
+
+    /// The object type this call answers with (or lists), if the catalogue says.
+    pub fn object(&self) -> Option<&str> {
+        match &self.returns {
+            Returns::Object(o) | Returns::List(o) => Some(o),
+            Returns::Json => None,
+        }
+    }
+}
+
+/// Escape one path segment (an ID) for a request path: every byte outside Stripe's
+/// ID alphabet (letters, digits, `_`, `-`, `.`, `~`) is percent-encoded, so an ID can
+/// never add a segment, a query or a fragment to the path.
+pub fn escape_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 impl Email {
@@ -120,6 +176,7 @@ impl Action {
             Action::Refund { .. } => "refund",
             Action::Slack { .. } => "slack",
             Action::Http { .. } => "http",
+            Action::Stripe(_) => "stripe",
         }
     }
 
@@ -131,6 +188,7 @@ impl Action {
             Action::Update { account, .. }
             | Action::Retrieve { account, .. }
             | Action::Refund { account, .. } => account.as_deref(),
+            Action::Stripe(call) => call.account.as_deref(),
         }
     }
 
@@ -165,6 +223,13 @@ impl Action {
                 }
                 s
             }
+            Action::Stripe(call) => {
+                let mut s = format!("stripe {} {}", call.method, call.http);
+                if call.params.as_object().is_some_and(|m| !m.is_empty()) {
+                    s.push_str(&format!(" {}", call.params));
+                }
+                s
+            }
         };
         Some(match self.account() {
             Some(acct) => format!("{text} in {acct}"),
@@ -186,6 +251,12 @@ pub struct ActionContext<'a> {
     pub workflow: &'a str,
     /// The index of this action among the run's actions.
     pub step: usize,
+    /// The event's own object (`data.object`), when there is one: recording bindings
+    /// answer for it as for an object given to them.
+    pub trigger: Option<&'a Json>,
+    /// The run's `now` (Unix seconds): the time recording bindings give what they
+    /// create.
+    pub now: i64,
 }
 
 #[derive(Clone, Debug, PartialEq)]

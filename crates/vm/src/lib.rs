@@ -9,6 +9,7 @@ mod action;
 mod error;
 mod ops;
 mod report;
+mod stripe;
 pub mod value;
 
 use std::cmp::Ordering;
@@ -17,8 +18,8 @@ use std::rc::Rc;
 use serde_json::{Map, Value as Json};
 
 pub use action::{
-    fields_table, idempotency_key, message_text, Action, ActionContext, ActionError, Bindings,
-    Email,
+    escape_segment, fields_table, idempotency_key, message_text, Action, ActionContext,
+    ActionError, Bindings, Email, Returns, StripeCall, Verb,
 };
 pub use error::{RunCode, RunError};
 use flow_program::{CmpOp, Conv, FieldRead, Root};
@@ -393,6 +394,7 @@ impl<'a> Machine<'a> {
                 | Op::Email
                 | Op::Refund(_)
                 | Op::Call(_)
+                | Op::Stripe(_)
                 | Op::Arith(..)
                 | Op::Neg
                 | Op::CallFn(..)
@@ -608,6 +610,16 @@ impl<'a> Machine<'a> {
                 let account = self.event.account().map(str::to_string);
                 self.perform(Action::Refund { account, params }, span)?;
             }
+            Op::Stripe(n) => {
+                let p = self.p;
+                let Some(spec) = p.stripe.get(n as usize) else {
+                    return Ok(());
+                };
+                let at = self.stack.len().saturating_sub(spec.args.len());
+                let values: Vec<Value> = self.stack.drain(at..).collect();
+                let answer = self.stripe(spec, values, span)?;
+                self.stack.push(answer);
+            }
             Op::Call(n) => {
                 let Some(spec) = self.p.calls.get(n as usize) else {
                     return Ok(());
@@ -662,6 +674,8 @@ impl<'a> Machine<'a> {
             event_id: self.event.id(),
             workflow: &self.p.name,
             step: self.actions.len(),
+            trigger: Some(self.object()).filter(|o| !o.is_null()),
+            now: self.now(),
         };
         match self.bindings.perform(&action, &cx) {
             Ok(answer) => {

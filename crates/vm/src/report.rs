@@ -142,6 +142,11 @@ mod tests {
                     "action": "http", "name": name, "method": method, "url": url,
                     "headers": headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(), "body": body,
                 }),
+                // The form, in its order: users and tests depend on it.
+                Action::Stripe(c) => json!({
+                    "action": "stripe", "method": c.method, "http": c.http, "id": c.id,
+                    "account": c.account, "params": c.params,
+                }),
             })
             .collect();
         json!({
@@ -214,6 +219,22 @@ mod tests {
                 headers: vec![("X-Team".into(), "risk".into())],
                 body: None,
             },
+            Action::Stripe(crate::StripeCall {
+                method: "invoices.void_invoice".into(),
+                http: "POST /v1/invoices/in_123/void".into(),
+                id: Some("in_123".into()),
+                account: Some("acct_9".into()),
+                params: json!({"expand": ["customer"]}),
+                returns: crate::Returns::Object("invoice".into()),
+            }),
+            Action::Stripe(crate::StripeCall {
+                method: "invoices.list".into(),
+                http: "GET /v1/invoices".into(),
+                id: None,
+                account: None,
+                params: json!({"customer": "cus_1", "status": "open", "limit": 100}),
+                returns: crate::Returns::List("invoice".into()),
+            }),
         ];
         let mut out = vec![RunReport {
             workflow: "Tag \u{1F600} customers".into(),

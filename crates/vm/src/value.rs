@@ -122,6 +122,21 @@ impl Value {
 }
 
 impl Value {
+    /// The value as a parameter of a Stripe API method: [`Value::to_param`], with
+    /// tables as objects and lists as arrays of such values (nested parameters), and
+    /// decimals as Stripe's decimal strings.
+    pub fn to_stripe(&self) -> Json {
+        match self {
+            Value::Table(rows) => Json::Object(
+                rows.iter()
+                    .map(|(k, v)| (k.clone(), v.to_stripe()))
+                    .collect(),
+            ),
+            Value::List(items) => Json::Array(items.iter().map(Value::to_stripe).collect()),
+            other => other.to_param(),
+        }
+    }
+
     /// The value in a JSON body (`http`, custom actions, Slack blocks): tables as
     /// objects and lists as arrays, each value converted the same way; anything else
     /// as an API parameter ([`Value::to_param`]: money in minor units, an object by
