@@ -307,9 +307,9 @@ function mapType(node, mapper, field, doc) {
   const parts = unionParts(node);
   const nullable = parts.some(isNull) || parts.some((p) => p.kind === ts.SyntaxKind.UndefinedKeyword);
   let rest = parts.filter((p) => !isNull(p) && p.kind !== ts.SyntaxKind.UndefinedKeyword);
-  // Emptyable<T> = null | '' | T: a way to unset; the type is T.
+  // Emptyable<T> = null | '' | T: the type is T, and it may be unset (null, sent as '').
   if (rest.length === 1 && ts.isTypeReferenceNode(rest[0]) && rest[0].typeName.getText() === 'Emptyable') {
-    return mapType(rest[0].typeArguments[0], mapper, field, doc);
+    return { ...mapType(rest[0].typeArguments[0], mapper, field, doc), nullable: true };
   }
   // '' alongside other types: an unset marker in params.
   if (rest.length > 1) {

@@ -807,3 +807,114 @@ fn positional_error(
             "the IDs in the method's path come first, by position; every other parameter by name: {example}"
         ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{check_file, Env};
+    use flow_syntax::{parse, SourceFile};
+
+    fn codes(body: &str) -> Vec<&'static str> {
+        let text = format!("on invoice.overdue {{\n{body}\n}}\n");
+        let src = SourceFile::new("t.flow", &text);
+        let p = parse(&src);
+        assert!(p.diagnostics.is_empty(), "{body}: {:?}", p.diagnostics);
+        let (_, d) = check_file(&p.file, src, &Env::new(flow_stdlib::builtin()), "t");
+        d.iter().map(|d| d.code).collect()
+    }
+
+    fn ty_of(body: &str, name: &str) -> String {
+        let text = format!("on invoice.overdue {{\n{body}\n}}\n");
+        let src = SourceFile::new("t.flow", &text);
+        let p = parse(&src);
+        let env = Env::new(flow_stdlib::builtin());
+        let mut c = crate::Checker::new(env);
+        c.set_object(Some("invoice".into()));
+        for s in &p.file.workflows[0].body.stmts {
+            c.stmt(s);
+        }
+        let names = c.local_names();
+        let found = names.iter().find(|(n, _)| n == name);
+        found.map(|(_, t)| t.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_call_that_fits_the_catalogue_checks() {
+        for ok in [
+            "stripe.invoices.void_invoice(id)",
+            "stripe.invoices.void_invoice(id: id)",
+            "stripe.invoices.void_invoice(\"in_123\")",
+            "let cn = stripe.credit_notes.create(invoice: id, amount: 5 USD, reason: \"order_change\")",
+            "stripe.customers.update(\"cus_1\", metadata: {\"Tier\": \"VIP\"})",
+            "stripe.subscriptions.cancel(\"sub_1\", prorate: true)",
+            "let open = stripe.invoices.list(customer: \"cus_1\", status: \"open\")",
+            "stripe.invoice_items.create(customer: \"cus_1\", amount: 5 USD)",
+            "stripe.checkout.sessions.expire(\"cs_1\")",
+            "stripe.credit_notes.create(invoice: id, lines: [{type: \"custom_line_item\", unit_amount: 500, quantity: 1, description: \"Goodwill\"}])",
+            "stripe.customers.update(\"cus_1\", metadata: {\"Tier\": \"VIP\"}, stripe_account: null)",
+            "stripe.customers.update(\"cus_1\", business_name: null)",
+        ] {
+            let got = codes(ok);
+            assert!(
+                got.iter().all(|c| c.starts_with('W')),
+                "{ok}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn answers_are_typed_as_the_method_returns() {
+        assert_eq!(
+            ty_of("let cn = stripe.credit_notes.create(invoice: id)", "cn"),
+            "credit_note"
+        );
+        assert_eq!(
+            ty_of("let open = stripe.invoices.list(status: \"open\")", "open"),
+            "list<invoice>"
+        );
+        assert_eq!(
+            ty_of("let c = stripe.customers.retrieve(\"cus_1\")", "c"),
+            "customer"
+        );
+    }
+
+    #[test]
+    fn mistakes_have_their_codes() {
+        let cases: &[(&str, &[&str])] = &[
+            ("stripe.invoice.void_invoice(id)", &["E0301"]),
+            ("stripe.invoices.void(id)", &["E0301"]),
+            ("stripe.invoices.list(custmer: \"cus_1\")", &["E0302"]),
+            ("stripe.invoices.void_invoice()", &["E0303"]),
+            ("stripe.credit_notes.create(amount: 5 USD)", &["E0303"]),
+            ("stripe.invoices.void_invoice(id, id: id)", &["E0304"]),
+            ("stripe.invoices.void_invoice(customer)", &["E0305"]),
+            ("stripe.subscriptions.cancel(\"sub_1\", prorate: \"yes\")", &["E0305"]),
+            ("stripe.invoices.list(status: 3)", &["E0305"]),
+            ("stripe.invoices.list(\"cus_1\")", &["E0313"]),
+            ("stripe.invoices.list(status: \"opn\")", &["E0204"]),
+            ("stripe.credit_notes.create(invoice: id, reason: \"goodwill\")", &["W0101"]),
+            ("stripe.credit_notes.create(invoice: id, lines: [{typ: \"custom_line_item\"}])", &["E0302", "E0303"]),
+            ("stripe.invoice_items.create(customer: \"cus_1\", amount: 5 EUR, currency: \"usd\")", &["E0315"]),
+            ("stripe.invoice_items.create(customer: \"cus_1\", amount: 500)", &["E0305"]),
+            ("stripe.customers.update(\"cus_1\", stripe_account: \"cus_9\")", &["E0305"]),
+            ("stripe.customers.update(\"cus_1\", description: null)", &["E0305"]),
+            ("stripe.invoices.void_invoice(id, stripe_account: 3)", &["E0305"]),
+        ];
+        for (body, want) in cases {
+            assert_eq!(&codes(body), want, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_method_that_changes_something_is_refused_in_when() {
+        let text = "on invoice.overdue when stripe.invoices.void_invoice(id) != null {\n}\n";
+        let src = SourceFile::new("t.flow", text);
+        let p = parse(&src);
+        let (_, d) = check_file(&p.file, src, &Env::new(flow_stdlib::builtin()), "t");
+        assert!(d.iter().any(|d| d.code == "E0314"), "{d:?}");
+        let read = "on invoice.overdue when stripe.customers.retrieve(\"cus_1\") != null {\n}\n";
+        let src = SourceFile::new("t.flow", read);
+        let p = parse(&src);
+        let (_, d) = check_file(&p.file, src, &Env::new(flow_stdlib::builtin()), "t");
+        assert!(!d.iter().any(|d| d.code == "E0314"), "{d:?}");
+    }
+}
