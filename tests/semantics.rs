@@ -277,3 +277,62 @@ yields!(http_answer_is_named_with_let, r##"on charge.dispute.created { let r = h
   slack channel: "#d", text: "answered {r.status}" }"##, { "id": "dp_1" }, Succeeded, [{ "action": "http", "name": null, "method": "POST", "url": "https://x.example.com/", "headers": [], "body": null }, { "action": "slack", "channel": "#d", "text": "answered ", "blocks": null }]);
 yields!(custom_action_posts_its_parameters, r##"action crm_note url: "https://crm.example.com/notes" { customer: ref(customer), text: string, priority: enum(low|high)? }
 on charge.dispute.created { crm_note customer: "cus_1", text: "Dispute {id}: {reason}" }"##, { "id": "dp_1", "reason": "fraudulent" }, Succeeded, [{ "action": "http", "name": "crm_note", "method": "POST", "url": "https://crm.example.com/notes", "headers": [], "body": { "customer": "cus_1", "text": "Dispute dp_1: fraudulent" } }]);
+
+// ---------------------------------------------------------------- Stripe API methods
+yields!(void_an_overdue_invoice, r#"on invoice.overdue { stripe.invoices.void_invoice(id) }"#, { "id": "in_123", "object": "invoice", "currency": "usd", "customer": "cus_1" }, Succeeded, [{ "action": "stripe", "method": "invoices.void_invoice", "http": "POST /v1/invoices/in_123/void", "id": "in_123", "account": null, "params": {} }]);
+yields!(cancel_a_subscription, r#"on customer.subscription.updated when status == "past_due" { stripe.subscriptions.cancel(id, prorate: true, cancellation_details: { comment: "unpaid" }) }"#, { "id": "sub_1", "object": "subscription", "status": "past_due", "customer": "cus_1" }, Succeeded, [{ "action": "stripe", "method": "subscriptions.cancel", "http": "DELETE /v1/subscriptions/sub_1", "id": "sub_1", "account": null, "params": { "prorate": true, "cancellation_details": { "comment": "unpaid" } } }]);
+yields!(an_id_is_one_path_segment, r#"on invoice.overdue { stripe.invoices.void_invoice("in_1/../x?y") }"#, { "id": "in_123" }, Succeeded, [{ "action": "stripe", "method": "invoices.void_invoice", "http": "POST /v1/invoices/in_1%2F..%2Fx%3Fy/void", "id": "in_1/../x?y", "account": null, "params": {} }]);
+yields!(a_null_id_fails_before_anything_is_sent, r#"on invoice.overdue { stripe.subscriptions.cancel(subscription) }"#, { "id": "in_123", "subscription": null }, Failed("R0101", "`subscription` is null"), []);
+yields!(money_fills_in_its_currency, r#"on invoice.overdue { stripe.invoice_items.create(customer: customer, amount: 12.50 EUR, description: "Late fee") }"#, { "id": "in_123", "customer": "cus_1", "currency": "eur" }, Succeeded, [{ "action": "stripe", "method": "invoice_items.create", "http": "POST /v1/invoiceitems", "id": null, "account": null, "params": { "customer": "cus_1", "amount": 1250, "description": "Late fee", "currency": "eur" } }]);
+yields!(money_and_currency_must_agree, r#"on invoice.overdue { stripe.invoice_items.create(customer: customer, amount: 12.50 EUR, currency: currency) }"#, { "id": "in_123", "customer": "cus_1", "currency": "usd" }, Failed("R0302", "`amount` is 12.50 EUR, but `currency` is USD"), []);
+yields!(zero_decimal_money_in_minor_units, r#"on invoice.overdue { stripe.invoice_items.create(customer: customer, amount: 500 JPY) }"#, { "id": "in_123", "customer": "cus_1", "currency": "jpy" }, Succeeded, [{ "action": "stripe", "method": "invoice_items.create", "http": "POST /v1/invoiceitems", "id": null, "account": null, "params": { "customer": "cus_1", "amount": 500, "currency": "jpy" } }]);
+yields!(a_credit_note_in_the_invoices_currency, r#"on invoice.overdue { stripe.credit_notes.create(invoice: id, amount: 5 USD, reason: "order_change") }"#, { "id": "in_123", "object": "invoice", "currency": "usd" }, Succeeded, [{ "action": "stripe", "method": "credit_notes.create", "http": "POST /v1/credit_notes", "id": null, "account": null, "params": { "invoice": "in_123", "amount": 500, "reason": "order_change" } }]);
+yields!(a_credit_note_in_another_currency_fails, r#"on invoice.overdue { stripe.credit_notes.create(invoice: id, amount: 5 EUR) }"#, { "id": "in_123", "object": "invoice", "currency": "usd" }, Failed("R0302", "`amount` is 5.00 EUR, but the invoice in_123 is in USD"), []);
+yields!(a_retrieved_objects_currency_is_checked, r#"on radar.early_fraud_warning.created { let ch = retrieve charge; stripe.refunds.create(charge: ch, amount: 5 EUR) }"#, { "charge": "ch_small" }, Failed("R0302", "`amount` is 5.00 EUR, but the charge ch_small is in USD"), [{ "action": "retrieve", "object": "charge", "id": "ch_small", "account": null }]);
+yields!(an_ids_currency_is_looked_up, r#"on radar.early_fraud_warning.created { stripe.refunds.create(charge: charge, amount: 5 USD) }"#, { "charge": "ch_small" }, Succeeded, [{ "action": "retrieve", "object": "charge", "id": "ch_small", "account": null }, { "action": "stripe", "method": "refunds.create", "http": "POST /v1/refunds", "id": null, "account": null, "params": { "charge": "ch_small", "amount": 500 } }]);
+yields!(a_list_answers_its_items, r#"on customer.subscription.deleted { let open = stripe.invoices.list(customer: customer, status: "open"); email to: "ar@example.com", body: "{length(open)}" }"#, { "id": "sub_1", "customer": "cus_1" }, Succeeded, [{ "action": "stripe", "method": "invoices.list", "http": "GET /v1/invoices", "id": null, "account": null, "params": { "customer": "cus_1", "status": "open", "limit": 100 } }, { "action": "email", "to": ["ar@example.com"], "subject": null, "body": "0", "append": [] }]);
+
+/// A connected account's event acts in that account; `stripe_account:` says otherwise.
+#[test]
+fn a_method_acts_in_the_events_account_unless_told() {
+    let object = json!({ "id": "ch_1", "object": "charge", "amount": 250000, "currency": "usd", "customer": "cus_1" });
+    let run = |call: &str| {
+        let source = format!("on charge.succeeded {{ {call} }}");
+        let report = run_in(&source, object.clone(), Some("acct_1Conn"));
+        assert_eq!(report.status, Status::Succeeded, "{:#}", report.to_json());
+        report.to_json()["actions"][0]["account"].clone()
+    };
+    let tag = r#"stripe.customers.update(customer, metadata: {"Tier": "VIP"}"#;
+    assert_eq!(run(&format!("{tag})")), json!("acct_1Conn"));
+    assert_eq!(run(&format!("{tag}, stripe_account: null)")), Json::Null);
+    assert_eq!(
+        run(&format!("{tag}, stripe_account: \"acct_2Other\")")),
+        json!("acct_2Other")
+    );
+}
+
+/// What a method answers is a typed value later steps read.
+#[test]
+fn a_created_objects_id_reaches_a_later_step() {
+    let source = r#"on invoice.overdue {
+        let cn = stripe.credit_notes.create(invoice: id, amount: 5 USD, reason: "order_change")
+        email to: "ar@example.com", body: "Credit note {cn.id} for {cn.invoice}"
+    }"#;
+    let object = json!({ "id": "in_123", "object": "invoice", "currency": "usd" });
+    let first = run(source, object.clone()).to_json();
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let body = first["actions"][1]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        body.starts_with("Credit note cn_") && body.ends_with(" for in_123"),
+        "{body}"
+    );
+    let again = run(source, object).to_json();
+    assert_eq!(
+        again["actions"][1]["body"],
+        json!(body),
+        "the same run makes the same id"
+    );
+}

@@ -709,12 +709,14 @@ impl<'s> Checker<'s> {
                     Ty::Str | Ty::Json | Ty::Error => t,
                     other => {
                         let what = match &other {
-                            Ty::Ref(o) | Ty::Object(o) => format!("a {o}, not a {object}"),
+                            Ty::Ref(o) | Ty::Object(o) => {
+                                format!("{}, not {}", suggest::a(o), suggest::a(object))
+                            }
                             _ => format!("{other}"),
                         };
                         self.error(
-                            Diagnostic::error("E0305", format!("`{param}` of `{action}` takes a {object}; this is {what}"))
-                                .with_label(t.span, format!("expected a {object} or its ID"))
+                            Diagnostic::error("E0305", format!("`{param}` of `{action}` takes {}; this is {what}", suggest::a(object)))
+                                .with_label(t.span, format!("expected {} or its ID", suggest::a(object)))
                                 .with_help(format!("pass a retrieved {object} (`let x = retrieve …`), a reference field to one, or its ID")),
                         );
                         t

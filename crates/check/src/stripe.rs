@@ -12,7 +12,7 @@ use flow_stdlib::FieldType;
 use flow_syntax::ast::{self, ExprKind};
 use flow_syntax::{Diagnostic, Span};
 
-use crate::suggest::{did_you_mean, phrase};
+use crate::suggest::{a, did_you_mean, phrase};
 use crate::tree::{Lit, TExpr, TExprKind};
 use crate::types::{EnumTy, Ty};
 use crate::Checker;
@@ -166,6 +166,7 @@ impl<'s> Checker<'s> {
                     StripeArg {
                         name,
                         kind: ArgKind::Account,
+                        span: a.value.span,
                     },
                     t,
                 ));
@@ -193,6 +194,7 @@ impl<'s> Checker<'s> {
                     StripeArg {
                         name,
                         kind: ArgKind::Path,
+                        span: a.value.span,
                     },
                     t,
                 ));
@@ -207,7 +209,14 @@ impl<'s> Checker<'s> {
                 },
                 _ => ArgKind::Param,
             };
-            args.push((StripeArg { name, kind }, t));
+            args.push((
+                StripeArg {
+                    name,
+                    kind,
+                    span: a.value.span,
+                },
+                t,
+            ));
         }
         for p in method.params.iter().filter(|p| p.required) {
             if given.contains_key(&p.name) {
@@ -316,7 +325,7 @@ impl<'s> Checker<'s> {
     ) -> TExpr {
         let t = self.expr(e);
         let wrong = |have: &str| {
-            let want = object.map_or("an ID".to_string(), |o| format!("a {o} or its ID"));
+            let want = object.map_or("an ID".to_string(), |o| format!("{} or its ID", a(o)));
             Diagnostic::error(
                 "E0305",
                 format!(
@@ -329,7 +338,7 @@ impl<'s> Checker<'s> {
         };
         match t.ty.base().clone() {
             Ty::Object(o) | Ty::Ref(o) if object.is_some_and(|want| want != o) => {
-                let d = wrong(&format!("a {o}"));
+                let d = wrong(&a(&o));
                 self.error(d);
             }
             Ty::Object(_) | Ty::Ref(_) | Ty::Str | Ty::Json | Ty::Error => {

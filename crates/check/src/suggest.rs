@@ -87,3 +87,12 @@ mod tests {
         assert_eq!(did_you_mean("Amount", c), vec!["amount"]);
     }
 }
+
+/// `a charge`, `an invoice`: the word with its indefinite article.
+pub fn a(word: &str) -> String {
+    let an = word
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u'));
+    format!("{} {word}", if an { "an" } else { "a" })
+}

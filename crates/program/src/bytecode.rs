@@ -106,6 +106,9 @@ pub struct StripeArg {
     /// The parameter's name in Stripe's API (`id`, `status`, `metadata`).
     pub name: String,
     pub kind: ArgKind,
+    /// The argument's value in the source, for run-time errors.
+    #[serde(skip)]
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

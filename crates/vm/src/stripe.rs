@@ -33,11 +33,8 @@ impl Machine<'_> {
         for (arg, value) in spec.args.iter().zip(&values) {
             match &arg.kind {
                 ArgKind::Path => {
-                    let text = self.id_text(
-                        value,
-                        span,
-                        &format!("call stripe.{} (`{}`)", spec.method, arg.name),
-                    )?;
+                    let text =
+                        self.id_text(value, arg.span, &format!("call stripe.{}", spec.method))?;
                     if id.is_none() {
                         id = Some(text.clone());
                     }
@@ -83,7 +80,8 @@ impl Machine<'_> {
                 ArgKind::Amount { context, object } => {
                     if let Value::Money(m) = value {
                         let about = values.get(*context as usize).unwrap_or(&Value::Null);
-                        let c = self.currency_of(about, object, span)?;
+                        let at = spec.args.get(*context as usize).map_or(span, |a| a.span);
+                        let c = self.currency_of(about, object, at)?;
                         if c != m.currency {
                             let who = match about {
                                 Value::Object(o) => {
@@ -129,7 +127,15 @@ impl Machine<'_> {
                 Returns::Object(o) if !answer.is_object() => Err(RunError::at(
                     RunCode::BadAnswer,
                     span,
-                    format!("stripe.{}: the answer is not a {o} object", spec.method),
+                    format!(
+                        "stripe.{}: the answer is not {} object",
+                        spec.method,
+                        if o.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                            format!("an {o}")
+                        } else {
+                            format!("a {o}")
+                        }
+                    ),
                 )),
                 Returns::Object(_) => Ok(Value::Object(Rc::new(answer))),
                 _ => Ok(Value::from_json(&answer)),
