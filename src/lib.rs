@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! flow-syntax       text → ast::File                    (spans, grammar, parser, Diagnostic)
+//! flow-format       text → text in the canonical layout (`flow fmt`; comments kept)
 //! flow-diagnostics  Diagnostic → terminal text, LSP     (code registry)
 //! flow-stdlib       Stripe schemas, events, actions, currencies, money, templates
 //! flow-program      what a compiled workflow is         (bytecode, operands, disassembly, version)
@@ -47,6 +48,7 @@ pub mod cli;
 pub use flow_bindings as bindings;
 pub use flow_check as check;
 pub use flow_diagnostics as diagnostics;
+pub use flow_format as format;
 pub use flow_program as program;
 pub use flow_project::settings;
 pub use flow_project::{build, Build};

@@ -1,5 +1,6 @@
 //! No input makes the front end or the VM panic: seeded random mutations of real flow
-//! files go through parse → check → compile → run. Deterministic (fixed seed), so a
+//! files go through parse → check → compile → run, and through the formatter (which
+//! must then leave its own output as it is). Deterministic (fixed seed), so a
 //! failure names the input and reproduces. A coverage-guided target is in fuzz/.
 
 mod common;
@@ -190,6 +191,11 @@ fn mutated_programs_never_panic() {
             }
             for d in &build.diagnostics {
                 let _ = flow::diagnostics::render(d, &source, false);
+            }
+            // The formatter: no panic, and what it writes it leaves as it is.
+            if let Ok(formatted) = flow::format::format(&text) {
+                let again = flow::format::format(&formatted).ok();
+                assert!(again.as_ref() == Some(&formatted), "not idempotent");
             }
             runs
         }));

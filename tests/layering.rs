@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 /// The crates from the bottom up. A crate may depend on those before it only.
 const LAYERS: &[&str] = &[
     "flow-syntax",
+    "flow-format",
     "flow-diagnostics",
     "flow-stdlib",
     "flow-program",
@@ -120,7 +121,7 @@ fn closure(
 fn the_front_end_builds_without_network_database_or_mail() {
     let meta = metadata();
     let (names, deps) = graph(&meta);
-    for front in ["flow-syntax", "flow-check"] {
+    for front in ["flow-syntax", "flow-format", "flow-check"] {
         let all = closure(front, &names, &deps);
         for heavy in [
             "rusqlite",

@@ -5,6 +5,7 @@ mod batch;
 mod catalog;
 mod check;
 mod compile;
+mod fmt;
 mod output;
 mod preview;
 mod run;
@@ -83,6 +84,16 @@ pub enum Command {
         /// seconds (default: the time each run starts).
         #[arg(long, value_name = "TIME", value_parser = parse_now)]
         now: Option<i64>,
+    },
+    /// Rewrite flow files in the canonical layout (folders: every .flow file under
+    /// them); `-` formats standard input to standard output.
+    Fmt {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Write nothing: list the files that are not formatted, with an excerpt of
+        /// the change; exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
     },
     /// Compile a file and print its bytecode.
     Compile {
@@ -240,6 +251,7 @@ pub fn dispatch(command: Command) -> i32 {
                 now,
             )
         }
+        Command::Fmt { paths, check } => fmt::fmt(&paths, check),
         Command::Compile { file, emit } => compile::compile(&file, &emit),
         Command::Events { filter } => catalog::events(filter.as_deref()),
         Command::Fields { event_type, path } => catalog::fields(&event_type, path.as_deref()),
