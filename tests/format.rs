@@ -202,3 +202,47 @@ fn fmt_dash_formats_standard_input_to_standard_output() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, TIDY);
 }
+
+/// Every file again with a comment at the end of every line and on a line of its own
+/// between every two lines: formatting keeps them all, stays idempotent, and compiles
+/// to the same programs.
+#[test]
+fn comments_everywhere_are_kept() {
+    let mut tried = 0;
+    for path in all_flow_files() {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if format(&text).is_err() {
+            continue;
+        }
+        let mut commented = String::new();
+        for (i, line) in text.lines().enumerate() {
+            commented.push_str(&format!("// own {i}\n{line} // end {i}\n"));
+        }
+        let once = match format(&commented) {
+            Ok(f) => f,
+            // A line ending inside a string's interpolation: the comment became code.
+            Err(Error::Syntax(_)) => continue,
+            Err(e) => panic!("{name} with comments: {e}\n{commented}"),
+        };
+        let twice = format(&once).unwrap_or_else(|e| panic!("{name}, formatted: {e}"));
+        assert_eq!(
+            twice,
+            once,
+            "{name} with comments: not idempotent:\n{}",
+            common::line_diff(&once, &twice)
+        );
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(before) = programs(&stem, &text) {
+            assert!(
+                programs(&stem, &once) == Some(before),
+                "{name} with comments: the programs differ"
+            );
+        }
+        tried += 1;
+    }
+    assert!(tried >= 20, "only {tried} files tried");
+}

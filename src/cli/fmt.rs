@@ -12,8 +12,8 @@ use flow_syntax::SourceFile;
 
 use super::output::{print_plain, stderr_color, Stdout};
 
-/// How many changed lines of each side the `--check` excerpt shows.
-const EXCERPT_LINES: usize = 12;
+/// How many lines of diff the `--check` excerpt shows per file.
+const EXCERPT_LINES: usize = 40;
 
 pub fn fmt(paths: &[PathBuf], check: bool) -> i32 {
     if paths.len() == 1 && paths[0] == Path::new("-") {
@@ -165,42 +165,110 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     result
 }
 
-/// A unified-diff-like excerpt: the lines from the first that differs to the last,
-/// old and new, each side cut to [`EXCERPT_LINES`] lines.
+/// A unified diff of the change, in hunks with two lines of context, cut after
+/// [`EXCERPT_LINES`] lines.
 fn excerpt(name: &str, old: &str, new: &str) -> String {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let old_lines = &a[prefix..a.len() - suffix];
-    let new_lines = &b[prefix..b.len() - suffix];
-    let mut out = format!(
-        "--- {name}\n+++ {name} (formatted)\n@@ -{},{} +{},{} @@\n",
-        prefix + 1,
-        old_lines.len(),
-        prefix + 1,
-        new_lines.len()
-    );
-    for (sign, lines) in [('-', old_lines), ('+', new_lines)] {
-        for line in lines.iter().take(EXCERPT_LINES) {
-            out.push(sign);
+    let ops = line_ops(&a, &b);
+    let mut out = format!("--- {name}\n+++ {name} (formatted)\n");
+    let mut shown = 0;
+    let mut i = 0;
+    while i < ops.len() {
+        if ops[i].0 == ' ' {
+            i += 1;
+            continue;
+        }
+        // A hunk: from two lines before this change to two lines after the last change
+        // that is at most four kept lines further.
+        let start = i.saturating_sub(CONTEXT);
+        let mut end = i;
+        let mut kept = 0;
+        let mut j = i;
+        while j < ops.len() && kept <= 2 * CONTEXT {
+            if ops[j].0 == ' ' {
+                kept += 1;
+            } else {
+                kept = 0;
+                end = j;
+            }
+            j += 1;
+        }
+        let end = (end + 1 + CONTEXT).min(ops.len());
+        let hunk = &ops[start..end];
+        let (old_start, new_start) = (hunk[0].1 + 1, hunk[0].2 + 1);
+        let old_n = hunk.iter().filter(|o| o.0 != '+').count();
+        let new_n = hunk.iter().filter(|o| o.0 != '-').count();
+        out.push_str(&format!(
+            "@@ -{old_start},{old_n} +{new_start},{new_n} @@\n"
+        ));
+        for (sign, _, _, line) in hunk {
+            if shown == EXCERPT_LINES {
+                out.push_str("…\n");
+                return out;
+            }
+            out.push(*sign);
             out.push_str(line);
             out.push('\n');
+            shown += 1;
         }
-        if lines.len() > EXCERPT_LINES {
-            out.push_str(&format!(
-                "{sign}… ({} more lines)\n",
-                lines.len() - EXCERPT_LINES
-            ));
-        }
+        i = end;
     }
-    if old.ends_with('\n') != new.ends_with('\n') && old_lines.is_empty() && new_lines.is_empty() {
-        out.push_str("(only the line break at the end of the file differs)\n");
+    if shown == 0 {
+        out.push_str("(only the line breaks at the end of the file differ)\n");
     }
     out
+}
+
+/// Lines of context around a change in [`excerpt`].
+const CONTEXT: usize = 2;
+
+/// The lines of both texts as kept (` `), removed (`-`) or added (`+`), with their
+/// 0-based line numbers in the old and the new text: a longest common subsequence,
+/// or, for very long texts, the common start and end around one change.
+fn line_ops<'t>(a: &[&'t str], b: &[&'t str]) -> Vec<(char, usize, usize, &'t str)> {
+    let mut ops = Vec::new();
+    if a.len().saturating_mul(b.len()) > 4_000_000 {
+        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let suffix = a[prefix..]
+            .iter()
+            .rev()
+            .zip(b[prefix..].iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count();
+        ops.extend((0..prefix).map(|k| (' ', k, k, a[k])));
+        ops.extend((prefix..a.len() - suffix).map(|k| ('-', k, prefix, a[k])));
+        let old_end = a.len() - suffix;
+        ops.extend((prefix..b.len() - suffix).map(|k| ('+', old_end, k, b[k])));
+        ops.extend((0..suffix).map(|k| {
+            let (x, y) = (a.len() - suffix + k, b.len() - suffix + k);
+            (' ', x, y, a[x])
+        }));
+        return ops;
+    }
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', i, j, a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', i, j, a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', i, j, b[j]));
+            j += 1;
+        }
+    }
+    ops
 }
