@@ -482,6 +482,10 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
             "`given` (the event) or `expect` (what should happen)"
         }
         Rule::given_with | Rule::kw_with => "`with` and the objects `retrieve` finds",
+        Rule::answer | Rule::kw_answer | Rule::answer_target => {
+            "`answer stripe.RESOURCE.METHOD with { … }`"
+        }
+        Rule::expect_stripe => "a Stripe API method such as `stripe.invoices.void_invoice(id)`",
         Rule::expect_status
         | Rule::status_word
         | Rule::expect_no
@@ -864,10 +868,24 @@ fn build_test(pair: Pair<Rule>) -> Result<Test, Diagnostic> {
     let name_span = span(&name_pair);
     let name = string_literal(name_pair)?;
     let mut givens = Vec::new();
+    let mut answers = Vec::new();
     let mut expects = Vec::new();
     for c in it {
         match c.as_rule() {
             Rule::given => givens.push(build_given(c)?),
+            Rule::answer => {
+                let asp = span(&c);
+                let mut ai = children(c);
+                let target = next(&mut ai, asp)?;
+                let (resource, method) = stripe_target(&target);
+                let value = build_expr(next(&mut ai, asp)?)?;
+                answers.push(Answer {
+                    resource,
+                    method,
+                    value,
+                    span: asp,
+                });
+            }
             Rule::expect => expects.push(build_expect(c)?),
             _ => {}
         }
@@ -876,6 +894,7 @@ fn build_test(pair: Pair<Rule>) -> Result<Test, Diagnostic> {
         name,
         name_span,
         givens,
+        answers,
         expects,
         span: whole,
     })
@@ -973,6 +992,13 @@ fn build_expected_action(pair: Pair<Rule>) -> Result<ExpectedAction, Diagnostic>
                 value,
                 span: sp,
             })
+        }
+        Rule::expect_stripe => {
+            let call = build_primary(next(&mut it, sp)?)?;
+            match call.kind {
+                ExprKind::Stripe(call) => Ok(ExpectedAction::Stripe { call, span: sp }),
+                _ => Err(internal(sp, "expected Stripe call")),
+            }
         }
         Rule::expect_action => {
             let name = ident(next(&mut it, sp)?);
