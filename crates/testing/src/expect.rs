@@ -261,7 +261,7 @@ impl Want {
                     let ok = match v {
                         // Money: its minor units, and its currency where the call has one.
                         Value::Money(m) => {
-                            have == Json::from(m.minor)
+                            have.as_i64() == Some(m.minor)
                                 && call
                                     .params
                                     .get("currency")
