@@ -83,7 +83,8 @@ fn kinds(reports: &[Value]) -> BTreeSet<String> {
 
 /// The reports exercise every status and every action: a succeeded run with an
 /// e-mail and an update, a failed run with a code, a skipped run, a refund, a
-/// retrieve, a Slack message and an HTTP request (examples/dispute_alerts.flow).
+/// retrieve, a Slack message and an HTTP request (examples/dispute_alerts.flow), and
+/// Stripe API methods (examples/overdue_invoices.flow).
 fn covered() -> Vec<Value> {
     let reports = real_reports();
     let seen = kinds(&reports);
@@ -97,6 +98,7 @@ fn covered() -> Vec<Value> {
         "action:refund",
         "action:slack",
         "action:http",
+        "action:stripe",
     ] {
         assert!(seen.contains(want), "no report with {want}: {seen:?}");
     }
