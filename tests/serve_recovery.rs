@@ -397,6 +397,7 @@ fn key(event: &str, step: usize) -> String {
         step,
         trigger: None,
         now: 0,
+        item: None,
     })
     .expect("an event id gives a key")
 }

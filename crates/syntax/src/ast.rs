@@ -181,6 +181,16 @@ pub enum StmtKind {
     Action { name: Ident, args: Vec<Arg> },
     /// `stripe.RESOURCE.METHOD(…)` on a line of its own (an [`ExprKind::Stripe`]).
     Call(Expr),
+    /// `for NAME in LIST limit N { … }`.
+    For {
+        var: Ident,
+        list: Expr,
+        /// `limit N`: the most items taken, with the span of `N`.
+        limit: Option<(Decimal, Span)>,
+        body: Block,
+    },
+    /// `break`: leave the innermost loop.
+    Break,
     /// `let NAME = ACTION name: value …`: the action's answer, named.
     LetAction {
         name: Ident,

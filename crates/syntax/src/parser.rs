@@ -348,17 +348,20 @@ fn check_separators(
             }
         }
         for stmt in &block.stmts {
-            if let StmtKind::If {
-                branches,
-                otherwise,
-            } = &stmt.kind
-            {
-                for (_, b) in branches {
-                    walk(text, b, diagnostics);
+            match &stmt.kind {
+                StmtKind::If {
+                    branches,
+                    otherwise,
+                } => {
+                    for (_, b) in branches {
+                        walk(text, b, diagnostics);
+                    }
+                    if let Some(b) = otherwise {
+                        walk(text, b, diagnostics);
+                    }
                 }
-                if let Some(b) = otherwise {
-                    walk(text, b, diagnostics);
-                }
+                StmtKind::For { body, .. } => walk(text, body, diagnostics),
+                _ => {}
             }
         }
     }
@@ -367,6 +370,7 @@ fn check_separators(
     }
     for t in tests {
         let mut spans: Vec<Span> = t.givens.iter().map(|g| g.span).collect();
+        spans.extend(t.answers.iter().map(|a| a.span));
         spans.extend(t.expects.iter().map(|e| e.span));
         spans.sort_by_key(|s| s.start);
         for pair in spans.windows(2) {
@@ -384,7 +388,7 @@ fn check_separators(
                         "this starts on the same line as the one before",
                     )
                     .with_help(
-                        "put each `given` and `expect` on its own line, or separate them with `;`",
+                        "put each `given`, `answer` and `expect` on its own line, or separate them with `;`",
                     ),
                 );
             }
@@ -416,6 +420,9 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
             "a Stripe API method such as `stripe.invoices.void_invoice(id)`"
         }
         Rule::named_arg => "an argument such as `status: \"open\"`",
+        Rule::for_stmt | Rule::kw_for => "a loop: `for NAME in LIST { … }`",
+        Rule::loop_limit | Rule::kw_limit => "`limit` and the most items the loop takes",
+        Rule::break_stmt | Rule::kw_break => "`break`",
         Rule::let_stmt
         | Rule::let_action
         | Rule::if_stmt
@@ -810,6 +817,10 @@ fn is_keyword_token(r: Rule) -> bool {
             | Rule::kw_actions
             | Rule::kw_action
             | Rule::kw_url
+            | Rule::kw_answer
+            | Rule::kw_for
+            | Rule::kw_break
+            | Rule::kw_limit
     )
 }
 
@@ -1077,6 +1088,32 @@ fn build_stmt(pair: Pair<Rule>) -> Result<Stmt, Diagnostic> {
             StmtKind::Action { name, args }
         }
         Rule::call_stmt => StmtKind::Call(build_primary(next(&mut it, sp)?)?),
+        Rule::for_stmt => {
+            let var = ident(next(&mut it, sp)?);
+            let _in = next(&mut it, sp)?;
+            let list = build_expr(next(&mut it, sp)?)?;
+            let mut limit = None;
+            let mut body = None;
+            for c in it {
+                match c.as_rule() {
+                    Rule::loop_limit => {
+                        let lsp = span(&c);
+                        let n = children(c)
+                            .find(|p| p.as_rule() == Rule::number)
+                            .ok_or_else(|| internal(lsp, "limit"))?;
+                        limit = Some((parse_number(&n)?, span(&n)));
+                    }
+                    _ => body = Some(build_block(c)?),
+                }
+            }
+            StmtKind::For {
+                var,
+                list,
+                limit,
+                body: body.ok_or_else(|| internal(sp, "loop body"))?,
+            }
+        }
+        Rule::break_stmt => StmtKind::Break,
         Rule::let_action => {
             let name = ident(next(&mut it, sp)?);
             let action = ident(next(&mut it, sp)?);
