@@ -17,6 +17,18 @@ use crate::tree::{Lit, TExpr, TExprKind};
 use crate::types::{EnumTy, Ty};
 use crate::Checker;
 
+/// The objects whose currency an amount of a call is in, when the call names one: a
+/// refund's charge or PaymentIntent, a credit note's invoice, an invoice item's invoice.
+const AMOUNT_CONTEXTS: &[&str] = &[
+    "charge",
+    "payment_intent",
+    "invoice",
+    "credit_note",
+    "subscription",
+    "quote",
+    "checkout.session",
+];
+
 /// The most items a list or a search yields by default: one page at Stripe's largest
 /// page size.
 pub const DEFAULT_MAX_ITEMS: u32 = 100;
@@ -653,9 +665,8 @@ impl<'s> Checker<'s> {
             .iter()
             .find(|(a, _)| a.name == "currency")
             .and_then(|(_, t)| literal_currency(t));
-        // The arguments that name an object with a currency: the amount's context.
-        let lib = self.env.lib;
-        let has_currency = |o: &str| lib.object(o).is_some_and(|d| d.field("currency").is_some());
+        // The argument that names the payment or document an amount is part of: its
+        // currency is the amount's (a refund's charge, a credit note's invoice).
         let context = args.iter().enumerate().find_map(|(i, (a, t))| {
             let object = match (&a.kind, t.ty.base()) {
                 (ArgKind::Path | ArgKind::Param, Ty::Ref(o) | Ty::Object(o)) => Some(o.clone()),
@@ -666,7 +677,9 @@ impl<'s> Checker<'s> {
                 },
                 _ => None,
             }?;
-            has_currency(&object).then_some((i as u32, object))
+            AMOUNT_CONTEXTS
+                .contains(&object.as_str())
+                .then_some((i as u32, object))
         });
         for (a, t) in args.iter_mut() {
             match &mut a.kind {
@@ -676,6 +689,13 @@ impl<'s> Checker<'s> {
                             let d = currency_clash(&a.name, t.span, &m, c);
                             self.error(d);
                         }
+                    }
+                    // Part of a payment or a document: in its currency.
+                    if let Some((i, o)) = &context {
+                        a.kind = ArgKind::Amount {
+                            context: *i,
+                            object: o.clone(),
+                        };
                     }
                 }
                 ArgKind::Amount {
