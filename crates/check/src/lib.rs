@@ -475,10 +475,8 @@ impl<'s> Checker<'s> {
         };
         self.scopes.push(HashMap::new());
         let slots = self.hidden_slots(2);
+        // Declared as used: a loop may be run for its count alone.
         let slot = self.declare(&var.name, item, var.span);
-        if let Some(l) = self.lookup_local(&var.name) {
-            l.used = false;
-        }
         self.loops += 1;
         let body = self.block(body);
         self.loops -= 1;
