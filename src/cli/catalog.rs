@@ -304,14 +304,7 @@ fn print_full(entry: Entry, api: &Catalogue) -> i32 {
 /// `stripe.invoices.void_invoice(id)`: the path ids by position, then the required
 /// parameters by name.
 fn method_call(r: &Resource, m: &Method) -> String {
-    let mut args: Vec<String> = m.path_params().map(|p| p.name.clone()).collect();
-    args.extend(
-        m.params
-            .iter()
-            .filter(|p| p.required && !p.in_path)
-            .map(|p| format!("{}: …", p.name)),
-    );
-    format!("stripe.{}.{}({})", r.name, m.name, args.join(", "))
+    m.call_form(&r.name)
 }
 
 /// `email to: …, body: …`: an action is a statement, its required parameters named

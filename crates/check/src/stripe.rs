@@ -56,19 +56,14 @@ fn returns_text(r: &Returns) -> String {
     }
 }
 
-/// `stripe.invoices.void_invoice(id)`: how a method is called, for help texts.
+/// `stripe.invoices.void_invoice(id)`: how a method is called, for help texts; with
+/// no argument it must have, `stripe.invoices.list(NAME: value, …)`.
 pub fn call_example(resource: &str, m: &Method) -> String {
-    let mut args: Vec<String> = m.path_params().map(|p| p.name.clone()).collect();
-    args.extend(
-        m.params
-            .iter()
-            .filter(|p| p.required && !p.in_path)
-            .map(|p| format!("{}: …", p.name)),
-    );
-    if args.is_empty() {
-        args.push("NAME: value, …".into());
+    let form = m.call_form(resource);
+    match form.strip_suffix("()") {
+        Some(head) => format!("{head}(NAME: value, …)"),
+        None => form,
     }
-    format!("stripe.{resource}.{}({})", m.name, args.join(", "))
 }
 
 impl<'s> Checker<'s> {
