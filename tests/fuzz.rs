@@ -54,6 +54,12 @@ const TOKENS: &[&str] = &[
     "let",
     "update",
     "retrieve",
+    "for",
+    "in",
+    "break",
+    "limit",
+    "stripe.invoices.list(",
+    "stripe.customers.update(",
     "and",
     "or",
     "not",
@@ -159,6 +165,8 @@ fn mutated_programs_never_panic() {
         "payment_2500_usd",
         "payment_2500_usd_guest",
         "fraud_warning_small_charge",
+        "invoice_overdue_small",
+        "dispute_created_usd",
     ]
     .iter()
     .map(|n| {

@@ -145,12 +145,16 @@ fn family(op: &Op) -> &'static str {
         Op::Now => "now",
         Op::IterStart(_) => "iter.start",
         Op::Next(..) => "next",
+        Op::Loop(..) => "loop",
+        Op::EndLoop => "end.loop",
     }
 }
 
 /// Every name `family` gives.
 const FAMILIES: &[&str] = &[
     "stripe",
+    "loop",
+    "end.loop",
     "arith",
     "neg",
     "call.fn",

@@ -284,3 +284,93 @@ fn a_missing_object_fails_with_stripes_answer() {
         "{error}"
     );
 }
+
+const TAG_VIP_BY_METHOD: &str = r#"workflow "Tag VIP"
+on payment_intent.succeeded {
+    stripe.customers.update(customer, metadata: {"Tier": "VIP"})
+}
+"#;
+
+#[test]
+#[ignore = "needs localstripe and the mail server: .ci/run starts them and runs these tests"]
+fn customers_update_sets_the_metadata_on_stripe() {
+    let Some(s) = servers("customers_update_sets_the_metadata_on_stripe") else {
+        return;
+    };
+    let (pi, _) = s.payment(1_000, "usd", &[]);
+    let cus = pi["customer"]
+        .as_str()
+        .expect("the payment has a customer")
+        .to_string();
+    let (_dir, out) = run_live(
+        &s,
+        TAG_VIP_BY_METHOD,
+        &event("payment_intent.succeeded", pi),
+    );
+    assert_eq!(out.code, 0, "the run should succeed:\n{}", out.all());
+    let report = out.report();
+    assert_eq!(
+        report["actions"],
+        json!([{"action": "stripe", "method": "customers.update",
+            "http": format!("POST /v1/customers/{cus}"), "id": cus, "account": null,
+            "params": {"metadata": {"Tier": "VIP"}}}]),
+        "the recorded action"
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("POST /v1/customers/{cus} (Idempotency-Key: flow_")),
+        "the update should be sent with a key:\n{}",
+        out.stderr
+    );
+
+    let customer = s.call("GET", &format!("/v1/customers/{cus}"), &[]);
+    assert_eq!(
+        customer["metadata"]["Tier"], "VIP",
+        "localstripe's customer after the run: {customer}"
+    );
+}
+
+const COPY_EMAIL_BY_METHOD: &str = r#"workflow "Copy the e-mail"
+on payment_intent.succeeded {
+    let c = stripe.customers.retrieve(customer)
+    stripe.customers.update(customer, metadata: {"Contact": "{c.email}"})
+}
+"#;
+
+#[test]
+#[ignore = "needs localstripe and the mail server: .ci/run starts them and runs these tests"]
+fn customers_retrieve_answers_the_customer_stripe_has() {
+    let Some(s) = servers("customers_retrieve_answers_the_customer_stripe_has") else {
+        return;
+    };
+    let (pi, _) = s.payment(1_000, "usd", &[]);
+    let cus = pi["customer"]
+        .as_str()
+        .expect("the payment has a customer")
+        .to_string();
+    let email = s.call("GET", &format!("/v1/customers/{cus}"), &[])["email"]
+        .as_str()
+        .expect("the customer has an e-mail")
+        .to_string();
+    let (_dir, out) = run_live(
+        &s,
+        COPY_EMAIL_BY_METHOD,
+        &event("payment_intent.succeeded", pi),
+    );
+    assert_eq!(out.code, 0, "the run should succeed:\n{}", out.all());
+    let report = out.report();
+    assert_eq!(
+        report["actions"][0],
+        json!({"action": "stripe", "method": "customers.retrieve",
+            "http": format!("GET /v1/customers/{cus}"), "id": cus, "account": null,
+            "params": {}}),
+        "the recorded retrieve"
+    );
+
+    // The retrieved customer's e-mail, written back by the update.
+    let customer = s.call("GET", &format!("/v1/customers/{cus}"), &[]);
+    assert_eq!(
+        customer["metadata"]["Contact"], email,
+        "localstripe's customer after the run: {customer}"
+    );
+}

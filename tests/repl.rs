@@ -510,3 +510,21 @@ mod terminal {
         p.exp_eof().unwrap();
     }
 }
+
+/// A loop runs in the REPL against the event, item by item.
+#[test]
+fn a_loop_runs_against_the_event() {
+    let out = repl(
+        &["--event", EVENT],
+        "for n in [1, 2] { email to: \"a@example.com\", body: \"n={n} {amount}\" }\n",
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("| n=1 2500.00 USD") && text.contains("| n=2 2500.00 USD"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = text.find("n=1").unwrap_or(usize::MAX);
+    let second = text.find("n=2").unwrap_or(0);
+    assert!(first < second, "in order: {text}");
+}

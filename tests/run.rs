@@ -335,3 +335,57 @@ fn compile_emits_a_readable_disassembly() {
         "{out}"
     );
 }
+
+/// A run stops at `[run] max_actions` (R0304) and keeps what it did.
+#[test]
+fn a_run_stops_at_its_limit_of_actions() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    temp_file(dir.path(), "flow.toml", "[run]\nmax_actions = 3\n");
+    let flow_file = temp_file(
+        dir.path(),
+        "sweep.flow",
+        "on invoice.overdue {\n    for n in [1, 2, 3, 4, 5] {\n        email to: \"ar@example.com\", body: \"{n}\"\n    }\n}\n",
+    );
+    let event = temp_file(
+        dir.path(),
+        "event.json",
+        r#"{"id": "evt_1", "object": "event", "type": "invoice.overdue", "created": 1, "data": {"object": {"id": "in_1"}}}"#,
+    );
+    let r = flow_ok(&[
+        "run",
+        flow_file.to_str().expect("a path"),
+        "--event",
+        event.to_str().expect("a path"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let report: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("one report");
+    assert_eq!(report["code"], "R0304", "{report:#}");
+    assert!(
+        report["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("carried out 3 actions, its limit")),
+        "{report:#}"
+    );
+    let bodies: Vec<&str> = report["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(|a| a["body"].as_str())
+        .collect();
+    assert_eq!(bodies, ["1", "2", "3"]);
+    let bad = temp_file(dir.path(), "flow.toml", "[run]\nmax_actions = 0\n");
+    let _ = bad;
+    let refused = flow_ok(&["check", flow_file.to_str().expect("a path")]);
+    assert_ne!(
+        refused.code, 0,
+        "max_actions = 0 is refused: {}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("max_actions must be at least 1"),
+        "{}",
+        refused.stderr
+    );
+}

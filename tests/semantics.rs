@@ -336,3 +336,95 @@ fn a_created_objects_id_reaches_a_later_step() {
         "the same run makes the same id"
     );
 }
+
+// ---------------------------------------------------------------- loops
+yields!(a_loop_over_a_list_literal, r#"on invoice.overdue { for to in ["a@example.com", "b@example.com"] { email to: to, body: "{id}" } }"#, { "id": "in_1" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "in_1", "append": [] }, { "action": "email", "to": ["b@example.com"], "subject": null, "body": "in_1", "append": [] }]);
+yields!(a_loop_over_a_list_field, r#"on invoice.paid { for line in lines.data { email to: "a@example.com", body: "{line.id}: {line.amount}" } }"#, { "id": "in_1", "currency": "usd", "lines": { "object": "list", "has_more": false, "url": "/v1/invoices/in_1/lines", "data": [{ "id": "il_1", "object": "line_item", "amount": 500, "currency": "usd" }, { "id": "il_2", "object": "line_item", "amount": 700, "currency": "usd" }] } }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "il_1: 5.00 USD", "append": [] }, { "action": "email", "to": ["a@example.com"], "subject": null, "body": "il_2: 7.00 USD", "append": [] }]);
+yields!(break_leaves_the_loop, r#"on invoice.overdue { for n in [1, 2, 3] { if n == 2 { break }
+  email to: "a@example.com", body: "{n}" }
+  email to: "b@example.com", body: "done" }"#, { "id": "in_1" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "1", "append": [] }, { "action": "email", "to": ["b@example.com"], "subject": null, "body": "done", "append": [] }]);
+yields!(nested_loops_run_in_order, r#"on invoice.overdue { for a in ["x", "y"] { for b in [1, 2] { email to: "a@example.com", body: "{a}{b}" } } }"#, { "id": "in_1" }, Succeeded, [{ "action": "email", "to": ["a@example.com"], "subject": null, "body": "x1", "append": [] }, { "action": "email", "to": ["a@example.com"], "subject": null, "body": "x2", "append": [] }, { "action": "email", "to": ["a@example.com"], "subject": null, "body": "y1", "append": [] }, { "action": "email", "to": ["a@example.com"], "subject": null, "body": "y2", "append": [] }]);
+
+/// A list longer than the loop's limit is cut, and the report says so.
+#[test]
+fn a_list_cut_by_the_limit_is_reported() {
+    let source = r#"on invoice.overdue { for n in [1, 2, 3] limit 2 { email to: "a@example.com", body: "{n}" } }"#;
+    let report = run(source, json!({ "id": "in_1" }));
+    let got = report.to_json();
+    assert_eq!(got["status"], "succeeded", "{got:#}");
+    assert_eq!(got["actions"].as_array().map(Vec::len), Some(2), "{got:#}");
+    assert_eq!(
+        got["loops"],
+        json!([{ "at": "case.flow:1:31", "limit": 2, "iterations": 2, "truncated": true }])
+    );
+    assert!(
+        report
+            .to_text()
+            .contains("warning: the loop at case.flow:1:31 took only the first 2 items"),
+        "{}",
+        report.to_text()
+    );
+    let whole = run(
+        r#"on invoice.overdue { for n in [1, 2] limit 2 { email to: "a@example.com", body: "{n}" } }"#,
+        json!({ "id": "in_1" }),
+    )
+    .to_json();
+    assert_eq!(whole["loops"][0]["truncated"], false, "{whole:#}");
+    let none = run(
+        r#"on invoice.overdue { email to: "a@example.com", body: "x" }"#,
+        json!({ "id": "in_1" }),
+    )
+    .to_json();
+    assert!(
+        none.get("loops").is_none(),
+        "a run without loops keeps its shape: {none:#}"
+    );
+}
+
+/// Bindings that keep the idempotency key of every action.
+struct Keys(Vec<String>);
+
+impl flow::vm::Bindings for Keys {
+    fn perform(
+        &mut self,
+        _action: &flow::vm::Action,
+        cx: &flow::vm::ActionContext<'_>,
+    ) -> Result<Json, flow::vm::ActionError> {
+        self.0
+            .push(flow::vm::idempotency_key(cx).unwrap_or_default());
+        Ok(Json::Null)
+    }
+}
+
+/// In a loop, an action's key follows the item it is for, not its position: the same
+/// item keeps its key when the list has changed, and every item has its own.
+#[test]
+fn an_action_in_a_loop_is_keyed_by_its_item() {
+    let source = r#"on invoice.overdue { for line in lines.data { email to: "a@example.com", body: "{line.id}" } }"#;
+    let file = SourceFile::new("case.flow", source);
+    let build = flow::build(&file, &Settings::default(), "case");
+    assert!(!build.has_errors());
+    let program = &build.compiled.programs[0];
+    let keys = |ids: &[&str]| {
+        let data: Vec<Json> = ids
+            .iter()
+            .map(|id| json!({ "id": id, "object": "line_item", "amount": 1, "currency": "usd", "metadata": {} }))
+            .collect();
+        let event = Event::from_json(
+            json!({ "id": "evt_1", "object": "event", "type": "invoice.overdue", "created": 1,
+                    "data": { "object": { "id": "in_1", "lines": { "object": "list", "data": data, "has_more": false } } } }),
+            None,
+        )
+        .expect("an event");
+        let mut b = Keys(Vec::new());
+        let report = flow::vm::run(program, &file, &event, &mut b);
+        assert_eq!(report.status, Status::Succeeded, "{:#}", report.to_json());
+        b.0
+    };
+    let first = keys(&["il_a", "il_b", "il_c"]);
+    let later = keys(&["il_c", "il_a"]);
+    assert_eq!(first.len(), 3);
+    assert_eq!(later, vec![first[2].clone(), first[0].clone()]);
+    let unique: std::collections::BTreeSet<&String> = first.iter().collect();
+    assert_eq!(unique.len(), 3, "{first:?}");
+}

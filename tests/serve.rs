@@ -920,6 +920,7 @@ fn key_of(event: &str, workflow: &str, step: usize) -> String {
         step,
         trigger: None,
         now: 0,
+        item: None,
     })
     .expect("an event id gives a key")
 }

@@ -171,6 +171,7 @@ fn ten_thousand_signed_events_five_percent_duplicates() {
                     step,
                     trigger: None,
                     now: 0,
+                    item: None,
                 })
                 .expect("an event id gives a key")
             })

@@ -397,6 +397,93 @@ fn key(event: &str, step: usize) -> String {
         step,
         trigger: None,
         now: 0,
+        item: None,
     })
     .expect("an event id gives a key")
+}
+
+/// Flag every open invoice of the customer whose subscription ended.
+const SWEEP: &str = r#"workflow "Flag open invoices"
+on customer.subscription.deleted {
+    for inv in stripe.invoices.list(customer: customer, status: "open") {
+        update inv.metadata.write_off_review = "true"
+    }
+}
+"#;
+
+/// `kill -9` in the middle of a 50-item loop: after the restart the run goes on, and
+/// every item is acted on exactly once, under its own key.
+#[test]
+fn killed_in_a_loop_every_item_is_acted_on_once() {
+    let dir = flows_dir(&[("sweep.flow", SWEEP)]);
+    let d = dir.path();
+    let objects = d.join("objects");
+    std::fs::create_dir(&objects).unwrap();
+    let invoices: Vec<serde_json::Value> = (0..50)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("in_loop_{i:02}"), "object": "invoice", "customer": "cus_loop",
+                "status": "open", "created": 1_700_000_000 + i, "currency": "usd",
+                "amount_remaining": 1000, "metadata": {},
+            })
+        })
+        .chain([serde_json::json!({
+            "id": "in_loop_paid", "object": "invoice", "customer": "cus_loop",
+            "status": "paid", "created": 1_700_000_100, "currency": "usd", "metadata": {},
+        })])
+        .collect();
+    std::fs::write(
+        objects.join("invoices.json"),
+        serde_json::to_string(&invoices).unwrap(),
+    )
+    .unwrap();
+    let event = serde_json::json!({
+        "id": "evt_loop_1", "object": "event", "type": "customer.subscription.deleted",
+        "created": now(), "livemode": false, "api_version": "2026-07-29.dahlia",
+        "data": { "object": { "id": "sub_loop", "object": "subscription", "customer": "cus_loop", "status": "canceled" } },
+    })
+    .to_string();
+    let args = [
+        "--workers",
+        "1",
+        "--objects",
+        "objects",
+        "--simulate-latency-ms",
+        "40",
+    ];
+    let s = start(d, &args);
+    assert_eq!(s.deliver(&event).0, 200);
+    wait_for("some of the loop's items", Duration::from_secs(30), || {
+        performed_count(d) >= 10
+    });
+    s.kill9();
+    let before = performed_count(d);
+    assert!(
+        before < 50,
+        "killed in the middle of the loop: {before} done"
+    );
+
+    let s = start(d, &args);
+    s.wait_idle(Duration::from_secs(60));
+    assert_eq!(s.stop(), 0);
+    let c = db(d);
+    let mut done: Vec<String> = c
+        .prepare("SELECT json_extract(action, '$.id') FROM performed ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    done.dedup();
+    let want: Vec<String> = (0..50).map(|i| format!("in_loop_{i:02}")).collect();
+    assert_eq!(done, want, "every open invoice, once");
+    assert_eq!(count(d, "SELECT count(*) FROM performed"), 50);
+    assert_eq!(
+        count(d, "SELECT count(*) FROM performed WHERE calls != 1"),
+        0
+    );
+    assert_eq!(
+        count(d, "SELECT count(*) FROM runs WHERE status = 'succeeded'"),
+        1
+    );
 }

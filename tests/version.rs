@@ -168,6 +168,7 @@ fn the_idempotency_key_derivation_is_pinned() {
         step: 0,
         trigger: None,
         now: 0,
+        item: None,
     };
     assert_eq!(
         idempotency_key(&cx).as_deref(),

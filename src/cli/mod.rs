@@ -115,6 +115,25 @@ pub enum Command {
         event_type: String,
         path: Option<String>,
     },
+    /// List what a workflow can do: the built-in actions and Stripe's API methods
+    /// (`stripe.RESOURCE.METHOD(…)`), or one of them in full with its parameters.
+    ///
+    /// With TEXT, those whose name contains it; one match is shown in full: how it is
+    /// called, its request, what it returns and its parameters.
+    Actions {
+        /// A name or part of one, in any case: `void_invoice`, `credit_note`, `email`. A
+        /// whole name (`invoices.void_invoice`, `stripe.invoices.void_invoice`) shows
+        /// that method; a resource (`invoices`, `checkout.sessions`) lists its methods.
+        text: Option<String>,
+        /// `text` for people, `json` for editors: an array of `{"name":
+        /// "stripe.invoices.void_invoice", "kind": "stripe"|"action", "http": "POST
+        /// /v1/invoices/{id}/void" (null for an action), "summary", "returns": "invoice",
+        /// "list<invoice>" or "json" (null for an action), "params": [{"name", "type",
+        /// "required", "in_path", "nullable", "values" and "open" (enums), "fields" (a
+        /// nested object's parameters, one level), "doc" (actions)}]}`.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Try expressions, conditions and actions interactively against an event.
     #[cfg(feature = "repl")]
     Repl {
@@ -255,6 +274,7 @@ pub fn dispatch(command: Command) -> i32 {
         Command::Compile { file, emit } => compile::compile(&file, &emit),
         Command::Events { filter } => catalog::events(filter.as_deref()),
         Command::Fields { event_type, path } => catalog::fields(&event_type, path.as_deref()),
+        Command::Actions { text, format } => catalog::actions(text.as_deref(), format),
         #[cfg(feature = "repl")]
         Command::Repl {
             file,

@@ -228,6 +228,7 @@ mod tests {
     #[test]
     fn slack_messages_are_shown_with_their_channel() {
         let report = RunReport {
+            loops: Vec::new(),
             workflow: "Dispute alerts".into(),
             event: Some("evt_1".into()),
             event_type: "charge.dispute.created".into(),

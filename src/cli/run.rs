@@ -138,7 +138,12 @@ fn live_bindings(
     use flow_program::Op;
     let uses = |f: fn(&Op) -> bool| programs.iter().any(|p| p.code.iter().any(f));
     let needs = Needs {
-        stripe: uses(|op| matches!(op, Op::Retrieve(..) | Op::Update(_) | Op::Refund(_))),
+        stripe: uses(|op| {
+            matches!(
+                op,
+                Op::Retrieve(..) | Op::Update(_) | Op::Refund(_) | Op::Stripe(_)
+            )
+        }),
         mail: uses(|op| matches!(op, Op::Email)),
     };
     if needs.stripe && event.id().is_none_or(str::is_empty) {

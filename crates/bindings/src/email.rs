@@ -255,6 +255,7 @@ mod tests {
             step: 0,
             trigger: None,
             now: 0,
+            item: None,
         };
         m.perform(&Action::Email(email()), &cx).unwrap();
         // Again: the same file, not a second one.
@@ -297,6 +298,7 @@ mod tests {
             step: 0,
             trigger: None,
             now: 0,
+            item: None,
         };
         let err = m.perform(&Action::Email(e), &cx).unwrap_err();
         assert!(err.message.contains("not an e-mail address"), "{err:?}");
@@ -325,6 +327,7 @@ mod tests {
                 step: 0,
                 trigger: None,
                 now: 0,
+                item: None,
             };
             m.perform(&Action::Email(email()), &cx).unwrap();
         }
@@ -350,6 +353,7 @@ mod tests {
                             step: 0,
                             trigger: None,
                             now: 0,
+                            item: None,
                         };
                         m.perform(&Action::Email(e), &cx).unwrap();
                     }
@@ -385,6 +389,7 @@ mod tests {
             step: 0,
             trigger: None,
             now: 0,
+            item: None,
         };
         let message = m.message(&e, &cx).unwrap().formatted();
         let text = String::from_utf8(message).unwrap();

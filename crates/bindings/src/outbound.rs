@@ -818,6 +818,7 @@ mod tests {
             step: 0,
             trigger: None,
             now: 0,
+            item: None,
         };
         for (name, value) in [
             ("Flow-Signature", "t=1,v1=00"),

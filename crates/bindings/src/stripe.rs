@@ -617,6 +617,7 @@ mod tests {
             step: s,
             trigger: None,
             now: 0,
+            item: None,
         };
         let a = idempotency_key(&cx(Some("evt_1"), "Refund", 1)).unwrap();
         assert_eq!(a, idempotency_key(&cx(Some("evt_1"), "Refund", 1)).unwrap());

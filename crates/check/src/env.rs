@@ -42,6 +42,8 @@ impl Loader for NoFiles {
 pub struct Business {
     pub default_currency: Currency,
     pub dispute_fee: Money,
+    /// The most actions one run carries out (`[run] max_actions`).
+    pub max_actions: u32,
 }
 
 impl Default for Business {
@@ -50,6 +52,7 @@ impl Default for Business {
         Business {
             default_currency: usd,
             dispute_fee: Money::new(1500, usd),
+            max_actions: flow_program::DEFAULT_MAX_ACTIONS,
         }
     }
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 pub use env::{Business, Env, Loader, NoFiles};
+pub use flow_program::DEFAULT_MAX_ACTIONS;
 use flow_stdlib::money::{Currency, Money, MoneyError};
 use flow_stdlib::{FieldType, ObjectDef, Stdlib};
 use flow_syntax::ast::{self, BinOp, ExprKind, StmtKind};
@@ -49,6 +50,12 @@ pub struct Checked {
 
 /// Stripe's limit on the steps (actions and conditions) of one workflow.
 pub const MAX_STEPS: usize = 50;
+
+/// The most items a `for` loop takes without `limit N`: Stripe's largest page.
+pub const DEFAULT_LOOP_LIMIT: u32 = 100;
+
+/// The largest `limit N` a loop may have.
+pub const MAX_LOOP_LIMIT: u32 = 10_000;
 
 /// Check a parsed file. `default_name` names workflows without `workflow "…"`.
 pub fn check_file(
@@ -116,6 +123,10 @@ pub struct Checker<'s> {
     steps: usize,
     /// Checking a `when` condition: nothing in it may change anything.
     in_when: bool,
+    /// How many `for` loops the statement being checked is in.
+    loops: usize,
+    /// Whether the workflow has a loop (its static step count counts a body once).
+    has_loop: bool,
     /// The custom actions of the file being checked.
     pub custom: std::rc::Rc<[CustomAction]>,
     pub diagnostics: Vec<Diagnostic>,
@@ -156,6 +167,8 @@ impl<'s> Checker<'s> {
             non_null: Vec::new(),
             steps: 0,
             in_when: false,
+            loops: 0,
+            has_loop: false,
             custom: std::rc::Rc::from(Vec::new()),
             diagnostics: Vec::new(),
         }
@@ -269,8 +282,13 @@ impl<'s> Checker<'s> {
                 Diagnostic::warning(
                     "W0106",
                     format!(
-                        "this workflow has {} steps; Stripe allows at most {MAX_STEPS}",
-                        self.steps
+                        "this workflow has {} steps{}; Stripe allows at most {MAX_STEPS}",
+                        self.steps,
+                        if self.has_loop {
+                            " (a loop's body counted once)"
+                        } else {
+                            ""
+                        }
                     ),
                 )
                 .with_label(w.header_span, "too many actions and conditions")
@@ -284,6 +302,7 @@ impl<'s> Checker<'s> {
             when,
             body,
             locals: self.next_slot,
+            max_actions: self.env.business.max_actions,
             span: w.span,
         })
     }
@@ -379,6 +398,23 @@ impl<'s> Checker<'s> {
                 self.steps += 1;
                 self.action(name, args, None, s.span)
             }
+            StmtKind::For {
+                var,
+                list,
+                limit,
+                body,
+            } => self.for_loop(var, list, limit.as_ref(), body, s.span),
+            StmtKind::Break => {
+                if self.loops == 0 {
+                    self.error(
+                        Diagnostic::error("E0316", "`break` outside a loop")
+                            .with_label(s.span, "there is no loop to leave here")
+                            .with_help("`break` leaves the innermost `for` loop; to end the run early, put the rest in an `if`"),
+                    );
+                    return None;
+                }
+                Some(TStmt::Break { span: s.span })
+            }
             StmtKind::Call(e) => {
                 self.steps += 1;
                 let value = self.expr(e);
@@ -392,6 +428,67 @@ impl<'s> Checker<'s> {
                 self.let_action(name, action, args, s.span)
             }
         }
+    }
+
+    /// `for NAME in LIST limit N { … }`: the list, the item typed as the list's items,
+    /// the body in a scope of its own, and the limit within what a run may take.
+    fn for_loop(
+        &mut self,
+        var: &ast::Ident,
+        list: &ast::Expr,
+        limit: Option<&(Decimal, Span)>,
+        body: &ast::Block,
+        span: Span,
+    ) -> Option<TStmt> {
+        self.steps += 1;
+        self.has_loop = true;
+        let l = self.expr(list);
+        let item = match l.ty.base() {
+            Ty::List(t) => (**t).clone(),
+            Ty::Json | Ty::Error | Ty::Null => Ty::Json,
+            other => {
+                let other = other.clone();
+                self.error(
+                    Diagnostic::error("E0316", format!("`for` needs a list, not {other}"))
+                        .with_label(l.span, format!("this is {other}"))
+                        .with_help("loop over a list: a list action (`stripe.invoices.list(…)`), a list field (`items.data`) or `[a, b]`"),
+                );
+                Ty::Error
+            }
+        };
+        let limit = match limit {
+            None => DEFAULT_LOOP_LIMIT,
+            Some((n, sp)) => match u32::try_from(n.trunc())
+                .ok()
+                .filter(|v| n.fract().is_zero() && (1..=MAX_LOOP_LIMIT).contains(v))
+            {
+                Some(v) => v,
+                None => {
+                    self.error(
+                        Diagnostic::error("E0316", format!("a loop's limit is a whole number from 1 to {MAX_LOOP_LIMIT}"))
+                            .with_label(*sp, "not a limit a loop can have")
+                            .with_help(format!("write e.g. `limit 500`; without `limit` a loop takes at most {DEFAULT_LOOP_LIMIT} items")),
+                    );
+                    DEFAULT_LOOP_LIMIT
+                }
+            },
+        };
+        self.scopes.push(HashMap::new());
+        let slots = self.hidden_slots(2);
+        // Declared as used: a loop may be run for its count alone.
+        let slot = self.declare(&var.name, item, var.span);
+        self.loops += 1;
+        let body = self.block(body);
+        self.loops -= 1;
+        self.pop_scope();
+        Some(TStmt::For {
+            slots,
+            var: slot,
+            list: l,
+            limit,
+            body,
+            span,
+        })
     }
 
     /// `let NAME = ACTION …`: the answer of an action that has one (`http` and custom

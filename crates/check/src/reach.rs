@@ -84,6 +84,9 @@ pub fn analyze(w: &TWorkflow) -> Vec<Diagnostic> {
 
 fn block(stmts: &[TStmt], facts: &Facts, out: &mut Vec<Diagnostic>) {
     for s in stmts {
+        if let TStmt::For { body, .. } = s {
+            block(body, facts, out);
+        }
         if let TStmt::If {
             branches,
             otherwise,
@@ -161,7 +164,9 @@ fn first_span(stmts: &[TStmt]) -> Option<Span> {
         | TStmt::Email { span, .. }
         | TStmt::Refund { span, .. }
         | TStmt::Call { span, .. }
-        | TStmt::Do { span, .. } => *span,
+        | TStmt::Do { span, .. }
+        | TStmt::For { span, .. }
+        | TStmt::Break { span } => *span,
     })
 }
 

@@ -68,6 +68,15 @@ pub fn phrase(options: &[&str]) -> Option<String> {
     }
 }
 
+/// `a charge`, `an invoice`: the word with its indefinite article.
+pub fn a(word: &str) -> String {
+    let an = word
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u'));
+    format!("{} {word}", if an { "an" } else { "a" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,13 +95,4 @@ mod tests {
         assert!(did_you_mean("zzzzzz", c).is_empty());
         assert_eq!(did_you_mean("Amount", c), vec!["amount"]);
     }
-}
-
-/// `a charge`, `an invoice`: the word with its indefinite article.
-pub fn a(word: &str) -> String {
-    let an = word
-        .chars()
-        .next()
-        .is_some_and(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u'));
-    format!("{} {word}", if an { "an" } else { "a" })
 }

@@ -30,6 +30,9 @@ pub struct TTest {
     pub span: Span,
     /// `None` when the `given` is missing or has errors (the test cannot run).
     pub given: Option<TGiven>,
+    /// `answer stripe.RESOURCE.METHOD with …`: the method (`credit_notes.create`) and
+    /// what it answers (an object, or an array of the items of a list or a search).
+    pub answers: Vec<(String, Json)>,
     pub expects: Vec<TExpect>,
 }
 
@@ -102,12 +105,21 @@ pub enum TExpectedAction {
         value: Box<TExpr>,
         span: Span,
     },
+    /// `stripe.invoices.void_invoice(id)`: a call of this method with these arguments
+    /// (named as Stripe names them; `spec.args` says which are IDs in the path).
+    Stripe {
+        spec: Box<flow_program::StripeSpec>,
+        args: Vec<TExpr>,
+        span: Span,
+    },
 }
 
 impl TExpectedAction {
     pub fn span(&self) -> Span {
         match self {
-            TExpectedAction::Call { span, .. } | TExpectedAction::Update { span, .. } => *span,
+            TExpectedAction::Call { span, .. }
+            | TExpectedAction::Update { span, .. }
+            | TExpectedAction::Stripe { span, .. } => *span,
         }
     }
 }
@@ -120,6 +132,7 @@ const NO_KINDS: &[(&str, Option<&str>)] = &[
     ("retrieve", Some("retrieve")),
     ("slack", Some("slack")),
     ("http", Some("http")),
+    ("stripe", Some("stripe")),
     ("actions", None),
 ];
 
@@ -210,14 +223,85 @@ impl TestChecker<'_> {
                 }
             }
         }
-        let ok = given.is_some() && expects.len() == t.expects.len();
+        let mut answers = Vec::new();
+        for a in &t.answers {
+            if let Some(answer) = self.answer(a) {
+                answers.push(answer);
+            }
+        }
+        let ok =
+            given.is_some() && expects.len() == t.expects.len() && answers.len() == t.answers.len();
         TTest {
             name: t.name.clone(),
             name_span: t.name_span,
             span: t.span,
             given: if ok { given } else { None },
+            answers,
             expects,
         }
+    }
+
+    // ------------------------------------------------------------- answers
+
+    /// `answer stripe.RESOURCE.METHOD with …`: the method must exist; an object is
+    /// checked as the type the method returns (its `object` filled in), a list's
+    /// items likewise, and only a list or a search answers a list.
+    fn answer(&mut self, a: &ast::Answer) -> Option<(String, Json)> {
+        let call = ast::StripeCall {
+            resource: a.resource.clone(),
+            method: a.method.clone(),
+            args: Vec::new(),
+        };
+        let (method, returns) = self.cx.stripe_method(&call)?;
+        let object = match &returns {
+            flow_stdlib::api::Returns::Object(o) | flow_stdlib::api::Returns::List(o) => {
+                Some(o.as_str())
+            }
+            flow_stdlib::api::Returns::Json => None,
+        };
+        let typed = |me: &mut Self, e: &ast::Expr| -> Option<Json> {
+            let mut j = match object {
+                Some(o) => me.object_json(Some(o), e, None)?,
+                None => me.any_json(e, "the answer")?,
+            };
+            if let (Some(o), Some(m)) = (object, j.as_object_mut()) {
+                m.entry("object")
+                    .or_insert_with(|| Json::String(o.to_string()));
+            }
+            Some(j)
+        };
+        let value = match (&returns, &a.value.kind) {
+            (flow_stdlib::api::Returns::List(_), ExprKind::List(items)) => {
+                let mut out = Vec::new();
+                for i in items {
+                    out.push(typed(self, i)?);
+                }
+                Json::Array(out)
+            }
+            (flow_stdlib::api::Returns::List(o), _) => {
+                self.error(
+                    Diagnostic::error("E0705", format!("`stripe.{method}` answers a list"))
+                        .with_label(a.value.span, "expected `[ { … }, … ]`")
+                        .with_help(format!(
+                            "write the {o} objects it answers: `with [ {{ id: \"…\" }} ]`"
+                        )),
+                );
+                return None;
+            }
+            (_, ExprKind::List(_)) => {
+                self.error(
+                    Diagnostic::error(
+                        "E0705",
+                        format!("`stripe.{method}` answers one object, not a list"),
+                    )
+                    .with_label(a.value.span, "a list")
+                    .with_help("write the object it answers: `with { id: \"…\", … }`"),
+                );
+                return None;
+            }
+            _ => typed(self, &a.value)?,
+        };
+        Some((method, value))
     }
 
     // ------------------------------------------------------------- given
@@ -797,6 +881,14 @@ impl TestChecker<'_> {
 
     fn expected_action(&mut self, a: &ast::ExpectedAction) -> Option<TExpectedAction> {
         match a {
+            ast::ExpectedAction::Stripe { call, span } => {
+                let (spec, args) = self.cx.stripe_expected(call, *span)?;
+                Some(TExpectedAction::Stripe {
+                    spec: Box::new(spec),
+                    args,
+                    span: *span,
+                })
+            }
             ast::ExpectedAction::Update {
                 target,
                 value,

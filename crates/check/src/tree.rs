@@ -16,6 +16,8 @@ pub struct TWorkflow {
     pub body: Vec<TStmt>,
     /// Number of `let` slots.
     pub locals: u16,
+    /// The most actions a run carries out.
+    pub max_actions: u32,
     pub span: Span,
 }
 
@@ -117,6 +119,20 @@ pub enum TStmt {
     Retrieve {
         object: String,
         id: TExpr,
+        span: Span,
+    },
+    /// `for var in list limit N { body }`: `slots` holds the list and the position
+    /// (`slots`, `slots + 1`), `var` the item.
+    For {
+        slots: u16,
+        var: u16,
+        list: TExpr,
+        limit: u32,
+        body: Vec<TStmt>,
+        span: Span,
+    },
+    /// `break`: leave the innermost loop.
+    Break {
         span: Span,
     },
     /// An expression evaluated for what it does (a Stripe method call), its value

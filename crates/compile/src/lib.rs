@@ -25,7 +25,9 @@ pub fn compile(checked: &Checked) -> Compiled {
 pub fn compile_workflow(w: &TWorkflow) -> Program {
     let mut c = Compiler {
         p: Program::empty(w.name.clone(), w.trigger.clone(), w.locals, w.span),
+        breaks: Vec::new(),
     };
+    c.p.max_actions = w.max_actions;
     if let Some(cond) = &w.when {
         c.expr(cond);
         let jump = c.emit(Op::JumpIfFalse(0), cond.span);
@@ -45,6 +47,7 @@ pub fn compile_workflow(w: &TWorkflow) -> Program {
 pub fn compile_expr(e: &TExpr, locals: u16) -> Program {
     let mut c = Compiler {
         p: Program::empty("<expr>", "", locals, e.span),
+        breaks: Vec::new(),
     };
     c.expr(e);
     c.emit(Op::Halt, e.span);
@@ -55,6 +58,7 @@ pub fn compile_expr(e: &TExpr, locals: u16) -> Program {
 pub fn compile_stmts(stmts: &[TStmt], locals: u16, span: Span) -> Program {
     let mut c = Compiler {
         p: Program::empty("<repl>", "", locals, span),
+        breaks: Vec::new(),
     };
     c.stmts(stmts);
     c.emit(Op::Halt, span);
@@ -63,6 +67,8 @@ pub fn compile_stmts(stmts: &[TStmt], locals: u16, span: Span) -> Program {
 
 struct Compiler {
     p: Program,
+    /// For each loop being compiled, its `break` jumps, patched at its end.
+    breaks: Vec<Vec<usize>>,
 }
 
 impl Compiler {
@@ -163,6 +169,51 @@ impl Compiler {
                 });
                 let n = (self.p.updates.len() - 1) as u32;
                 self.emit(Op::Update(n), *span);
+            }
+            TStmt::For {
+                slots,
+                var,
+                list,
+                limit,
+                body,
+                span,
+            } => {
+                // A list action looped over directly fetches one item more than the
+                // loop takes, so that a list cut by the limit can be told.
+                match &list.kind {
+                    TExprKind::Stripe { spec, args } if spec.max_items.is_some() => {
+                        let mut spec = spec.clone();
+                        spec.max_items = Some(limit.saturating_add(1));
+                        let wider = TExpr {
+                            kind: TExprKind::Stripe {
+                                spec,
+                                args: args.clone(),
+                            },
+                            ty: list.ty.clone(),
+                            span: list.span,
+                        };
+                        self.expr(&wider);
+                    }
+                    _ => self.expr(list),
+                }
+                self.emit(Op::Loop(*slots, *limit), list.span);
+                let top = self.here();
+                let next = self.emit(Op::Next(*slots, *var, 0), *span);
+                self.breaks.push(Vec::new());
+                self.stmts(body);
+                self.emit(Op::Jump(top), *span);
+                let exit = self.here();
+                self.patch(next, exit);
+                for j in self.breaks.pop().unwrap_or_default() {
+                    self.patch(j, exit);
+                }
+                self.emit(Op::EndLoop, *span);
+            }
+            TStmt::Break { span } => {
+                let j = self.emit(Op::Jump(0), *span);
+                if let Some(list) = self.breaks.last_mut() {
+                    list.push(j);
+                }
             }
             TStmt::Do { value, span } => {
                 self.expr(value);

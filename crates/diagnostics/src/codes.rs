@@ -283,6 +283,13 @@ pub const ALL: &[Code] = &[
         example: None,
     },
     Code {
+        code: "E0316",
+        severity: Severity::Error,
+        summary: "A `for` loop written wrongly: over something that is not a list, with a limit outside 1 to 10,000, or a `break` outside a loop",
+        explanation: "A `for` loop written wrongly: over something that is not a list, with a limit outside 1 to 10,000, or a `break` outside a loop. `for NAME in LIST { … }` runs its block once per item, in order; LIST is a list action (`stripe.invoices.list(…)`), a list field (`items.data`) or a list literal. Without `limit N` a loop takes at most 100 items (Stripe's largest page); `limit N` takes up to N (at most 10,000), and a longer list is cut and reported. `break` leaves the innermost loop.",
+        example: None,
+    },
+    Code {
         code: "E0701",
         severity: Severity::Error,
         summary: "A test without `given`: it needs an event to run on",
@@ -680,6 +687,13 @@ pub const ALL: &[Code] = &[
         summary: "A refund amount that is not positive, or finer than Stripe takes for the currency",
         explanation: "A refund amount that is not positive, or finer than Stripe takes for the currency.",
         example: Some("error: refund.flow:3:5: refund: the amount must be positive, not 0.00 USD"),
+    },
+    Code {
+        code: "R0304",
+        severity: Severity::Error,
+        summary: "A run reached its limit of actions (`[run] max_actions` in flow.toml, 1,000 by default): it stops there, and what it did stays done",
+        explanation: "A run reached its limit of actions (`[run] max_actions` in flow.toml, 1,000 by default): it stops there, and what it did stays done. Loops make the number of actions depend on the data; the limit keeps a list larger than expected from acting without end. The report lists every action carried out before the limit.",
+        example: Some("error: sweep.flow:3:9: this run has carried out 1000 actions, its limit (`max_actions` under [run] in flow.toml); nothing more was done"),
     },
     Code {
         code: "W0101",

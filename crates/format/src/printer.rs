@@ -51,9 +51,10 @@ impl Elem<'_> {
     }
 }
 
-/// A line of a test: a `given` or an `expect`, in file order.
+/// A line of a test: a `given`, an `answer` or an `expect`, in file order.
 enum TestLine<'t> {
     Given(&'t Given),
+    Answer(&'t Answer),
     Expect(&'t Expect),
 }
 
@@ -143,13 +144,12 @@ impl<'a> Printer<'a> {
 
     // ------------------------------------------------------------ comments
 
-    /// Whether a comment lies inside `start..end`.
-    fn has_comment(&self, start: usize, end: usize) -> bool {
-        !self.flat
-            && self
-                .comments
-                .iter()
-                .any(|c| c.start >= start && c.start < end)
+    /// Whether a comment not yet written comes before `end`: one inside `start..end`,
+    /// or one before `start` that has not found its line yet, which will be written
+    /// inside too. Either way the node is laid out as one holding a comment, so that
+    /// formatting again gives the same layout.
+    fn has_comment(&self, _start: usize, end: usize) -> bool {
+        !self.flat && self.comments.get(self.next).is_some_and(|c| c.start < end)
     }
 
     /// Write, each on a line of its own at `indent`, the comments before `pos`. Called
@@ -219,14 +219,16 @@ impl<'a> Printer<'a> {
     // ------------------------------------------------------------ file and items
 
     pub fn file(&mut self, file: &File) {
+        // Every field named: a new kind of item does not compile until it is written.
+        let File {
+            workflows,
+            tests,
+            actions,
+        } = file;
         let mut items: Vec<(u32, Item)> = Vec::new();
-        items.extend(
-            file.workflows
-                .iter()
-                .map(|w| (w.span.start, Item::Workflow(w))),
-        );
-        items.extend(file.tests.iter().map(|t| (t.span.start, Item::Test(t))));
-        items.extend(file.actions.iter().map(|a| (a.span.start, Item::Action(a))));
+        items.extend(workflows.iter().map(|w| (w.span.start, Item::Workflow(w))));
+        items.extend(tests.iter().map(|t| (t.span.start, Item::Test(t))));
+        items.extend(actions.iter().map(|a| (a.span.start, Item::Action(a))));
         items.sort_by_key(|(start, _)| *start);
         for (i, (start, item)) in items.iter().enumerate() {
             if i > 0 {
@@ -292,15 +294,21 @@ impl<'a> Printer<'a> {
     }
 
     fn test(&mut self, t: &Test) {
+        // Every field named: a new kind of test line does not compile until it is written.
+        let Test {
+            name: _,
+            name_span,
+            givens,
+            answers,
+            expects,
+            span: _,
+        } = t;
         self.push("test ");
-        self.push(self.slice(t.name_span));
+        self.push(self.slice(*name_span));
         let mut lines: Vec<(u32, TestLine)> = Vec::new();
-        lines.extend(t.givens.iter().map(|g| (g.span.start, TestLine::Given(g))));
-        lines.extend(
-            t.expects
-                .iter()
-                .map(|e| (e.span.start, TestLine::Expect(e))),
-        );
+        lines.extend(givens.iter().map(|g| (g.span.start, TestLine::Given(g))));
+        lines.extend(answers.iter().map(|a| (a.span.start, TestLine::Answer(a))));
+        lines.extend(expects.iter().map(|e| (e.span.start, TestLine::Expect(e))));
         lines.sort_by_key(|(start, _)| *start);
         let close = (t.span.end as usize).saturating_sub(1);
         if lines.is_empty() && !self.has_comment(t.name_span.end as usize, close) {
@@ -316,6 +324,10 @@ impl<'a> Printer<'a> {
                 TestLine::Given(g) => {
                     self.given(g, INDENT);
                     g.span.end
+                }
+                TestLine::Answer(a) => {
+                    self.answer(a);
+                    a.span.end
                 }
                 TestLine::Expect(e) => {
                     self.expect(e, INDENT);
@@ -367,6 +379,16 @@ impl<'a> Printer<'a> {
             GivenObjects::Inline(e) => self.expr(e, 0),
             GivenObjects::Path { span, .. } => self.push(self.slice(*span)),
         }
+    }
+
+    /// `answer stripe.RESOURCE.METHOD with VALUE`.
+    fn answer(&mut self, a: &Answer) {
+        self.push("answer stripe.");
+        self.push(&a.resource.name);
+        self.push(".");
+        self.push(&a.method.name);
+        self.push(" with ");
+        self.expr(&a.value, 0);
     }
 
     fn given_objects_flat(&self, with: &GivenObjects) -> String {
@@ -425,6 +447,7 @@ impl<'a> Printer<'a> {
                 self.push(" == ");
                 self.expr(value, reserve);
             }
+            ExpectedAction::Stripe { call, span } => self.stripe_call(*span, call, reserve),
         }
     }
 
@@ -492,6 +515,26 @@ impl<'a> Printer<'a> {
                 self.args(args, 0);
             }
             StmtKind::Call(call) => self.expr(call, 0),
+            StmtKind::For {
+                var,
+                list,
+                limit,
+                body,
+            } => {
+                self.push("for ");
+                self.push(&var.name);
+                self.push(" in ");
+                let limit_text = limit.as_ref().map(|(_, span)| self.slice(*span));
+                let after = limit_text.map_or(0, |l| width(" limit ") + width(l));
+                self.expr(list, after + 2);
+                if let Some(l) = limit_text {
+                    self.push(" limit ");
+                    self.push(l);
+                }
+                self.push(" ");
+                self.block(body, inner);
+            }
+            StmtKind::Break => self.push("break"),
             StmtKind::LetAction { name, action, args } => {
                 self.push("let ");
                 self.push(&name.name);
@@ -662,21 +705,21 @@ impl<'a> Printer<'a> {
                 self.push("retrieve ");
                 self.push(self.slice(path.span));
             }
-            ExprKind::Stripe(call) => self.stripe_call(e, call, reserve),
+            ExprKind::Stripe(call) => self.stripe_call(e.span, call, reserve),
         }
         if parens {
             self.push(")");
         }
     }
 
-    fn stripe_call(&mut self, e: &Expr, call: &StripeCall, reserve: usize) {
+    fn stripe_call(&mut self, span: Span, call: &StripeCall, reserve: usize) {
         let elems: Vec<Elem> = call
             .args
             .iter()
             .map(|a| Elem::Named(&a.name, &a.value))
             .collect();
         let open = format!("stripe.{}.{}(", call.resource.name, call.method.name);
-        let (_, close) = self.brackets(e.span);
+        let (_, close) = self.brackets(span);
         self.seq(
             &open,
             ")",

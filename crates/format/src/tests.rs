@@ -130,3 +130,14 @@ fn empty_and_comment_only_files() {
     assert_eq!(fmt(""), "");
     assert_eq!(fmt("\n\n// only\n\n"), "// only\n");
 }
+
+#[test]
+fn loops_answers_and_expected_stripe_calls() {
+    let text = "on invoice.overdue { for inv in stripe.invoices.list(customer: customer) limit 500 { if inv.paid { break }\n stripe.invoices.void_invoice(inv.id) } }\ntest \"t\" { given invoice.overdue { id: \"in_1\" }\n answer stripe.invoices.list with [{ id: \"in_2\" }]\n expect stripe.invoices.void_invoice(\"in_2\")\n expect actions [ stripe.invoices.void_invoice(\"in_2\") ] }";
+    let out = fmt(text);
+    assert_eq!(
+        out,
+        "on invoice.overdue {\n    for inv in stripe.invoices.list(customer: customer) limit 500 {\n        if inv.paid {\n            break\n        }\n        stripe.invoices.void_invoice(inv.id)\n    }\n}\n\ntest \"t\" {\n    given invoice.overdue { id: \"in_1\" }\n    answer stripe.invoices.list with [{ id: \"in_2\" }]\n    expect stripe.invoices.void_invoice(\"in_2\")\n    expect actions [\n        stripe.invoices.void_invoice(\"in_2\")\n    ]\n}\n"
+    );
+    assert_eq!(fmt(&out), out);
+}

@@ -36,6 +36,12 @@ pub enum Op {
     Now,
     /// Pop a list into local `n`, its position into local `n + 1`.
     IterStart(u16),
+    /// A `for` loop: pop a list into local `n` and its position into `n + 1`, taking
+    /// at most `limit` items (a longer list is cut, and the run reports it), and enter
+    /// the loop: actions in it are keyed by the item's id. `Loop(n, limit)`.
+    Loop(u16, u32),
+    /// Leave the innermost `for` loop.
+    EndLoop,
     /// Put the next item of the list in local `list` into local `var`, or jump to
     /// `exit` when there is none: `Next(list, var, exit)`.
     Next(u16, u16, u32),
@@ -80,6 +86,9 @@ pub struct CallSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
 }
+
+/// The most actions a run carries out unless `[run] max_actions` says otherwise.
+pub const DEFAULT_MAX_ACTIONS: u32 = 1_000;
 
 /// A call of a Stripe API method (`stripe.invoices.void_invoice(inv)`): what the
 /// catalogue says of the method, and the arguments in the order their values are
@@ -175,6 +184,10 @@ pub struct Program {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stripe: Vec<StripeSpec>,
     pub locals: u16,
+    /// The most actions a run carries out (`[run] max_actions`); a setting, so the
+    /// version (which hashes the settings) already covers it.
+    #[serde(skip)]
+    pub max_actions: u32,
     /// Stripe steps (actions and conditions), for reports.
     #[serde(skip)]
     pub span: Span,
@@ -203,6 +216,7 @@ impl Program {
             calls: Vec::new(),
             stripe: Vec::new(),
             locals,
+            max_actions: DEFAULT_MAX_ACTIONS,
             span,
         }
     }

@@ -107,6 +107,8 @@ pub fn disassemble(p: &Program, source: Option<&SourceFile>) -> String {
             ),
             Op::Now => "now".into(),
             Op::IterStart(s) => format!("iter.start {s}"),
+            Op::Loop(s, limit) => format!("loop       {s} limit {limit}"),
+            Op::EndLoop => "end.loop".into(),
             Op::Next(l, v, t) => format!("next       {l} -> {v} else {t:04}"),
             Op::MakeList(n) => format!("list       {n}"),
             Op::MakeTable(k) => format!(
@@ -140,7 +142,11 @@ pub fn disassemble(p: &Program, source: Option<&SourceFile>) -> String {
             Op::Stripe(k) => match p.stripe.get(*k as usize) {
                 Some(c) => {
                     let args: Vec<&str> = c.args.iter().map(|a| a.name.as_str()).collect();
-                    format!("stripe     {} {} {}", c.method, c.verb, args.join(", "))
+                    let mut s = format!("stripe     {} {} {}", c.method, c.verb, args.join(", "));
+                    if let Some(n) = c.max_items {
+                        s.push_str(&format!(" (up to {n} items)"));
+                    }
+                    s
                 }
                 None => "stripe".into(),
             },

@@ -9,6 +9,8 @@ mod canonical;
 mod disasm;
 mod operand;
 
-pub use bytecode::{ArgKind, CallSpec, Op, Pattern, Program, StripeArg, StripeSpec, UpdateSpec};
+pub use bytecode::{
+    ArgKind, CallSpec, Op, Pattern, Program, StripeArg, StripeSpec, UpdateSpec, DEFAULT_MAX_ACTIONS,
+};
 pub use disasm::disassemble;
 pub use operand::{ArithOp, CmpOp, Conv, FieldRead, Func, Lit, Root, Rounding};

@@ -1109,6 +1109,7 @@ fn action_lines(actions: &[Action]) -> String {
         return String::new();
     }
     let report = RunReport {
+        loops: Vec::new(),
         workflow: String::new(),
         event: None,
         event_type: String::new(),
@@ -1149,6 +1150,8 @@ fn stmt_word(s: &Stmt) -> String {
         StmtKind::Retrieve { .. } => "retrieve".into(),
         StmtKind::Action { name, .. } => name.name.clone(),
         StmtKind::LetAction { action, .. } => action.name.clone(),
+        StmtKind::For { .. } => "for".into(),
+        StmtKind::Break => "break".into(),
         StmtKind::Call(e) => match &e.kind {
             flow_syntax::ast::ExprKind::Stripe(c) => {
                 format!("stripe.{}.{}", c.resource.name, c.method.name)

@@ -111,10 +111,18 @@ impl Bindings for LoggedRecording {
         if !self.latency.is_zero() {
             std::thread::sleep(self.latency);
         }
-        if matches!(action, Action::Retrieve { .. }) {
+        let read = match action {
+            Action::Retrieve { .. } => true,
+            Action::Stripe(call) => call.verb_and_path().0 == "GET",
+            _ => false,
+        };
+        if read {
             // Reading changes nothing: answered, not recorded.
             return self.recording.perform(action, cx);
         }
+        // What the recording bindings answer (a created object, an updated one), so
+        // that the steps after it run; the effect is recorded with the journal entry.
+        let answer = self.recording.perform(action, cx)?;
         self.effect = Some(Effect {
             key: idempotency_key(cx),
             event_id: cx.event_id.map(str::to_string),
@@ -122,7 +130,7 @@ impl Bindings for LoggedRecording {
             step: cx.step,
             action: action.to_json(),
         });
-        Ok(Json::Null)
+        Ok(answer)
     }
 }
 

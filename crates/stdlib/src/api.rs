@@ -86,6 +86,20 @@ impl Method {
     pub fn path_params(&self) -> impl Iterator<Item = &ApiParam> {
         self.params.iter().filter(|p| p.in_path)
     }
+
+    /// How the method is called: `stripe.invoices.void_invoice(id)`, the IDs of the
+    /// path by position, then the required parameters by name
+    /// (`stripe.credit_notes.create(invoice: …)`).
+    pub fn call_form(&self, resource: &str) -> String {
+        let mut args: Vec<String> = self.path_params().map(|p| p.name.clone()).collect();
+        args.extend(
+            self.params
+                .iter()
+                .filter(|p| p.required && !p.in_path)
+                .map(|p| format!("{}: …", p.name)),
+        );
+        format!("stripe.{resource}.{}({})", self.name, args.join(", "))
+    }
 }
 
 #[derive(Clone, Debug)]

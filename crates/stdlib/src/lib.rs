@@ -407,3 +407,63 @@ mod tests {
         assert!(s.object("no_such_object").is_none());
     }
 }
+
+/// `update` and `refund` are written on top of the catalogue: what they send is what
+/// the catalogue's methods take (`retrieve` finds its path there: see the Stripe
+/// bindings' `resource_path`).
+#[cfg(test)]
+mod on_the_catalogue {
+    use super::*;
+
+    #[test]
+    fn refund_takes_what_refunds_create_takes() {
+        let lib = load().expect("stdlib loads");
+        let api = lib.api().expect("the catalogue loads");
+        let create = api.method("refunds", "create").expect("refunds.create");
+        let refund = lib.action("refund").expect("the refund action");
+        for p in &refund.params {
+            let m = create.param(&p.name).unwrap_or_else(|| {
+                panic!("refund `{}` is not a parameter of refunds.create", p.name)
+            });
+            let same = match (&p.ty, &m.ty) {
+                (FieldType::Enum { values: a, .. }, FieldType::Enum { values: b, .. }) => {
+                    a.iter().all(|v| b.contains(v))
+                }
+                (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+            };
+            assert!(
+                same,
+                "refund `{}`: {:?} here, {:?} in refunds.create",
+                p.name, p.ty, m.ty
+            );
+        }
+    }
+
+    #[test]
+    fn every_updatable_field_is_a_parameter_of_its_update_method() {
+        let lib = load().expect("stdlib loads");
+        let api = lib.api().expect("the catalogue loads");
+        let mut checked = 0;
+        for r in &api.resources {
+            let (Some(object), Some(update)) = (r.object.as_deref(), r.method("update")) else {
+                continue;
+            };
+            if update.path_params().count() != 1 {
+                continue;
+            }
+            let Some(def) = lib.object(object) else {
+                continue;
+            };
+            for f in def.fields.iter().filter(|f| f.updatable) {
+                assert!(
+                    update.param(&f.name).is_some(),
+                    "{object}.{} is updatable but not a parameter of {}.update",
+                    f.name,
+                    r.name
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 300, "{checked} updatable fields checked");
+    }
+}

@@ -46,7 +46,21 @@ pub struct Test {
     pub name: String,
     pub name_span: Span,
     pub givens: Vec<Given>,
+    /// `answer stripe.RESOURCE.METHOD with …`, in the order written.
+    pub answers: Vec<Answer>,
     pub expects: Vec<Expect>,
+    pub span: Span,
+}
+
+/// `answer stripe.credit_notes.create with { … }`: what a method answers in a test.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    /// `credit_notes`.
+    pub resource: Ident,
+    /// `create`.
+    pub method: Ident,
+    /// A map (one object) or a list (the items of a list or a search).
+    pub value: Expr,
     pub span: Span,
 }
 
@@ -109,12 +123,16 @@ pub enum ExpectedAction {
         value: Expr,
         span: Span,
     },
+    /// `stripe.invoices.void_invoice(id)`: some of the method's arguments.
+    Stripe { call: StripeCall, span: Span },
 }
 
 impl ExpectedAction {
     pub fn span(&self) -> Span {
         match self {
-            ExpectedAction::Call { span, .. } | ExpectedAction::Update { span, .. } => *span,
+            ExpectedAction::Call { span, .. }
+            | ExpectedAction::Update { span, .. }
+            | ExpectedAction::Stripe { span, .. } => *span,
         }
     }
 }
@@ -163,6 +181,16 @@ pub enum StmtKind {
     Action { name: Ident, args: Vec<Arg> },
     /// `stripe.RESOURCE.METHOD(…)` on a line of its own (an [`ExprKind::Stripe`]).
     Call(Expr),
+    /// `for NAME in LIST limit N { … }`.
+    For {
+        var: Ident,
+        list: Expr,
+        /// `limit N`: the most items taken, with the span of `N`.
+        limit: Option<(Decimal, Span)>,
+        body: Block,
+    },
+    /// `break`: leave the innermost loop.
+    Break,
     /// `let NAME = ACTION name: value …`: the action's answer, named.
     LetAction {
         name: Ident,

@@ -348,17 +348,20 @@ fn check_separators(
             }
         }
         for stmt in &block.stmts {
-            if let StmtKind::If {
-                branches,
-                otherwise,
-            } = &stmt.kind
-            {
-                for (_, b) in branches {
-                    walk(text, b, diagnostics);
+            match &stmt.kind {
+                StmtKind::If {
+                    branches,
+                    otherwise,
+                } => {
+                    for (_, b) in branches {
+                        walk(text, b, diagnostics);
+                    }
+                    if let Some(b) = otherwise {
+                        walk(text, b, diagnostics);
+                    }
                 }
-                if let Some(b) = otherwise {
-                    walk(text, b, diagnostics);
-                }
+                StmtKind::For { body, .. } => walk(text, body, diagnostics),
+                _ => {}
             }
         }
     }
@@ -367,6 +370,7 @@ fn check_separators(
     }
     for t in tests {
         let mut spans: Vec<Span> = t.givens.iter().map(|g| g.span).collect();
+        spans.extend(t.answers.iter().map(|a| a.span));
         spans.extend(t.expects.iter().map(|e| e.span));
         spans.sort_by_key(|s| s.start);
         for pair in spans.windows(2) {
@@ -384,7 +388,7 @@ fn check_separators(
                         "this starts on the same line as the one before",
                     )
                     .with_help(
-                        "put each `given` and `expect` on its own line, or separate them with `;`",
+                        "put each `given`, `answer` and `expect` on its own line, or separate them with `;`",
                     ),
                 );
             }
@@ -416,6 +420,9 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
             "a Stripe API method such as `stripe.invoices.void_invoice(id)`"
         }
         Rule::named_arg => "an argument such as `status: \"open\"`",
+        Rule::for_stmt | Rule::kw_for => "a loop: `for NAME in LIST { … }`",
+        Rule::loop_limit | Rule::kw_limit => "`limit` and the most items the loop takes",
+        Rule::break_stmt | Rule::kw_break => "`break`",
         Rule::let_stmt
         | Rule::let_action
         | Rule::if_stmt
@@ -482,6 +489,10 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
             "`given` (the event) or `expect` (what should happen)"
         }
         Rule::given_with | Rule::kw_with => "`with` and the objects `retrieve` finds",
+        Rule::answer | Rule::kw_answer | Rule::answer_target => {
+            "`answer stripe.RESOURCE.METHOD with { … }`"
+        }
+        Rule::expect_stripe => "a Stripe API method such as `stripe.invoices.void_invoice(id)`",
         Rule::expect_status
         | Rule::status_word
         | Rule::expect_no
@@ -806,6 +817,10 @@ fn is_keyword_token(r: Rule) -> bool {
             | Rule::kw_actions
             | Rule::kw_action
             | Rule::kw_url
+            | Rule::kw_answer
+            | Rule::kw_for
+            | Rule::kw_break
+            | Rule::kw_limit
     )
 }
 
@@ -864,10 +879,24 @@ fn build_test(pair: Pair<Rule>) -> Result<Test, Diagnostic> {
     let name_span = span(&name_pair);
     let name = string_literal(name_pair)?;
     let mut givens = Vec::new();
+    let mut answers = Vec::new();
     let mut expects = Vec::new();
     for c in it {
         match c.as_rule() {
             Rule::given => givens.push(build_given(c)?),
+            Rule::answer => {
+                let asp = span(&c);
+                let mut ai = children(c);
+                let target = next(&mut ai, asp)?;
+                let (resource, method) = stripe_target(&target);
+                let value = build_expr(next(&mut ai, asp)?)?;
+                answers.push(Answer {
+                    resource,
+                    method,
+                    value,
+                    span: asp,
+                });
+            }
             Rule::expect => expects.push(build_expect(c)?),
             _ => {}
         }
@@ -876,6 +905,7 @@ fn build_test(pair: Pair<Rule>) -> Result<Test, Diagnostic> {
         name,
         name_span,
         givens,
+        answers,
         expects,
         span: whole,
     })
@@ -974,6 +1004,13 @@ fn build_expected_action(pair: Pair<Rule>) -> Result<ExpectedAction, Diagnostic>
                 span: sp,
             })
         }
+        Rule::expect_stripe => {
+            let call = build_primary(next(&mut it, sp)?)?;
+            match call.kind {
+                ExprKind::Stripe(call) => Ok(ExpectedAction::Stripe { call, span: sp }),
+                _ => Err(internal(sp, "expected Stripe call")),
+            }
+        }
         Rule::expect_action => {
             let name = ident(next(&mut it, sp)?);
             let mut args = Vec::new();
@@ -1051,6 +1088,32 @@ fn build_stmt(pair: Pair<Rule>) -> Result<Stmt, Diagnostic> {
             StmtKind::Action { name, args }
         }
         Rule::call_stmt => StmtKind::Call(build_primary(next(&mut it, sp)?)?),
+        Rule::for_stmt => {
+            let var = ident(next(&mut it, sp)?);
+            let _in = next(&mut it, sp)?;
+            let list = build_expr(next(&mut it, sp)?)?;
+            let mut limit = None;
+            let mut body = None;
+            for c in it {
+                match c.as_rule() {
+                    Rule::loop_limit => {
+                        let lsp = span(&c);
+                        let n = children(c)
+                            .find(|p| p.as_rule() == Rule::number)
+                            .ok_or_else(|| internal(lsp, "limit"))?;
+                        limit = Some((parse_number(&n)?, span(&n)));
+                    }
+                    _ => body = Some(build_block(c)?),
+                }
+            }
+            StmtKind::For {
+                var,
+                list,
+                limit,
+                body: body.ok_or_else(|| internal(sp, "loop body"))?,
+            }
+        }
+        Rule::break_stmt => StmtKind::Break,
         Rule::let_action => {
             let name = ident(next(&mut it, sp)?);
             let action = ident(next(&mut it, sp)?);

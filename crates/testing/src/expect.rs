@@ -17,8 +17,14 @@ pub struct Actual {
 }
 
 impl Actual {
+    /// Reads (`retrieve`, a Stripe GET) change nothing: `expect actions [ … ]` and
+    /// `expect no actions` leave them out.
     pub fn is_side_effect(&self) -> bool {
-        !matches!(self.action, Action::Retrieve { .. })
+        match &self.action {
+            Action::Retrieve { .. } => false,
+            Action::Stripe(call) => call.verb_and_path().0 != "GET",
+            _ => true,
+        }
     }
 }
 
@@ -37,6 +43,13 @@ pub enum Want {
         id: Value,
         path: Vec<String>,
         value: Value,
+    },
+    /// `stripe.invoices.void_invoice(id)`: the method, the IDs expected in its path
+    /// and the parameters expected among those sent.
+    Stripe {
+        method: String,
+        ids: Vec<(String, Value)>,
+        params: Vec<(String, Value)>,
     },
 }
 
@@ -64,6 +77,22 @@ pub fn want(
                 .map(|(n, e)| Ok((n.clone(), ev(e)?)))
                 .collect::<Result<_, _>>()?,
         },
+        TExpectedAction::Stripe { spec, args, .. } => {
+            let mut ids = Vec::new();
+            let mut params = Vec::new();
+            for (arg, e) in spec.args.iter().zip(args) {
+                let v = ev(e)?;
+                match arg.kind {
+                    flow_program::ArgKind::Path => ids.push((arg.name.clone(), v)),
+                    _ => params.push((arg.name.clone(), v)),
+                }
+            }
+            Want::Stripe {
+                method: spec.method.clone(),
+                ids,
+                params,
+            }
+        }
         TExpectedAction::Update {
             object,
             id,
@@ -84,6 +113,7 @@ impl Want {
         match self {
             Want::Call { action, .. } => action,
             Want::Update { .. } => "update",
+            Want::Stripe { .. } => "stripe",
         }
     }
 
@@ -203,6 +233,49 @@ impl Want {
                     out.push((path.join("."), show_param(value), show_json(have)));
                 }
             }
+            (
+                Want::Stripe {
+                    method,
+                    ids,
+                    params,
+                },
+                Action::Stripe(call),
+            ) if *method == call.method => {
+                let (_, path) = call.verb_and_path();
+                for (name, v) in ids {
+                    let id = match v {
+                        Value::Object(o) => o
+                            .get("id")
+                            .and_then(Json::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        other => other.to_text(),
+                    };
+                    let segment = flow_vm::escape_segment(&id);
+                    if !path.split('/').any(|s| s == segment) {
+                        out.push((name.clone(), show_id(v), path.to_string()));
+                    }
+                }
+                for (name, v) in params {
+                    let have = call.params.get(name).cloned().unwrap_or(Json::Null);
+                    let ok = match v {
+                        // Money: its minor units, and its currency where the call has one.
+                        Value::Money(m) => {
+                            have.as_i64() == Some(m.minor)
+                                && call
+                                    .params
+                                    .get("currency")
+                                    .and_then(Json::as_str)
+                                    .is_none_or(|c| c == m.currency.api_code())
+                        }
+                        Value::Table(_) | Value::List(_) => v.to_stripe() == have,
+                        other => json_matches(other, &have),
+                    };
+                    if !ok {
+                        out.push((name.clone(), show_param(v), show_json(&have)));
+                    }
+                }
+            }
             _ => return None,
         }
         Some(out)
@@ -242,6 +315,19 @@ impl Want {
                 path.join("."),
                 show_param(value)
             ),
+            Want::Stripe {
+                method,
+                ids,
+                params,
+            } => {
+                let mut args: Vec<String> = ids.iter().map(|(_, v)| show_id(v)).collect();
+                args.extend(
+                    params
+                        .iter()
+                        .map(|(n, v)| format!("{n}: {}", show_param(v))),
+                );
+                format!("stripe.{method}({})", args.join(", "))
+            }
         }
     }
 }
@@ -274,6 +360,17 @@ pub fn show_actual(a: &Actual) -> String {
             format!("update {object} {id} {}", sets.join(", "))
         }
         Action::Retrieve { object, id, .. } => format!("retrieve {object} {id}"),
+        Action::Stripe(call) => {
+            let mut s = format!("stripe.{} {}", call.method, call.http);
+            if let Some(params) = call.params.as_object().filter(|m| !m.is_empty()) {
+                let fields: Vec<String> = params
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", show_json(v)))
+                    .collect();
+                s.push_str(&format!(" {}", fields.join(", ")));
+            }
+            s
+        }
         Action::Http {
             name: Some(name),
             body,

@@ -257,6 +257,10 @@ pub struct ActionContext<'a> {
     /// The run's `now` (Unix seconds): the time recording bindings give what they
     /// create.
     pub now: i64,
+    /// Inside `for` loops: the action's place in the program and the ids of the
+    /// items it is for (`412:in_1`). The idempotency key is made of it instead of
+    /// the step, so that it follows the item, whatever its position in the list.
+    pub item: Option<&'a str>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -284,8 +288,12 @@ pub trait Bindings {
 pub fn idempotency_key(cx: &ActionContext<'_>) -> Option<String> {
     let event = cx.event_id.filter(|e| !e.is_empty())?;
     let mut h = Sha256::new();
+    let step = match cx.item {
+        Some(place) => format!("item:{place}"),
+        None => cx.step.to_string(),
+    };
     // Length-prefixed, so that no two different triples hash the same text.
-    for part in [event, cx.workflow, &cx.step.to_string()] {
+    for part in [event, cx.workflow, &step] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }

@@ -35,11 +35,13 @@ pub enum RunCode {
     Currency,
     /// R0303: a refund amount that is not positive, or finer than Stripe takes.
     Amount,
+    /// R0304: the run reached its limit of actions (`[run] max_actions`).
+    TooManyActions,
 }
 
 impl RunCode {
     /// Every run-time code, in order.
-    pub const ALL: [RunCode; 11] = [
+    pub const ALL: [RunCode; 12] = [
         RunCode::Null,
         RunCode::NotSet,
         RunCode::Missing,
@@ -51,6 +53,7 @@ impl RunCode {
         RunCode::Recipient,
         RunCode::Currency,
         RunCode::Amount,
+        RunCode::TooManyActions,
     ];
 
     /// The stable code, e.g. `R0101`.
@@ -67,6 +70,7 @@ impl RunCode {
             RunCode::Recipient => "R0301",
             RunCode::Currency => "R0302",
             RunCode::Amount => "R0303",
+            RunCode::TooManyActions => "R0304",
         }
     }
 
@@ -84,6 +88,7 @@ impl RunCode {
             RunCode::Recipient => "give `to:` an e-mail address such as team@example.com (or a list of them)",
             RunCode::Currency => "give amounts in one currency (a refund in the payment's): amounts are never converted",
             RunCode::Amount => "give a positive amount in the currency's minor unit",
+            RunCode::TooManyActions => "narrow the loop's list (filter it, lower its `limit`), or raise `max_actions` under [run] in flow.toml",
         }
     }
 }

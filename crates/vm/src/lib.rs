@@ -26,7 +26,7 @@ use flow_program::{CmpOp, Conv, FieldRead, Root};
 use flow_program::{Op, Program};
 use flow_stdlib::money::{Currency, Money};
 use flow_syntax::{SourceFile, Span};
-pub use report::{RunReport, Status};
+pub use report::{LoopRun, RunReport, Status};
 pub use value::Value;
 
 /// A Stripe event: the envelope, with `data.object` inside.
@@ -147,6 +147,19 @@ pub fn run(
     let mut locals = vec![Value::Null; p.locals as usize];
     let result = machine.exec(&mut locals);
     let actions = machine.actions;
+    let loops = machine
+        .loop_runs
+        .into_iter()
+        .map(|(sp, limit, iterations, truncated)| {
+            let (line, col) = source.line_col(sp.start);
+            LoopRun {
+                at: format!("{}:{line}:{col}", source.name),
+                limit,
+                iterations,
+                truncated,
+            }
+        })
+        .collect();
     let (status, error) = match result {
         Ok(Outcome::Halted(_)) => (Status::Succeeded, None),
         Ok(Outcome::Skipped) => (Status::Skipped, None),
@@ -161,6 +174,7 @@ pub fn run(
         code,
         error,
         actions,
+        loops,
     }
 }
 
@@ -195,6 +209,44 @@ struct Machine<'a> {
     object: std::cell::OnceCell<&'a Json>,
     /// `now`, fixed at its first use in the run.
     now: std::cell::OnceCell<i64>,
+    /// The `for` loops the run is in, innermost last.
+    loops: Vec<ActiveLoop>,
+    /// Each loop of the source that ran: where, its limit, how many times its body
+    /// ran, whether a list was cut.
+    loop_runs: Vec<(Span, u32, u64, bool)>,
+    /// The position after the instruction being carried out: names an action's place
+    /// in the program for the keys of actions in loops.
+    at: usize,
+}
+
+/// A `for` loop being run: the local holding its list, and the key of its item.
+struct ActiveLoop {
+    slot: u16,
+    /// The item's `id` (or its text, or `#position`): what the idempotency keys of
+    /// the actions in the loop are made of, so that they follow the item, not its
+    /// position.
+    item: String,
+    /// Its entry in `Machine::loop_runs`.
+    run: usize,
+}
+
+fn list_len(v: &Value) -> usize {
+    match v {
+        Value::List(items) => items.len(),
+        _ => 0,
+    }
+}
+
+/// The key of a loop's item: an object's `id`, a string itself, else its position.
+fn item_key(v: &Value, at: usize) -> String {
+    match v {
+        Value::Object(o) => match o.get("id").and_then(Json::as_str) {
+            Some(id) => id.to_string(),
+            None => format!("#{at}"),
+        },
+        Value::Str(s) => s.to_string(),
+        _ => format!("#{at}"),
+    }
 }
 
 impl<'a> Machine<'a> {
@@ -213,6 +265,9 @@ impl<'a> Machine<'a> {
             actions: Vec::new(),
             object: std::cell::OnceCell::new(),
             now: std::cell::OnceCell::new(),
+            loops: Vec::new(),
+            loop_runs: Vec::new(),
+            at: 0,
         }
     }
 
@@ -377,6 +432,12 @@ impl<'a> Machine<'a> {
                     };
                     match item {
                         Some(v) => {
+                            if let Some(l) = self.loops.last_mut().filter(|l| l.slot == list) {
+                                l.item = item_key(&v, at);
+                                if let Some(r) = self.loop_runs.get_mut(l.run) {
+                                    r.2 += 1;
+                                }
+                            }
                             if let Some(s) = locals.get_mut(var as usize) {
                                 *s = v;
                             }
@@ -386,6 +447,40 @@ impl<'a> Machine<'a> {
                         }
                         None => pc = exit as usize,
                     }
+                }
+                Op::Loop(slot, limit) => {
+                    let whole = self.pop();
+                    let truncated_len = list_len(&whole);
+                    let list = match whole {
+                        Value::Null => Value::List(Rc::from([])),
+                        Value::List(items) if items.len() > limit as usize => {
+                            Value::List(items[..limit as usize].into())
+                        }
+                        l @ Value::List(_) => l,
+                        other => {
+                            return Err(RunError::at(
+                                RunCode::WrongType,
+                                span,
+                                format!("`for` needs a list; this is {}", other.to_text()),
+                            ))
+                        }
+                    };
+                    let cut = list_len(&list) < truncated_len;
+                    if let Some(s) = locals.get_mut(slot as usize) {
+                        *s = list;
+                    }
+                    if let Some(s) = locals.get_mut(slot as usize + 1) {
+                        *s = Value::Int(0);
+                    }
+                    let run = self.loop_ran(span, limit, cut);
+                    self.loops.push(ActiveLoop {
+                        slot,
+                        item: String::new(),
+                        run,
+                    });
+                }
+                Op::EndLoop => {
+                    self.loops.pop();
                 }
                 Op::MakeTable(_)
                 | Op::Concat(_)
@@ -399,7 +494,10 @@ impl<'a> Machine<'a> {
                 | Op::Neg
                 | Op::CallFn(..)
                 | Op::Match(_)
-                | Op::Now => self.cold(op, span)?,
+                | Op::Now => {
+                    self.at = pc;
+                    self.cold(op, span)?
+                }
                 Op::IdOf => {
                     let v = self.pop();
                     self.stack.push(id_of(&v));
@@ -635,6 +733,30 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
+    /// Count a loop of the source as run (entered once more); its index.
+    fn loop_ran(&mut self, span: Span, limit: u32, truncated: bool) -> usize {
+        match self.loop_runs.iter().position(|r| r.0 == span) {
+            Some(i) => {
+                self.loop_runs[i].3 |= truncated;
+                i
+            }
+            None => {
+                self.loop_runs.push((span, limit, 0, truncated));
+                self.loop_runs.len() - 1
+            }
+        }
+    }
+
+    /// Where an action is in the program and in the loops around it
+    /// (`412:in_1/il_2`), or `None` outside loops.
+    fn action_place(&self) -> Option<String> {
+        if self.loops.is_empty() {
+            return None;
+        }
+        let items: Vec<&str> = self.loops.iter().map(|l| l.item.as_str()).collect();
+        Some(format!("{}:{}", self.at, items.join("/")))
+    }
+
     fn id_text(&self, id: &Value, span: Span, what: &str) -> Result<String, RunError> {
         match id_of(id) {
             // `.` and `..` would be path segments of their own in a request (a
@@ -670,12 +792,24 @@ impl<'a> Machine<'a> {
     }
 
     fn perform(&mut self, action: Action, span: Span) -> Result<Json, RunError> {
+        let max = self.p.max_actions;
+        if self.actions.len() >= max as usize {
+            return Err(RunError::at(
+                RunCode::TooManyActions,
+                span,
+                format!(
+                    "this run has carried out {max} actions, its limit (`max_actions` under [run] in flow.toml); nothing more was done"
+                ),
+            ));
+        }
+        let place = self.action_place();
         let cx = ActionContext {
             event_id: self.event.id(),
             workflow: &self.p.name,
             step: self.actions.len(),
             trigger: Some(self.object()).filter(|o| !o.is_null()),
             now: self.now(),
+            item: place.as_deref(),
         };
         match self.bindings.perform(&action, &cx) {
             Ok(answer) => {

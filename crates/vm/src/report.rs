@@ -39,6 +39,23 @@ pub struct RunReport {
     pub error: Option<String>,
     /// Every action carried out, in order (kept when a later step fails).
     pub actions: Vec<Action>,
+    /// The `for` loops that ran, one entry per loop of the source (left out when
+    /// there are none, so that the reports of workflows without loops keep their
+    /// shape).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loops: Vec<LoopRun>,
+}
+
+/// What a `for` loop of the source did in a run: where it is, how many times its
+/// body ran (over every time the loop was entered), and whether a list was longer
+/// than its limit and cut.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LoopRun {
+    /// `file.flow:3:5`: the list looped over.
+    pub at: String,
+    pub limit: u32,
+    pub iterations: u64,
+    pub truncated: bool,
 }
 
 impl RunReport {
@@ -62,6 +79,12 @@ impl RunReport {
         }
         if self.actions.is_empty() && self.status != Status::Skipped {
             out.push_str("  no actions\n");
+        }
+        for l in self.loops.iter().filter(|l| l.truncated) {
+            out.push_str(&format!(
+                "  warning: the loop at {} took only the first {} items of a longer list (`limit N` takes more)\n",
+                l.at, l.limit
+            ));
         }
         for a in &self.actions {
             match a {
@@ -244,6 +267,7 @@ mod tests {
             code: None,
             error: None,
             actions,
+            loops: Vec::new(),
         }];
         for code in RunCode::ALL {
             out.push(RunReport {
@@ -254,6 +278,7 @@ mod tests {
                 code: Some(code),
                 error: Some(format!("t.flow:1:2: {}", code.help())),
                 actions: vec![],
+                loops: Vec::new(),
             });
         }
         out.push(RunReport {

@@ -8,6 +8,9 @@
 //! default_currency = "USD"
 //! dispute_fee = "15.00 USD"
 //!
+//! [run]
+//! max_actions = 1000                     # the most actions one run carries out
+//!
 //! [stripe]                               # used by `flow run --live`
 //! api_base = "https://api.stripe.com"
 //! api_version = "2026-07-29.dahlia"
@@ -52,6 +55,8 @@ use flow_stdlib::money::{Currency, Money};
 pub struct Settings {
     pub default_currency: Currency,
     pub dispute_fee: Money,
+    /// The most actions one run carries out (`[run] max_actions`).
+    pub max_actions: u32,
     /// How a live run reaches Stripe (`[stripe]`).
     pub stripe: StripeSettings,
     /// How a live run sends e-mail (`[email]`).
@@ -72,6 +77,7 @@ impl Default for Settings {
         Settings {
             default_currency: usd,
             dispute_fee: Money::new(1500, usd),
+            max_actions: flow_check::DEFAULT_MAX_ACTIONS,
             stripe: StripeSettings::default(),
             email: EmailSettings::default(),
             slack: SlackSettings::default(),
@@ -87,6 +93,8 @@ impl Default for Settings {
 struct FileFormat {
     #[serde(default)]
     business: Business,
+    #[serde(default)]
+    run: RunSection,
     #[serde(default)]
     stripe: live::StripeSection,
     #[serde(default)]
@@ -104,6 +112,13 @@ struct FileFormat {
 struct Business {
     default_currency: Option<String>,
     dispute_fee: Option<String>,
+}
+
+/// `[run]`: limits of one run.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RunSection {
+    max_actions: Option<u32>,
 }
 
 /// `flow serve`'s `[serve]` section.
@@ -131,6 +146,7 @@ impl Settings {
         flow_check::Business {
             default_currency: self.default_currency,
             dispute_fee: self.dispute_fee,
+            max_actions: self.max_actions,
         }
     }
 }
@@ -186,6 +202,12 @@ pub fn parse(text: &str) -> Result<Settings, String> {
     if let Some(fee) = f.business.dispute_fee {
         s.dispute_fee =
             parse_money(&fee, s.default_currency).map_err(|e| format!("dispute_fee: {e}"))?;
+    }
+    if let Some(n) = f.run.max_actions {
+        if n == 0 {
+            return Err("[run] max_actions must be at least 1".into());
+        }
+        s.max_actions = n;
     }
     s.stripe = f.stripe.into_settings()?;
     s.email = f.email.into_settings()?;
