@@ -10,7 +10,8 @@
 //!   `}` alone.
 //! - One statement per line; `;` between statements becomes a line break; the compact
 //!   `< … >` block becomes `{ … }`; an empty block is `{}`. `} else if C {` and
-//!   `} else {` follow the closing brace.
+//!   `} else {` follow the closing brace. `for NAME in LIST limit N {` like `if`;
+//!   `break` alone.
 //! - Binary operators have one space on each side, `not x`, `-x`. Parentheses the
 //!   author wrote around an operation are kept; those around a single value are
 //!   dropped; none are added except where the meaning needs them.
@@ -26,7 +27,8 @@
 //!   inside, each element gets its own line.
 //! - Tests: `test "name" {`, each `given` and `expect` on its own line; a `given`'s
 //!   `with …` stays on the line when the whole `given` fits, else it goes on the next
-//!   line, one level deeper. `expect actions [ … ]` has one action per line.
+//!   line, one level deeper. `answer stripe.R.M with VALUE` is one line.
+//!   `expect actions [ … ]` has one action per line.
 //!   `expect update P = v` is written `==`.
 //! - Custom actions: `action NAME url: "…" {`, one `param: type` per line, `}`.
 //! - Items (workflows, tests, custom actions) are separated by exactly one blank line;
