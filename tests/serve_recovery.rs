@@ -458,7 +458,10 @@ fn killed_in_a_loop_every_item_is_acted_on_once() {
     });
     s.kill9();
     let before = performed_count(d);
-    assert!(before < 50, "killed in the middle of the loop: {before} done");
+    assert!(
+        before < 50,
+        "killed in the middle of the loop: {before} done"
+    );
 
     let s = start(d, &args);
     s.wait_idle(Duration::from_secs(60));
@@ -475,7 +478,10 @@ fn killed_in_a_loop_every_item_is_acted_on_once() {
     let want: Vec<String> = (0..50).map(|i| format!("in_loop_{i:02}")).collect();
     assert_eq!(done, want, "every open invoice, once");
     assert_eq!(count(d, "SELECT count(*) FROM performed"), 50);
-    assert_eq!(count(d, "SELECT count(*) FROM performed WHERE calls != 1"), 0);
+    assert_eq!(
+        count(d, "SELECT count(*) FROM performed WHERE calls != 1"),
+        0
+    );
     assert_eq!(
         count(d, "SELECT count(*) FROM runs WHERE status = 'succeeded'"),
         1

@@ -883,6 +883,7 @@ mod tests {
             step,
             trigger,
             now: 1_700_000_000,
+            item: None,
         }
     }
 
