@@ -1,0 +1,55 @@
+//! Checking a document as `flow check` does: parsed, checked against the built-in
+//! standard library with the business settings of the `flow.toml` that applies to its
+//! file (a test file sees the custom actions of the file it tests), every diagnostic
+//! turned into the LSP's shape by `flow_diagnostics::lsp`.
+
+use lsp_types::{Diagnostic, DiagnosticSeverity, NumberOrString, PublishDiagnosticsParams};
+
+use flow_check::Env;
+use flow_project::settings::Settings;
+
+use crate::document::Document;
+
+/// The diagnostics of a document.
+pub fn diagnostics(doc: &Document) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let settings = match doc.path.as_deref().map(flow_project::load_settings) {
+        Some(Ok(s)) => s,
+        Some(Err(d)) => {
+            // A bad flow.toml: said at the top of the file, and checked with defaults.
+            out.push(Diagnostic {
+                severity: Some(DiagnosticSeverity::ERROR),
+                code: Some(NumberOrString::String(d.code.to_string())),
+                source: Some("flow".into()),
+                message: d.message,
+                ..Diagnostic::default()
+            });
+            Settings::default()
+        }
+        None => Settings::default(),
+    };
+    let env = Env::new(flow_stdlib::builtin())
+        .with_business(settings.business())
+        .with_loader(&flow_project::FsLoader);
+    let (stem, actions) = match &doc.path {
+        Some(p) => (flow_project::stem(p), flow_project::subject_actions(p)),
+        None => ("workflow".to_string(), Vec::new()),
+    };
+    let build = flow_project::build_with_actions(&doc.source, &env, &stem, &actions);
+    out.extend(
+        build
+            .diagnostics
+            .iter()
+            .map(|d| flow_diagnostics::lsp::diagnostic(d, &doc.source)),
+    );
+    out
+}
+
+/// `textDocument/publishDiagnostics` for a document.
+pub fn publish(doc: &Document, version: Option<i32>) -> PublishDiagnosticsParams {
+    PublishDiagnosticsParams {
+        uri: doc.uri.clone(),
+        diagnostics: diagnostics(doc),
+        version,
+    }
+}
