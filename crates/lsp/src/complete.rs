@@ -151,14 +151,11 @@ fn stripe_call<'t>(text: &'t str, start: usize, prefix: &Prefix) -> Option<Conte
     if text.get(open..open + 1) != Some("(") {
         return None;
     }
-    let before_word = text[..start].trim_end();
-    if !(before_word.ends_with('(') || before_word.ends_with(',')) {
-        return Some(Context::Expression);
-    }
     let (_, callee) = cursor::word_before(text, open);
-    let after = callee.strip_prefix("stripe.")?;
-    let (resource, method) = after.rsplit_once('.')?;
-    Some(Context::StripeParam { resource, method })
+    let (resource, method) = callee.strip_prefix("stripe.")?.rsplit_once('.')?;
+    let before_word = text[..start].trim_end();
+    (before_word.ends_with('(') || before_word.ends_with(','))
+        .then_some(Context::StripeParam { resource, method })
 }
 
 /// At a statement's start, or among an action's arguments, or in an expression.
@@ -495,6 +492,10 @@ mod tests {
         assert!(has(&l, &["email", "balance"]), "{l:?}");
         let l = labels_at("on charge.succeeded when outcome.");
         assert!(has(&l, &["risk_level", "type"]), "{l:?}");
+        let l = labels_at("on charge.succeeded when event.");
+        assert!(has(&l, &["created", "livemode", "data"]), "{l:?}");
+        let l = labels_at("on invoice.paid when any(line in lines.data: line.");
+        assert!(has(&l, &["amount", "description"]), "{l:?}");
     }
 
     #[test]

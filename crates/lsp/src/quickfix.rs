@@ -66,3 +66,47 @@ fn fix(uri: &Uri, d: &Diagnostic, name: String, preferred: bool) -> CodeActionOr
         ..CodeAction::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis;
+    use crate::document::Document;
+
+    /// The replacements offered for the diagnostics of a text.
+    fn fixes(text: &str) -> Vec<String> {
+        let uri: Uri = "file:///nowhere/fix.flow".parse().expect("a URI");
+        let doc = Document::new(uri.clone(), text.to_string());
+        quick_fixes(&uri, &analysis::diagnostics(&doc))
+            .into_iter()
+            .filter_map(|a| match a {
+                CodeActionOrCommand::CodeAction(a) => a.edit,
+                CodeActionOrCommand::Command(_) => None,
+            })
+            .filter_map(|e| e.changes)
+            .flat_map(|c| c.into_values().flatten())
+            .map(|e| e.new_text)
+            .collect()
+    }
+
+    #[test]
+    fn each_unknown_name_gets_its_suggestion() {
+        let event = fixes("on payment_intent.succeded {\n}\n");
+        assert_eq!(
+            event.first().map(String::as_str),
+            Some("payment_intent.succeeded")
+        );
+        assert_eq!(
+            fixes("on charge.succeeded when amout > 1 USD {\n}\n"),
+            ["amount"]
+        );
+        assert_eq!(
+            fixes("on charge.succeeded {\n    emial to: \"a@example.com\", body: \"b\"\n}\n"),
+            ["email"]
+        );
+        assert_eq!(
+            fixes("on charge.succeeded {\n    email to: \"a@example.com\", bdy: \"b\"\n}\n"),
+            ["body"]
+        );
+    }
+}

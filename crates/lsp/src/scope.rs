@@ -93,7 +93,47 @@ impl<'a> Scope<'a> {
             lets: Vec::new(),
         };
         scope.lets = scope.read_lets(lines.get(first..).unwrap_or(&[]));
+        let quantified = scope.quantified(text, offset);
+        scope.lets.extend(quantified);
         scope
+    }
+
+    /// The names of the `any(NAME in LIST: …)` and `all(…)` the offset is inside, each
+    /// typed as an item of its list.
+    fn quantified(&self, text: &str, offset: usize) -> Vec<Let> {
+        let prefix = crate::cursor::prefix(text, offset);
+        let mut out = Vec::new();
+        for &open in &prefix.open {
+            let before = text[..open].trim_end();
+            if !(before.ends_with("any") || before.ends_with("all")) {
+                continue;
+            }
+            let inside = &text[open + 1..offset];
+            let Some((head, _)) = inside.split_once(':') else {
+                continue;
+            };
+            let mut words = head.split_whitespace();
+            let (Some(name), Some("in"), Some(list), None) =
+                (words.next(), words.next(), words.next(), words.next())
+            else {
+                continue;
+            };
+            let item = match self.resolve(&crate::cursor::segments(list)).map(|r| r.ty) {
+                Some(Ty::List(item)) => *item,
+                Some(Ty::Nullable(t)) => match *t {
+                    Ty::List(item) => *item,
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            let at = open + 1 + inside.find(name).unwrap_or(0);
+            out.push(Let {
+                name: name.to_string(),
+                span: Span::new(at, at + name.len()),
+                ty: item,
+            });
+        }
+        out
     }
 
     /// The `let`s of these lines, each typed by the checker given those before it.
