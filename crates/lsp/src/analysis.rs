@@ -36,12 +36,14 @@ pub fn diagnostics(doc: &Document) -> Vec<Diagnostic> {
         None => ("workflow".to_string(), Vec::new()),
     };
     let build = flow_project::build_with_actions(&doc.source, &env, &stem, &actions);
-    out.extend(
-        build
-            .diagnostics
-            .iter()
-            .map(|d| flow_diagnostics::lsp::diagnostic(d, &doc.source)),
-    );
+    out.extend(build.diagnostics.iter().map(|d| {
+        let mut d = flow_diagnostics::lsp::diagnostic(d, &doc.source);
+        // Every label points into this document: name it as the client does.
+        for r in d.related_information.iter_mut().flatten() {
+            r.location.uri = doc.uri.clone();
+        }
+        d
+    }));
     out
 }
 
@@ -51,5 +53,27 @@ pub fn publish(doc: &Document, version: Option<i32>) -> PublishDiagnosticsParams
         uri: doc.uri.clone(),
         diagnostics: diagnostics(doc),
         version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn related_places_are_in_the_same_document() {
+        let uri: lsp_types::Uri = "untitled:Untitled-1".parse().expect("a URI");
+        let text =
+            "workflow \"a\" on charge.succeeded {\n}\nworkflow \"a\" on charge.failed {\n}\n";
+        let doc = Document::new(uri.clone(), text.to_string());
+        let ds = diagnostics(&doc);
+        let dup = ds
+            .iter()
+            .find(|d| d.code == Some(NumberOrString::String("W0107".into())))
+            .expect("two workflows named alike");
+        let related = dup.related_information.as_deref().unwrap_or_default();
+        assert_eq!(related.len(), 1);
+        assert_eq!(related[0].location.uri, uri);
+        assert_eq!(related[0].message, "first used here");
     }
 }
