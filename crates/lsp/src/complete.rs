@@ -168,24 +168,26 @@ fn statement_context<'t>(text: &'t str, start: usize, line: &'t str) -> Context<
     } else {
         before.split_whitespace().next()
     };
-    let after_arg = before.is_empty() && continued || before.ends_with(',');
+    // Right after the action's name, or after a `,` between its arguments.
+    let arg_position =
+        |action: &str| before == action || before.ends_with(',') || before.is_empty() && continued;
     match first {
-        Some(action) if before == action || after_arg => {
-            if action
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !matches!(
-                    action,
-                    "let" | "if" | "else" | "update" | "retrieve" | "when"
-                )
-            {
-                return Context::ActionParam { action };
-            }
-            Context::Expression
+        Some(action) if arg_position(action) && could_be_action(action) => {
+            Context::ActionParam { action }
         }
+        Some(_) if continued => Context::Expression,
         _ if before.is_empty() || before.ends_with(['{', ';']) => Context::Statement,
         _ => Context::Expression,
     }
+}
+
+/// A word that may name an action: a plain name that is not a statement keyword.
+fn could_be_action(word: &str) -> bool {
+    word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !matches!(
+            word,
+            "let" | "if" | "else" | "update" | "retrieve" | "when" | "stripe"
+        )
 }
 
 /// The first word of the statement that the lines ending in `,` before `offset`
