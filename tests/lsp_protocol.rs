@@ -126,6 +126,7 @@ fn diagnostics_completion_hover_quick_fix_and_shutdown() {
     assert_eq!(caps["textDocumentSync"]["change"], 1, "full sync: {caps}");
     assert!(caps["completionProvider"].is_object(), "{caps}");
     assert_eq!(caps["hoverProvider"], true);
+    assert_eq!(init["serverInfo"]["name"], "flow");
     c.notify("initialized", json!({}));
 
     c.notify(

@@ -5,6 +5,7 @@
 //! | after `on ` (or `given `) | event types, with what they mean |
 //! | after a path and `.` | the fields of its type (a reference's object's too) |
 //! | in a string compared with an enum field | the enum's values |
+//! | in a string given to an enum parameter (`reason: "`) | the parameter's values |
 //! | in `stripe.` | resources, then their methods |
 //! | in `stripe.R.M(` … | the method's named parameters |
 //! | after an action's name or `,` | the action's parameters |
@@ -38,11 +39,31 @@ const TOP_WORDS: &[&str] = &["workflow", "on", "when", "test", "action"];
 #[derive(Debug, PartialEq)]
 enum Context<'t> {
     Event,
-    Member { base: &'t str },
-    EnumValue { path: &'t str },
-    Stripe { after: &'t str },
-    StripeParam { resource: &'t str, method: &'t str },
-    ActionParam { action: &'t str },
+    Member {
+        base: &'t str,
+    },
+    EnumValue {
+        path: &'t str,
+    },
+    ActionParamValue {
+        action: &'t str,
+        param: &'t str,
+    },
+    MethodParamValue {
+        resource: &'t str,
+        method: &'t str,
+        param: &'t str,
+    },
+    Stripe {
+        after: &'t str,
+    },
+    StripeParam {
+        resource: &'t str,
+        method: &'t str,
+    },
+    ActionParam {
+        action: &'t str,
+    },
     Statement,
     Expression,
     TopLevel,
@@ -63,6 +84,19 @@ pub fn complete(doc: &Document, offset: usize) -> Vec<CompletionItem> {
         Context::Event => events(lib, replace),
         Context::Member { base } => members(&scope, base),
         Context::EnumValue { path } => enum_values(&scope, path),
+        Context::ActionParamValue { action, param } => find_action(lib, text, action)
+            .and_then(|a| a.param(param).map(|p| values_of(&p.ty)))
+            .unwrap_or_default(),
+        Context::MethodParamValue {
+            resource,
+            method,
+            param,
+        } => lib
+            .api()
+            .ok()
+            .and_then(|api| api.method(resource, method)?.param(param))
+            .map(|p| values_of(&p.ty))
+            .unwrap_or_default(),
         Context::Stripe { after } => {
             let after_start = doc.range(flow_syntax::Span::new(start + "stripe.".len(), offset));
             stripe(lib, after, after_start)
@@ -89,7 +123,8 @@ fn context<'t>(text: &'t str, start: usize, word: &'t str, prefix: &Prefix) -> C
     }
     if let Some(quote) = prefix.string_start {
         if !prefix.in_interpolation {
-            return enum_context(text, quote);
+            return argument_context(text, quote, prefix)
+                .unwrap_or_else(|| enum_context(text, quote));
         }
     }
     let line = cursor::line_before(text, start);
@@ -145,14 +180,43 @@ fn enum_context(text: &str, quote: usize) -> Context<'_> {
     }
 }
 
-/// In the parentheses of `stripe.R.M(`, where a parameter's name may go.
-fn stripe_call<'t>(text: &'t str, start: usize, prefix: &Prefix) -> Option<Context<'t>> {
-    let open = *prefix.open.last()?;
+/// In a string given to a parameter (`reason: "`): of an action, or of a Stripe
+/// method when in its parentheses.
+fn argument_context<'t>(text: &'t str, quote: usize, prefix: &Prefix) -> Option<Context<'t>> {
+    let param = cursor::last_word(text[..quote].trim_end().strip_suffix(':')?);
+    if param.is_empty() {
+        return None;
+    }
+    if let Some(call) = prefix
+        .open
+        .last()
+        .and_then(|&open| stripe_callee(text, open))
+    {
+        let (resource, method) = call;
+        return Some(Context::MethodParamValue {
+            resource,
+            method,
+            param,
+        });
+    }
+    let line = cursor::line_before(text, quote);
+    let (action, _, _) = statement_start(text, quote, line);
+    let action = action.filter(|a| could_be_action(a))?;
+    Some(Context::ActionParamValue { action, param })
+}
+
+/// `stripe.R.M` before the `(` at `open`: the resource and the method.
+fn stripe_callee(text: &str, open: usize) -> Option<(&str, &str)> {
     if text.get(open..open + 1) != Some("(") {
         return None;
     }
     let (_, callee) = cursor::word_before(text, open);
-    let (resource, method) = callee.strip_prefix("stripe.")?.rsplit_once('.')?;
+    callee.strip_prefix("stripe.")?.rsplit_once('.')
+}
+
+/// In the parentheses of `stripe.R.M(`, where a parameter's name may go.
+fn stripe_call<'t>(text: &'t str, start: usize, prefix: &Prefix) -> Option<Context<'t>> {
+    let (resource, method) = stripe_callee(text, *prefix.open.last()?)?;
     let before_word = text[..start].trim_end();
     (before_word.ends_with('(') || before_word.ends_with(','))
         .then_some(Context::StripeParam { resource, method })
@@ -160,14 +224,7 @@ fn stripe_call<'t>(text: &'t str, start: usize, prefix: &Prefix) -> Option<Conte
 
 /// At a statement's start, or among an action's arguments, or in an expression.
 fn statement_context<'t>(text: &'t str, start: usize, line: &'t str) -> Context<'t> {
-    let before = line.trim();
-    let continued = cursor::previous_line(text, start).is_some_and(|l| l.ends_with(','));
-    // The first word of the statement: of this line, or of the line it continues.
-    let first = if continued {
-        statement_head(text, start)
-    } else {
-        before.split_whitespace().next()
-    };
+    let (first, before, continued) = statement_start(text, start, line);
     // Right after the action's name, or after a `,` between its arguments.
     let arg_position =
         |action: &str| before == action || before.ends_with(',') || before.is_empty() && continued;
@@ -178,6 +235,31 @@ fn statement_context<'t>(text: &'t str, start: usize, line: &'t str) -> Context<
         Some(_) if continued => Context::Expression,
         _ if before.is_empty() || before.ends_with(['{', ';']) => Context::Statement,
         _ => Context::Expression,
+    }
+}
+
+/// The statement that `start` is in: its first word (of this line, or of the line it
+/// continues; after `let NAME =`, the word after `=`), what of the line precedes
+/// `start` (after `let NAME =`, from the `=` on), and whether the line continues
+/// another that ends with `,`.
+fn statement_start<'t>(
+    text: &'t str,
+    start: usize,
+    line: &'t str,
+) -> (Option<&'t str>, &'t str, bool) {
+    let before = line.trim();
+    let continued = cursor::previous_line(text, start).is_some_and(|l| l.ends_with(','));
+    let first = if continued {
+        statement_head(text, start)
+    } else {
+        before.split_whitespace().next()
+    };
+    match (first, before.split_once('=')) {
+        (Some("let"), Some((_, rest))) if !rest.trim().is_empty() => {
+            let rest = rest.trim();
+            (rest.split_whitespace().next(), rest, continued)
+        }
+        _ => (first, before, continued),
     }
 }
 
@@ -315,6 +397,17 @@ fn stripe(lib: &Stdlib, after: &str, range: Range) -> Vec<CompletionItem> {
             }),
     );
     out
+}
+
+/// The values of an enum-typed parameter.
+fn values_of(ty: &flow_stdlib::FieldType) -> Vec<CompletionItem> {
+    match ty {
+        flow_stdlib::FieldType::Enum { values, .. } => values
+            .iter()
+            .map(|v| item(v, CompletionItemKind::ENUM_MEMBER, None))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn method_params(m: &Method) -> Vec<CompletionItem> {
@@ -520,6 +613,14 @@ mod tests {
         assert!(has(&l, &["to", "body", "append"]), "{l:?}");
         let l = labels_at("on charge.succeeded {\n  email to: \"a@b.c\",\n        ");
         assert!(has(&l, &["subject", "body"]), "{l:?}");
+        let l = labels_at("on charge.succeeded {\n  let r = http ");
+        assert!(has(&l, &["method", "url"]), "{l:?}");
+        let l = labels_at("on charge.succeeded {\n  let r = http method: \"");
+        assert!(has(&l, &["GET", "POST"]), "{l:?}");
+        let l = labels_at("on charge.succeeded {\n  refund charge: id,\n    reason: \"fr");
+        assert!(has(&l, &["fraudulent", "duplicate"]), "{l:?}");
+        let l = labels_at("on charge.succeeded {\n  let r = ");
+        assert!(has(&l, &["amount", "retrieve"]), "{l:?}");
     }
 
     #[test]
@@ -530,6 +631,8 @@ mod tests {
         assert!(has(&l, &["void_invoice", "retrieve"]), "{l:?}");
         let l = labels_at("on invoice.paid {\n  stripe.customers.update(customer, ");
         assert!(has(&l, &["email", "metadata"]), "{l:?}");
+        let l = labels_at("on invoice.paid {\n  stripe.customers.update(customer, tax_exempt: \"");
+        assert!(has(&l, &["exempt", "reverse"]), "{l:?}");
     }
 
     #[test]

@@ -20,8 +20,8 @@ use lsp_types::{
     CompletionOptions, CompletionParams, CompletionResponse, DidChangeTextDocumentParams,
     DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams,
     GotoDefinitionParams, GotoDefinitionResponse, HoverParams, HoverProviderCapability,
-    LogMessageParams, MessageType, OneOf, PublishDiagnosticsParams, SaveOptions,
-    ServerCapabilities, TextDocumentPositionParams, TextDocumentSyncCapability,
+    InitializeResult, LogMessageParams, MessageType, OneOf, PublishDiagnosticsParams, SaveOptions,
+    ServerCapabilities, ServerInfo, TextDocumentPositionParams, TextDocumentSyncCapability,
     TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
 };
 use serde::de::DeserializeOwned;
@@ -59,9 +59,19 @@ pub fn capabilities() -> ServerCapabilities {
 
 /// Run the server on a connection until `shutdown` and `exit`.
 pub fn serve(connection: Connection) -> Result<(), String> {
-    let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
+    let (id, _) = connection
+        .initialize_start()
+        .map_err(|e| format!("flow lsp: {e}"))?;
+    let result = InitializeResult {
+        capabilities: capabilities(),
+        server_info: Some(ServerInfo {
+            name: "flow".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+        }),
+    };
+    let result = serde_json::to_value(result).map_err(|e| e.to_string())?;
     connection
-        .initialize(caps)
+        .initialize_finish(id, result)
         .map_err(|e| format!("flow lsp: {e}"))?;
     let mut server = Server {
         connection: &connection,
