@@ -68,26 +68,8 @@ impl Document {
 /// The path of a `file://` URI, percent-decoded.
 pub fn file_path(uri: &Uri) -> Option<PathBuf> {
     let rest = uri.as_str().strip_prefix("file://")?;
-    let bytes = rest.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Some(PathBuf::from(String::from_utf8_lossy(&out).into_owned()))
+    let path = percent_encoding::percent_decode_str(rest).decode_utf8_lossy();
+    Some(PathBuf::from(path.into_owned()))
 }
 
 #[cfg(test)]
