@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "flow-testing",
     "flow-batch",
     "flow-repl",
+    "flow-lsp",
     "flow-serve",
     "flow",
 ];

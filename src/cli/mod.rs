@@ -153,6 +153,10 @@ pub enum Command {
         #[arg(long, value_name = "TIME", value_parser = parse_now)]
         now: Option<i64>,
     },
+    /// Serve the Language Server Protocol on standard input and output, for editors:
+    /// diagnostics, hover, completion, go to definition and quick fixes.
+    #[cfg(feature = "lsp")]
+    Lsp,
     /// List the templates: ready-made workflows to start from.
     Templates,
     /// Write a template out as a new flow to edit, with its tests beside it.
@@ -289,6 +293,14 @@ pub fn dispatch(command: Command) -> i32 {
             objects,
             now,
         }),
+        #[cfg(feature = "lsp")]
+        Command::Lsp => match flow_lsp::run_stdio() {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e}");
+                1
+            }
+        },
         Command::Templates => authoring::templates(),
         Command::New {
             template,

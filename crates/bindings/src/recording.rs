@@ -70,6 +70,9 @@ pub struct Recording {
     changed: HashMap<String, Option<Json>>,
     /// The run `changed` belongs to: event id and workflow.
     run: Option<(Option<String>, String)>,
+    /// What a method answers whatever it is asked (`answer stripe.… with …` in a
+    /// test): an object, or the items of a list or a search.
+    answers: HashMap<String, Json>,
 }
 
 impl Recording {
@@ -86,6 +89,13 @@ impl Recording {
         if let Some(id) = object.get("id").and_then(Json::as_str) {
             self.objects.insert(id.to_string(), object);
         }
+    }
+
+    /// Answer every call of `method` (`credit_notes.create`) with `answer`: an object,
+    /// or an array of the items of a list or a search (one page, complete). An object
+    /// answered is found by the run's later reads.
+    pub fn answer(&mut self, method: &str, answer: Json) {
+        self.answers.insert(method.to_string(), answer);
     }
 
     /// Load every `.json` file of a folder (any names), or one file: objects are found
@@ -148,7 +158,19 @@ impl Bindings for Recording {
             }
             Action::Stripe(call) => {
                 self.begin(cx);
-                self.call(call, cx)
+                match self.answers.get(&call.method).cloned() {
+                    Some(Json::Array(items)) => Ok(serde_json::json!({
+                        "object": "list",
+                        "data": items,
+                        "has_more": false,
+                        "url": call.verb_and_path().1,
+                    })),
+                    Some(answer) => {
+                        self.put(&answer);
+                        Ok(answer)
+                    }
+                    None => self.call(call, cx),
+                }
             }
             _ => Ok(Json::Null),
         }
@@ -510,27 +532,9 @@ fn deletes(returns: &flow_vm::Returns) -> bool {
 
 /// Undo [`flow_vm::escape_segment`].
 fn decode_segment(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 // Objects.
@@ -883,6 +887,7 @@ mod tests {
             step,
             trigger,
             now: 1_700_000_000,
+            item: None,
         }
     }
 

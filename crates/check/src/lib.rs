@@ -2608,6 +2608,26 @@ mod tests {
     }
 
     #[test]
+    fn a_loops_body_counts_once_in_the_steps_and_says_so() {
+        let body = "email to: \"a@example.com\", body: \"x\"\n".repeat(50);
+        let text = format!("on invoice.overdue {{\nfor n in [1, 2, 3] {{\n{body}}}\n}}\n");
+        let (_, d) = check(&text);
+        let w: Vec<&Diagnostic> = d.iter().filter(|d| d.code == "W0106").collect();
+        assert_eq!(w.len(), 1, "{d:?}");
+        assert!(
+            w[0].message
+                .contains("51 steps (a loop's body counted once)"),
+            "{}",
+            w[0].message
+        );
+        let short = "email to: \"a@example.com\", body: \"x\"\n".repeat(48);
+        let (_, d) = check(&format!(
+            "on invoice.overdue {{\nfor n in [1, 2, 3] {{\n{short}}}\n}}\n"
+        ));
+        assert!(d.iter().all(|d| d.code != "W0106"), "49 steps: {d:?}");
+    }
+
+    #[test]
     fn every_event_is_typed() {
         let (c, d) = check(
             "on product.created when active == true { email to: \"a@b.co\", body: \"{name}\" }",

@@ -1,12 +1,14 @@
 //! Diagnostics as the Language Server Protocol has them (`lsp-types`), for
-//! `flow check --format json` and editors: ranges in UTF-16 code units, the code,
-//! the help appended to the message, secondary labels as related information.
+//! `flow check --format json` and `flow lsp`: ranges in UTF-16 code units, the code
+//! with a link to its entry in the error index, the message followed by the primary
+//! label's text ("did you mean `amount`?") and the help, secondary labels as related
+//! information, and the did-you-mean names as `data.suggestions` for quick fixes.
 
 use std::path::Path;
 
 use lsp_types::{
-    DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Position,
-    PublishDiagnosticsParams, Range, Uri,
+    CodeDescription, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
+    Position, PublishDiagnosticsParams, Range, Uri,
 };
 
 use flow_syntax::{Diagnostic, Severity, SourceFile, Span};
@@ -42,6 +44,41 @@ pub fn range(source: &SourceFile, span: Span) -> Range {
     Range::new(position(source, span.start), position(source, span.end))
 }
 
+/// Where the error index explains a code: `docs/diagnostics.md#e0102`, a reference
+/// relative to the root of flow's repository (the index has one heading per code).
+pub fn code_link(code: &str) -> String {
+    format!("docs/diagnostics.md#{}", code.to_ascii_lowercase())
+}
+
+fn code_description(code: &str) -> Option<CodeDescription> {
+    code_link(code)
+        .parse()
+        .ok()
+        .map(|href| CodeDescription { href })
+}
+
+/// The names a label proposes: "did you mean `a`?", "did you mean `a`, `b` or `c`?".
+pub fn suggestions(label: &str) -> Vec<String> {
+    let Some(rest) = label.split("did you mean ").nth(1) else {
+        return Vec::new();
+    };
+    rest.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The text of the primary label, when it says more than the message.
+fn primary_text(d: &Diagnostic) -> Option<&str> {
+    d.labels
+        .iter()
+        .find(|l| l.primary)
+        .map(|l| l.message.as_str())
+        .filter(|m| !m.is_empty() && *m != d.message)
+}
+
 /// One LSP diagnostic.
 pub fn diagnostic(d: &Diagnostic, source: &SourceFile) -> lsp_types::Diagnostic {
     let span = d.primary_span().unwrap_or_default();
@@ -51,9 +88,15 @@ pub fn diagnostic(d: &Diagnostic, source: &SourceFile) -> lsp_types::Diagnostic 
         Severity::Note => DiagnosticSeverity::INFORMATION,
     };
     let mut message = d.message.clone();
+    let label = primary_text(d);
+    if let Some(l) = label {
+        message.push_str(&format!("\n{l}"));
+    }
     if let Some(h) = &d.help {
         message.push_str(&format!("\nhelp: {h}"));
     }
+    let names = label.map(suggestions).unwrap_or_default();
+    let data = (!names.is_empty()).then(|| serde_json::json!({ "suggestions": names }));
     let related: Vec<DiagnosticRelatedInformation> = d
         .labels
         .iter()
@@ -67,9 +110,11 @@ pub fn diagnostic(d: &Diagnostic, source: &SourceFile) -> lsp_types::Diagnostic 
         range: range(source, span),
         severity: Some(severity),
         code: Some(NumberOrString::String(d.code.to_string())),
+        code_description: code_description(d.code),
         source: Some("flow".into()),
         message,
         related_information: (!related.is_empty()).then_some(related),
+        data,
         ..lsp_types::Diagnostic::default()
     }
 }
@@ -96,10 +141,69 @@ pub fn publish_unreadable(path: &Path, d: &Diagnostic) -> PublishDiagnosticsPara
             range: Range::default(),
             severity: Some(DiagnosticSeverity::ERROR),
             code: Some(NumberOrString::String(d.code.to_string())),
+            code_description: code_description(d.code),
             source: Some("flow".into()),
             message: d.message.clone(),
             ..lsp_types::Diagnostic::default()
         }],
         version: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flow_syntax::Label;
+
+    fn unknown_field() -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code: "E0102",
+            message: "`amout` is not a field of payment_intent or a name in scope".into(),
+            labels: vec![
+                Label {
+                    span: Span::new(5, 10),
+                    message: "did you mean `amount`?".into(),
+                    primary: true,
+                },
+                Label {
+                    span: Span::new(0, 2),
+                    message: "the workflow's event".into(),
+                    primary: false,
+                },
+            ],
+            help: Some("names are case-sensitive".into()),
+        }
+    }
+
+    #[test]
+    fn keeps_the_primary_label_and_offers_its_suggestion() {
+        let source = SourceFile::new("x.flow", "when amout > 1");
+        let d = diagnostic(&unknown_field(), &source);
+        assert_eq!(
+            d.message,
+            "`amout` is not a field of payment_intent or a name in scope\n\
+             did you mean `amount`?\nhelp: names are case-sensitive"
+        );
+        assert_eq!(
+            d.data,
+            Some(serde_json::json!({ "suggestions": ["amount"] }))
+        );
+        assert_eq!(
+            d.code_description.map(|c| c.href.to_string()),
+            Some("docs/diagnostics.md#e0102".to_string())
+        );
+        let related = d.related_information.unwrap_or_default();
+        assert_eq!(related.len(), 1);
+        assert_eq!(related[0].message, "the workflow's event");
+    }
+
+    #[test]
+    fn reads_every_suggestion_of_a_label() {
+        assert_eq!(
+            suggestions("did you mean `a`, `b` or `c`?"),
+            vec!["a", "b", "c"]
+        );
+        assert!(suggestions("unknown field").is_empty());
     }
 }

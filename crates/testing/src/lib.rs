@@ -294,6 +294,9 @@ pub fn run_test(
     for o in &given.objects {
         bindings.add(o.clone());
     }
+    for (method, answer) in &t.answers {
+        bindings.answer(method, answer.clone());
+    }
     let matching: Vec<_> = programs
         .iter()
         .filter(|(p, _)| p.trigger == given.event_type)

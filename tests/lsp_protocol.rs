@@ -1,0 +1,275 @@
+//! `flow lsp` spoken to over its standard input and output with `lsp-server`'s
+//! message types: the handshake, diagnostics on open and change, completion, hover,
+//! the quick fix for a did-you-mean, go to definition, and a clean shutdown.
+
+use std::io::{BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use lsp_server::{Message, Notification, Request, RequestId};
+use serde_json::{json, Value as Json};
+
+const TEMPLATE: &str = "stdlib/templates/tag_valuable_customers.flow";
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    incoming: Receiver<Message>,
+    next_id: i32,
+}
+
+impl Client {
+    fn start() -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flow"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("flow lsp starts");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, incoming) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            while let Ok(Some(m)) = Message::read(&mut reader) {
+                if tx.send(m).is_err() {
+                    break;
+                }
+            }
+        });
+        Client {
+            child,
+            stdin,
+            incoming,
+            next_id: 1,
+        }
+    }
+
+    fn send(&mut self, m: Message) {
+        m.write(&mut self.stdin).expect("the server reads");
+        self.stdin.flush().expect("flushed");
+    }
+
+    fn notify(&mut self, method: &str, params: Json) {
+        self.send(Notification::new(method.into(), params).into());
+    }
+
+    /// Send a request and wait for its answer (other messages in between are dropped).
+    fn request(&mut self, method: &str, params: Json) -> Json {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(Request::new(RequestId::from(id), method.into(), params).into());
+        loop {
+            match self.receive() {
+                Message::Response(r) if r.id == RequestId::from(id) => {
+                    assert!(r.error.is_none(), "{method} failed: {:?}", r.error);
+                    return r.result.unwrap_or(Json::Null);
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    fn receive(&self) -> Message {
+        self.incoming
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server answers within 30 s")
+    }
+
+    /// The next diagnostics published.
+    fn diagnostics(&self) -> Json {
+        loop {
+            if let Message::Notification(n) = self.receive() {
+                if n.method == "textDocument/publishDiagnostics" {
+                    return n.params;
+                }
+            }
+        }
+    }
+}
+
+fn uri_of(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+/// The line and UTF-16 column just after the first `needle` of `text`.
+fn after(text: &str, needle: &str) -> Json {
+    let at = text.find(needle).expect("needle in text") + needle.len();
+    let line = text[..at].matches('\n').count();
+    let col = text[..at]
+        .rsplit('\n')
+        .next()
+        .unwrap_or("")
+        .encode_utf16()
+        .count();
+    json!({ "line": line, "character": col })
+}
+
+#[test]
+fn diagnostics_completion_hover_quick_fix_and_shutdown() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("tag.flow");
+    let clean = std::fs::read_to_string(TEMPLATE).expect("the template");
+    let typo = clean.replacen("when amount >", "when amout >", 1);
+    std::fs::write(&path, &typo).expect("written");
+    let uri = uri_of(&path);
+
+    let mut c = Client::start();
+    let init = c.request(
+        "initialize",
+        json!({ "processId": null, "rootUri": null, "capabilities": {} }),
+    );
+    let caps = &init["capabilities"];
+    assert_eq!(caps["textDocumentSync"]["change"], 1, "full sync: {caps}");
+    assert!(caps["completionProvider"].is_object(), "{caps}");
+    assert_eq!(caps["hoverProvider"], true);
+    assert_eq!(init["serverInfo"]["name"], "flow");
+    c.notify("initialized", json!({}));
+
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "flow", "version": 1, "text": typo } }),
+    );
+    let published = c.diagnostics();
+    assert_eq!(published["uri"], uri.as_str());
+    let ds = published["diagnostics"].as_array().expect("a list");
+    let d = ds
+        .iter()
+        .find(|d| d["code"] == "E0102")
+        .unwrap_or_else(|| panic!("an E0102 in {published}"));
+    assert_eq!(d["severity"], 1);
+    assert_eq!(d["source"], "flow");
+    let message = d["message"].as_str().unwrap_or("");
+    assert!(
+        message.starts_with("`amout` is not a field of payment_intent"),
+        "{message}"
+    );
+    assert!(message.contains("did you mean `amount`?"), "{message}");
+    assert_eq!(d["codeDescription"]["href"], "docs/diagnostics.md#e0102");
+    assert_eq!(d["data"]["suggestions"], json!(["amount"]));
+    assert_eq!(d["range"]["start"], after(&typo, "when "));
+    assert_eq!(d["range"]["end"], after(&typo, "when amout"));
+
+    // Completion after `customer != null and `, half typed: the fields of a
+    // PaymentIntent, the functions, the words of a condition.
+    let half = typo.replacen(
+        "update customer",
+        "if customer != null and \n        update customer",
+        1,
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": uri, "version": 2 },
+            "contentChanges": [{ "text": half }],
+        }),
+    );
+    let published = c.diagnostics();
+    assert_eq!(published["diagnostics"][0]["code"], "E0001", "{published}");
+    let items = c.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": after(&half, "customer != null and ") }),
+    );
+    let labels: Vec<&str> = items
+        .as_array()
+        .expect("a list of items")
+        .iter()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    for want in ["amount", "currency", "metadata", "contains", "not", "event"] {
+        assert!(labels.contains(&want), "{want} in {labels:?}");
+    }
+
+    // Completion of event types after `on `.
+    let items = c.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": after(&typo, "on payment_") }),
+    );
+    let events = items.as_array().expect("a list of items");
+    let succeeded = events
+        .iter()
+        .find(|i| i["label"] == "payment_intent.succeeded")
+        .expect("payment_intent.succeeded offered");
+    assert_eq!(succeeded["textEdit"]["newText"], "payment_intent.succeeded");
+
+    // Hover on `amount` (in the `append` table).
+    let hover = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": after(&typo, "\"Amount\": am") }),
+    );
+    let value = hover["contents"]["value"].as_str().unwrap_or("");
+    assert!(
+        value.contains("`money`") && value.contains("payment_intent"),
+        "{hover}"
+    );
+
+    // The quick fix puts the suggestion in place of the typo.
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": uri },
+            "range": d["range"],
+            "context": { "diagnostics": [d] },
+        }),
+    );
+    let fix = &actions[0];
+    assert_eq!(fix["kind"], "quickfix");
+    assert_eq!(fix["title"], "Replace with `amount`");
+    let edit = &fix["edit"]["changes"][uri.as_str()][0];
+    assert_eq!(edit["newText"], "amount");
+    assert_eq!(edit["range"], d["range"]);
+
+    // Fixed: nothing to say.
+    let fixed = typo.replacen("amout", "amount", 1);
+    c.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": uri, "version": 3 },
+            "contentChanges": [{ "text": fixed }],
+        }),
+    );
+    let published = c.diagnostics();
+    assert_eq!(published["diagnostics"], json!([]), "{fixed}");
+
+    // An unknown method is an error answer, not a crash.
+    c.send(Request::new(RequestId::from(99), "flow/nothing".into(), json!({})).into());
+    loop {
+        if let Message::Response(r) = c.receive() {
+            assert_eq!(r.id, RequestId::from(99));
+            assert!(r.error.is_some());
+            break;
+        }
+    }
+
+    assert_eq!(c.request("shutdown", Json::Null), Json::Null);
+    c.notify("exit", Json::Null);
+    let status = c.child.wait().expect("flow lsp ends");
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn go_to_definition_of_a_let() {
+    let text = "on charge.succeeded {\n    let big = amount > 100 USD\n    if big {\n        email to: \"a@example.com\", body: \"big\"\n    }\n}\n";
+    let mut c = Client::start();
+    c.request("initialize", json!({ "capabilities": {} }));
+    c.notify("initialized", json!({}));
+    let uri = "file:///nowhere/big.flow";
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "flow", "version": 1, "text": text } }),
+    );
+    let _ = c.diagnostics();
+    let loc = c.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": after(text, "if b") }),
+    );
+    assert_eq!(loc["uri"], uri);
+    assert_eq!(loc["range"]["start"], json!({ "line": 1, "character": 8 }));
+    c.request("shutdown", Json::Null);
+    c.notify("exit", Json::Null);
+    let status = c.child.wait().expect("flow lsp ends");
+    assert!(status.success(), "{status}");
+}
