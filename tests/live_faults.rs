@@ -5,26 +5,15 @@
 #[path = "common/live.rs"]
 mod common;
 
-use std::collections::HashMap;
+#[path = "common/standin.rs"]
+mod standin;
+
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{flow, test_key, workdir};
 use serde_json::json;
-
-#[derive(Clone)]
-enum Reply {
-    /// Status, headers, body.
-    Answer(u16, Vec<(&'static str, String)>, String),
-    /// Never answer (the connection stays open).
-    Hang,
-    /// Answer 401 quoting the Authorization header it was sent, as a careless
-    /// server might.
-    EchoAuth,
-}
+use standin::{Reply, Script, Seen, StandIn};
 
 fn ok(body: serde_json::Value) -> Reply {
     Reply::Answer(200, vec![], body.to_string())
@@ -38,115 +27,32 @@ fn stripe_error(status: u16, kind: &str, code: &str, message: &str) -> Reply {
     )
 }
 
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    headers: HashMap<String, String>,
-    body: String,
-    at: Instant,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(&name.to_ascii_lowercase())
-            .map(String::as_str)
-    }
+/// Answer 401 quoting the Authorization header it was sent, as a careless server
+/// might.
+fn echo_auth() -> Reply {
+    Reply::Made(|seen: &Seen| {
+        let auth = seen.header("authorization").unwrap_or_default();
+        let body = json!({"error": {"type": "invalid_request_error",
+            "message": format!("Invalid API Key provided: {auth}")}});
+        Reply::Answer(
+            401,
+            vec![("Content-Type", "text/plain; charset=UTF-8".to_string())],
+            body.to_string(),
+        )
+    })
 }
 
 /// A scripted Stripe: for each `METHOD /path`, replies in order (the last one
 /// repeats).
-struct FakeStripe {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+fn fake_stripe(routes: Vec<(&str, &str, Vec<Reply>)>) -> StandIn {
+    StandIn::start(Script {
+        routes,
+        otherwise: stripe_error(404, "invalid_request_error", "", "no such route"),
+        match_query: true,
+    })
 }
 
-impl FakeStripe {
-    fn start(routes: Vec<(&str, &str, Vec<Reply>)>) -> FakeStripe {
-        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
-        let port = server.server_addr().to_ip().expect("ip").port();
-        let mut script: HashMap<String, (Vec<Reply>, usize)> = routes
-            .into_iter()
-            .map(|(m, p, r)| (format!("{m} {p}"), (r, 0)))
-            .collect();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (seen2, stop2) = (seen.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let mut held = Vec::new();
-            while !stop2.load(Ordering::SeqCst) {
-                let Ok(Some(mut req)) = server.recv_timeout(Duration::from_millis(20)) else {
-                    continue;
-                };
-                let mut body = String::new();
-                let _ = req.as_reader().read_to_string(&mut body);
-                let headers: HashMap<String, String> = req
-                    .headers()
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.field.as_str().as_str().to_ascii_lowercase(),
-                            h.value.as_str().to_string(),
-                        )
-                    })
-                    .collect();
-                let route = format!("{} {}", req.method(), req.url());
-                let auth = headers.get("authorization").cloned().unwrap_or_default();
-                seen2.lock().unwrap().push(Seen {
-                    method: req.method().to_string(),
-                    path: req.url().to_string(),
-                    headers,
-                    body,
-                    at: Instant::now(),
-                });
-                let reply = match script.get_mut(&route) {
-                    Some((replies, n)) => {
-                        let r = replies[(*n).min(replies.len() - 1)].clone();
-                        *n += 1;
-                        r
-                    }
-                    None => stripe_error(404, "invalid_request_error", "", "no such route"),
-                };
-                match reply {
-                    Reply::Answer(status, extra, body) => {
-                        let mut resp = tiny_http::Response::from_string(body)
-                            .with_status_code(status)
-                            .with_header(
-                                tiny_http::Header::from_bytes("Content-Type", "application/json")
-                                    .unwrap(),
-                            );
-                        for (k, v) in extra {
-                            resp = resp.with_header(tiny_http::Header::from_bytes(k, v).unwrap());
-                        }
-                        let _ = req.respond(resp);
-                    }
-                    Reply::Hang => held.push(req),
-                    Reply::EchoAuth => {
-                        let body = json!({"error": {"type": "invalid_request_error",
-                            "message": format!("Invalid API Key provided: {auth}")}});
-                        let _ = req.respond(
-                            tiny_http::Response::from_string(body.to_string())
-                                .with_status_code(401),
-                        );
-                    }
-                }
-            }
-        });
-        FakeStripe {
-            url: format!("http://127.0.0.1:{port}"),
-            seen,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
+impl StandIn {
     fn posts(&self) -> Vec<Seen> {
         self.seen()
             .into_iter()
@@ -157,17 +63,8 @@ impl FakeStripe {
     fn toml(&self, timeout: f64, retries: u32, max_time: f64) -> String {
         format!(
             "[stripe]\napi_base = \"{}\"\napi_version = \"2026-07-29.dahlia\"\ntimeout = {timeout}\nmax_network_retries = {retries}\nmax_retry_time = {max_time}\n",
-            self.url
+            self.url("")
         )
-    }
-}
-
-impl Drop for FakeStripe {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -229,7 +126,7 @@ fn run_refund(toml: &str, key: &str) -> (tempfile::TempDir, common::Output) {
 
 #[test]
 fn a_500_then_200_is_retried_with_the_same_idempotency_key() {
-    let stripe = FakeStripe::start(vec![
+    let stripe = fake_stripe(vec![
         ("GET", "/v1/charges/ch_1", vec![charge()]),
         (
             "POST",
@@ -268,7 +165,7 @@ fn a_500_then_200_is_retried_with_the_same_idempotency_key() {
             Some(format!("Bearer {key}").as_str())
         );
     }
-    let paths: Vec<String> = stripe.seen().iter().map(|s| s.path.clone()).collect();
+    let paths: Vec<String> = stripe.seen().iter().map(|s| s.target.clone()).collect();
     assert_eq!(paths, ["/v1/charges/ch_1", "/v1/refunds", "/v1/refunds"]);
     assert_eq!(
         stripe.seen()[0].header("Idempotency-Key"),
@@ -283,7 +180,7 @@ fn a_500_then_200_is_retried_with_the_same_idempotency_key() {
 
 #[test]
 fn the_same_event_run_again_sends_the_same_keys() {
-    let stripe = FakeStripe::start(vec![
+    let stripe = fake_stripe(vec![
         ("GET", "/v1/charges/ch_1", vec![charge()]),
         ("POST", "/v1/refunds", vec![refund_ok()]),
     ]);
@@ -328,7 +225,7 @@ fn the_same_event_run_again_sends_the_same_keys() {
 
 #[test]
 fn a_429_with_retry_after_waits() {
-    let stripe = FakeStripe::start(vec![
+    let stripe = fake_stripe(vec![
         ("GET", "/v1/charges/ch_1", vec![charge()]),
         (
             "POST",
@@ -360,7 +257,7 @@ fn a_429_with_retry_after_waits() {
 
 #[test]
 fn a_retry_after_beyond_the_time_limit_gives_up_at_once() {
-    let stripe = FakeStripe::start(vec![
+    let stripe = fake_stripe(vec![
         ("GET", "/v1/charges/ch_1", vec![charge()]),
         (
             "POST",
@@ -388,7 +285,7 @@ fn a_retry_after_beyond_the_time_limit_gives_up_at_once() {
 
 #[test]
 fn a_400_fails_the_run_with_stripes_words_and_keeps_earlier_actions() {
-    let stripe = FakeStripe::start(vec![
+    let stripe = fake_stripe(vec![
         ("GET", "/v1/charges/ch_1", vec![charge()]),
         (
             "POST",
@@ -456,7 +353,7 @@ fn a_400_fails_the_run_with_stripes_words_and_keeps_earlier_actions() {
 #[test]
 fn stripe_should_retry_is_honoured() {
     // A 500 that Stripe says not to retry, and a 400 it says to retry.
-    let stripe = FakeStripe::start(vec![
+    let stripe = fake_stripe(vec![
         ("GET", "/v1/charges/ch_1", vec![charge()]),
         (
             "POST",
@@ -476,7 +373,7 @@ fn stripe_should_retry_is_honoured() {
         .contains("Do not retry this"));
     assert_eq!(stripe.posts().len(), 1);
 
-    let stripe = FakeStripe::start(vec![
+    let stripe = fake_stripe(vec![
         ("GET", "/v1/charges/ch_1", vec![charge()]),
         (
             "POST",
@@ -499,7 +396,7 @@ fn stripe_should_retry_is_honoured() {
 
 #[test]
 fn a_409_is_retried_and_retries_are_bounded_in_number() {
-    let stripe = FakeStripe::start(vec![
+    let stripe = fake_stripe(vec![
         ("GET", "/v1/charges/ch_1", vec![charge()]),
         (
             "POST",
@@ -530,7 +427,7 @@ fn a_409_is_retried_and_retries_are_bounded_in_number() {
 #[test]
 fn a_server_that_never_answers_times_out_within_the_bound() {
     // The e-mail goes to an outbox first; the update then hangs.
-    let stripe = FakeStripe::start(vec![("POST", "/v1/customers/cus_1", vec![Reply::Hang])]);
+    let stripe = fake_stripe(vec![("POST", "/v1/customers/cus_1", vec![Reply::Hang])]);
     let flow_src = common::template("tag_valuable_customers.flow");
     let event = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -644,7 +541,7 @@ fn a_refused_connection_is_retried_then_reported() {
 
 #[test]
 fn the_key_is_never_shown_even_when_the_server_quotes_it() {
-    let stripe = FakeStripe::start(vec![("GET", "/v1/charges/ch_1", vec![Reply::EchoAuth])]);
+    let stripe = fake_stripe(vec![("GET", "/v1/charges/ch_1", vec![echo_auth()])]);
     let key = test_key();
     for format in ["json", "text"] {
         // `flow` itself asserts that the key is not in the output.
@@ -831,7 +728,7 @@ fn a_successful_answer_quoting_the_key_is_redacted() {
     let echo = json!({"id": "ch_1", "object": "charge", "amount": 1200, "currency": "usd",
         "description": format!("seen Authorization: Bearer {key}"), "customer": "cus_1",
         "status": "succeeded", "refunded": false});
-    let stripe = FakeStripe::start(vec![("GET", "/v1/charges/ch_1", vec![ok(echo)])]);
+    let stripe = fake_stripe(vec![("GET", "/v1/charges/ch_1", vec![ok(echo)])]);
     let dir = workdir(
         &stripe.toml(2.0, 3, 10.0),
         &[
@@ -875,7 +772,7 @@ fn a_successful_answer_quoting_the_key_is_redacted() {
 
 #[test]
 fn an_event_from_a_connected_account_is_acted_on_in_that_account() {
-    let stripe = FakeStripe::start(vec![
+    let stripe = fake_stripe(vec![
         ("GET", "/v1/charges/ch_1", vec![charge()]),
         ("POST", "/v1/refunds", vec![refund_ok()]),
     ]);
@@ -923,7 +820,7 @@ fn an_event_from_a_connected_account_is_acted_on_in_that_account() {
             Some("acct_1Connected"),
             "{} {}",
             s.method,
-            s.path
+            s.target
         );
     }
 

@@ -7,36 +7,16 @@
 #[path = "common/live.rs"]
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
+#[path = "common/standin.rs"]
+mod standin;
+
+use std::collections::BTreeSet;
 
 use common::{flow, test_key, workdir};
 use serde_json::{json, Value as Json};
-
-/// One request the stand-in received.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    /// The request target as sent: the path, still escaped, and the query.
-    target: String,
-    headers: HashMap<String, String>,
-    body: String,
-}
+use standin::{Reply, Script, Seen, StandIn};
 
 impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(&name.to_ascii_lowercase())
-            .map(String::as_str)
-    }
-
-    fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or_default()
-    }
-
     /// The query's pairs, decoded, in order.
     fn query(&self) -> Vec<(String, String)> {
         self.target
@@ -87,15 +67,6 @@ fn pairs(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// A stand-in Stripe: for each `VERB /path` (the query left out), answers in order
-/// (the last one repeats); anything else gets Stripe's 404.
-struct StandIn {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
 /// Status and JSON body.
 type Answer = (u16, Json);
 
@@ -103,103 +74,34 @@ fn ok(body: Json) -> Answer {
     (200, body)
 }
 
-impl StandIn {
-    fn start(routes: Vec<(&str, &str, Vec<Answer>)>) -> StandIn {
-        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind the stand-in");
-        let port = server.server_addr().to_ip().expect("an IP address").port();
-        let mut script: HashMap<String, (Vec<Answer>, usize)> = routes
+/// An answer as Stripe sends it, with a `Request-Id`.
+fn reply((status, body): Answer) -> Reply {
+    Reply::Answer(
+        status,
+        vec![("Request-Id", "req_standin".to_string())],
+        body.to_string(),
+    )
+}
+
+/// A stand-in Stripe: for each `VERB /path` (the query left out), answers in order
+/// (the last one repeats); anything else gets Stripe's 404.
+fn stand_in(routes: Vec<(&str, &str, Vec<Answer>)>) -> StandIn {
+    StandIn::start(Script {
+        routes: routes
             .into_iter()
-            .map(|(verb, path, answers)| (format!("{verb} {path}"), (answers, 0)))
-            .collect();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (seen2, stop2) = (seen.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !stop2.load(Ordering::SeqCst) {
-                let Ok(Some(mut req)) = server.recv_timeout(Duration::from_millis(20)) else {
-                    continue;
-                };
-                let mut body = String::new();
-                let _ = req.as_reader().read_to_string(&mut body);
-                let headers = req
-                    .headers()
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.field.as_str().as_str().to_ascii_lowercase(),
-                            h.value.as_str().to_string(),
-                        )
-                    })
-                    .collect();
-                let seen = Seen {
-                    method: req.method().to_string(),
-                    target: req.url().to_string(),
-                    headers,
-                    body,
-                };
-                let route = format!("{} {}", seen.method, seen.path());
-                seen2.lock().expect("the log of requests").push(seen);
-                let (status, body) = match script.get_mut(&route) {
-                    Some((answers, n)) => {
-                        let a = answers[(*n).min(answers.len() - 1)].clone();
-                        *n += 1;
-                        a
-                    }
-                    None => stripe_error(404, "resource_missing", "No such route"),
-                };
-                let resp = tiny_http::Response::from_string(body.to_string())
-                    .with_status_code(status)
-                    .with_header(
-                        tiny_http::Header::from_bytes("Content-Type", "application/json")
-                            .expect("a header"),
-                    )
-                    .with_header(
-                        tiny_http::Header::from_bytes("Request-Id", "req_standin")
-                            .expect("a header"),
-                    );
-                let _ = req.respond(resp);
-            }
-        });
-        StandIn {
-            url: format!("http://127.0.0.1:{port}"),
-            seen,
-            stop,
-            thread: Some(thread),
-        }
-    }
+            .map(|(verb, path, answers)| (verb, path, answers.into_iter().map(reply).collect()))
+            .collect(),
+        otherwise: reply(stripe_error(404, "resource_missing", "No such route")),
+        match_query: false,
+    })
+}
 
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().expect("the log of requests").clone()
-    }
-
-    /// The only request received.
-    fn one(&self) -> Seen {
-        let seen = self.seen();
-        assert_eq!(
-            seen.len(),
-            1,
-            "expected exactly one request, got {:#?}",
-            seen.iter()
-                .map(|s| format!("{} {}", s.method, s.target))
-                .collect::<Vec<_>>()
-        );
-        seen.into_iter().next().expect("one request")
-    }
-
+impl StandIn {
     fn toml(&self) -> String {
         format!(
             "[stripe]\napi_base = \"{}\"\ntimeout = 2\nmax_network_retries = 1\nmax_retry_time = 5\n",
-            self.url
+            self.url("")
         )
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -280,7 +182,7 @@ on invoice.overdue {
 
 #[test]
 fn void_invoice_posts_once_to_the_void_path_with_an_idempotency_key() {
-    let stripe = StandIn::start(vec![(
+    let stripe = stand_in(vec![(
         "POST",
         "/v1/invoices/in_1Void/void",
         vec![ok(invoice("in_1Void", "void"))],
@@ -314,7 +216,7 @@ fn void_invoice_posts_once_to_the_void_path_with_an_idempotency_key() {
 #[test]
 fn an_id_is_sent_as_one_escaped_path_segment() {
     let escaped = "/v1/invoices/in_1%2F..%2Fx%3Fy%23z/void";
-    let stripe = StandIn::start(vec![("POST", escaped, vec![ok(invoice("in_1", "void"))])]);
+    let stripe = stand_in(vec![("POST", escaped, vec![ok(invoice("in_1", "void"))])]);
     let report = run_ok(&stripe, VOID, &overdue("in_1/../x?y#z"));
 
     let req = stripe.one();
@@ -329,7 +231,7 @@ fn an_id_is_sent_as_one_escaped_path_segment() {
 
 #[test]
 fn update_sends_nested_parameters_as_stripes_form() {
-    let stripe = StandIn::start(vec![(
+    let stripe = stand_in(vec![(
         "POST",
         "/v1/customers/cus_1",
         vec![ok(customer("cus_1"))],
@@ -378,7 +280,7 @@ fn page(ids: &[&str], has_more: bool) -> Answer {
 
 #[test]
 fn list_is_a_get_with_its_parameters_in_the_query() {
-    let stripe = StandIn::start(vec![
+    let stripe = stand_in(vec![
         ("GET", "/v1/invoices", vec![page(&["in_a", "in_b"], false)]),
         ("POST", "/v1/customers/cus_1", vec![ok(customer("cus_1"))]),
     ]);
@@ -407,7 +309,7 @@ fn list_is_a_get_with_its_parameters_in_the_query() {
 
 #[test]
 fn a_list_with_more_pages_asks_for_the_next_one_after_the_last_id() {
-    let stripe = StandIn::start(vec![
+    let stripe = stand_in(vec![
         (
             "GET",
             "/v1/invoices",
@@ -464,7 +366,7 @@ fn a_list_with_more_pages_asks_for_the_next_one_after_the_last_id() {
 
 #[test]
 fn a_connected_accounts_event_acts_in_that_account() {
-    let stripe = StandIn::start(vec![(
+    let stripe = stand_in(vec![(
         "POST",
         "/v1/invoices/in_1/void",
         vec![ok(invoice("in_1", "void"))],
@@ -482,7 +384,7 @@ fn void_with(account_arg: &str) -> String {
 
 #[test]
 fn stripe_account_null_acts_on_the_platform() {
-    let stripe = StandIn::start(vec![(
+    let stripe = stand_in(vec![(
         "POST",
         "/v1/invoices/in_1/void",
         vec![ok(invoice("in_1", "void"))],
@@ -502,7 +404,7 @@ fn stripe_account_null_acts_on_the_platform() {
 
 #[test]
 fn stripe_account_names_another_account() {
-    let stripe = StandIn::start(vec![(
+    let stripe = stand_in(vec![(
         "POST",
         "/v1/invoices/in_1/void",
         vec![ok(invoice("in_1", "void"))],
@@ -518,7 +420,7 @@ fn stripe_account_names_another_account() {
 
 #[test]
 fn a_stripe_account_that_is_not_an_account_id_is_refused_before_sending() {
-    let stripe = StandIn::start(vec![(
+    let stripe = stand_in(vec![(
         "POST",
         "/v1/invoices/in_1/void",
         vec![ok(invoice("in_1", "void"))],
@@ -545,7 +447,7 @@ fn a_stripe_account_that_is_not_an_account_id_is_refused_before_sending() {
 
 #[test]
 fn delete_sends_a_delete_without_an_idempotency_key() {
-    let stripe = StandIn::start(vec![(
+    let stripe = stand_in(vec![(
         "DELETE",
         "/v1/customers/cus_1Gone",
         vec![ok(
@@ -587,7 +489,7 @@ on invoice.overdue {
 
 #[test]
 fn a_stripe_error_fails_the_run_with_its_message_and_keeps_earlier_actions() {
-    let stripe = StandIn::start(vec![
+    let stripe = stand_in(vec![
         ("POST", "/v1/customers/cus_1", vec![ok(customer("cus_1"))]),
         (
             "POST",
@@ -631,7 +533,7 @@ fn a_stripe_error_fails_the_run_with_its_message_and_keeps_earlier_actions() {
 
 #[test]
 fn the_same_step_of_the_same_event_sends_the_same_idempotency_key() {
-    let stripe = StandIn::start(vec![
+    let stripe = stand_in(vec![
         ("POST", "/v1/customers/cus_1", vec![ok(customer("cus_1"))]),
         (
             "POST",
@@ -668,7 +570,7 @@ fn the_same_step_of_the_same_event_sends_the_same_idempotency_key() {
 
 #[test]
 fn a_workflow_calling_only_methods_needs_the_key_before_it_runs() {
-    let stripe = StandIn::start(vec![]);
+    let stripe = stand_in(vec![]);
     let dir = workdir(
         &stripe.toml(),
         &[("w.flow", VOID), ("event.json", &overdue("in_1"))],

@@ -4,139 +4,49 @@
 //! checked by an independent implementation (Python's `hmac`), and the token and
 //! secret are looked for in everything flow printed or wrote.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::{json, Value as Json};
 
 mod serve_support;
 
+#[path = "common/standin.rs"]
+mod standin;
+
+use standin::{Reply, Script, Seen, StandIn};
+
 const TOKEN: &str = "xoxb-1234-test-token-Abc9Zq";
 const SECRET: &str = "flowsec_7yZq4V2wTestSecret";
 
 /// A reply: status, headers, body.
-type Reply = (u16, Vec<(&'static str, String)>, String);
+type Answer = (u16, Vec<(&'static str, String)>, String);
 
-fn ok(body: Json) -> Reply {
+fn ok(body: Json) -> Answer {
     (200, vec![], body.to_string())
 }
 
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    path: String,
-    headers: HashMap<String, String>,
-    body: String,
+fn reply((status, headers, body): Answer) -> Reply {
+    Reply::Answer(status, headers, body)
 }
 
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(&name.to_ascii_lowercase())
-            .map(String::as_str)
-    }
-
-    fn json(&self) -> Json {
-        serde_json::from_str(&self.body).expect("a JSON body")
-    }
-}
-
-/// A scripted server: for each path, replies in order (the last one repeats); 404
-/// for any other path.
-struct Server {
-    port: u16,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(routes: Vec<(&str, Vec<Reply>)>) -> Server {
-        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind");
-        let port = server.server_addr().to_ip().expect("ip").port();
-        let mut script: HashMap<String, (Vec<Reply>, usize)> = routes
+/// A scripted server: for each path, whatever the verb, replies in order (the last
+/// one repeats); 404 for any other path.
+fn server(routes: Vec<(&str, Vec<Answer>)>) -> StandIn {
+    StandIn::start(Script {
+        routes: routes
             .into_iter()
-            .map(|(p, r)| (p.to_string(), (r, 0)))
-            .collect();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (seen2, stop2) = (seen.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !stop2.load(Ordering::SeqCst) {
-                let Ok(Some(mut req)) = server.recv_timeout(Duration::from_millis(20)) else {
-                    continue;
-                };
-                let mut body = String::new();
-                let _ = req.as_reader().read_to_string(&mut body);
-                let headers = req
-                    .headers()
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.field.as_str().as_str().to_ascii_lowercase(),
-                            h.value.as_str().to_string(),
-                        )
-                    })
-                    .collect();
-                seen2.lock().unwrap().push(Seen {
-                    method: req.method().to_string(),
-                    path: req.url().to_string(),
-                    headers,
-                    body,
-                });
-                let (status, extra, body) = match script.get_mut(req.url()) {
-                    Some((replies, n)) => {
-                        let r = replies[(*n).min(replies.len() - 1)].clone();
-                        *n += 1;
-                        r
-                    }
-                    None => (404, vec![], "{\"error\": \"no such route\"}".into()),
-                };
-                let mut resp = tiny_http::Response::from_string(body)
-                    .with_status_code(status)
-                    .with_header(
-                        tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap(),
-                    );
-                for (k, v) in extra {
-                    resp = resp.with_header(tiny_http::Header::from_bytes(k, v).unwrap());
-                }
-                let _ = req.respond(resp);
-            }
-        });
-        Server {
-            port,
-            seen,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+            .map(|(path, answers)| ("*", path, answers.into_iter().map(reply).collect()))
+            .collect(),
+        otherwise: reply((404, vec![], "{\"error\": \"no such route\"}".into())),
+        match_query: true,
+    })
 }
 
 /// Slack's answer to a message posted.
-fn posted() -> Reply {
+fn posted() -> Answer {
     ok(json!({"ok": true, "channel": "C0DISPUTES", "ts": "1764170001.000100"}))
 }
 
@@ -282,7 +192,7 @@ fn dispute(metadata: Json) -> Json {
     })
 }
 
-fn toml(slack: &Server, allow: &str) -> String {
+fn toml(slack: &StandIn, allow: &str) -> String {
     format!(
         "[slack]\napi_base = \"{}\"\n[http]\nallow = [{allow}]\ntimeout = 5\nmax_network_retries = 2\nmax_retry_time = 20\n",
         slack.url("/api")
@@ -290,7 +200,7 @@ fn toml(slack: &Server, allow: &str) -> String {
 }
 
 /// The two actions of the issue, on a `charge.dispute.created` event.
-fn dispute_flow(receiver: &Server) -> String {
+fn dispute_flow(receiver: &StandIn) -> String {
     format!(
         r##"workflow "Dispute alerts"
 on charge.dispute.created {{
@@ -305,8 +215,8 @@ on charge.dispute.created {{
 
 #[test]
 fn a_dispute_is_posted_to_slack_and_sent_signed_to_the_receiver() {
-    let slack = Server::start(vec![("/api/chat.postMessage", vec![posted()])]);
-    let receiver = Server::start(vec![(
+    let slack = server(vec![("/api/chat.postMessage", vec![posted()])]);
+    let receiver = server(vec![(
         "/hooks/stripe-dispute",
         vec![ok(json!({"received": true}))],
     )]);
@@ -320,7 +230,7 @@ fn a_dispute_is_posted_to_slack_and_sent_signed_to_the_receiver() {
     let posts = slack.seen();
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert_eq!(posts[0].method, "POST");
-    assert_eq!(posts[0].path, "/api/chat.postMessage");
+    assert_eq!(posts[0].target, "/api/chat.postMessage");
     assert_eq!(
         posts[0].header("Authorization"),
         Some(format!("Bearer {TOKEN}").as_str())
@@ -333,7 +243,7 @@ fn a_dispute_is_posted_to_slack_and_sent_signed_to_the_receiver() {
     let hooks = receiver.seen();
     assert_eq!(hooks.len(), 1, "{hooks:?}");
     assert_eq!(hooks[0].method, "POST");
-    assert_eq!(hooks[0].path, "/hooks/stripe-dispute");
+    assert_eq!(hooks[0].target, "/hooks/stripe-dispute");
     assert_eq!(
         hooks[0].json(),
         json!({"dispute": "dp_1QwDisputeLive01", "charge": "ch_3QwLargeChargeB2", "amount": 48000})
@@ -367,8 +277,8 @@ fn a_dispute_is_posted_to_slack_and_sent_signed_to_the_receiver() {
 
 #[test]
 fn the_same_event_sends_the_same_idempotency_key() {
-    let slack = Server::start(vec![("/api/chat.postMessage", vec![posted()])]);
-    let receiver = Server::start(vec![("/hooks/stripe-dispute", vec![ok(json!({}))])]);
+    let slack = server(vec![("/api/chat.postMessage", vec![posted()])]);
+    let receiver = server(vec![("/hooks/stripe-dispute", vec![ok(json!({}))])]);
     let settings = toml(&slack, "\"127.0.0.1\"");
     for _ in 0..2 {
         let out = run_live(&settings, &dispute_flow(&receiver), &dispute(json!({})));
@@ -385,7 +295,7 @@ fn the_same_event_sends_the_same_idempotency_key() {
 
 #[test]
 fn text_from_the_event_reaches_slack_escaped() {
-    let slack = Server::start(vec![("/api/chat.postMessage", vec![posted()])]);
+    let slack = server(vec![("/api/chat.postMessage", vec![posted()])]);
     let flow_src = r##"on charge.dispute.created {
     slack channel: "#disputes", text: "Note on {id}: {metadata.note}",
           blocks: [{ "type": "section", "text": { "type": "mrkdwn", "text": "*Note:* {metadata.note}" } }]
@@ -420,7 +330,7 @@ fn text_from_the_event_reaches_slack_escaped() {
 
 #[test]
 fn slack_refusing_the_message_fails_the_run_with_its_error() {
-    let slack = Server::start(vec![(
+    let slack = server(vec![(
         "/api/chat.postMessage",
         vec![ok(json!({"ok": false, "error": "channel_not_found"}))],
     )]);
@@ -448,8 +358,8 @@ fn http_to(url: &str) -> String {
 
 #[test]
 fn loopback_and_metadata_addresses_are_refused_unless_allowed() {
-    let slack = Server::start(vec![]);
-    let receiver = Server::start(vec![("/hook", vec![ok(json!({}))])]);
+    let slack = server(vec![]);
+    let receiver = server(vec![("/hook", vec![ok(json!({}))])]);
     let none = toml(&slack, "");
     let cases = [
         // A name that resolves to loopback.
@@ -501,8 +411,8 @@ fn loopback_and_metadata_addresses_are_refused_unless_allowed() {
 
 #[test]
 fn server_errors_are_retried_with_the_same_key_and_others_are_not() {
-    let slack = Server::start(vec![]);
-    let receiver = Server::start(vec![
+    let slack = server(vec![]);
+    let receiver = server(vec![
         (
             "/flaky",
             vec![
@@ -547,9 +457,9 @@ fn server_errors_are_retried_with_the_same_key_and_others_are_not() {
 
 #[test]
 fn redirects_are_not_followed_and_answers_are_bounded() {
-    let slack = Server::start(vec![]);
-    let elsewhere = Server::start(vec![("/", vec![ok(json!({}))])]);
-    let receiver = Server::start(vec![
+    let slack = server(vec![]);
+    let elsewhere = server(vec![("/", vec![ok(json!({}))])]);
+    let receiver = server(vec![
         (
             "/moved",
             vec![(302, vec![("Location", elsewhere.url("/"))], String::new())],
@@ -578,8 +488,8 @@ fn redirects_are_not_followed_and_answers_are_bounded() {
 
 #[test]
 fn the_answer_is_named_with_let_and_used_by_a_later_step() {
-    let slack = Server::start(vec![("/api/chat.postMessage", vec![posted()])]);
-    let receiver = Server::start(vec![("/orders", vec![ok(json!({"order": "ord_42"}))])]);
+    let slack = server(vec![("/api/chat.postMessage", vec![posted()])]);
+    let receiver = server(vec![("/orders", vec![ok(json!({"order": "ord_42"}))])]);
     let flow_src = format!(
         r##"on charge.dispute.created {{
     let r = http method: "POST", url: "{}", json: {{ "charge": charge }}
@@ -599,8 +509,8 @@ fn the_answer_is_named_with_let_and_used_by_a_later_step() {
 
 #[test]
 fn a_custom_action_is_a_signed_post_of_its_parameters() {
-    let slack = Server::start(vec![]);
-    let crm = Server::start(vec![("/notes", vec![ok(json!({"id": "note_1"}))])]);
+    let slack = server(vec![]);
+    let crm = server(vec![("/notes", vec![ok(json!({"id": "note_1"}))])]);
     let flow_src = format!(
         r##"action crm_note url: "{}" {{
     charge: ref(charge)
@@ -633,8 +543,8 @@ on charge.dispute.created {{
 
 #[test]
 fn without_the_token_or_the_secret_the_action_says_what_to_set() {
-    let slack = Server::start(vec![("/api/chat.postMessage", vec![posted()])]);
-    let receiver = Server::start(vec![("/hooks/stripe-dispute", vec![ok(json!({}))])]);
+    let slack = server(vec![("/api/chat.postMessage", vec![posted()])]);
+    let receiver = server(vec![("/hooks/stripe-dispute", vec![ok(json!({}))])]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("flow.toml"), toml(&slack, "\"127.0.0.1\"")).unwrap();
     std::fs::write(dir.path().join("flow.flow"), dispute_flow(&receiver)).unwrap();
@@ -686,8 +596,8 @@ fn without_the_token_or_the_secret_the_action_says_what_to_set() {
 
 #[test]
 fn under_flow_serve_each_action_is_journaled_and_sent_once() {
-    let slack = Server::start(vec![("/api/chat.postMessage", vec![posted()])]);
-    let receiver = Server::start(vec![(
+    let slack = server(vec![("/api/chat.postMessage", vec![posted()])]);
+    let receiver = server(vec![(
         "/hooks/stripe-dispute",
         vec![ok(json!({"received": true}))],
     )]);
