@@ -34,8 +34,17 @@ pub fn summary(source: &str) -> String {
     out.trim().to_string()
 }
 
-pub fn templates() -> i32 {
+pub fn templates(format: super::Format) -> i32 {
     let lib = flow_stdlib::builtin();
+    if format == super::Format::Json {
+        let list: Vec<serde_json::Value> = lib
+            .templates
+            .iter()
+            .map(|t| serde_json::json!({ "name": t.name, "summary": summary(t.source) }))
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+        return 0;
+    }
     let width = lib
         .templates
         .iter()

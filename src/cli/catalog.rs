@@ -10,8 +10,23 @@ use serde_json::{json, Value as Json};
 use super::output::{print_plain, terminal_safe, Stdout};
 use super::Format;
 
-pub fn events(filter: Option<&str>) -> i32 {
+pub fn events(filter: Option<&str>, format: Format) -> i32 {
     let mut out = Stdout::lock();
+    let lib = flow_stdlib::builtin();
+    let chosen = lib
+        .events
+        .iter()
+        .filter(|e| filter.is_none_or(|f| e.name.contains(f)));
+    if format == Format::Json {
+        let list: Vec<Json> = chosen
+            .map(|e| {
+                let object = e.object.as_deref().filter(|o| lib.object(o).is_some());
+                json!({ "name": e.name, "object": object, "description": e.description })
+            })
+            .collect();
+        out.line(&Json::Array(list).to_string());
+        return 0;
+    }
     for e in &flow_stdlib::builtin().events {
         if filter.is_none_or(|f| e.name.contains(f)) {
             let obj = match &e.object {
@@ -30,7 +45,7 @@ pub fn events(filter: Option<&str>) -> i32 {
 
 /// `flow fields TYPE [PATH]`: TYPE is an event type (the fields of its object) or an
 /// object type (`customer`, `charge.outcome`).
-pub fn fields(event_type: &str, path: Option<&str>) -> i32 {
+pub fn fields(event_type: &str, path: Option<&str>, format: Format) -> i32 {
     let lib = flow_stdlib::builtin();
     let object = match lib.event(event_type) {
         Some(ev) => ev.object.clone().filter(|o| lib.object(o).is_some()),
@@ -72,6 +87,23 @@ pub fn fields(event_type: &str, path: Option<&str>) -> i32 {
                 }
             }
         }
+    }
+    if let (Some(def), Format::Json) = (lib.object(&object), format) {
+        let fields: Vec<Json> = def
+            .fields
+            .iter()
+            .map(|f| {
+                json!({
+                    "name": f.name,
+                    "type": describe_field_type(&object, f),
+                    "nullable": f.nullable,
+                    "absent": f.absent,
+                    "updatable": f.updatable,
+                })
+            })
+            .collect();
+        Stdout::lock().line(&json!({ "object": object, "fields": fields }).to_string());
+        return 0;
     }
     if let Some(def) = lib.object(&object) {
         let mut out = Stdout::lock();

@@ -23,8 +23,33 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "A typed language for automating work on Stripe events"
 )]
 pub struct Cli {
+    /// Colour in diagnostics and reports: `auto` on a terminal (never under
+    /// NO_COLOR; CLICOLOR_FORCE=1 forces it), `always` or `never`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The shells `flow completions` writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -107,6 +132,10 @@ pub enum Command {
     Events {
         /// Only those containing this text.
         filter: Option<String>,
+        /// `json`: an array of `{"name", "object", "description"}` (`object` null for
+        /// dynamic JSON).
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// Show the fields of an event's object (or of a path inside it), with their types;
     /// an object type (`customer`) is taken in place of an event type.
@@ -114,6 +143,10 @@ pub enum Command {
         #[arg(value_name = "EVENT_TYPE|OBJECT")]
         event_type: String,
         path: Option<String>,
+        /// `json`: `{"object", "fields": [{"name", "type", "nullable", "absent",
+        /// "updatable"}]}`, `type` as `flow fields` writes it.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// List what a workflow can do: the built-in actions and Stripe's API methods
     /// (`stripe.RESOURCE.METHOD(…)`), or one of them in full with its parameters.
@@ -158,7 +191,20 @@ pub enum Command {
     #[cfg(feature = "lsp")]
     Lsp,
     /// List the templates: ready-made workflows to start from.
-    Templates,
+    Templates {
+        /// `json`: an array of `{"name", "summary"}`.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Print a completion script for a shell: `flow completions bash > /etc/bash_completion.d/flow`,
+    /// `flow completions zsh > "${fpath[1]}/_flow"`, `flow completions fish > ~/.config/fish/completions/flow.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the manual page (roff), made from these very commands and options:
+    /// `flow man > flow.1 && man ./flow.1`.
+    Man,
     /// Write a template out as a new flow to edit, with its tests beside it.
     New {
         /// The template's name (see `flow templates`).
@@ -227,6 +273,11 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    flow_diagnostics::set_color(match cli.color {
+        ColorWhen::Auto => flow_diagnostics::ColorChoice::Auto,
+        ColorWhen::Always => flow_diagnostics::ColorChoice::Always,
+        ColorWhen::Never => flow_diagnostics::ColorChoice::Never,
+    });
     let code = dispatch(cli.command);
     if code == 0 && output::write_failed() {
         1
@@ -276,8 +327,12 @@ pub fn dispatch(command: Command) -> i32 {
         }
         Command::Fmt { paths, check } => fmt::fmt(&paths, check),
         Command::Compile { file, emit } => compile::compile(&file, &emit),
-        Command::Events { filter } => catalog::events(filter.as_deref()),
-        Command::Fields { event_type, path } => catalog::fields(&event_type, path.as_deref()),
+        Command::Events { filter, format } => catalog::events(filter.as_deref(), format),
+        Command::Fields {
+            event_type,
+            path,
+            format,
+        } => catalog::fields(&event_type, path.as_deref(), format),
         Command::Actions { text, format } => catalog::actions(text.as_deref(), format),
         #[cfg(feature = "repl")]
         Command::Repl {
@@ -301,7 +356,29 @@ pub fn dispatch(command: Command) -> i32 {
                 1
             }
         },
-        Command::Templates => authoring::templates(),
+        Command::Templates { format } => authoring::templates(format),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let shell = match shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+            };
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "flow", &mut out);
+            output::print_bytes(&out)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => output::print_bytes(&out),
+                Err(e) => {
+                    eprintln!("error: cannot write the manual page: {e}");
+                    2
+                }
+            }
+        }
         Command::New {
             template,
             file,

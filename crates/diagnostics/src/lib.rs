@@ -124,7 +124,32 @@ impl miette::SourceCode for Window {
 
 /// Whether to colour output: only on a terminal, and never when `NO_COLOR` is set.
 pub fn use_color(stream_is_terminal: bool) -> bool {
-    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    match COLOR.get().copied().unwrap_or(ColorChoice::Auto) {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if set("NO_COLOR") => false,
+        ColorChoice::Auto if set("CLICOLOR_FORCE") => {
+            std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v != "0")
+        }
+        ColorChoice::Auto => stream_is_terminal,
+    }
+}
+
+/// Whether output is coloured: `--color auto|always|never`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` (not `0`) forces it.
+    Auto,
+    Always,
+    Never,
+}
+
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// Choose colour for the whole process (`--color`), once, before any output.
+pub fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
 }
 
 /// Render one diagnostic as rustc-like text: `error[E0201]: …`, then the source with
