@@ -130,10 +130,14 @@ function snake(name) {
     .toLowerCase();
 }
 
+// The HTML entities Stripe's doc comments use, as the characters they stand for.
+const ENTITIES = { '&mdash;': '\u2014', '&ndash;': '\u2013', '&nbsp;': ' ', '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' };
+
 function docOf(node) {
   const sym = node.name ? checker.getSymbolAtLocation(node.name) : undefined;
   if (!sym) return '';
-  return ts.displayPartsToString(sym.getDocumentationComment(checker)).replace(/\s+/g, ' ').trim();
+  const text = ts.displayPartsToString(sym.getDocumentationComment(checker)).replace(/\s+/g, ' ').trim();
+  return text.replace(/&(mdash|ndash|nbsp|quot|#39|lt|gt|amp);/g, (e) => ENTITIES[e]);
 }
 
 /// The declaration a type reference names, following imports.
