@@ -214,23 +214,42 @@ pub fn preview(
 
 // ------------------------------------------------------------------ test
 
-pub fn test(paths: &[PathBuf], now: Option<i64>) -> i32 {
+/// How `flow test` writes its results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TestFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+pub fn test(
+    paths: &[PathBuf],
+    now: Option<i64>,
+    filter: Option<String>,
+    format: TestFormat,
+) -> i32 {
     let paths = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         paths.to_vec()
     };
     let stdout = std::io::stdout();
-    let color = diagnostics::use_color(stdout.is_terminal());
+    let color = format == TestFormat::Text && diagnostics::use_color(stdout.is_terminal());
     let mut out = stdout.lock();
-    let mut printer = flow_testing::Printer {
-        out: &mut out,
-        color,
+    let mut printer = flow_testing::Printer::new(&mut out, color);
+    printer.format = match format {
+        TestFormat::Text => flow_testing::Format::Text,
+        TestFormat::Json => flow_testing::Format::Json,
+        TestFormat::Junit => flow_testing::Format::Junit,
     };
+    printer.filter = filter.clone();
     let summary = flow_testing::run_paths(&paths, &mut printer, now);
     let _ = out.flush();
     if summary.failed > 0 {
         1
+    } else if filter.is_some() && summary.passed == 0 {
+        // A filter that selects nothing is a mistake in the command (the note says so).
+        2
     } else {
         0
     }

@@ -243,6 +243,23 @@ pub enum Command {
         /// seconds (default: the time each run starts; in tests, each test's event's `created`, so that they are reproducible).
         #[arg(long, value_name = "TIME", value_parser = parse_now)]
         now: Option<i64>,
+        /// Run only the tests whose name contains TEXT (case-sensitive); the summary
+        /// says how many were filtered out. A filter that matches no test is an error.
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// How results are written.
+        ///
+        /// text: a line per test, each failure, and `N passed, M failed`.
+        ///
+        /// json: one JSON object a line per test, `{"file": …, "name": …, "status":
+        /// "passed"|"failed", "failures": [{"code": "E08xx", "message": …, "line": N,
+        /// "column": N}]}` (line and column are null when a failure has no place in
+        /// the file), then `{"summary": {"passed": N, "failed": N, "filtered_out": N}}`.
+        ///
+        /// junit: a JUnit XML report: `<testsuites>` with a `<testsuite>` per file and a
+        /// `<testcase>` per test, with a `<failure>` for each failure.
+        #[arg(long, value_enum, default_value = "text", verbatim_doc_comment)]
+        format: authoring::TestFormat,
     },
     /// Run the active workflows on Stripe's webhooks (POST /webhook), with a run log.
     #[cfg(feature = "serve")]
@@ -399,7 +416,12 @@ pub fn dispatch(command: Command) -> i32 {
             format,
             now,
         ),
-        Command::Test { paths, now } => authoring::test(&paths, now),
+        Command::Test {
+            paths,
+            now,
+            filter,
+            format,
+        } => authoring::test(&paths, now, filter, format),
         #[cfg(feature = "serve")]
         Command::Serve(a) => serve::serve(a),
         #[cfg(feature = "serve")]

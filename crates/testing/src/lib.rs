@@ -23,11 +23,44 @@ use expect::{Actual, Line};
 use flow_syntax::{SourceFile, Span};
 use flow_vm::{self as vm, Event, RunReport, Status};
 
-/// How many tests passed and failed.
+/// How many tests passed and failed, and how many a filter left out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
     pub passed: usize,
     pub failed: usize,
+    pub filtered_out: usize,
+}
+
+/// How results are written: for people, one JSON object a line, or JUnit XML.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Junit,
+}
+
+/// The name under which errors are reported that stop a whole file's tests when the
+/// tests' own names are unknown (in the JSON and JUnit formats).
+pub const FILE_ERRORS: &str = "(the tests could not be read)";
+
+/// One failure as the JSON and JUnit formats report it.
+#[derive(Clone, Debug)]
+struct Reported {
+    code: &'static str,
+    message: String,
+    /// 1-based line and column in the file, when known.
+    position: Option<(usize, usize)>,
+    /// The whole failure as plain text (diagnostic, diff and notes).
+    text: String,
+}
+
+/// One test's result, kept for the JUnit report.
+#[derive(Clone, Debug)]
+struct Record {
+    file: String,
+    name: String,
+    failures: Vec<Reported>,
 }
 
 /// One failure: a diagnostic pointing into the test file, and the lines shown under it.
@@ -48,13 +81,140 @@ impl Failure {
     }
 }
 
-/// Where output goes, and whether it is coloured.
+/// Where output goes, whether it is coloured, its format, and which tests run.
 pub struct Printer<'a> {
     pub out: &'a mut dyn Write,
     pub color: bool,
+    /// How results are written (default: text).
+    pub format: Format,
+    /// Run only the tests whose name contains this text.
+    pub filter: Option<String>,
+    records: Vec<Record>,
 }
 
-impl Printer<'_> {
+impl<'a> Printer<'a> {
+    /// A text printer running every test.
+    pub fn new(out: &'a mut dyn Write, color: bool) -> Printer<'a> {
+        Printer {
+            out,
+            color,
+            format: Format::Text,
+            filter: None,
+            records: Vec::new(),
+        }
+    }
+
+    /// Whether the filter keeps the test of this name.
+    fn selects(&self, name: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| name.contains(f))
+    }
+
+    /// A test's result: printed as text, written as a JSON line, or kept for JUnit.
+    fn test_result(
+        &mut self,
+        file: &str,
+        name: &str,
+        failures: &[Failure],
+        source: &Arc<SourceFile>,
+    ) {
+        match self.format {
+            Format::Text => {
+                self.result(file, name, failures.is_empty());
+                for f in failures {
+                    self.failure(f, source);
+                }
+            }
+            _ => {
+                let reported = failures.iter().map(|f| reported(f, Some(source))).collect();
+                self.record(file, name, reported);
+            }
+        }
+    }
+
+    fn record(&mut self, file: &str, name: &str, failures: Vec<Reported>) {
+        let record = Record {
+            file: file.to_string(),
+            name: name.to_string(),
+            failures,
+        };
+        match self.format {
+            Format::Text => {}
+            Format::Json => {
+                let _ = writeln!(self.out, "{}", json_line(&record));
+            }
+            Format::Junit => self.records.push(record),
+        }
+    }
+
+    /// Errors that stop a file's tests from running: each selected test fails with
+    /// them. Returns how many tests failed (at least one when no names are known).
+    fn file_errors(
+        &mut self,
+        file: &str,
+        names: &[&str],
+        header: Option<String>,
+        errors: &[&Diagnostic],
+        source: Option<&Arc<SourceFile>>,
+        summary: &mut Summary,
+    ) {
+        let selected: Vec<&str> = names.iter().copied().filter(|n| self.selects(n)).collect();
+        summary.filtered_out += names.len() - selected.len();
+        if !names.is_empty() && selected.is_empty() {
+            return;
+        }
+        summary.failed += selected.len().max(1);
+        match self.format {
+            Format::Text => {
+                if let Some(h) = header {
+                    let _ = writeln!(self.out, "{h}");
+                }
+                for d in errors {
+                    self.diagnostic(d, source);
+                }
+            }
+            _ => {
+                let reported: Vec<Reported> = errors
+                    .iter()
+                    .map(|d| reported(&Failure::new((*d).clone()), source))
+                    .collect();
+                if selected.is_empty() {
+                    self.record(file, FILE_ERRORS, reported);
+                } else {
+                    for n in selected {
+                        self.record(file, n, reported.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The end: the summary line, or the JUnit report.
+    fn finish(&mut self, summary: &Summary) {
+        match self.format {
+            Format::Text => {
+                let mut line = format!("{} passed, {} failed", summary.passed, summary.failed);
+                if self.filter.is_some() {
+                    line.push_str(&format!(" ({} filtered out)", summary.filtered_out));
+                }
+                let _ = writeln!(self.out, "{line}");
+            }
+            Format::Json => {
+                let line = serde_json::json!({
+                    "summary": {
+                        "passed": summary.passed,
+                        "failed": summary.failed,
+                        "filtered_out": summary.filtered_out,
+                    }
+                });
+                let _ = writeln!(self.out, "{line}");
+            }
+            Format::Junit => {
+                let report = junit(&self.records);
+                let _ = write!(self.out, "{report}");
+            }
+        }
+    }
+
     fn diagnostic(&mut self, d: &Diagnostic, source: Option<&Arc<SourceFile>>) {
         let text = match source {
             Some(s) => diagnostics::render(d, s, self.color),
@@ -109,15 +269,19 @@ pub fn run_paths(paths: &[PathBuf], printer: &mut Printer<'_>, now: Option<i64>)
     let mut files = Vec::new();
     for p in paths {
         if !p.exists() {
-            printer.diagnostic(
-                &Diagnostic::error(
-                    "E0901",
-                    format!("cannot read {}: no such file or folder", p.display()),
-                )
-                .with_help("give flow files, or folders to search for them"),
+            let d = Diagnostic::error(
+                "E0901",
+                format!("cannot read {}: no such file or folder", p.display()),
+            )
+            .with_help("give flow files, or folders to search for them");
+            printer.file_errors(
+                &p.display().to_string(),
+                &[],
                 None,
+                &[&d],
+                None,
+                &mut summary,
             );
-            summary.failed += 1;
             continue;
         }
         files.extend(flow_project::walk::flow_files_lenient(
@@ -131,17 +295,25 @@ pub fn run_paths(paths: &[PathBuf], printer: &mut Printer<'_>, now: Option<i64>)
     }
     if summary.passed + summary.failed == 0 {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        let _ = writeln!(
-            printer.out,
-            "no tests found in {} (tests are `test \"name\" {{ given …  expect … }}` items in .flow files)",
-            shown.join(", ")
-        );
+        let note = match &printer.filter {
+            Some(f) if summary.filtered_out > 0 => format!(
+                "error: no test name contains {f:?} ({} tests filtered out)",
+                summary.filtered_out
+            ),
+            _ => format!(
+                "no tests found in {} (tests are `test \"name\" {{ given …  expect … }}` items in .flow files)",
+                shown.join(", ")
+            ),
+        };
+        // The JSON and JUnit outputs stay machine-readable: notes go to stderr, as does
+        // the error of a filter that matches nothing.
+        if printer.format == Format::Text && summary.filtered_out == 0 {
+            let _ = writeln!(printer.out, "{note}");
+        } else {
+            eprintln!("{note}");
+        }
     }
-    let _ = writeln!(
-        printer.out,
-        "{} passed, {} failed",
-        summary.passed, summary.failed
-    );
+    printer.finish(&summary);
     summary
 }
 
@@ -183,62 +355,73 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: 
         Ok(b) => b,
         Err(d) => {
             if subject_path.is_some() {
-                printer.diagnostic(&d, None);
-                summary.failed += 1;
+                printer.file_errors(&shown, &[], None, &[&d], None, summary);
             }
             return;
         }
     };
     let tests = &built.build.checked.tests;
+    let test_names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
     let is_test_file = subject_path.is_some();
     if tests.is_empty() && !(is_test_file || mentions_tests(&built.source.text)) {
         return;
     }
-    let count = tests.len().max(1);
     // The test file itself must be free of errors.
     if built.build.has_errors() {
-        let _ = writeln!(
-            printer.out,
-            "{shown}: the tests cannot run: fix these errors first"
+        let errors: Vec<&Diagnostic> = built
+            .build
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .collect();
+        printer.file_errors(
+            &shown,
+            &test_names,
+            Some(format!(
+                "{shown}: the tests cannot run: fix these errors first"
+            )),
+            &errors,
+            Some(&built.source),
+            summary,
         );
-        for d in built.build.diagnostics.iter().filter(|d| d.is_error()) {
-            printer.diagnostic(d, Some(&built.source));
-        }
-        summary.failed += count;
         return;
     }
     // The workflows under test: those of NAME.flow for NAME.test.flow, and the file's own.
     let subject = match &subject_path {
         None => None,
         Some(sp) if !sp.exists() => {
-            printer.diagnostic(
-                &Diagnostic::error(
-                    "E0801",
-                    format!("{shown} tests {}, which does not exist", sp.display()),
-                )
-                .with_help("NAME.test.flow holds the tests of NAME.flow beside it"),
-                None,
-            );
-            summary.failed += count;
+            let d = Diagnostic::error(
+                "E0801",
+                format!("{shown} tests {}, which does not exist", sp.display()),
+            )
+            .with_help("NAME.test.flow holds the tests of NAME.flow beside it");
+            printer.file_errors(&shown, &test_names, None, &[&d], None, summary);
             return;
         }
         Some(sp) => match build_file(sp) {
             Ok(b) if !b.build.has_errors() => Some(b),
             Ok(b) => {
-                let _ = writeln!(
-                    printer.out,
-                    "{}: the tests in {shown} cannot run: fix these errors first",
-                    sp.display()
+                let errors: Vec<&Diagnostic> = b
+                    .build
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .collect();
+                printer.file_errors(
+                    &shown,
+                    &test_names,
+                    Some(format!(
+                        "{}: the tests in {shown} cannot run: fix these errors first",
+                        sp.display()
+                    )),
+                    &errors,
+                    Some(&b.source),
+                    summary,
                 );
-                for d in b.build.diagnostics.iter().filter(|d| d.is_error()) {
-                    printer.diagnostic(d, Some(&b.source));
-                }
-                summary.failed += count;
                 return;
             }
             Err(d) => {
-                printer.diagnostic(&d, None);
-                summary.failed += count;
+                printer.file_errors(&shown, &test_names, None, &[&d], None, summary);
                 return;
             }
         },
@@ -252,17 +435,160 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: 
         names.push(b.source.name.clone());
     }
     for t in tests {
+        if !printer.selects(&t.name) {
+            summary.filtered_out += 1;
+            continue;
+        }
         let failures = run_test(t, &programs, &names, &built.source, now);
-        printer.result(&shown, &t.name, failures.is_empty());
         if failures.is_empty() {
             summary.passed += 1;
         } else {
             summary.failed += 1;
-            for f in &failures {
-                printer.failure(f, &built.source);
-            }
+        }
+        printer.test_result(&shown, &t.name, &failures, &built.source);
+    }
+}
+
+/// A failure as the JSON and JUnit formats report it.
+fn reported(f: &Failure, source: Option<&Arc<SourceFile>>) -> Reported {
+    let d = &f.diagnostic;
+    let position = source
+        .zip(d.primary_span())
+        .map(|(s, span)| s.line_col(span.start));
+    let mut text = diagnostics::render_plain(d);
+    if let Some((line, column)) = position {
+        if let Some(s) = source {
+            text.push_str(&format!("  at {}:{line}:{column}\n", s.name));
         }
     }
+    if !f.lines.is_empty() {
+        text.push_str("  expected (-) and actual (+) actions:\n");
+        for l in &f.lines {
+            let (mark, t) = match l {
+                Line::Same(t) => (' ', t),
+                Line::Expected(t) => ('-', t),
+                Line::Actual(t) => ('+', t),
+            };
+            text.push_str(&format!("  {mark} {t}\n"));
+        }
+    }
+    for n in &f.notes {
+        text.push_str(&format!("  {n}\n"));
+    }
+    Reported {
+        code: d.code,
+        message: d.message.clone(),
+        position,
+        text,
+    }
+}
+
+/// A test's result as one line of JSON.
+fn json_line(r: &Record) -> String {
+    let failures: Vec<serde_json::Value> = r
+        .failures
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "code": f.code,
+                "message": f.message,
+                "line": f.position.map(|p| p.0),
+                "column": f.position.map(|p| p.1),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "file": r.file,
+        "name": r.name,
+        "status": if r.failures.is_empty() { "passed" } else { "failed" },
+        "failures": failures,
+    })
+    .to_string()
+}
+
+/// Text made safe for XML 1.0 content and attribute values: the markup characters
+/// are escaped, and characters XML cannot carry become U+FFFD.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Kept exactly in attribute values too (which would otherwise turn them into spaces).
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text made safe for XML 1.0 element content: like [`xml_escape`], but line breaks
+/// and tabs stay as they are.
+fn xml_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' => out.push_str("&#13;"),
+            c => out.push_str(&xml_escape(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    out
+}
+
+/// The JUnit XML report: a `<testsuite>` per file, in the order the files ran.
+fn junit(records: &[Record]) -> String {
+    let mut files: Vec<&str> = Vec::new();
+    for r in records {
+        if !files.contains(&r.file.as_str()) {
+            files.push(&r.file);
+        }
+    }
+    let failed = records.iter().filter(|r| !r.failures.is_empty()).count();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    x.push_str(&format!(
+        "<testsuites name=\"flow test\" tests=\"{}\" failures=\"{failed}\" errors=\"0\">\n",
+        records.len()
+    ));
+    for file in files {
+        let suite: Vec<&Record> = records.iter().filter(|r| r.file == file).collect();
+        let suite_failed = suite.iter().filter(|r| !r.failures.is_empty()).count();
+        let file = xml_escape(file);
+        x.push_str(&format!(
+            "  <testsuite name=\"{file}\" tests=\"{}\" failures=\"{suite_failed}\" errors=\"0\">\n",
+            suite.len()
+        ));
+        for r in suite {
+            let name = xml_escape(&r.name);
+            if r.failures.is_empty() {
+                x.push_str(&format!(
+                    "    <testcase name=\"{name}\" classname=\"{file}\"/>\n"
+                ));
+                continue;
+            }
+            x.push_str(&format!(
+                "    <testcase name=\"{name}\" classname=\"{file}\">\n"
+            ));
+            for f in &r.failures {
+                x.push_str(&format!(
+                    "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+                    xml_escape(&f.message),
+                    f.code,
+                    xml_text(&f.text)
+                ));
+            }
+            x.push_str("    </testcase>\n");
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    x.push_str("</testsuites>\n");
+    x
 }
 
 /// Run one test; every failure found.
