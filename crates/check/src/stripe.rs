@@ -48,14 +48,6 @@ pub fn returns_ty(m: &Method) -> Ty {
     }
 }
 
-fn returns_text(r: &Returns) -> String {
-    match r {
-        Returns::Object(o) => o.clone(),
-        Returns::List(o) => format!("list({o})"),
-        Returns::Json => "json".into(),
-    }
-}
-
 /// `stripe.invoices.void_invoice(id)`: how a method is called, for help texts; with
 /// no argument it must have, `stripe.invoices.list(NAME: value, …)`.
 pub fn call_example(resource: &str, m: &Method) -> String {
@@ -206,7 +198,7 @@ impl<'s> Checker<'s> {
                 continue;
             };
             if p.in_path {
-                let object = path_object(api, resource.object.as_deref(), p, lib);
+                let object = path_object(resource.object.as_deref(), p, lib);
                 let t = self.path_value(&full, p, object.as_deref(), &a.value);
                 args.push((
                     StripeArg {
@@ -278,7 +270,7 @@ impl<'s> Checker<'s> {
                     verb: method.verb.as_str().to_string(),
                     path: method.path.clone(),
                     args: spec_args,
-                    returns: returns_text(&method.returns),
+                    returns: method.returns.to_string(),
                     max_items,
                 }),
                 args: values,
@@ -721,7 +713,6 @@ impl<'s> Checker<'s> {
 /// The object type an ID in a path names: the resource's own for `id`, else the
 /// object type the placeholder is named after (`{customer}`), if there is one.
 fn path_object(
-    _api: &Catalogue,
     resource_object: Option<&str>,
     p: &ApiParam,
     lib: &flow_stdlib::Stdlib,

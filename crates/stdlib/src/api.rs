@@ -53,6 +53,27 @@ pub enum Returns {
     Json,
 }
 
+impl Returns {
+    /// `invoice`, `list(invoice)` or `json`: as the catalogue writes it.
+    pub fn parse(text: &str) -> Returns {
+        match text.strip_prefix("list(").and_then(|r| r.strip_suffix(')')) {
+            Some(o) => Returns::List(o.to_string()),
+            None if text == "json" => Returns::Json,
+            None => Returns::Object(text.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Returns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Returns::Object(o) => f.write_str(o),
+            Returns::List(o) => write!(f, "list({o})"),
+            Returns::Json => f.write_str("json"),
+        }
+    }
+}
+
 /// A parameter of a method, or a field of a nested parameter type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiParam {
@@ -339,16 +360,7 @@ fn parse_method(rest: &str) -> Result<Method, String> {
     if !path.starts_with('/') {
         return Err(format!("the path `{path}` does not start with /"));
     }
-    let returns = if returns == "json" {
-        Returns::Json
-    } else if let Some(o) = returns
-        .strip_prefix("list(")
-        .and_then(|r| r.strip_suffix(')'))
-    {
-        Returns::List(o.to_string())
-    } else {
-        Returns::Object(returns.to_string())
-    };
+    let returns = Returns::parse(returns);
     Ok(Method {
         name: name.to_string(),
         verb,

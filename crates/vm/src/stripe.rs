@@ -108,7 +108,7 @@ impl Machine<'_> {
         if let Some(c) = fill_currency {
             params.insert("currency".into(), Json::String(c.api_code()));
         }
-        let returns = returns_of(&spec.returns);
+        let returns = Returns::parse(&spec.returns);
         let http = format!("{} {path}", spec.verb);
         let Some(max) = spec
             .max_items
@@ -255,14 +255,5 @@ fn currency_of_value(v: &Value) -> Option<Currency> {
         Value::Currency(c) => Some(*c),
         Value::Str(s) => Currency::parse(s),
         _ => None,
-    }
-}
-
-/// `invoice`, `list(invoice)`, `json`: as [`StripeSpec::returns`] writes it.
-fn returns_of(text: &str) -> Returns {
-    match text.strip_prefix("list(").and_then(|r| r.strip_suffix(')')) {
-        Some(o) => Returns::List(o.to_string()),
-        None if text == "json" => Returns::Json,
-        None => Returns::Object(text.to_string()),
     }
 }
