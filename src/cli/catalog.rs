@@ -357,7 +357,7 @@ fn action_call(a: &ActionDef) -> String {
 fn returns_phrase(r: &Returns) -> String {
     match r {
         Returns::Object(_) | Returns::Json => returns_type(r),
-        Returns::List(_) => format!("{} (a page of a list or a search)", returns_type(r)),
+        Returns::List(_) => format!("{} (the items, fetched page by page)", returns_type(r)),
     }
 }
 
