@@ -62,28 +62,21 @@ pub fn fmt(paths: &[PathBuf], check: bool) -> i32 {
             out.line(&name);
         }
     }
-    let files_word = |n: usize| if n == 1 { "file" } else { "files" };
+    let files_word = if files.len() == 1 { "file" } else { "files" };
+    let unformatted = if failed > 0 {
+        format!("; {failed} could not be formatted")
+    } else {
+        String::new()
+    };
     if check {
         eprintln!(
-            "{changed} of {} {} would be reformatted{}",
-            files.len(),
-            files_word(files.len()),
-            if failed > 0 {
-                format!("; {failed} could not be formatted")
-            } else {
-                String::new()
-            }
+            "{changed} of {} {files_word} would be reformatted{unformatted}",
+            files.len()
         );
     } else {
         eprintln!(
-            "formatted {changed} of {} {}{}",
-            files.len(),
-            files_word(files.len()),
-            if failed > 0 {
-                format!("; {failed} could not be formatted")
-            } else {
-                String::new()
-            }
+            "formatted {changed} of {} {files_word}{unformatted}",
+            files.len()
         );
     }
     if failed > 0 || (check && changed > 0) {

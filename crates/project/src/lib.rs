@@ -43,6 +43,11 @@ impl Build {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// The errors among the diagnostics (not the warnings), in order.
+    pub fn errors(&self) -> Vec<&Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error()).collect()
+    }
 }
 
 /// Parse, check and compile one source file against the built-in standard library,

@@ -368,12 +368,7 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: 
     }
     // The test file itself must be free of errors.
     if built.build.has_errors() {
-        let errors: Vec<&Diagnostic> = built
-            .build
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .collect();
+        let errors = built.build.errors();
         printer.file_errors(
             &shown,
             &test_names,
@@ -401,12 +396,7 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: 
         Some(sp) => match build_file(sp) {
             Ok(b) if !b.build.has_errors() => Some(b),
             Ok(b) => {
-                let errors: Vec<&Diagnostic> = b
-                    .build
-                    .diagnostics
-                    .iter()
-                    .filter(|d| d.is_error())
-                    .collect();
+                let errors = b.build.errors();
                 printer.file_errors(
                     &shown,
                     &test_names,
