@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod cron;
 pub mod money;
 pub mod schema;
 
