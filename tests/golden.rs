@@ -147,11 +147,15 @@ fn family(op: &Op) -> &'static str {
         Op::Next(..) => "next",
         Op::Loop(..) => "loop",
         Op::EndLoop => "end.loop",
+        Op::Wait => "wait",
+        Op::WaitUntil => "wait.until",
     }
 }
 
 /// Every name `family` gives.
 const FAMILIES: &[&str] = &[
+    "wait",
+    "wait.until",
     "stripe",
     "loop",
     "end.loop",

@@ -315,7 +315,7 @@ fn types_of(prop: &Value) -> Vec<String> {
 }
 
 /// The properties a report has only sometimes: `loops`, when the run had loops.
-const OPTIONAL: &[&str] = &["loops"];
+const OPTIONAL: &[&str] = &["loops", "waits", "slot", "wakes_at"];
 
 /// Every key of `value` is a property of `schema` of a type that fits its value, and
 /// every property is required and present (but those of [`OPTIONAL`], which come

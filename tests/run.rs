@@ -37,6 +37,7 @@ fn above_both_thresholds_emails_and_tags_vip() {
             "workflow": "Tag valuable customers",
             "event": "evt_payment2500usd000000",
             "event_type": "payment_intent.succeeded",
+            "trigger": "event",
             "status": "succeeded",
             "code": null,
             "error": null,

@@ -145,7 +145,7 @@ pub fn render_text(reports: &[RunReport]) -> String {
                 r.workflow,
                 r.error.as_deref().unwrap_or("")
             ),
-            Status::Succeeded => {
+            Status::Succeeded | Status::Waiting => {
                 let n = r
                     .actions
                     .iter()
@@ -229,12 +229,16 @@ mod tests {
     fn slack_messages_are_shown_with_their_channel() {
         let report = RunReport {
             loops: Vec::new(),
+            waits: Vec::new(),
             workflow: "Dispute alerts".into(),
             event: Some("evt_1".into()),
             event_type: "charge.dispute.created".into(),
+            trigger: "event",
+            slot: None,
             status: Status::Succeeded,
             code: None,
             error: None,
+            wakes_at: None,
             actions: vec![Action::Slack {
                 channel: "#disputes".into(),
                 text: "New <!channel> dispute".into(),

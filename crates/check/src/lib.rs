@@ -12,6 +12,7 @@ mod stripe;
 mod suggest;
 pub mod test_case;
 pub mod tree;
+mod trigger;
 pub mod types;
 
 use std::collections::HashMap;
@@ -81,7 +82,7 @@ pub fn check_file(
     }
     let mut seen: HashMap<&str, Span> = HashMap::new();
     for (w, tw) in file.workflows.iter().zip(&workflows) {
-        let sp = w.name.as_ref().map_or(w.trigger.span, |n| n.1);
+        let sp = w.name.as_ref().map_or(w.trigger.span(), |n| n.1);
         if let Some(first) = seen.get(tw.name.as_str()) {
             diagnostics.push(
                 Diagnostic::warning("W0107", format!("two workflows are named \"{}\"", tw.name))
@@ -130,6 +131,9 @@ pub struct Checker<'s> {
     /// The custom actions of the file being checked.
     pub custom: std::rc::Rc<[CustomAction]>,
     pub diagnostics: Vec<Diagnostic>,
+    /// A workflow started without an event (`scheduled`, `on-demand`): there is no
+    /// `event` and no field of one.
+    no_event: Option<&'static str>,
 }
 
 /// An action by name: built in, or declared in the file.
@@ -171,6 +175,7 @@ impl<'s> Checker<'s> {
             has_loop: false,
             custom: std::rc::Rc::from(Vec::new()),
             diagnostics: Vec::new(),
+            no_event: None,
         }
     }
 
@@ -227,7 +232,25 @@ impl<'s> Checker<'s> {
             .as_ref()
             .map_or_else(|| default_name.to_string(), |n| n.0.clone());
         let lib = self.env.lib;
-        let trigger = &w.trigger;
+        let mut schedule = None;
+        let mut inputs = Vec::new();
+        let trigger = match &w.trigger {
+            ast::Trigger::Event(t) => t,
+            ast::Trigger::Schedule { cron, timezone, .. } => {
+                self.no_event = Some("scheduled");
+                schedule = Some(self.schedule(cron, timezone.as_ref())?);
+                return self.workflow_body(w, name, flow_program::SCHEDULE, schedule, inputs);
+            }
+            ast::Trigger::Demand { inputs: decls, .. } => {
+                self.no_event = Some("on-demand");
+                // The inputs' scope encloses the `when` and the body.
+                self.scopes.push(HashMap::new());
+                inputs = self.inputs(decls);
+                let r = self.workflow_body(w, name, flow_program::DEMAND, schedule, inputs);
+                self.pop_scope();
+                return r;
+            }
+        };
         match lib.event(&trigger.name) {
             Some(ev) => {
                 // Every event of the built-in standard library has a schema; a
@@ -265,6 +288,18 @@ impl<'s> Checker<'s> {
                 return None;
             }
         }
+        self.workflow_body(w, name, &trigger.name, schedule, inputs)
+    }
+
+    /// The `when` condition and the body, once the trigger is known.
+    fn workflow_body(
+        &mut self,
+        w: &ast::Workflow,
+        name: String,
+        trigger: &str,
+        schedule: Option<flow_program::ScheduleSpec>,
+        inputs: Vec<flow_program::InputSpec>,
+    ) -> Option<TWorkflow> {
         let when = w.when.as_ref().map(|c| {
             self.steps += 1;
             self.in_when = true;
@@ -297,7 +332,9 @@ impl<'s> Checker<'s> {
         }
         Some(TWorkflow {
             name,
-            trigger: trigger.name.clone(),
+            trigger: trigger.to_string(),
+            schedule,
+            inputs,
             object: self.object.clone(),
             when,
             body,
@@ -415,6 +452,7 @@ impl<'s> Checker<'s> {
                 }
                 Some(TStmt::Break { span: s.span })
             }
+            StmtKind::Wait { until, value } => self.wait(*until, value, s.span),
             StmtKind::Call(e) => {
                 self.steps += 1;
                 let value = self.expr(e);
@@ -1531,6 +1569,18 @@ impl<'s> Checker<'s> {
             );
         }
         // 2. the event envelope
+        if let (Some(kind), "event", false) = (self.no_event, first.name.as_str(), first.quoted) {
+            self.error(
+                Diagnostic::error("E0319", format!("a {kind} workflow has no event"))
+                    .with_label(first.span, "there is no event here")
+                    .with_help(if kind == "scheduled" {
+                        "a scheduled run starts from its slot, not from an event: `now` is the slot's time; fetch what you need with `stripe.…` calls"
+                    } else {
+                        "an on-demand run starts from its input: use the inputs declared in `on demand (…)`"
+                    }),
+            );
+            return self.err_expr(sp);
+        }
         if first.name == "event" && !first.quoted {
             let rest = &p.segments[1..];
             if rest.len() >= 2 && rest[0].name == "data" && rest[1].name == "object" {
@@ -1582,7 +1632,7 @@ impl<'s> Checker<'s> {
         // 4. a field of data.object
         let object_has = |cx: &Self, n: &str| match cx.object_def() {
             Some(d) => d.field(n).is_some(),
-            None => cx.object.is_none(),
+            None => cx.object.is_none() && cx.no_event.is_none(),
         };
         if object_has(self, &first.name) {
             let root_ty = self.object.clone().map_or(Ty::Json, Ty::Object);
@@ -1608,6 +1658,20 @@ impl<'s> Checker<'s> {
             "now".to_string(),
         ]);
         let close = did_you_mean(&first.name, names.iter().map(String::as_str));
+        if let Some(kind) = self.no_event {
+            let mut d =
+                Diagnostic::error("E0102", format!("`{}` is not a name in scope", first.name))
+                    .with_label(
+                        first.span,
+                        phrase(&close).unwrap_or_else(|| "unknown name".into()),
+                    );
+            d = d.with_help(format!(
+                "a {kind} workflow has no event whose fields could be read; names in scope are its `let` names{}, `now` and `dispute_fee`",
+                if kind == "on-demand" { ", its inputs" } else { "" }
+            ));
+            self.error(d);
+            return self.err_expr(sp);
+        }
         let what = self.object.clone().unwrap_or_else(|| "the event".into());
         let mut d = Diagnostic::error(
             "E0102",

@@ -166,6 +166,7 @@ fn first_span(stmts: &[TStmt]) -> Option<Span> {
         | TStmt::Call { span, .. }
         | TStmt::Do { span, .. }
         | TStmt::For { span, .. }
+        | TStmt::Wait { span, .. }
         | TStmt::Break { span } => *span,
     })
 }

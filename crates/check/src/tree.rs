@@ -9,7 +9,10 @@ use crate::types::Ty;
 #[derive(Clone, Debug)]
 pub struct TWorkflow {
     pub name: String,
+    /// The event type, or `schedule` / `demand` ([`flow_program::SCHEDULE`]).
     pub trigger: String,
+    pub schedule: Option<flow_program::ScheduleSpec>,
+    pub inputs: Vec<flow_program::InputSpec>,
     /// The object type of `data.object` (`None`: dynamic JSON).
     pub object: Option<String>,
     pub when: Option<TExpr>,
@@ -133,6 +136,12 @@ pub enum TStmt {
     },
     /// `break`: leave the innermost loop.
     Break {
+        span: Span,
+    },
+    /// `wait DURATION`, or `wait until TIMESTAMP` (`until`).
+    Wait {
+        until: bool,
+        value: TExpr,
         span: Span,
     },
     /// An expression evaluated for what it does (a Stripe method call), its value

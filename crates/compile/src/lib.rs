@@ -28,6 +28,8 @@ pub fn compile_workflow(w: &TWorkflow) -> Program {
         breaks: Vec::new(),
     };
     c.p.max_actions = w.max_actions;
+    c.p.schedule = w.schedule.clone();
+    c.p.inputs = w.inputs.clone();
     if let Some(cond) = &w.when {
         c.expr(cond);
         let jump = c.emit(Op::JumpIfFalse(0), cond.span);
@@ -214,6 +216,10 @@ impl Compiler {
                 if let Some(list) = self.breaks.last_mut() {
                     list.push(j);
                 }
+            }
+            TStmt::Wait { until, value, span } => {
+                self.expr(value);
+                self.emit(if *until { Op::WaitUntil } else { Op::Wait }, *span);
             }
             TStmt::Do { value, span } => {
                 self.expr(value);

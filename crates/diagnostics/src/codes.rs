@@ -290,6 +290,34 @@ pub const ALL: &[Code] = &[
         example: None,
     },
     Code {
+        code: "E0317",
+        severity: Severity::Error,
+        summary: "A schedule written wrongly: a cron field out of range or malformed, a schedule that can never fire, or an unknown time zone",
+        explanation: "A schedule written wrongly: a cron field out of range or malformed, a schedule that can never fire, or an unknown time zone. `on schedule \"MINUTE HOUR DAY MONTH WEEKDAY\" timezone \"ZONE\"` takes five cron fields (`*`, numbers, names such as `JAN` and `MON`, ranges `1-5`, lists `1,15` and steps `*/15`, or `@daily`, `@weekly`, `@monthly`, …) and an IANA time zone such as `America/New_York` (UTC when none is given). The label points at the field at fault.",
+        example: None,
+    },
+    Code {
+        code: "E0318",
+        severity: Severity::Error,
+        summary: "An on-demand input written wrongly: an unknown type, a name declared twice, or a default that is not a literal of the input's type",
+        explanation: "An on-demand input written wrongly: an unknown type, a name declared twice, or a default that is not a literal of the input's type. `on demand (customer: ref<customer>, credit: money, note: string? , days: integer = 3)`: an input's type is one of bool, integer, decimal, string, timestamp, duration, currency, money, metadata, json, `ref<OBJECT>`, `list<TYPE>` or `enum(a|b)`; `?` makes it optional, and a default (a literal) does too.",
+        example: None,
+    },
+    Code {
+        code: "E0319",
+        severity: Severity::Error,
+        summary: "`event` read in a workflow started by a schedule or on demand, which has no event",
+        explanation: "`event` read in a workflow started by a schedule or on demand, which has no event. A scheduled run starts from its slot (`now` is the slot's time) and an on-demand run from its input; fetch what the workflow needs with `stripe.…` calls.",
+        example: None,
+    },
+    Code {
+        code: "E0320",
+        severity: Severity::Error,
+        summary: "A `wait` given something other than a length of time, or `wait until` something other than a time (or a time that may be null)",
+        explanation: "A `wait` given something other than a length of time, or `wait until` something other than a time (or a time that may be null). `wait 3 days` goes on three days later; `wait until inv.due_date` at that time (at once when it has passed). In `flow serve` a waiting run is kept in the run log and goes on at its time, across restarts; `flow run` and `flow test` pass waits at once, moving `now` on.",
+        example: None,
+    },
+    Code {
         code: "E0701",
         severity: Severity::Error,
         summary: "A test without `given`: it needs an event to run on",
@@ -694,6 +722,13 @@ pub const ALL: &[Code] = &[
         summary: "A run reached its limit of actions (`[run] max_actions` in flow.toml, 1,000 by default): it stops there, and what it did stays done",
         explanation: "A run reached its limit of actions (`[run] max_actions` in flow.toml, 1,000 by default): it stops there, and what it did stays done. Loops make the number of actions depend on the data; the limit keeps a list larger than expected from acting without end. The report lists every action carried out before the limit.",
         example: Some("error: sweep.flow:3:9: this run has carried out 1000 actions, its limit (`max_actions` under [run] in flow.toml); nothing more was done"),
+    },
+    Code {
+        code: "R0305",
+        severity: Severity::Error,
+        summary: "The input of an on-demand run does not match the workflow's inputs: every problem is listed (missing, unknown, wrong type, a currency Stripe does not know), and nothing runs",
+        explanation: "The input of an on-demand run does not match the workflow's inputs: every problem is listed (missing, unknown, wrong type, a currency Stripe does not know), and nothing runs. `flow run --input` and `flow invoke` check the input before anything starts and exit with the list; a run started some other way fails with this code before its first step.",
+        example: Some("error: the input does not match the workflow's inputs: `custmer`: is not an input of this workflow (did you mean `customer`?); `customer`: is missing (a ref<customer>) (give it, e.g. `\"customer\": \"cus_…\" (the ID of a customer)`)"),
     },
     Code {
         code: "W0101",

@@ -249,12 +249,12 @@ impl<'a> Printer<'a> {
             self.push("workflow ");
             self.push(self.slice(*name_span));
             self.line_end(name_span.end as usize);
-            self.cont_line(w.trigger.span.start as usize, 0);
+            self.cont_line(w.trigger.span().start as usize, 0);
         }
         self.push("on ");
-        self.push(&w.trigger.name);
+        self.trigger(&w.trigger);
         if let Some(cond) = &w.when {
-            self.line_end(w.trigger.span.end as usize);
+            self.line_end(w.trigger.span().end as usize);
             self.cont_line(cond.span.start as usize, 0);
             self.push("when ");
             self.expr(cond, 2);
@@ -262,6 +262,38 @@ impl<'a> Printer<'a> {
         self.push(" ");
         self.block(&w.body, 0);
         self.line_end(w.span.end as usize);
+    }
+
+    /// The trigger after `on`: the event type, `schedule "…" timezone "…"`, or
+    /// `demand (inputs)` on one line.
+    fn trigger(&mut self, t: &Trigger) {
+        match t {
+            Trigger::Event(e) => self.push(&e.name),
+            Trigger::Schedule { cron, timezone, .. } => {
+                self.push("schedule ");
+                self.push(self.slice(cron.1));
+                if let Some((_, zsp)) = timezone {
+                    self.push(" timezone ");
+                    self.push(self.slice(*zsp));
+                }
+            }
+            Trigger::Demand { inputs, .. } => {
+                self.push("demand (");
+                for (i, input) in inputs.iter().enumerate() {
+                    if i > 0 {
+                        self.push(", ");
+                    }
+                    self.push(&input.name.name);
+                    self.push(": ");
+                    self.push(&input.ty);
+                    if let Some(d) = &input.default {
+                        self.push(" = ");
+                        self.expr(d, 2);
+                    }
+                }
+                self.push(")");
+            }
+        }
     }
 
     fn action_decl(&mut self, a: &ActionDecl) {
@@ -535,6 +567,10 @@ impl<'a> Printer<'a> {
                 self.block(body, inner);
             }
             StmtKind::Break => self.push("break"),
+            StmtKind::Wait { until, value } => {
+                self.push(if *until { "wait until " } else { "wait " });
+                self.expr(value, 0);
+            }
             StmtKind::LetAction { name, action, args } => {
                 self.push("let ");
                 self.push(&name.name);

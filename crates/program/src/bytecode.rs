@@ -71,6 +71,12 @@ pub enum Op {
     /// Pop one value per argument of `stripe[n]`, call the Stripe API method, push
     /// its answer (an object, or the items of a list or a search).
     Stripe(u32),
+    /// Pop a duration: the run goes on that long after its `now`, which becomes the
+    /// time it wakes (`wait 3 days`).
+    Wait,
+    /// Pop a timestamp: the run goes on at that time, or at once when it has passed
+    /// (`wait until T`).
+    WaitUntil,
     /// The `when` condition was false: end the run as skipped.
     Skip,
     /// End the run as succeeded.
@@ -139,6 +145,79 @@ pub enum ArgKind {
     Account,
 }
 
+/// The trigger of a workflow started by a schedule (`Program::trigger` is
+/// [`SCHEDULE`]): five-field cron in an IANA time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScheduleSpec {
+    pub cron: String,
+    pub timezone: String,
+}
+
+/// `Program::trigger` of a workflow started by a schedule; never an event type
+/// (those all have a dot).
+pub const SCHEDULE: &str = "schedule";
+/// `Program::trigger` of a workflow started on demand, with typed input.
+pub const DEMAND: &str = "demand";
+
+/// One input of an on-demand workflow: its value is in local `slot` when the run
+/// starts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InputSpec {
+    pub name: String,
+    pub ty: InputType,
+    /// Written `TYPE?`, or with a default: the input may be left out.
+    pub optional: bool,
+    /// `= DEFAULT`: the value when the input is left out (else null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<Lit>,
+    pub slot: u16,
+}
+
+/// The type of an input, as written after its name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputType {
+    Bool,
+    Integer,
+    Decimal,
+    String,
+    Timestamp,
+    Duration,
+    Currency,
+    /// An amount with its currency: `{"amount": 1250, "currency": "usd"}` (minor
+    /// units, as Stripe writes money) or `"12.50 USD"`.
+    Money,
+    /// The ID of an object of that type (`cus_…` for `ref<customer>`).
+    Ref(String),
+    List(Box<InputType>),
+    /// A string → string map.
+    Metadata,
+    /// `enum(low|high)`: one of these strings.
+    Enum(Vec<String>),
+    /// Any JSON.
+    Json,
+}
+
+impl std::fmt::Display for InputType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputType::Bool => f.write_str("bool"),
+            InputType::Integer => f.write_str("integer"),
+            InputType::Decimal => f.write_str("decimal"),
+            InputType::String => f.write_str("string"),
+            InputType::Timestamp => f.write_str("timestamp"),
+            InputType::Duration => f.write_str("duration"),
+            InputType::Currency => f.write_str("currency"),
+            InputType::Money => f.write_str("money"),
+            InputType::Ref(o) => write!(f, "ref<{o}>"),
+            InputType::List(t) => write!(f, "list<{t}>"),
+            InputType::Metadata => f.write_str("metadata"),
+            InputType::Enum(v) => write!(f, "enum({})", v.join("|")),
+            InputType::Json => f.write_str("json"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct UpdateSpec {
     pub object: String,
@@ -183,6 +262,12 @@ pub struct Program {
     /// Stripe API method calls (left out of the serialized form when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stripe: Vec<StripeSpec>,
+    /// A scheduled workflow's schedule (left out of the serialized form otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
+    /// An on-demand workflow's inputs (left out of the serialized form when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<InputSpec>,
     pub locals: u16,
     /// The most actions a run carries out (`[run] max_actions`); a setting, so the
     /// version (which hashes the settings) already covers it.
@@ -194,6 +279,15 @@ pub struct Program {
 }
 
 impl Program {
+    /// `event`, `schedule` or `demand`: what starts the workflow.
+    pub fn trigger_kind(&self) -> &'static str {
+        match self.trigger.as_str() {
+            SCHEDULE => "schedule",
+            DEMAND => "demand",
+            _ => "event",
+        }
+    }
+
     pub fn empty(
         name: impl Into<String>,
         trigger: impl Into<String>,
@@ -215,6 +309,8 @@ impl Program {
             patterns: Vec::new(),
             calls: Vec::new(),
             stripe: Vec::new(),
+            schedule: None,
+            inputs: Vec::new(),
             locals,
             max_actions: DEFAULT_MAX_ACTIONS,
             span,

@@ -109,6 +109,8 @@ pub fn disassemble(p: &Program, source: Option<&SourceFile>) -> String {
             Op::IterStart(s) => format!("iter.start {s}"),
             Op::Loop(s, limit) => format!("loop       {s} limit {limit}"),
             Op::EndLoop => "end.loop".into(),
+            Op::Wait => "wait".into(),
+            Op::WaitUntil => "wait.until".into(),
             Op::Next(l, v, t) => format!("next       {l} -> {v} else {t:04}"),
             Op::MakeList(n) => format!("list       {n}"),
             Op::MakeTable(k) => format!(

@@ -425,6 +425,7 @@ impl Session {
             json: json!({"object": "event", "type": "", "data": {"object": {}}}),
             strict: false,
             now: self.now,
+            wake_by: None,
         })
     }
 
@@ -1110,12 +1111,16 @@ fn action_lines(actions: &[Action]) -> String {
     }
     let report = RunReport {
         loops: Vec::new(),
+        waits: Vec::new(),
         workflow: String::new(),
         event: None,
         event_type: String::new(),
+        trigger: "event",
+        slot: None,
         status: Status::Succeeded,
         code: None,
         error: None,
+        wakes_at: None,
         actions: shown,
     };
     let mut out = String::new();
@@ -1152,6 +1157,7 @@ fn stmt_word(s: &Stmt) -> String {
         StmtKind::LetAction { action, .. } => action.name.clone(),
         StmtKind::For { .. } => "for".into(),
         StmtKind::Break => "break".into(),
+        StmtKind::Wait { .. } => "wait".into(),
         StmtKind::Call(e) => match &e.kind {
             flow_syntax::ast::ExprKind::Stripe(c) => {
                 format!("stripe.{}.{}", c.resource.name, c.method.name)

@@ -141,8 +141,8 @@ impl ExpectedAction {
 pub struct Workflow {
     /// `workflow "Name"`; absent means the file's stem names it.
     pub name: Option<(String, Span)>,
-    /// `on EVENT_TYPE`.
-    pub trigger: Ident,
+    /// What starts it: `on EVENT_TYPE`, `on schedule …` or `on demand (…)`.
+    pub trigger: Trigger,
     /// `when CONDITION`.
     pub when: Option<Expr>,
     pub body: Block,
@@ -150,6 +150,51 @@ pub struct Workflow {
     pub span: Span,
     /// The span of the header (`workflow "…" on …`), used to point at the workflow as a whole.
     pub header_span: Span,
+}
+
+/// What starts a workflow.
+#[derive(Clone, Debug)]
+pub enum Trigger {
+    /// `on payment_intent.succeeded`.
+    Event(Ident),
+    /// `on schedule "0 9 1 * *" timezone "America/New_York"`: the cron text and the
+    /// zone, each with the span of its string literal (quotes included).
+    Schedule {
+        cron: (String, Span),
+        timezone: Option<(String, Span)>,
+        span: Span,
+    },
+    /// `on demand (customer: ref<customer>, credit: money)`.
+    Demand { inputs: Vec<InputDecl>, span: Span },
+}
+
+impl Trigger {
+    /// From `schedule`/`demand` or the event type to the end of the trigger.
+    pub fn span(&self) -> Span {
+        match self {
+            Trigger::Event(e) => e.span,
+            Trigger::Schedule { span, .. } | Trigger::Demand { span, .. } => *span,
+        }
+    }
+
+    /// The event type, for an event trigger.
+    pub fn event(&self) -> Option<&Ident> {
+        match self {
+            Trigger::Event(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// `NAME: TYPE` or `NAME: TYPE = DEFAULT`, an input of an on-demand workflow; the
+/// type as written (`ref<customer>`, `money?`).
+#[derive(Clone, Debug)]
+pub struct InputDecl {
+    pub name: Ident,
+    pub ty: String,
+    pub ty_span: Span,
+    pub default: Option<Expr>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -191,6 +236,8 @@ pub enum StmtKind {
     },
     /// `break`: leave the innermost loop.
     Break,
+    /// `wait DURATION`, or `wait until TIMESTAMP` (`until` true).
+    Wait { until: bool, value: Expr },
     /// `let NAME = ACTION name: value …`: the action's answer, named.
     LetAction {
         name: Ident,

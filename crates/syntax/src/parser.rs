@@ -413,6 +413,17 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
             "a workflow (`workflow \"Name\"` or `on EVENT_TYPE`)"
         }
         Rule::kw_on => "`on` and the event type that triggers the workflow",
+        Rule::schedule_trigger | Rule::kw_schedule => {
+            "a schedule: `schedule \"0 9 * * *\" timezone \"Europe/Paris\"`"
+        }
+        Rule::kw_timezone => "`timezone` and an IANA time zone such as \"America/New_York\"",
+        Rule::demand_trigger | Rule::kw_demand => {
+            "on-demand inputs: `demand (customer: ref<customer>, note: string)`"
+        }
+        Rule::input_param => "an input such as `customer: ref<customer>`",
+        Rule::input_type => "a type such as `string`, `money` or `ref<customer>`",
+        Rule::wait_stmt | Rule::kw_wait => "a wait: `wait 3 days` or `wait until TIME`",
+        Rule::wait_until | Rule::kw_until => "`until` and a time",
         Rule::event_type => "an event type such as `payment_intent.succeeded`",
         Rule::when_clause | Rule::kw_when => "`when` and a condition",
         Rule::block => "a block: `{` followed by statements",
@@ -820,6 +831,11 @@ fn is_keyword_token(r: Rule) -> bool {
             | Rule::kw_answer
             | Rule::kw_for
             | Rule::kw_break
+            | Rule::kw_wait
+            | Rule::kw_until
+            | Rule::kw_schedule
+            | Rule::kw_timezone
+            | Rule::kw_demand
             | Rule::kw_limit
     )
 }
@@ -843,10 +859,51 @@ fn build_workflow(pair: Pair<Rule>) -> Result<Workflow, Diagnostic> {
                 }
             }
             Rule::event_type => {
-                trigger = Some(Ident {
+                trigger = Some(Trigger::Event(Ident {
                     name: c.as_str().to_string(),
                     span: span(&c),
-                })
+                }))
+            }
+            Rule::schedule_trigger => {
+                let sp = span(&c);
+                let mut strings = children(c);
+                let cron = next(&mut strings, sp)?;
+                let cron_span = span(&cron);
+                let cron = (string_literal(cron)?, cron_span);
+                let timezone = match strings.next() {
+                    Some(z) => {
+                        let zsp = span(&z);
+                        Some((string_literal(z)?, zsp))
+                    }
+                    None => None,
+                };
+                trigger = Some(Trigger::Schedule {
+                    cron,
+                    timezone,
+                    span: sp,
+                });
+            }
+            Rule::demand_trigger => {
+                let sp = span(&c);
+                let mut inputs = Vec::new();
+                for p in children(c) {
+                    let psp = span(&p);
+                    let mut pi = children(p);
+                    let name = ident(next(&mut pi, psp)?);
+                    let t = next(&mut pi, psp)?;
+                    let default = match pi.next() {
+                        Some(e) => Some(build_expr(e)?),
+                        None => None,
+                    };
+                    inputs.push(InputDecl {
+                        name,
+                        ty: t.as_str().to_string(),
+                        ty_span: span(&t),
+                        default,
+                        span: psp,
+                    });
+                }
+                trigger = Some(Trigger::Demand { inputs, span: sp });
             }
             Rule::when_clause => {
                 if let Some(e) = children(c).next() {
@@ -861,7 +918,7 @@ fn build_workflow(pair: Pair<Rule>) -> Result<Workflow, Diagnostic> {
     let body = body.ok_or_else(|| internal(whole, "workflow without body"))?;
     let header_end = when
         .as_ref()
-        .map_or(trigger.span.end, |w: &Expr| w.span.end);
+        .map_or(trigger.span().end, |w: &Expr| w.span.end);
     Ok(Workflow {
         name,
         trigger,
@@ -1114,6 +1171,23 @@ fn build_stmt(pair: Pair<Rule>) -> Result<Stmt, Diagnostic> {
             }
         }
         Rule::break_stmt => StmtKind::Break,
+        Rule::wait_stmt => {
+            let v = next(&mut it, sp)?;
+            match v.as_rule() {
+                Rule::wait_until => {
+                    let vsp = span(&v);
+                    let e = children(v).next().ok_or_else(|| internal(vsp, "wait"))?;
+                    StmtKind::Wait {
+                        until: true,
+                        value: build_expr(e)?,
+                    }
+                }
+                _ => StmtKind::Wait {
+                    until: false,
+                    value: build_expr(v)?,
+                },
+            }
+        }
         Rule::let_action => {
             let name = ident(next(&mut it, sp)?);
             let action = ident(next(&mut it, sp)?);
@@ -1797,7 +1871,10 @@ mod tests {
         let f = file("workflow \"A\"\non charge.succeeded { retrieve customer }\n\non charge.failed { retrieve customer }\n");
         assert_eq!(f.workflows.len(), 2);
         assert_eq!(f.workflows[0].name.as_ref().unwrap().0, "A");
-        assert_eq!(f.workflows[1].trigger.name, "charge.failed");
+        assert_eq!(
+            f.workflows[1].trigger.event().map(|e| e.name.as_str()),
+            Some("charge.failed")
+        );
     }
 
     #[test]

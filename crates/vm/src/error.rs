@@ -37,11 +37,13 @@ pub enum RunCode {
     Amount,
     /// R0304: the run reached its limit of actions (`[run] max_actions`).
     TooManyActions,
+    /// R0305: the input of an on-demand run does not match the workflow's inputs.
+    Input,
 }
 
 impl RunCode {
     /// Every run-time code, in order.
-    pub const ALL: [RunCode; 12] = [
+    pub const ALL: [RunCode; 13] = [
         RunCode::Null,
         RunCode::NotSet,
         RunCode::Missing,
@@ -54,6 +56,7 @@ impl RunCode {
         RunCode::Currency,
         RunCode::Amount,
         RunCode::TooManyActions,
+        RunCode::Input,
     ];
 
     /// The stable code, e.g. `R0101`.
@@ -71,6 +74,7 @@ impl RunCode {
             RunCode::Currency => "R0302",
             RunCode::Amount => "R0303",
             RunCode::TooManyActions => "R0304",
+            RunCode::Input => "R0305",
         }
     }
 
@@ -89,6 +93,7 @@ impl RunCode {
             RunCode::Currency => "give amounts in one currency (a refund in the payment's): amounts are never converted",
             RunCode::Amount => "give a positive amount in the currency's minor unit",
             RunCode::TooManyActions => "narrow the loop's list (filter it, lower its `limit`), or raise `max_actions` under [run] in flow.toml",
+            RunCode::Input => "give every input the workflow declares in `on demand (…)`, each of its type, and nothing else",
         }
     }
 }

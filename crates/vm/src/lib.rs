@@ -7,6 +7,7 @@
 
 mod action;
 mod error;
+pub mod input;
 mod ops;
 mod report;
 mod stripe;
@@ -26,7 +27,7 @@ use flow_program::{CmpOp, Conv, FieldRead, Root};
 use flow_program::{Op, Program};
 use flow_stdlib::money::{Currency, Money};
 use flow_syntax::{SourceFile, Span};
-pub use report::{LoopRun, RunReport, Status};
+pub use report::{LoopRun, RunReport, Status, WaitRun};
 pub use value::Value;
 
 /// A Stripe event: the envelope, with `data.object` inside.
@@ -39,6 +40,11 @@ pub struct Event {
     pub strict: bool,
     /// What `now` is in this run (Unix seconds); `None`: the time the run starts.
     pub now: Option<i64>,
+    /// `None`: waits pass at once, on the run's own clock (`now` moves on to the
+    /// end of each wait), as in `flow run` and `flow test`. `Some(t)`: the real
+    /// time is `t`; a wait that ends after it stops the run, waiting
+    /// ([`Status::Waiting`]), to be carried out again from the start when it wakes.
+    pub wake_by: Option<i64>,
 }
 
 /// Part of the message of the run error a strict event gives for a missing key:
@@ -72,6 +78,7 @@ impl Event {
                 json,
                 strict: false,
                 now: None,
+                wake_by: None,
             });
         }
         match event_type {
@@ -84,6 +91,7 @@ impl Event {
                 }),
                 strict: false,
                 now: None,
+                wake_by: None,
             }),
             None => {
                 let what = map
@@ -94,6 +102,41 @@ impl Event {
                     "this is a {what}, not an event (`\"object\": \"event\"`); to run on a bare object, say which event it is with --type EVENT_TYPE"
                 ))
             }
+        }
+    }
+
+    /// The run of a scheduled workflow at its slot (Unix seconds): no event, `now`
+    /// is the slot. Its id, `schedule:WORKFLOW:SLOT`, names the slot, so that the
+    /// idempotency keys of its actions do too.
+    pub fn schedule(workflow: &str, slot: i64, slot_text: &str) -> Event {
+        Event {
+            json: serde_json::json!({
+                "id": format!("schedule:{workflow}:{slot_text}"),
+                "object": "event",
+                "type": flow_program::SCHEDULE,
+                "created": slot,
+                "data": { "object": {} },
+            }),
+            strict: false,
+            now: Some(slot),
+            wake_by: None,
+        }
+    }
+
+    /// The run of an on-demand workflow: `input` is the JSON object of its inputs,
+    /// checked when the run starts ([`input::decode`]).
+    pub fn demand(id: &str, input: Json, created: i64) -> Event {
+        Event {
+            json: serde_json::json!({
+                "id": id,
+                "object": "event",
+                "type": flow_program::DEMAND,
+                "created": created,
+                "data": { "object": input },
+            }),
+            strict: false,
+            now: Some(created),
+            wake_by: None,
         }
     }
 
@@ -134,6 +177,37 @@ impl Event {
 pub enum Outcome {
     Halted(Option<Value>),
     Skipped,
+    /// A wait ends after `Event::wake_by`: the run goes on at this time.
+    Waiting(i64),
+}
+
+/// An on-demand run's inputs, decoded from its event's object into their locals.
+fn fill_inputs(p: &Program, event: &Event, locals: &mut [Value]) -> Result<(), RunError> {
+    if p.trigger != flow_program::DEMAND {
+        return Ok(());
+    }
+    match input::decode(&p.inputs, event.object()) {
+        Ok(values) => {
+            for (slot, v) in values {
+                if let Some(l) = locals.get_mut(slot as usize) {
+                    *l = v;
+                }
+            }
+            Ok(())
+        }
+        Err(problems) => Err(RunError {
+            code: RunCode::Input,
+            message: format!(
+                "the input does not match the workflow's inputs: {}",
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            span: None,
+        }),
+    }
 }
 
 /// Run one workflow on one event and report what happened.
@@ -145,7 +219,10 @@ pub fn run(
 ) -> RunReport {
     let mut machine = Machine::new(p, Some(source), event, bindings);
     let mut locals = vec![Value::Null; p.locals as usize];
-    let result = machine.exec(&mut locals);
+    let result = match fill_inputs(p, event, &mut locals) {
+        Ok(()) => machine.exec(&mut locals),
+        Err(e) => Err(e),
+    };
     let actions = machine.actions;
     let loops = machine
         .loop_runs
@@ -160,21 +237,44 @@ pub fn run(
             }
         })
         .collect();
+    let waits = machine
+        .waits
+        .into_iter()
+        .map(|(sp, until)| {
+            let (line, col) = source.line_col(sp.start);
+            WaitRun {
+                at: format!("{}:{line}:{col}", source.name),
+                until: value::format_timestamp(until),
+            }
+        })
+        .collect();
+    let mut wakes_at = None;
     let (status, error) = match result {
         Ok(Outcome::Halted(_)) => (Status::Succeeded, None),
         Ok(Outcome::Skipped) => (Status::Skipped, None),
+        Ok(Outcome::Waiting(t)) => {
+            wakes_at = Some(t);
+            (Status::Waiting, None)
+        }
         Err(e) => (Status::Failed, Some((e.code, e.render(source)))),
     };
     let (code, error) = error.unzip();
+    let slot = (p.trigger == flow_program::SCHEDULE)
+        .then(|| event.now.map(value::format_timestamp))
+        .flatten();
     RunReport {
         workflow: p.name.clone(),
         event: event.id().map(str::to_string),
         event_type: event.event_type().to_string(),
+        trigger: p.trigger_kind(),
+        slot,
         status,
         code,
         error,
+        wakes_at,
         actions,
         loops,
+        waits,
     }
 }
 
@@ -192,7 +292,7 @@ pub fn eval(
     let mut machine = Machine::new(p, source, event, bindings);
     let r = machine.exec(locals).map(|o| match o {
         Outcome::Halted(v) => v,
-        Outcome::Skipped => None,
+        Outcome::Skipped | Outcome::Waiting(_) => None,
     });
     (r, machine.actions)
 }
@@ -207,8 +307,10 @@ struct Machine<'a> {
     actions: Vec<Action>,
     /// The event's `data.object`, found once per run.
     object: std::cell::OnceCell<&'a Json>,
-    /// `now`, fixed at its first use in the run.
-    now: std::cell::OnceCell<i64>,
+    /// `now`, fixed at its first use in the run, and moved on by each wait.
+    now: std::cell::Cell<Option<i64>>,
+    /// The waits passed: where, and the time each ended.
+    waits: Vec<(Span, i64)>,
     /// The `for` loops the run is in, innermost last.
     loops: Vec<ActiveLoop>,
     /// Each loop of the source that ran: where, its limit, how many times its body
@@ -264,7 +366,8 @@ impl<'a> Machine<'a> {
             stack: smallvec::SmallVec::new(),
             actions: Vec::new(),
             object: std::cell::OnceCell::new(),
-            now: std::cell::OnceCell::new(),
+            now: std::cell::Cell::new(None),
+            waits: Vec::new(),
             loops: Vec::new(),
             loop_runs: Vec::new(),
             at: 0,
@@ -273,14 +376,61 @@ impl<'a> Machine<'a> {
 
     /// `now`: the event's given time, else the time the run started (read once).
     fn now(&self) -> i64 {
-        *self.now.get_or_init(|| {
-            self.event.now.unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0)
-            })
-        })
+        if let Some(t) = self.now.get() {
+            return t;
+        }
+        let t = self.event.now.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        });
+        self.now.set(Some(t));
+        t
+    }
+
+    /// `wait D` / `wait until T`: the time the run goes on at, and `now` moved on
+    /// to it; `Some(t)` when that is after `Event::wake_by` and the run stops.
+    fn wait(&mut self, op: Op, v: Value, span: Span) -> Result<Option<i64>, RunError> {
+        let now = self.now();
+        let until = match (op, v) {
+            (Op::Wait, Value::Duration(d)) => now.checked_add(d.max(0)).ok_or_else(|| {
+                RunError::at(
+                    RunCode::Arithmetic,
+                    span,
+                    "the wait ends too far in the future",
+                )
+            })?,
+            (Op::WaitUntil, Value::Time(t)) => t.max(now),
+            (_, Value::Null) => {
+                return Err(RunError::at(
+                    RunCode::Null,
+                    span,
+                    "the time to wait for is null",
+                ))
+            }
+            (_, other) => {
+                return Err(RunError::at(
+                    RunCode::WrongType,
+                    span,
+                    format!(
+                        "`wait` needs {}, not `{}`",
+                        if op == Op::Wait {
+                            "a duration"
+                        } else {
+                            "a timestamp"
+                        },
+                        other.to_text()
+                    ),
+                ))
+            }
+        };
+        if self.event.wake_by.is_some_and(|real| until > real) {
+            return Ok(Some(until));
+        }
+        self.now.set(Some(until));
+        self.waits.push((span, until));
+        Ok(None)
     }
 
     fn object(&self) -> &'a Json {
@@ -509,6 +659,12 @@ impl<'a> Machine<'a> {
                     }
                 }
                 Op::Jump(t) => pc = t as usize,
+                Op::Wait | Op::WaitUntil => {
+                    let v = self.pop();
+                    if let Some(until) = self.wait(op, v, span)? {
+                        return Ok(Outcome::Waiting(until));
+                    }
+                }
                 Op::Skip => return Ok(Outcome::Skipped),
                 Op::Halt => return Ok(Outcome::Halted(self.stack.pop())),
             }

@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 use crate::{Action, RunCode};
 
-/// How a run ended: `"succeeded"`, `"skipped"` or `"failed"` in JSON.
+/// How a run ended: `"succeeded"`, `"skipped"`, `"failed"` or `"waiting"` in JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -13,6 +13,8 @@ pub enum Status {
     /// The `when` condition was false.
     Skipped,
     Failed,
+    /// Stopped at a wait that ends later (`flow serve`): it goes on at `wakes_at`.
+    Waiting,
 }
 
 impl Status {
@@ -21,6 +23,7 @@ impl Status {
             Status::Succeeded => "succeeded",
             Status::Skipped => "skipped",
             Status::Failed => "failed",
+            Status::Waiting => "waiting",
         }
     }
 }
@@ -33,10 +36,18 @@ pub struct RunReport {
     pub workflow: String,
     pub event: Option<String>,
     pub event_type: String,
+    /// What started the run: `event`, `schedule` or `demand`.
+    pub trigger: &'static str,
+    /// A scheduled run's slot (RFC 3339, UTC); left out for other runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
     pub status: Status,
     /// The stable code of the error, when the run failed.
     pub code: Option<RunCode>,
     pub error: Option<String>,
+    /// A waiting run: when it goes on (Unix seconds); left out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wakes_at: Option<i64>,
     /// Every action carried out, in order (kept when a later step fails).
     pub actions: Vec<Action>,
     /// The `for` loops that ran, one entry per loop of the source (left out when
@@ -44,6 +55,18 @@ pub struct RunReport {
     /// shape).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub loops: Vec<LoopRun>,
+    /// The waits the run passed, in order (left out when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<WaitRun>,
+}
+
+/// A wait a run passed: where it is, and when it ended (`now` after it).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WaitRun {
+    /// `file.flow:3:5`: the `wait` statement.
+    pub at: String,
+    /// RFC 3339, UTC.
+    pub until: String,
 }
 
 /// What a `for` loop of the source did in a run: where it is, how many times its
@@ -67,13 +90,32 @@ impl RunReport {
 
     /// The report for a person.
     pub fn to_text(&self) -> String {
-        let mut out = format!(
-            "{} · {} on {} ({})\n",
-            self.status.as_str(),
-            self.workflow,
-            self.event_type,
-            self.event.as_deref().unwrap_or("no event id")
-        );
+        let mut out = match (self.trigger, &self.slot) {
+            ("schedule", Some(slot)) => format!(
+                "{} · {} on schedule (slot {slot})\n",
+                self.status.as_str(),
+                self.workflow,
+            ),
+            ("demand", _) => format!(
+                "{} · {} on demand ({})\n",
+                self.status.as_str(),
+                self.workflow,
+                self.event.as_deref().unwrap_or("no run id")
+            ),
+            _ => format!(
+                "{} · {} on {} ({})\n",
+                self.status.as_str(),
+                self.workflow,
+                self.event_type,
+                self.event.as_deref().unwrap_or("no event id")
+            ),
+        };
+        if let Some(t) = self.wakes_at {
+            out.push_str(&format!(
+                "  waiting until {}\n",
+                crate::value::format_timestamp(t)
+            ));
+        }
         if let Some(e) = &self.error {
             out.push_str(&format!("  error: {e}\n"));
         }
@@ -172,15 +214,36 @@ mod tests {
                 }),
             })
             .collect();
-        json!({
-            "workflow": r.workflow,
-            "event": r.event,
-            "event_type": r.event_type,
-            "status": r.status.as_str(),
-            "code": r.code.map(RunCode::as_str),
-            "error": r.error,
-            "actions": actions,
-        })
+        let mut m = serde_json::Map::new();
+        m.insert("workflow".into(), json!(r.workflow));
+        m.insert("event".into(), json!(r.event));
+        m.insert("event_type".into(), json!(r.event_type));
+        m.insert("trigger".into(), json!(r.trigger));
+        if let Some(s) = &r.slot {
+            m.insert("slot".into(), json!(s));
+        }
+        m.insert("status".into(), json!(r.status.as_str()));
+        m.insert("code".into(), json!(r.code.map(RunCode::as_str)));
+        m.insert("error".into(), json!(r.error));
+        if let Some(t) = r.wakes_at {
+            m.insert("wakes_at".into(), json!(t));
+        }
+        m.insert("actions".into(), Json::Array(actions));
+        if !r.loops.is_empty() {
+            m.insert(
+                "loops".into(),
+                serde_json::to_value(&r.loops).unwrap_or(Json::Null),
+            );
+        }
+        if !r.waits.is_empty() {
+            let waits: Vec<Json> = r
+                .waits
+                .iter()
+                .map(|w| json!({"at": w.at, "until": w.until}))
+                .collect();
+            m.insert("waits".into(), Json::Array(waits));
+        }
+        Json::Object(m)
     }
 
     fn reports() -> Vec<RunReport> {
@@ -263,24 +326,46 @@ mod tests {
             workflow: "Tag \u{1F600} customers".into(),
             event: Some("evt_1".into()),
             event_type: "payment_intent.succeeded".into(),
+            trigger: "event",
+            slot: None,
             status: Status::Succeeded,
             code: None,
             error: None,
+            wakes_at: None,
             actions,
             loops: Vec::new(),
+            waits: vec![WaitRun {
+                at: "t.flow:3:5".into(),
+                until: "2026-12-09T10:00:00Z".into(),
+            }],
         }];
         for code in RunCode::ALL {
             out.push(RunReport {
                 workflow: "W".into(),
                 event: None,
                 event_type: "charge.refunded".into(),
+                trigger: "event",
+                slot: None,
                 status: Status::Failed,
                 code: Some(code),
                 error: Some(format!("t.flow:1:2: {}", code.help())),
+                wakes_at: None,
                 actions: vec![],
                 loops: Vec::new(),
+                waits: Vec::new(),
             });
         }
+        out.push(RunReport {
+            event: Some("schedule:W:2027-01-01T14:00:00Z".into()),
+            event_type: "schedule".into(),
+            trigger: "schedule",
+            slot: Some("2027-01-01T14:00:00Z".into()),
+            status: Status::Waiting,
+            code: None,
+            error: None,
+            wakes_at: Some(1_798_984_800),
+            ..out[1].clone()
+        });
         out.push(RunReport {
             status: Status::Skipped,
             ..out[1].clone()
