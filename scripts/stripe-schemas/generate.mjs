@@ -1,7 +1,8 @@
 // Generates flow's Stripe data from the type declarations of the `stripe` npm package
 // pinned in package.json:
 //
-//   stdlib/schemas/*.schema   every v1 object type (and the nested types it needs)
+//   stdlib/schemas/*.schema   every v1 object type (and the nested types it needs), with
+//                             the first sentence of Stripe's description of each field
 //   stdlib/events.txt         every webhook event type, its object, its description
 //   stdlib/api/*.def          every v1 API method: verb, path, parameters, result
 //
