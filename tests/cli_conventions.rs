@@ -112,6 +112,10 @@ fn the_catalogue_commands_speak_json() {
         amount["type"].as_str().is_some_and(|t| t.contains("money")),
         "{amount}"
     );
+    assert_eq!(
+        amount["description"],
+        "Amount intended to be collected by this PaymentIntent."
+    );
     let templates = json(&["templates", "--format", "json"]);
     assert!(templates
         .as_array()

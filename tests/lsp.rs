@@ -98,10 +98,14 @@ fn neovim_gets_diagnostics_hover_completion_and_a_quick_fix() {
     assert_eq!(report["shown"][0]["lnum"], 3, "{report:#}");
     assert_eq!(report["shown"][0]["col"], 5, "{report:#}");
 
-    // Hover on `amount`: its type and where it comes from.
+    // Hover on `amount`: its type, where it comes from, what Stripe says it is.
     let hover = report["hover"].as_str().unwrap_or("");
     assert!(hover.contains("`money`"), "{hover}");
     assert!(hover.contains("payment_intent"), "{hover}");
+    assert!(
+        hover.contains("Amount intended to be collected by this PaymentIntent."),
+        "{hover}"
+    );
 
     // The quick fix replaces the typo, and the editor applied it.
     assert_eq!(report["quickfix"]["title"], "Replace with `amount`");

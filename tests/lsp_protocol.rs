@@ -205,6 +205,21 @@ fn diagnostics_completion_hover_quick_fix_and_shutdown() {
         value.contains("`money`") && value.contains("payment_intent"),
         "{hover}"
     );
+    assert!(
+        value.contains("Amount intended to be collected by this PaymentIntent."),
+        "Stripe's description of the field: {hover}"
+    );
+
+    // Hover on the event type after `on`: what Stripe says it means.
+    let hover = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": after(&typo, "on payment_intent.succ") }),
+    );
+    let value = hover["contents"]["value"].as_str().unwrap_or("");
+    assert!(
+        value.contains("Occurs when a PaymentIntent has successfully completed payment."),
+        "{hover}"
+    );
 
     // The quick fix puts the suggestion in place of the typo.
     let actions = c.request(

@@ -1,7 +1,8 @@
 // Generates flow's Stripe data from the type declarations of the `stripe` npm package
 // pinned in package.json:
 //
-//   stdlib/schemas/*.schema   every v1 object type (and the nested types it needs)
+//   stdlib/schemas/*.schema   every v1 object type (and the nested types it needs), with
+//                             the first sentence of Stripe's description of each field
 //   stdlib/events.txt         every webhook event type, its object, its description
 //   stdlib/api/*.def          every v1 API method: verb, path, parameters, result
 //
@@ -133,11 +134,52 @@ function snake(name) {
 // The HTML entities Stripe's doc comments use, as the characters they stand for.
 const ENTITIES = { '&mdash;': '\u2014', '&ndash;': '\u2013', '&nbsp;': ' ', '&quot;': '"', '&#39;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' };
 
-function docOf(node) {
+/// The doc comment of a declaration as written (paragraphs kept).
+function rawDocOf(node) {
   const sym = node.name ? checker.getSymbolAtLocation(node.name) : undefined;
   if (!sym) return '';
-  const text = ts.displayPartsToString(sym.getDocumentationComment(checker)).replace(/\s+/g, ' ').trim();
-  return text.replace(/&(mdash|ndash|nbsp|quot|#39|lt|gt|amp);/g, (e) => ENTITIES[e]);
+  return ts.displayPartsToString(sym.getDocumentationComment(checker));
+}
+
+function decodeEntities(text) {
+  return text
+    .replace(/&(mdash|ndash|nbsp|quot|#39|lt|gt|amp);/g, (e) => ENTITIES[e])
+    .replace(/&#(\d+);/g, (_, n) => String.fromCodePoint(Number(n)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, n) => String.fromCodePoint(parseInt(n, 16)));
+}
+
+/// The doc comment of a declaration on one line, entities decoded.
+function docOf(node) {
+  return decodeEntities(rawDocOf(node).replace(/\s+/g, ' ').trim());
+}
+
+// DESCRIPTIONS. A field's description in the schemas is the first sentence of its doc
+// comment, as plain text: a markdown link becomes its text, whitespace runs one space,
+// HTML entities the characters they stand for, `"` becomes `'` (the files quote
+// descriptions). A first sentence longer than DESCRIPTION_MAX characters is cut after
+// the last word that fits, with `…`. Only the first sentence, because the descriptions
+// are embedded in flow's binary: whole paragraphs would double the schemas' size.
+const DESCRIPTION_MAX = 300;
+// a full stop that does not end a sentence: `e.g.`, `i.e.`, `etc.`, `vs.`, `U.S.`
+const ABBREVIATION = /(\be\.g|\bi\.e|\betc|\bvs|\bapprox|\bU\.S|\bNo)\.$/i;
+
+function plainText(text) {
+  return decodeEntities(text.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/\s+/g, ' ').trim());
+}
+
+function describe(raw) {
+  const text = plainText(raw.split(/\n\s*\n/)[0]).replace(/"/g, "'");
+  let end = text.length;
+  for (const m of text.matchAll(/[.!?](?=\s)/g)) {
+    if (!ABBREVIATION.test(text.slice(0, m.index + 1))) {
+      end = m.index + 1;
+      break;
+    }
+  }
+  const first = text.slice(0, end);
+  if (first.length <= DESCRIPTION_MAX) return first;
+  const space = first.lastIndexOf(' ', DESCRIPTION_MAX - 1);
+  return `${first.slice(0, space > 0 ? space : DESCRIPTION_MAX - 1).replace(/[\s,;:]+$/, '')}…`;
 }
 
 /// The declaration a type reference names, following imports.
@@ -461,7 +503,7 @@ function fieldsOf(decl, mapper, updateDecl) {
     if (!m.type) continue;
     const doc = docOf(m);
     const { ty, nullable } = mapType(m.type, mapper, name, doc);
-    raw.push({ name, ty, nullable, absent: !!m.questionToken, doc });
+    raw.push({ name, ty, nullable, absent: !!m.questionToken, doc, description: describe(rawDocOf(m)) });
   }
   // Money: integer amounts beside a currency.
   const currencies = raw.filter((f) => f.ty === 'currency').map((f) => f.name);
@@ -562,7 +604,7 @@ for (const sf of program.getSourceFiles()) {
         object = objMapper.nameOf(d);
       }
     }
-    events.push({ name: type.type.literal.text, object, doc: docOf(st).replace(/\[([^\]]*)\]\([^)]*\)/g, '$1') });
+    events.push({ name: type.type.literal.text, object, doc: plainText(rawDocOf(st)) });
   }
 }
 while (objMapper.queue.length) emitObject(objMapper.queue.shift());
@@ -585,6 +627,7 @@ for (const [name, parts] of unionTypes) {
       nullable: present.some((f) => f.nullable),
       absent: found.some((f) => !f || f.absent),
       update: false,
+      description: (present.find((f) => f.description) || {}).description || '',
     });
   }
   // id and object first, as in Stripe's objects
@@ -795,7 +838,13 @@ function fieldRows(fields) {
   return fields.map((f) => [
     `  ${f.name}`,
     `${f.ty}${f.nullable ? '?' : ''}`,
-    [f.absent ? 'absent' : '', f.update ? 'update' : '', f.extra ? '# from extras.schema' : ''].filter(Boolean).join(' '),
+    // the description is not aligned in a column of its own: the padding would cost
+    // ~90 KB of the binary
+    [
+      [f.absent ? 'absent' : '', f.update ? 'update' : ''].filter(Boolean).join(' '),
+      f.description ? `"${f.description}"` : '',
+      f.extra ? '# from extras.schema' : '',
+    ].filter(Boolean).join('  '),
   ]);
 }
 

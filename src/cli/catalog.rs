@@ -99,6 +99,7 @@ pub fn fields(event_type: &str, path: Option<&str>, format: Format) -> i32 {
                     "nullable": f.nullable,
                     "absent": f.absent,
                     "updatable": f.updatable,
+                    "description": f.description,
                 })
             })
             .collect();

@@ -337,11 +337,15 @@ fn events(lib: &Stdlib, range: Range) -> Vec<CompletionItem> {
 }
 
 fn field_item(owner: &str, f: &flow_stdlib::FieldDef) -> CompletionItem {
-    item(
+    let mut it = item(
         &f.name,
         CompletionItemKind::FIELD,
         Some(describe_field_type(owner, f)),
-    )
+    );
+    if let Some(d) = &f.description {
+        it.documentation = markdown(d.clone());
+    }
+    it
 }
 
 fn members(scope: &Scope<'_>, base: &str) -> Vec<CompletionItem> {
@@ -591,6 +595,26 @@ mod tests {
         assert!(has(&l, &["created", "livemode", "data"]), "{l:?}");
         let l = labels_at("on invoice.paid when any(line in lines.data: line.");
         assert!(has(&l, &["amount", "description"]), "{l:?}");
+    }
+
+    #[test]
+    fn a_field_item_carries_stripes_description() {
+        let text = "on charge.succeeded when outcome.";
+        let uri = "file:///nowhere/x.flow".parse().expect("a URI");
+        let doc = Document::new(uri, text.to_string());
+        let items = complete(&doc, text.len());
+        let risk = items
+            .iter()
+            .find(|i| i.label == "risk_level")
+            .expect("risk_level offered");
+        let Some(Documentation::MarkupContent(m)) = &risk.documentation else {
+            panic!("risk_level is documented: {risk:?}");
+        };
+        assert!(
+            m.value.starts_with("Stripe Radar's evaluation"),
+            "{}",
+            m.value
+        );
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! Hover: what the name under the cursor is. An event type after `on` (what Stripe
 //! says it means), `stripe.RESOURCE.METHOD` (the method's summary and parameters), an
 //! action (its summary and parameters), a function (its signature), a field path (its
-//! type, whether it may be null, whether it can be updated) or a `let` name (its type).
-//!
-//! The schemas under `stdlib/schemas/` carry no descriptions of fields, so a field's
-//! hover says its type and nullability only.
+//! type, whether it may be null, whether it can be updated, and what Stripe says it
+//! is: the first sentence of its description in `stdlib/schemas/`) or a `let` name
+//! (its type).
 
 use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 
@@ -194,8 +193,13 @@ fn path(scope: &Scope<'_>, word: &str) -> Option<String> {
     } else {
         ""
     };
+    let description = f
+        .description
+        .as_deref()
+        .map(|d| format!("\n\n{d}"))
+        .unwrap_or_default();
     Some(format!(
-        "**`{word}`**: `{}`\n\nfield `{}` of `{owner}` · {null}{update}",
+        "**`{word}`**: `{}`\n\nfield `{}` of `{owner}` · {null}{update}{description}",
         flow_check::describe_field_type(&owner, f).trim_end_matches("  (updatable)"),
         f.name
     ))
@@ -225,6 +229,10 @@ mod tests {
         );
         let h = hover_text(t, "amount").expect("field");
         assert!(h.contains("`money`") && h.contains("never null"), "{h}");
+        assert!(
+            h.ends_with("\n\nAmount intended to be collected by this PaymentIntent."),
+            "the field's description, in a paragraph of its own: {h}"
+        );
         let h = hover_text(t, "metadata.Tier").expect("field through a ref");
         assert!(
             h.contains("`customer.metadata`") && h.contains("`metadata`"),

@@ -382,6 +382,48 @@ mod tests {
     }
 
     #[test]
+    fn the_built_in_schemas_carry_stripes_descriptions() {
+        let s = load().expect("stdlib loads");
+        let field = |o: &str, f: &str| {
+            s.object(o)
+                .and_then(|o| o.field(f).cloned())
+                .unwrap_or_else(|| panic!("{o}.{f} is in the schemas"))
+        };
+        assert_eq!(
+            field("payment_intent", "amount").description.as_deref(),
+            Some("Amount intended to be collected by this PaymentIntent.")
+        );
+        // a markdown link is kept as its text
+        assert_eq!(
+            field("charge", "failure_code").description.as_deref(),
+            Some("Error code explaining reason for charge failure if available (see the errors section for a list of codes).")
+        );
+        // `e.g.` does not end the first sentence
+        assert_eq!(
+            field("issuing.authorization", "request_history").description.as_deref(),
+            Some("History of every time a `pending_request` authorization was approved/declined, either by you directly or by Stripe (e.g. based on your spending_controls).")
+        );
+        // short: no description in the schemas is longer than 300 characters
+        let mut described = 0;
+        for obj in s.objects() {
+            for f in &obj.fields {
+                if let Some(d) = &f.description {
+                    described += 1;
+                    assert!(
+                        d.chars().count() <= 300 && !d.contains('\n'),
+                        "{}.{}: {d}",
+                        obj.name,
+                        f.name
+                    );
+                }
+            }
+        }
+        assert!(described > 5000, "most fields are described ({described})");
+        // a field of extras.schema has none
+        assert_eq!(field("invoice", "subscription").description, None);
+    }
+
+    #[test]
     fn a_given_standard_library_is_checked_whole_when_loaded() {
         let bad = from_files(&[("schemas/w.schema", "object w\n  id strin\n")]);
         assert_eq!(

@@ -1,5 +1,7 @@
 //! The schema files under `stdlib/schemas/`: one `object NAME` block per Stripe
-//! object type, one line per field: `NAME TYPE [absent] [update]`.
+//! object type, one line per field: `NAME TYPE [absent] [update] ["DESCRIPTION"]`.
+//! The description (Stripe's, its first sentence) is optional; it holds no `"` and may
+//! hold `#`.
 //!
 //! TYPE is `string`, `integer`, `decimal`, `bool`, `timestamp`, `currency`,
 //! `metadata`, `json`, `money` / `money(FIELD)`, `ref(OBJECT)`, `enum(a|b)` (closed),
@@ -53,6 +55,8 @@ pub struct FieldDef {
     pub absent: bool,
     /// Settable through the object's update endpoint.
     pub updatable: bool,
+    /// What the field is, as Stripe says it; `None` when the schema gives nothing.
+    pub description: Option<String>,
 }
 
 impl FieldDef {
@@ -199,11 +203,14 @@ pub fn parse_block(file: &str, block: &ObjectBlock<'_>) -> Result<ObjectDef, Str
         ..ObjectDef::default()
     };
     for (n, raw) in block.body.lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or("").trim_end();
+        let at = || format!("{file}:{}", block.line + n + 1);
+        let (line, description) = split_description(raw).map_err(|e| format!("{}: {e}", at()))?;
         if line.trim().is_empty() {
+            if description.is_some() {
+                return Err(format!("{}: a description without a field", at()));
+            }
             continue;
         }
-        let at = || format!("{file}:{}", block.line + n + 1);
         let mut words = line.split_whitespace();
         let name = words
             .next()
@@ -218,6 +225,7 @@ pub fn parse_block(file: &str, block: &ObjectBlock<'_>) -> Result<ObjectDef, Str
             nullable,
             absent: false,
             updatable: false,
+            description,
         };
         for flag in words {
             match flag {
@@ -238,6 +246,29 @@ pub fn parse_block(file: &str, block: &ObjectBlock<'_>) -> Result<ObjectDef, Str
         obj.fields.push(def);
     }
     Ok(obj)
+}
+
+/// A field line without its comment, and its `"description"` if it has one: a `#`
+/// before the first `"` starts a comment; after the closing `"` only a comment may follow.
+fn split_description(raw: &str) -> Result<(&str, Option<String>), String> {
+    let quote = raw.find('"');
+    let hash = raw.find('#');
+    let Some(q) = quote.filter(|&q| hash.is_none_or(|h| q < h)) else {
+        return Ok((raw.split('#').next().unwrap_or("").trim_end(), None));
+    };
+    let rest = &raw[q + 1..];
+    let close = rest
+        .find('"')
+        .ok_or_else(|| "the description has no closing `\"`".to_string())?;
+    let after = rest[close + 1..].trim_start();
+    if !after.is_empty() && !after.starts_with('#') {
+        return Err(format!("unexpected `{after}` after the description"));
+    }
+    let text = rest[..close].trim();
+    Ok((
+        raw[..q].trim_end(),
+        (!text.is_empty()).then(|| text.to_string()),
+    ))
 }
 
 /// Parse one schema file, adding its objects to `out`. An object or a field defined
@@ -356,6 +387,47 @@ mod tests {
         assert_eq!(
             objects["widget.part"].field("owner").map(|f| &f.ty),
             Some(&FieldType::Ref("customer".into()))
+        );
+    }
+
+    #[test]
+    fn reads_descriptions_and_does_without_them() {
+        let objects = parse(
+            "object w\n  id string  \"Unique identifier for the object.\"\n  \
+             size integer? absent update  \"Size in #units, or null.\"  # a comment\n  \
+             kind string  # \"not a description\"\n  plain bool\n",
+        )
+        .expect("parses");
+        let w = &objects["w"];
+        let description = |f: &str| w.field(f).and_then(|f| f.description.clone());
+        assert_eq!(
+            description("id").as_deref(),
+            Some("Unique identifier for the object.")
+        );
+        let size = w.field("size").expect("size");
+        assert!(size.nullable && size.absent && size.updatable);
+        assert_eq!(
+            size.description.as_deref(),
+            Some("Size in #units, or null.")
+        );
+        assert_eq!(description("kind"), None);
+        assert_eq!(description("plain"), None);
+    }
+
+    #[test]
+    fn refuses_a_malformed_description() {
+        let err = |text: &str| parse(text).expect_err("refused");
+        assert_eq!(
+            err("object w\n  id string \"Unique\n"),
+            "t.schema:2: the description has no closing `\"`"
+        );
+        assert_eq!(
+            err("object w\n  id string \"Unique.\" absent\n"),
+            "t.schema:2: unexpected `absent` after the description"
+        );
+        assert_eq!(
+            err("object w\n  \"Unique.\"\n"),
+            "t.schema:2: a description without a field"
         );
     }
 
