@@ -11,6 +11,7 @@ mod preview;
 mod run;
 #[cfg(feature = "serve")]
 mod serve;
+mod trigger;
 
 use std::path::{Path, PathBuf};
 
@@ -76,8 +77,19 @@ pub enum Command {
     Run {
         file: PathBuf,
         /// A Stripe event (JSON), or a bare object with --type.
-        #[arg(long, required_unless_present = "events")]
+        #[arg(long, required_unless_present_any = ["events", "at", "input"])]
         event: Option<PathBuf>,
+        /// Run the scheduled workflows (`on schedule`) at the slot at TIME
+        /// (`2027-01-01T14:00:00Z`; see `flow schedule`).
+        #[arg(long, value_name = "TIME", value_parser = parse_now, conflicts_with_all = ["event", "events", "input", "now"])]
+        at: Option<i64>,
+        /// Run the on-demand workflow (`on demand (…)`) with this input: a JSON object
+        /// of its inputs, checked first (every problem listed, nothing run).
+        #[arg(long, value_name = "INPUT.json", conflicts_with_all = ["event", "events", "at"])]
+        input: Option<PathBuf>,
+        /// Only the workflow of this name.
+        #[arg(long, value_name = "NAME")]
+        workflow: Option<String>,
         /// A stream of events, one JSON event per line (`-`: standard input); one
         /// report line per workflow triggered, in input order.
         #[arg(long, conflicts_with_all = ["event", "live"], value_name = "EVENTS.jsonl")]
@@ -109,6 +121,24 @@ pub enum Command {
         /// seconds (default: the time each run starts).
         #[arg(long, value_name = "TIME", value_parser = parse_now)]
         now: Option<i64>,
+    },
+    /// List the coming slots of a file's scheduled workflows (`on schedule`), in
+    /// their time zone and in UTC.
+    Schedule {
+        file: PathBuf,
+        /// From this time (default: now).
+        #[arg(long, value_name = "TIME", value_parser = parse_now)]
+        from: Option<i64>,
+        /// Up to this time (default: the next 10 slots of each workflow).
+        #[arg(long, value_name = "TIME", value_parser = parse_now)]
+        to: Option<i64>,
+        /// Only the workflow of this name.
+        #[arg(long, value_name = "NAME")]
+        workflow: Option<String>,
+        /// `json`: an array of `{"workflow", "cron", "timezone", "description",
+        /// "slots": [{"local", "utc", "unix"}]}`.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// Rewrite flow files in the canonical layout (folders: every .flow file under
     /// them); `-` formats standard input to standard output.
@@ -322,26 +352,41 @@ pub fn dispatch(command: Command) -> i32 {
             outbox,
             verbose,
             now,
+            at,
+            input,
+            workflow,
         } => {
-            let input = match (&events, &event) {
-                (Some(path), _) => run::Input::Stream(path, jobs),
-                (None, Some(path)) => run::Input::One(path),
-                (None, None) => run::Input::Stream(Path::new("-"), jobs),
+            let input = match (&events, &event, at, &input) {
+                (_, _, Some(t), _) => run::Input::At(t),
+                (_, _, None, Some(path)) => run::Input::Demand(path),
+                (Some(path), ..) => run::Input::Stream(path, jobs),
+                (None, Some(path), ..) => run::Input::One(path),
+                (None, None, ..) => run::Input::Stream(Path::new("-"), jobs),
             };
             let format = format.unwrap_or(match input {
-                run::Input::One(_) => Format::Text,
                 run::Input::Stream(..) => Format::Json,
+                _ => Format::Text,
             });
             run::run(
                 &file,
                 input,
-                event_type.as_deref(),
-                objects.as_deref(),
-                format,
-                live.then_some(run::LiveOptions { outbox, verbose }),
-                now,
+                run::Options {
+                    event_type: event_type.as_deref(),
+                    objects: objects.as_deref(),
+                    format,
+                    live: live.then_some(run::LiveOptions { outbox, verbose }),
+                    now,
+                    workflow: workflow.as_deref(),
+                },
             )
         }
+        Command::Schedule {
+            file,
+            from,
+            to,
+            workflow,
+            format,
+        } => trigger::schedule(&file, from, to, workflow.as_deref(), format),
         Command::Fmt { paths, check } => fmt::fmt(&paths, check),
         Command::Compile { file, emit } => compile::compile(&file, &emit),
         Command::Events { filter, format } => catalog::events(filter.as_deref(), format),

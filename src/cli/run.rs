@@ -10,24 +10,43 @@ use flow_vm::{self as vm, Event, Status};
 use super::output::{
     build_runnable, known_event_type, print_plain, terminal_safe, triggered, Stdout,
 };
-use super::Format;
+use super::{trigger, Format};
 
 /// Where `flow run` takes its events from.
 pub enum Input<'a> {
     One(&'a Path),
     /// A file of JSON lines (`-`: standard input), with a number of worker threads.
     Stream(&'a Path, Option<usize>),
+    /// `--at TIME`: the scheduled workflows that have a slot then.
+    At(i64),
+    /// `--input FILE`: an on-demand workflow, with this input.
+    Demand(&'a Path),
 }
 
-pub fn run(
-    file: &Path,
-    input: Input<'_>,
-    event_type: Option<&str>,
-    objects: Option<&Path>,
-    format: Format,
-    live: Option<LiveOptions>,
-    now: Option<i64>,
-) -> i32 {
+/// How `flow run` runs, beside where its events come from.
+pub struct Options<'a> {
+    /// `--type`: the event type of a bare object.
+    pub event_type: Option<&'a str>,
+    /// `--objects DIR`.
+    pub objects: Option<&'a Path>,
+    pub format: Format,
+    /// `--live` and its options.
+    pub live: Option<LiveOptions>,
+    /// `--now TIME`.
+    pub now: Option<i64>,
+    /// `--workflow NAME`: only that workflow.
+    pub workflow: Option<&'a str>,
+}
+
+pub fn run(file: &Path, input: Input<'_>, opts: Options<'_>) -> i32 {
+    let Options {
+        event_type,
+        objects,
+        format,
+        live,
+        now,
+        workflow,
+    } = opts;
     let loaded = match build_runnable(file, "not run") {
         Ok(b) => b,
         Err(code) => return code,
@@ -38,6 +57,20 @@ pub fn run(
     }
     let event_path = match input {
         Input::One(path) => path,
+        Input::At(at) => {
+            let runs = match trigger::schedule_runs(build, file, at, workflow) {
+                Ok(r) => r,
+                Err(code) => return code,
+            };
+            return run_each(settings, source, &runs, objects, format, live);
+        }
+        Input::Demand(path) => {
+            let runs = match trigger::demand_runs(build, file, path, workflow, now) {
+                Ok(r) => r,
+                Err(code) => return code,
+            };
+            return run_each(settings, source, &runs, objects, format, live);
+        }
         Input::Stream(path, jobs) => {
             // `--live` does not go with `--events` (clap says so).
             let recording = match flow_project::recording(objects) {
@@ -79,8 +112,31 @@ pub fn run(
         }
     };
     let matching = triggered(build, file, &event);
+    let matching: Vec<&flow_program::Program> = match workflow {
+        Some(name) => matching.into_iter().filter(|p| p.name == name).collect(),
+        None => matching,
+    };
+    let runs: Vec<(&flow_program::Program, Event)> =
+        matching.into_iter().map(|p| (p, event.clone())).collect();
+    run_each(settings, source, &runs, objects, format, live)
+}
+
+/// Run each workflow on its event, through one set of bindings; the reports on
+/// standard output. Exit 1 when a run failed.
+fn run_each(
+    settings: &flow_project::settings::Settings,
+    source: &std::sync::Arc<flow_syntax::SourceFile>,
+    runs: &[(&flow_program::Program, Event)],
+    objects: Option<&Path>,
+    format: Format,
+    live: Option<LiveOptions>,
+) -> i32 {
+    let Some((_, first)) = runs.first() else {
+        return 0;
+    };
+    let matching: Vec<&flow_program::Program> = runs.iter().map(|(p, _)| *p).collect();
     let mut bindings: Box<dyn Bindings> = match live {
-        Some(opts) => match live_bindings(settings, &matching, &event, &opts) {
+        Some(opts) => match live_bindings(settings, &matching, first, &opts) {
             Ok(b) => Box::new(b),
             Err(d) => {
                 print_plain(&d, None);
@@ -101,8 +157,8 @@ pub fn run(
     let mut failed = false;
     let mut out = Stdout::lock();
     // Every triggered workflow runs, also when the reader of the output has gone.
-    for p in matching {
-        let report = vm::run(p, source, &event, bindings.as_mut());
+    for (p, event) in runs {
+        let report = vm::run(p, source, event, bindings.as_mut());
         failed |= report.status == Status::Failed;
         match format {
             Format::Json => out.line(&report.to_json().to_string()),

@@ -94,7 +94,20 @@ pub fn check_file(
             seen.insert(&tw.name, sp);
         }
     }
-    let tests = test_case::check_tests(&file.tests, &source, env, &custom, &mut diagnostics);
+    let mut inputs: Vec<(String, Ty)> = workflows
+        .iter()
+        .flat_map(|w| w.inputs.iter())
+        .map(|i| (i.name.clone(), trigger::input_ty(&i.ty, i.optional)))
+        .collect();
+    inputs.extend(trigger::subject_inputs(&file.subject_inputs, env));
+    let tests = test_case::check_tests(
+        &file.tests,
+        &source,
+        env,
+        &custom,
+        &inputs,
+        &mut diagnostics,
+    );
     (
         Checked {
             source,
@@ -134,6 +147,9 @@ pub struct Checker<'s> {
     /// A workflow started without an event (`scheduled`, `on-demand`): there is no
     /// `event` and no field of one.
     no_event: Option<&'static str>,
+    /// In a test of on-demand workflows: the inputs, read from the test's input
+    /// (`data.object`) by name, with their types.
+    input_fields: Vec<(String, Ty)>,
 }
 
 /// An action by name: built in, or declared in the file.
@@ -176,12 +192,19 @@ impl<'s> Checker<'s> {
             custom: std::rc::Rc::from(Vec::new()),
             diagnostics: Vec::new(),
             no_event: None,
+            input_fields: Vec::new(),
         }
     }
 
     /// Type `data.object` as this object type (`None`: dynamic JSON).
     pub fn set_object(&mut self, object: Option<String>) {
         self.object = object;
+    }
+
+    /// Read these names from `data.object` with these types (the inputs of
+    /// on-demand workflows, in their tests).
+    pub fn set_input_fields(&mut self, fields: Vec<(String, Ty)>) {
+        self.input_fields = fields;
     }
 
     pub fn locals_count(&self) -> u16 {
@@ -1132,7 +1155,15 @@ impl<'s> Checker<'s> {
         let lib = self.env.lib;
         let is_resource = |o: &str| lib.object(o).is_some_and(|d| d.field("id").is_some());
         // The type at each point of the path: after `k` segments.
-        let local_ty = self.lookup_local(&first.name).map(|l| l.ty.clone());
+        let local_ty = self
+            .lookup_local(&first.name)
+            .map(|l| l.ty.clone())
+            .or_else(|| {
+                self.input_fields
+                    .iter()
+                    .find(|(n, _)| *n == first.name)
+                    .map(|(_, t)| t.clone())
+            });
         let own = self.object.clone().filter(|o| {
             local_ty.is_none()
                 && first.name != "event"
@@ -1629,7 +1660,38 @@ impl<'s> Checker<'s> {
                 span: sp,
             };
         }
-        // 4. a field of data.object
+        // 4. a field of data.object: an input, in a test of on-demand workflows
+        if let Some((_, ty)) = self.input_fields.iter().find(|(n, _)| *n == first.name) {
+            let ty = ty.clone();
+            let conv = match ty.base() {
+                Ty::Ref(_) => Conv::Ref,
+                Ty::Str | Ty::Enum(_) => Conv::Str,
+                Ty::Int => Conv::Int,
+                Ty::Bool => Conv::Bool,
+                Ty::Timestamp => Conv::Timestamp,
+                Ty::Currency => Conv::Currency,
+                _ => Conv::Json,
+            };
+            let ty = if conv == Conv::Json { Ty::Json } else { ty };
+            let t = TExpr {
+                kind: TExprKind::Field(FieldRead {
+                    root: Root::Object,
+                    path: vec![first.name.clone()],
+                    conv,
+                    required: !ty.is_nullable(),
+                    display: first.name.clone(),
+                }),
+                ty,
+                span: first.span,
+            };
+            return self.walk(
+                t,
+                Root::Object,
+                &p.segments[1..],
+                first.name.clone(),
+                &dotted_prefix,
+            );
+        }
         let object_has = |cx: &Self, n: &str| match cx.object_def() {
             Some(d) => d.field(n).is_some(),
             None => cx.object.is_none() && cx.no_event.is_none(),

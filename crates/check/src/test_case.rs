@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use super::tree::{Lit, TExpr, TExprKind, TStmt};
-use super::{did_you_mean, phrase, Checker, Env};
+use super::{did_you_mean, phrase, Checker, Env, Ty};
 use flow_stdlib::money::Currency;
 use flow_stdlib::{FieldDef, FieldType};
 use flow_syntax::ast::{self, ExprKind, StrPart};
@@ -142,6 +142,7 @@ pub fn check_tests(
     source: &Arc<SourceFile>,
     env: &Env<'_>,
     custom: &std::rc::Rc<[super::CustomAction]>,
+    inputs: &[(String, Ty)],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<TTest> {
     let mut seen: HashMap<&str, Span> = HashMap::new();
@@ -164,6 +165,7 @@ pub fn check_tests(
             env: *env,
             source: source.clone(),
             diagnostics: Vec::new(),
+            inputs: inputs.to_vec(),
         };
         out.push(tc.test(t));
         diagnostics.append(&mut tc.diagnostics);
@@ -178,6 +180,8 @@ struct TestChecker<'s> {
     /// The test file: paths in it are relative to it (read through `env.loader`).
     source: Arc<SourceFile>,
     diagnostics: Vec<Diagnostic>,
+    /// The inputs of the file's on-demand workflows.
+    inputs: Vec<(String, Ty)>,
 }
 
 impl TestChecker<'_> {
@@ -309,6 +313,27 @@ impl TestChecker<'_> {
     fn given(&mut self, g: &ast::Given) -> Option<TGiven> {
         let lib = self.env.lib;
         let (event_type, event, strict, span) = match &g.event {
+            ast::GivenEvent::Partial { event_type, object }
+                if event_type.name == flow_program::SCHEDULE
+                    || event_type.name == flow_program::DEMAND =>
+            {
+                let event = if event_type.name == flow_program::SCHEDULE {
+                    self.schedule_given(object)?
+                } else {
+                    let input = self.demand_given(object)?;
+                    self.cx.set_input_fields(self.inputs.clone());
+                    input
+                };
+                let objects = self.given_objects(g)?;
+                self.cx.set_object(None);
+                return Some(TGiven {
+                    event_type: event_type.name.clone(),
+                    event,
+                    strict: false,
+                    objects,
+                    span: object.span,
+                });
+            }
             ast::GivenEvent::Partial { event_type, object } => {
                 let Some(def) = lib.event(&event_type.name) else {
                     let close =
@@ -354,7 +379,24 @@ impl TestChecker<'_> {
                 (t, event, false, *span)
             }
         };
-        let objects = match &g.with {
+        let objects = self.given_objects(g)?;
+        let object_type = lib
+            .event(&event_type)
+            .and_then(|e| e.object.clone())
+            .filter(|o| lib.object(o).is_some());
+        self.cx.set_object(object_type);
+        Some(TGiven {
+            event_type,
+            event,
+            strict,
+            objects,
+            span,
+        })
+    }
+
+    /// `with [ … ]` or `with "folder"`: the objects the bindings know.
+    fn given_objects(&mut self, g: &ast::Given) -> Option<Vec<Json>> {
+        Some(match &g.with {
             None => Vec::new(),
             Some(ast::GivenObjects::Inline(list)) => self.inline_objects(list)?,
             Some(ast::GivenObjects::Path { path, span }) => {
@@ -370,19 +412,74 @@ impl TestChecker<'_> {
                     }
                 }
             }
-        };
-        let object_type = lib
-            .event(&event_type)
-            .and_then(|e| e.object.clone())
-            .filter(|o| lib.object(o).is_some());
-        self.cx.set_object(object_type);
-        Some(TGiven {
-            event_type,
-            event,
-            strict,
-            objects,
-            span,
         })
+    }
+
+    /// `given schedule { at: 2027-01-01T14:00:00Z }`: the slot the scheduled
+    /// workflows run at (a run of those that have a slot then).
+    fn schedule_given(&mut self, object: &ast::Expr) -> Option<Json> {
+        let bad = |tc: &mut Self, span: Span| {
+            tc.error(
+                Diagnostic::error("E0706", "a schedule's test gives the slot: `given schedule { at: TIME }`")
+                    .with_label(span, "expected `{ at: 2027-01-01T14:00:00Z }`")
+                    .with_help("`at` is the time of a slot of the scheduled workflows (`flow schedule FILE` lists them)"),
+            );
+            None
+        };
+        let ExprKind::Map(entries) = &object.kind else {
+            return bad(self, object.span);
+        };
+        let [(key, value)] = entries.as_slice() else {
+            return bad(self, object.span);
+        };
+        if key.name != "at" {
+            return bad(self, key.span);
+        }
+        let TExprKind::Lit(Lit::Time(at)) = self.cx.expr(value).kind else {
+            return bad(self, value.span);
+        };
+        Some(serde_json::json!({
+            "id": format!("schedule:{}", TEST_EVENT_ID),
+            "object": "event",
+            "type": flow_program::SCHEDULE,
+            "created": at,
+            "data": { "object": {} },
+        }))
+    }
+
+    /// `given demand { customer: "cus_1", credit: 25 USD, … }`: the input of the
+    /// on-demand workflows, as `flow invoke` would send it (checked when the test runs).
+    fn demand_given(&mut self, object: &ast::Expr) -> Option<Json> {
+        let ExprKind::Map(entries) = &object.kind else {
+            self.error(
+                Diagnostic::error("E0706", "an on-demand test gives the input: `given demand { name: value, … }`")
+                    .with_label(object.span, "not an object")
+                    .with_help("write each input the workflow declares, e.g. `{ customer: \"cus_1\", credit: 25 USD }`"),
+            );
+            return None;
+        };
+        let mut input = Map::new();
+        for (key, value) in entries {
+            let json = match &value.kind {
+                ExprKind::Money { .. } => match self.cx.expr(value).kind {
+                    TExprKind::Lit(Lit::Money(m)) => {
+                        serde_json::json!({"amount": m.minor, "currency": m.currency.api_code()})
+                    }
+                    _ => return None,
+                },
+                _ => match self.cx.expr(value).kind {
+                    TExprKind::Lit(Lit::Time(t) | Lit::Duration(t)) => Json::from(t),
+                    _ => self.any_json(value, &key.name)?,
+                },
+            };
+            input.insert(key.name.clone(), json);
+        }
+        Some(serde_json::json!({
+            "id": format!("demand:{}", TEST_EVENT_ID),
+            "object": "event",
+            "type": flow_program::DEMAND,
+            "data": { "object": input },
+        }))
     }
 
     fn event_file(&mut self, path: &str, span: Span) -> Option<Json> {
@@ -1070,6 +1167,7 @@ mod tests {
             &source,
             &Env::new(flow_stdlib::builtin()),
             &std::rc::Rc::from(Vec::new()),
+            &[],
             &mut diags,
         );
         (tests, diags)

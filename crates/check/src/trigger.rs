@@ -14,6 +14,51 @@ use crate::Checker;
 /// The types an input may have, for help texts.
 const INPUT_TYPES: &str = "bool, integer, decimal, string, timestamp, duration, currency, money, metadata, json, ref<OBJECT>, list<TYPE>, enum(a|b)";
 
+/// The type of an input's value in the language, from its spec (for the tests of
+/// on-demand workflows).
+pub(crate) fn input_ty(t: &InputType, optional: bool) -> Ty {
+    let ty = match t {
+        InputType::Bool => Ty::Bool,
+        InputType::Integer => Ty::Int,
+        InputType::Decimal => Ty::Decimal,
+        InputType::String => Ty::Str,
+        InputType::Timestamp => Ty::Timestamp,
+        InputType::Duration => Ty::Duration,
+        InputType::Currency => Ty::Currency,
+        InputType::Money => Ty::Money,
+        InputType::Ref(o) => Ty::Ref(o.clone()),
+        InputType::List(i) => Ty::List(Box::new(input_ty(i, false))),
+        InputType::Metadata => Ty::Metadata,
+        InputType::Enum(_) | InputType::Json => Ty::Json,
+    };
+    if optional {
+        ty.nullable()
+    } else {
+        ty
+    }
+}
+
+/// The inputs of the on-demand workflows of the file a test file tests, typed (those
+/// whose type is wrong are that file's to report).
+pub(crate) fn subject_inputs(decls: &[ast::InputDecl], env: &crate::Env<'_>) -> Vec<(String, Ty)> {
+    let cx = Checker::new(*env);
+    decls
+        .iter()
+        .filter_map(|d| {
+            let (text, optional) = match d.ty.strip_suffix('?') {
+                Some(t) => (t, true),
+                None => (d.ty.as_str(), false),
+            };
+            let (_, ty) = cx.input_type(text).ok()?;
+            let optional = optional || d.default.is_some();
+            Some((
+                d.name.name.clone(),
+                if optional { ty.nullable() } else { ty },
+            ))
+        })
+        .collect()
+}
+
 impl Checker<'_> {
     /// Check a schedule: the cron text and the zone, each error on its span.
     pub(crate) fn schedule(

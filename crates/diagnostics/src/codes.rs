@@ -507,6 +507,27 @@ pub const ALL: &[Code] = &[
         example: None,
     },
     Code {
+        code: "E0911",
+        severity: Severity::Error,
+        summary: "`flow run --at TIME` at a time that is not a slot of any scheduled workflow of the file (or `flow schedule` with an empty range)",
+        explanation: "`flow run --at TIME` at a time that is not a slot of any scheduled workflow of the file (or `flow schedule` with an empty range). The help gives each workflow's slots before and after TIME; `flow schedule FILE` lists the coming ones.",
+        example: None,
+    },
+    Code {
+        code: "E0912",
+        severity: Severity::Error,
+        summary: "The input given with `flow run --input` does not match the on-demand workflow's inputs: every problem is listed, and nothing runs",
+        explanation: "The input given with `flow run --input` does not match the on-demand workflow's inputs: every problem is listed, and nothing runs. The input is a JSON object with one key per input: missing and unknown keys (with a did-you-mean), values of the wrong type, currencies Stripe does not know and amounts finer than their currency are all reported together. Money is `{\"amount\": 1250, \"currency\": \"usd\"}` (minor units) or `\"12.50 USD\"`.",
+        example: None,
+    },
+    Code {
+        code: "E0913",
+        severity: Severity::Error,
+        summary: "`--at`, `--input` or `flow schedule` on a file without a workflow of that kind, `--workflow NAME` naming none of them, or several on-demand workflows and no `--workflow`",
+        explanation: "`--at`, `--input` or `flow schedule` on a file without a workflow of that kind, `--workflow NAME` naming none of them, or several on-demand workflows and no `--workflow`. `--at` runs scheduled workflows (`on schedule`), `--input` one on-demand workflow (`on demand (…)`).",
+        example: None,
+    },
+    Code {
         code: "E0920",
         severity: Severity::Error,
         summary: "`flow serve`: the `[serve]` section of `flow.toml` is invalid, or `--workers 0`",

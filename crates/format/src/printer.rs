@@ -224,6 +224,7 @@ impl<'a> Printer<'a> {
             workflows,
             tests,
             actions,
+            subject_inputs: _,
         } = file;
         let mut items: Vec<(u32, Item)> = Vec::new();
         items.extend(workflows.iter().map(|w| (w.span.start, Item::Workflow(w))));

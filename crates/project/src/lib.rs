@@ -28,7 +28,7 @@ use flow_syntax::{Diagnostic, SourceFile};
 
 pub use load::{
     build_file, build_file_with_actions, load_settings, read_json, read_source, recording, stem,
-    subject_actions, FsLoader, LoadedFile,
+    subject_actions, subject_inputs, FsLoader, LoadedFile,
 };
 
 /// The result of the front half of the pipeline for one file.
@@ -71,7 +71,13 @@ pub fn build_at(
     let env = Env::new(flow_stdlib::builtin())
         .with_business(settings.business())
         .with_loader(&FsLoader);
-    build_with_actions(source, &env, &stem(path), &subject_actions(path))
+    build_with_subject(
+        source,
+        &env,
+        &stem(path),
+        &subject_actions(path),
+        subject_inputs(path),
+    )
 }
 
 /// [`build`] in a given environment: any standard library, business and loader.
@@ -88,7 +94,20 @@ pub fn build_with_actions(
     default_name: &str,
     actions: &[flow_syntax::ast::ActionDecl],
 ) -> Build {
+    build_with_subject(source, env, default_name, actions, Vec::new())
+}
+
+/// [`build_with_actions`], with the inputs of the on-demand workflows a test file's
+/// tests give (those of the file it tests).
+pub fn build_with_subject(
+    source: &Arc<SourceFile>,
+    env: &Env<'_>,
+    default_name: &str,
+    actions: &[flow_syntax::ast::ActionDecl],
+    inputs: Vec<flow_syntax::ast::InputDecl>,
+) -> Build {
     let mut parsed = flow_syntax::parse(source);
+    parsed.file.subject_inputs = inputs;
     let own: Vec<String> = parsed
         .file
         .actions

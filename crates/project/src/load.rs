@@ -27,24 +27,40 @@ pub fn build_file(path: &Path) -> Result<LoadedFile, Diagnostic> {
     build_file_with_actions(path, &subject_actions(path))
 }
 
+/// The file a test file `NAME.test.flow` tests, `NAME.flow` beside it, parsed (none
+/// for another file, or when it cannot be read).
+fn subject(path: &Path) -> Option<flow_syntax::ast::File> {
+    let stem = path.file_name()?.to_str()?.strip_suffix(".test.flow")?;
+    let text = std::fs::read_to_string(path.with_file_name(format!("{stem}.flow"))).ok()?;
+    Some(flow_syntax::parse(&SourceFile::new("subject", text)).file)
+}
+
 /// The custom actions a test file `NAME.test.flow` may expect: those `NAME.flow`
 /// beside it declares (none for another file).
 pub fn subject_actions(path: &Path) -> Vec<flow_syntax::ast::ActionDecl> {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.strip_suffix(".test.flow"))
-        .map(|stem| path.with_file_name(format!("{stem}.flow")))
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .map(|text| {
-            flow_syntax::parse(&SourceFile::new("subject", text))
-                .file
-                .actions
+    subject(path).map(|f| f.actions).unwrap_or_default()
+}
+
+/// The inputs of the on-demand workflows of the file a test file `NAME.test.flow`
+/// tests (none for another file): its tests give them and expect what is done with
+/// them.
+pub fn subject_inputs(path: &Path) -> Vec<flow_syntax::ast::InputDecl> {
+    subject(path)
+        .map(|f| {
+            f.workflows
+                .into_iter()
+                .flat_map(|w| match w.trigger {
+                    flow_syntax::ast::Trigger::Demand { inputs, .. } => inputs,
+                    _ => Vec::new(),
+                })
+                .collect()
         })
         .unwrap_or_default()
 }
 
 /// [`build_file`] with the custom actions of another file in scope (see
-/// [`crate::build_with_actions`]).
+/// [`crate::build_with_actions`]), and the inputs of the on-demand workflows of the
+/// file a test file tests.
 pub fn build_file_with_actions(
     path: &Path,
     actions: &[flow_syntax::ast::ActionDecl],
@@ -54,7 +70,8 @@ pub fn build_file_with_actions(
     let env = flow_check::Env::new(flow_stdlib::builtin())
         .with_business(settings.business())
         .with_loader(&FsLoader);
-    let build = crate::build_with_actions(&source, &env, &stem(path), actions);
+    let build =
+        crate::build_with_subject(&source, &env, &stem(path), actions, subject_inputs(path));
     Ok(LoadedFile {
         source,
         settings,

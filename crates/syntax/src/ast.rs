@@ -18,6 +18,9 @@ pub struct File {
     pub tests: Vec<Test>,
     /// `action NAME url: "…" { … }` declarations, in file order.
     pub actions: Vec<ActionDecl>,
+    /// Not written in the file: for a test file `NAME.test.flow`, the inputs of the
+    /// on-demand workflows of `NAME.flow`, which its tests give and expect.
+    pub subject_inputs: Vec<InputDecl>,
 }
 
 /// `action NAME url: "https://…" { PARAM: TYPE … }`: a custom action, carried out as

@@ -342,15 +342,7 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: 
         .strip_suffix(".test.flow")
         .map(|stem| path.with_file_name(format!("{stem}.flow")));
     // The custom actions the tested file declares can be expected here too.
-    let subject_actions = subject_path
-        .as_deref()
-        .and_then(|sp| std::fs::read_to_string(sp).ok())
-        .map(|text| {
-            flow_syntax::parse(&SourceFile::new("subject", text))
-                .file
-                .actions
-        })
-        .unwrap_or_default();
+    let subject_actions = flow_project::subject_actions(path);
     let built = match flow_project::build_file_with_actions(path, &subject_actions) {
         Ok(b) => b,
         Err(d) => {
@@ -613,10 +605,42 @@ pub fn run_test(
     for (method, answer) in &t.answers {
         bindings.answer(method, answer.clone());
     }
+    let at = event.now.unwrap_or(0);
     let matching: Vec<_> = programs
         .iter()
-        .filter(|(p, _)| p.trigger == given.event_type)
+        .filter(|(p, _)| p.trigger == given.event_type && has_slot(p, at))
         .collect();
+    if matching.is_empty() && given.event_type == flow_program::SCHEDULE {
+        let slots: Vec<String> = programs
+            .iter()
+            .filter_map(|(p, _)| {
+                let s = p.schedule.as_ref()?;
+                let sched = flow_stdlib::cron::Schedule::parse(&s.cron, &s.timezone).ok()?;
+                let next = sched.next_after(at)?;
+                Some(format!(
+                    "\"{}\" next at {}",
+                    p.name,
+                    vm::value::format_timestamp(next)
+                ))
+            })
+            .collect();
+        return vec![Failure::new(
+            Diagnostic::error(
+                "E0803",
+                format!(
+                    "no scheduled workflow in {} has a slot at {}",
+                    files.join(" or "),
+                    vm::value::format_timestamp(at)
+                ),
+            )
+            .with_label(given.span, "no workflow runs at this time")
+            .with_help(if slots.is_empty() {
+                "there are no scheduled workflows to test".to_string()
+            } else {
+                format!("give the time of a slot: {}", slots.join("; "))
+            }),
+        )];
+    }
     if matching.is_empty() {
         let mut triggers: Vec<&str> = programs.iter().map(|(p, _)| p.trigger.as_str()).collect();
         triggers.dedup();
@@ -937,6 +961,16 @@ fn split_not_set(err: &str) -> (String, String) {
 fn not_set_where(err: &str) -> String {
     let at = err.find(vm::NOT_SET).map_or(0, |i| i + vm::NOT_SET.len());
     format!("the given {}", &err[at..])
+}
+
+/// Whether a workflow runs at `at`: any workflow but a scheduled one, and that one
+/// when `at` is one of its slots.
+fn has_slot(p: &Program, at: i64) -> bool {
+    match &p.schedule {
+        None => true,
+        Some(s) => flow_stdlib::cron::Schedule::parse(&s.cron, &s.timezone)
+            .is_ok_and(|sched| sched.is_slot(at)),
+    }
 }
 
 #[cfg(test)]
