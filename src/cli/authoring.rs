@@ -222,11 +222,13 @@ pub enum TestFormat {
     Junit,
 }
 
+/// `flow test`; `coverage` is `--coverage`, with its `--threshold` (0 without one).
 pub fn test(
     paths: &[PathBuf],
     now: Option<i64>,
     filter: Option<String>,
     format: TestFormat,
+    coverage: Option<u32>,
 ) -> i32 {
     let paths = if paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -243,9 +245,25 @@ pub fn test(
         TestFormat::Junit => flow_testing::Format::Junit,
     };
     printer.filter = filter.clone();
+    if coverage.is_some() {
+        printer.coverage = Some(flow_testing::Coverage::default());
+    }
     let summary = flow_testing::run_paths(&paths, &mut printer, now);
+    let below = match (coverage, &printer.coverage) {
+        (Some(threshold), Some(c)) if !c.meets(threshold) => {
+            let (covered, total) = c.counts();
+            Some(format!(
+                "error: coverage {}% ({covered} of {total} outcomes) is below the threshold of {threshold}%",
+                flow_testing::coverage::percent_text(covered, total)
+            ))
+        }
+        _ => None,
+    };
     let _ = out.flush();
-    if summary.failed > 0 {
+    if let Some(message) = &below {
+        eprintln!("{message}");
+    }
+    if summary.failed > 0 || below.is_some() {
         1
     } else if filter.is_some() && summary.passed == 0 {
         // A filter that selects nothing is a mistake in the command (the note says so).

@@ -290,6 +290,14 @@ pub enum Command {
         /// `<testcase>` per test, with a `<failure>` for each failure.
         #[arg(long, value_enum, default_value = "text", verbatim_doc_comment)]
         format: authoring::TestFormat,
+        /// Report which outcomes (true, false) of each `when` and `if` condition the
+        /// tests took, per workflow of the files tested: after the summary (text), as a
+        /// `{"coverage": …}` line (json), or on stderr (junit).
+        #[arg(long)]
+        coverage: bool,
+        /// With --coverage: fail (exit 1) when the outcomes taken are below N percent.
+        #[arg(long, value_name = "N", requires = "coverage", value_parser = clap::value_parser!(u32).range(0..=100))]
+        threshold: Option<u32>,
     },
     /// Run the active workflows on Stripe's webhooks (POST /webhook), with a run log.
     #[cfg(feature = "serve")]
@@ -466,7 +474,15 @@ pub fn dispatch(command: Command) -> i32 {
             now,
             filter,
             format,
-        } => authoring::test(&paths, now, filter, format),
+            coverage,
+            threshold,
+        } => authoring::test(
+            &paths,
+            now,
+            filter,
+            format,
+            coverage.then_some(threshold.unwrap_or(0)),
+        ),
         #[cfg(feature = "serve")]
         Command::Serve(a) => serve::serve(a),
         #[cfg(feature = "serve")]

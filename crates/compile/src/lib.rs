@@ -7,7 +7,7 @@
 
 use flow_check::tree::*;
 use flow_check::Checked;
-pub use flow_program::{disassemble, CallSpec, Op, Pattern, Program, UpdateSpec};
+pub use flow_program::{disassemble, BranchPoint, CallSpec, Op, Pattern, Program, UpdateSpec};
 use flow_syntax::Span;
 
 /// A compiled file: one program per workflow, in file order.
@@ -31,8 +31,10 @@ pub fn compile_workflow(w: &TWorkflow) -> Program {
     c.p.schedule = w.schedule.clone();
     c.p.inputs = w.inputs.clone();
     if let Some(cond) = &w.when {
+        let test = c.here();
         c.expr(cond);
         let jump = c.emit(Op::JumpIfFalse(0), cond.span);
+        c.branch("when", cond.span, test);
         c.stmts(&w.body);
         c.emit(Op::Halt, w.span);
         let skip = c.here();
@@ -82,6 +84,17 @@ impl Compiler {
 
     fn here(&self) -> u32 {
         self.p.code.len() as u32
+    }
+
+    /// A condition whose instructions start at `test`, and whose block starts here.
+    fn branch(&mut self, kind: &'static str, span: Span, test: u32) {
+        let then = self.here();
+        self.p.branches.push(BranchPoint {
+            kind,
+            span,
+            test,
+            then,
+        });
     }
 
     fn patch(&mut self, at: usize, target: u32) {
@@ -139,9 +152,11 @@ impl Compiler {
                 otherwise,
             } => {
                 let mut to_end = Vec::new();
-                for (cond, body) in branches {
+                for (i, (cond, body)) in branches.iter().enumerate() {
+                    let test = self.here();
                     self.expr(cond);
                     let j = self.emit(Op::JumpIfFalse(0), cond.span);
+                    self.branch(if i == 0 { "if" } else { "else if" }, cond.span, test);
                     self.stmts(body);
                     to_end.push(self.emit(Op::Jump(0), cond.span));
                     let next = self.here();

@@ -145,6 +145,20 @@ pub enum ArgKind {
     Account,
 }
 
+/// A `when` condition or an `if`/`else if` condition, for coverage: a run evaluated
+/// it as many times as it reached instruction `test` (the condition's first), and
+/// found it true as many times as it reached `then` (the first of the block it
+/// guards). Not part of the canonical form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BranchPoint {
+    /// `when`, `if` or `else if`.
+    pub kind: &'static str,
+    /// The condition in the source.
+    pub span: Span,
+    pub test: u32,
+    pub then: u32,
+}
+
 /// The trigger of a workflow started by a schedule (`Program::trigger` is
 /// [`SCHEDULE`]): five-field cron in an IANA time zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -268,6 +282,9 @@ pub struct Program {
     /// An on-demand workflow's inputs (left out of the serialized form when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<InputSpec>,
+    /// Its conditions, for coverage (`flow test --coverage`).
+    #[serde(skip)]
+    pub branches: Vec<BranchPoint>,
     pub locals: u16,
     /// The most actions a run carries out (`[run] max_actions`); a setting, so the
     /// version (which hashes the settings) already covers it.
@@ -311,6 +328,7 @@ impl Program {
             stripe: Vec::new(),
             schedule: None,
             inputs: Vec::new(),
+            branches: Vec::new(),
             locals,
             max_actions: DEFAULT_MAX_ACTIONS,
             span,

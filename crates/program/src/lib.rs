@@ -10,8 +10,8 @@ mod disasm;
 mod operand;
 
 pub use bytecode::{
-    ArgKind, CallSpec, InputSpec, InputType, Op, Pattern, Program, ScheduleSpec, StripeArg,
-    StripeSpec, UpdateSpec, DEFAULT_MAX_ACTIONS, DEMAND, SCHEDULE,
+    ArgKind, BranchPoint, CallSpec, InputSpec, InputType, Op, Pattern, Program, ScheduleSpec,
+    StripeArg, StripeSpec, UpdateSpec, DEFAULT_MAX_ACTIONS, DEMAND, SCHEDULE,
 };
 pub use disasm::disassemble;
 pub use operand::{ArithOp, CmpOp, Conv, FieldRead, Func, Lit, Root, Rounding};

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod coverage;
 pub mod expect;
 
 use std::collections::HashSet;
@@ -19,6 +20,7 @@ use flow_check::test_case::{ExpectedStatus, TExpectKind, TTest};
 use flow_diagnostics::{self as diagnostics, Diagnostic};
 use flow_program::{Op, Program};
 
+pub use coverage::Coverage;
 use expect::{Actual, Line};
 use flow_syntax::{SourceFile, Span};
 use flow_vm::{self as vm, Event, RunReport, Status};
@@ -89,6 +91,8 @@ pub struct Printer<'a> {
     pub format: Format,
     /// Run only the tests whose name contains this text.
     pub filter: Option<String>,
+    /// `--coverage`: the outcomes of conditions the tests took, reported at the end.
+    pub coverage: Option<Coverage>,
     records: Vec<Record>,
 }
 
@@ -100,6 +104,7 @@ impl<'a> Printer<'a> {
             color,
             format: Format::Text,
             filter: None,
+            coverage: None,
             records: Vec::new(),
         }
     }
@@ -197,6 +202,9 @@ impl<'a> Printer<'a> {
                     line.push_str(&format!(" ({} filtered out)", summary.filtered_out));
                 }
                 let _ = writeln!(self.out, "{line}");
+                if let Some(c) = &self.coverage {
+                    let _ = write!(self.out, "{}", c.to_text());
+                }
             }
             Format::Json => {
                 let line = serde_json::json!({
@@ -207,10 +215,17 @@ impl<'a> Printer<'a> {
                     }
                 });
                 let _ = writeln!(self.out, "{line}");
+                if let Some(c) = &self.coverage {
+                    let _ = writeln!(self.out, "{}", c.to_json());
+                }
             }
             Format::Junit => {
                 let report = junit(&self.records);
                 let _ = write!(self.out, "{report}");
+                // The XML stays a JUnit report: coverage goes to stderr.
+                if let Some(c) = &self.coverage {
+                    eprint!("{}", c.to_text());
+                }
             }
         }
     }
@@ -355,6 +370,12 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: 
     let tests = &built.build.checked.tests;
     let test_names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
     let is_test_file = subject_path.is_some();
+    if let (Some(c), false) = (printer.coverage.as_mut(), built.build.has_errors()) {
+        // Every workflow of the files tested counts, whether or not a test runs it.
+        for p in &built.build.compiled.programs {
+            c.register(p, &built.source);
+        }
+    }
     if tests.is_empty() && !(is_test_file || mentions_tests(&built.source.text)) {
         return;
     }
@@ -413,6 +434,9 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: 
     for b in subject.iter().chain(std::iter::once(&built)) {
         for p in &b.build.compiled.programs {
             programs.push((p, &b.source));
+            if let Some(c) = printer.coverage.as_mut() {
+                c.register(p, &b.source);
+            }
         }
         names.push(b.source.name.clone());
     }
@@ -421,7 +445,14 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: 
             summary.filtered_out += 1;
             continue;
         }
-        let failures = run_test(t, &programs, &names, &built.source, now);
+        let failures = run_test(
+            t,
+            &programs,
+            &names,
+            &built.source,
+            now,
+            printer.coverage.as_mut(),
+        );
         if failures.is_empty() {
             summary.passed += 1;
         } else {
@@ -580,6 +611,7 @@ pub fn run_test(
     files: &[String],
     source: &Arc<SourceFile>,
     now: Option<i64>,
+    mut coverage: Option<&mut Coverage>,
 ) -> Vec<Failure> {
     let Some(given) = &t.given else {
         return vec![Failure::new(
@@ -663,7 +695,14 @@ pub fn run_test(
     }
     let reports: Vec<RunReport> = matching
         .iter()
-        .map(|(p, s)| vm::run(p, s, &event, &mut bindings))
+        .map(|(p, s)| match coverage.as_deref_mut() {
+            Some(c) => {
+                let (report, visits) = vm::run_counted(p, s, &event, &mut bindings);
+                c.record(p, s, &visits);
+                report
+            }
+            None => vm::run(p, s, &event, &mut bindings),
+        })
         .collect();
     // A field read that the partial object does not set: the test itself is incomplete.
     if let Some(err) = reports

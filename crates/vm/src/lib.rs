@@ -217,12 +217,40 @@ pub fn run(
     event: &Event,
     bindings: &mut dyn Bindings,
 ) -> RunReport {
+    run_in(
+        Machine::new(p, Some(source), event, bindings),
+        p,
+        source,
+        event,
+    )
+    .0
+}
+
+/// [`run`], counting how many times each instruction was reached (for coverage:
+/// see [`flow_program::BranchPoint`]); the counts are indexed like `p.code`.
+pub fn run_counted(
+    p: &Program,
+    source: &SourceFile,
+    event: &Event,
+    bindings: &mut dyn Bindings,
+) -> (RunReport, Vec<u32>) {
     let mut machine = Machine::new(p, Some(source), event, bindings);
+    machine.visits = Some(vec![0; p.code.len()]);
+    run_in(machine, p, source, event)
+}
+
+fn run_in<'a>(
+    mut machine: Machine<'a>,
+    p: &Program,
+    source: &SourceFile,
+    event: &Event,
+) -> (RunReport, Vec<u32>) {
     let mut locals = vec![Value::Null; p.locals as usize];
     let result = match fill_inputs(p, event, &mut locals) {
         Ok(()) => machine.exec(&mut locals),
         Err(e) => Err(e),
     };
+    let visits = machine.visits.take().unwrap_or_default();
     let actions = machine.actions;
     let loops = machine
         .loop_runs
@@ -262,7 +290,7 @@ pub fn run(
     let slot = (p.trigger == flow_program::SCHEDULE)
         .then(|| event.now.map(value::format_timestamp))
         .flatten();
-    RunReport {
+    let report = RunReport {
         workflow: p.name.clone(),
         event: event.id().map(str::to_string),
         event_type: event.event_type().to_string(),
@@ -275,7 +303,8 @@ pub fn run(
         actions,
         loops,
         waits,
-    }
+    };
+    (report, visits)
 }
 
 /// Run a program that leaves a value (the REPL): the value, and the actions taken.
@@ -311,6 +340,8 @@ struct Machine<'a> {
     now: std::cell::Cell<Option<i64>>,
     /// The waits passed: where, and the time each ended.
     waits: Vec<(Span, i64)>,
+    /// For coverage: how many times each instruction was reached.
+    visits: Option<Vec<u32>>,
     /// The `for` loops the run is in, innermost last.
     loops: Vec<ActiveLoop>,
     /// Each loop of the source that ran: where, its limit, how many times its body
@@ -368,6 +399,7 @@ impl<'a> Machine<'a> {
             object: std::cell::OnceCell::new(),
             now: std::cell::Cell::new(None),
             waits: Vec::new(),
+            visits: None,
             loops: Vec::new(),
             loop_runs: Vec::new(),
             at: 0,
@@ -447,6 +479,9 @@ impl<'a> Machine<'a> {
         let code = &self.p.code;
         let mut pc = 0usize;
         while let Some(&op) = code.get(pc) {
+            if let Some(count) = self.visits.as_mut().and_then(|v| v.get_mut(pc)) {
+                *count += 1;
+            }
             let span = self.p.spans.get(pc).copied().unwrap_or_default();
             pc += 1;
             match op {
