@@ -103,8 +103,25 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// The text in the canonical layout, or why it cannot be formatted.
+/// The line that keeps a file as it is written: among the comments before its first
+/// item, `// fmt: off` (a file that shows a layout of its own, such as the compact
+/// `< … >` form).
+pub const OFF: &str = "// fmt: off";
+
+/// Whether the file asks to be left as written ([`OFF`] among its leading comments).
+pub fn left_as_written(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .take_while(|l| l.is_empty() || l.starts_with("//"))
+        .any(|l| l == OFF)
+}
+
+/// The text in the canonical layout, or why it cannot be formatted. A file that says
+/// `// fmt: off` before its first item ([`left_as_written`]) is its own layout.
 pub fn format(text: &str) -> Result<String, Error> {
+    if left_as_written(text) {
+        return Ok(text.to_string());
+    }
     let source = SourceFile::new("input.flow", text);
     let parsed = parse(&source);
     let errors: Vec<Diagnostic> = parsed

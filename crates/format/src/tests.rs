@@ -141,3 +141,29 @@ fn loops_answers_and_expected_stripe_calls() {
     );
     assert_eq!(fmt(&out), out);
 }
+
+#[test]
+fn fmt_off_among_the_leading_comments_keeps_the_file_as_written() {
+    let compact = "// The compact form, shown as written.\n// fmt: off\non payment_intent.succeeded when amount > 1000 USD < email to: \"t@example.com\", body: \"x\" >\n";
+    assert_eq!(fmt(compact), compact);
+    // Only before the first item: further down it is a comment like any other.
+    let later =
+        "on payment_intent.succeeded < email to: \"t@example.com\", body: \"x\" >\n// fmt: off\n";
+    assert_eq!(
+        fmt(later),
+        "on payment_intent.succeeded {\n    email to: \"t@example.com\", body: \"x\"\n}\n// fmt: off\n"
+    );
+    // And the words must be exactly these.
+    assert!(!left_as_written("// fmt: offline notes\non x {}\n"));
+}
+
+#[test]
+fn new_triggers_and_waits_are_laid_out() {
+    let text = "workflow \"G\" on demand (customer: ref<customer>,credit: money, days: integer = 3) { wait   3 days\n wait until now + days * 1 day }\nworkflow \"M\" on schedule \"0 9 1 * *\"   timezone \"America/New_York\" { email to: \"f@example.com\", body: \"x\" }";
+    let out = fmt(text);
+    assert_eq!(
+        out,
+        "workflow \"G\"\non demand (customer: ref<customer>, credit: money, days: integer = 3) {\n    wait 3 days\n    wait until now + days * 1 day\n}\n\nworkflow \"M\"\non schedule \"0 9 1 * *\" timezone \"America/New_York\" {\n    email to: \"f@example.com\", body: \"x\"\n}\n"
+    );
+    assert_eq!(fmt(&out), out);
+}

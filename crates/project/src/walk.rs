@@ -1,11 +1,16 @@
 //! The `.flow` files of a project. One rule for every command (`flow check .`,
 //! `flow test .`, `flow serve .` see the same files): a file named on the command
 //! line is taken as it is; a folder is searched below it for `.flow` files,
-//! skipping hidden folders and files, `target/` folders, and whatever `.gitignore`
-//! (and `.ignore`) files exclude. The result is sorted and without duplicates.
+//! skipping hidden folders and files, `target/` folders, and whatever `.gitignore`,
+//! `.ignore` and `.flowignore` files exclude (`.flowignore`, in the same syntax, is
+//! read by flow alone: fixtures that are wrong on purpose, files kept in a layout of
+//! their own). The result is sorted and without duplicates.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+/// The file of patterns (as in `.gitignore`) that a folder walk of flow leaves out.
+pub const FLOWIGNORE: &str = ".flowignore";
 
 /// The `.flow` files of `paths`. A path that does not exist is an error naming it.
 pub fn flow_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
@@ -44,6 +49,7 @@ fn walk_dir(dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<(), String> {
         .git_global(false)
         .require_git(false)
         .ignore(true)
+        .add_custom_ignore_filename(FLOWIGNORE)
         .filter_entry(|e| {
             !(e.depth() > 0
                 && e.file_type().is_some_and(|t| t.is_dir())
@@ -97,6 +103,12 @@ mod tests {
             .map(|p| p.strip_prefix(d).unwrap().display().to_string())
             .collect();
         assert_eq!(rel, ["a.flow", "sub/b.flow"]);
+        // `.flowignore` leaves out more, for flow alone; a file named is still taken.
+        std::fs::write(d.join(".flowignore"), "sub/b.flow\n").unwrap();
+        let files = flow_files(&[d.to_path_buf()]).unwrap();
+        assert_eq!(files, [d.join("a.flow")]);
+        let named = flow_files(&[d.join("sub/b.flow")]).unwrap();
+        assert_eq!(named, [d.join("sub/b.flow")]);
     }
 
     #[test]
