@@ -6,7 +6,9 @@
 #   2. end to end over generated payment_intent.succeeded events (one per line):
 #      `flow run --events` with the Tag valuable customers template, against jq and
 #      against a Rust program that only parses each line into serde_json::Value;
-#   3. parse + check + compile of a generated file of 10,000 workflows.
+#   3. parse + check + compile of a generated file of 10,000 workflows;
+#   4. flow lsp on a generated file of 500 lines: a one-character didChange until its
+#      diagnostics are ready, formatting, document symbols (benches/src/bin/lsp_change.rs).
 #
 # Usage: scripts/bench.sh   (BENCH_EVENTS=1000000 BENCH_RUNS=3 by default;
 #                            BENCH_CRITERION=0 reuses the last criterion results)
@@ -78,6 +80,9 @@ echo "== check + compile of 10,000 workflows through the binary" >&2
 read -r T_CHECK R_CHECK < <(timed "$BIN/flow" check "$DATA/many.flow")
 PHASES=$("$BIN/compile_phases" 10000)
 
+echo "== flow lsp on a 500-line file" >&2
+LSP=$("$BIN/lsp_change" 500)
+
 JOBS=$(nproc)
 {
     echo "| benchmark | median | ratio | peak memory |"
@@ -109,5 +114,6 @@ JOBS=$(nproc)
 }
 echo
 echo "$PHASES"
+echo "$LSP"
 echo "selected events: flow $FLOW_SELECTED, jq $JQ_SELECTED"
 echo "machine: $(nproc) cores, $(uname -m); load average $(cut -d' ' -f1-3 /proc/loadavg)"

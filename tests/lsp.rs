@@ -1,7 +1,7 @@
 //! `flow lsp` driven by a real editor: Neovim, headless, with the client of
 //! `tests/lsp/editor.lua`. It opens a copy of a template with a field misspelt and
 //! reports what it received: the diagnostics, a hover, the quick fix (which it
-//! applies) and completions.
+//! applies), the document's symbols, completions, and the buffer after formatting.
 //!
 //! It needs `nvim`, so it is ignored in a plain `cargo test`; `.ci/run` installs
 //! Neovim and runs it with `--ignored`, and there a missing `nvim` fails it.
@@ -67,7 +67,7 @@ fn drive(file: &Path, out: &Path) -> Json {
 
 #[test]
 #[ignore = "needs Neovim (nvim): .ci/run installs it and runs this with --ignored"]
-fn neovim_gets_diagnostics_hover_completion_and_a_quick_fix() {
+fn neovim_gets_diagnostics_hover_completion_a_quick_fix_symbols_and_formatting() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let file = dir.path().join("tag_valuable_customers.flow");
     let text = std::fs::read_to_string(TEMPLATE).expect("the template");
@@ -125,4 +125,16 @@ fn neovim_gets_diagnostics_hover_completion_and_a_quick_fix() {
     ] {
         assert!(labels.contains(&want), "{want} in {labels:?}");
     }
+
+    // The outline: the one workflow, a Function (12), its trigger as the detail.
+    let symbols = report["symbols"].as_array().expect("symbols");
+    assert_eq!(symbols.len(), 1, "{report:#}");
+    assert_eq!(symbols[0]["name"], "Tag valuable customers");
+    assert_eq!(symbols[0]["kind"], 12);
+    assert_eq!(symbols[0]["detail"], "on payment_intent.succeeded");
+
+    // The buffer, its indentation halved, formatted back to the template.
+    let clean = text.trim_end_matches('\n');
+    assert_ne!(report["messy"], clean, "the buffer was laid out badly");
+    assert_eq!(report["formatted"], clean, "{report:#}");
 }

@@ -1,6 +1,7 @@
 //! `flow lsp` spoken to over its standard input and output with `lsp-server`'s
 //! message types: the handshake, diagnostics on open and change, completion, hover,
-//! the quick fix for a did-you-mean, go to definition, and a clean shutdown.
+//! the quick fix for a did-you-mean, go to definition, formatting, document symbols
+//! and a clean shutdown.
 
 use std::io::{BufReader, Write};
 use std::path::Path;
@@ -68,6 +69,24 @@ impl Client {
                     assert!(r.error.is_none(), "{method} failed: {:?}", r.error);
                     return r.result.unwrap_or(Json::Null);
                 }
+                _ => continue,
+            }
+        }
+    }
+
+    /// Send a request; its answer and the notifications that came before it.
+    fn request_noting(&mut self, method: &str, params: Json) -> (Json, Vec<Notification>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(Request::new(RequestId::from(id), method.into(), params).into());
+        let mut notes = Vec::new();
+        loop {
+            match self.receive() {
+                Message::Response(r) if r.id == RequestId::from(id) => {
+                    assert!(r.error.is_none(), "{method} failed: {:?}", r.error);
+                    return (r.result.unwrap_or(Json::Null), notes);
+                }
+                Message::Notification(n) => notes.push(n),
                 _ => continue,
             }
         }
@@ -287,4 +306,179 @@ fn go_to_definition_of_a_let() {
     c.notify("exit", Json::Null);
     let status = c.child.wait().expect("flow lsp ends");
     assert!(status.success(), "{status}");
+}
+
+/// Open or change a document and wait for its diagnostics.
+fn show(c: &mut Client, uri: &str, version: i32, text: &str) -> Json {
+    if version == 1 {
+        c.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "flow", "version": 1, "text": text } }),
+        );
+    } else {
+        c.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": uri, "version": version },
+                "contentChanges": [{ "text": text }],
+            }),
+        );
+    }
+    c.diagnostics()
+}
+
+fn start_and_initialize() -> (Client, Json) {
+    let mut c = Client::start();
+    let init = c.request("initialize", json!({ "capabilities": {} }));
+    c.notify("initialized", json!({}));
+    (c, init)
+}
+
+fn stop(mut c: Client) {
+    c.request("shutdown", Json::Null);
+    c.notify("exit", Json::Null);
+    let status = c.child.wait().expect("flow lsp ends");
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn formatting_gives_the_canonical_text_or_nothing() {
+    let clean = std::fs::read_to_string(TEMPLATE).expect("the template");
+    // Badly laid out: the header on one line, indents halved, spaces around `=`
+    // dropped, no final line break.
+    let messy = clean
+        .replacen(
+            "\"\non payment_intent.succeeded\nwhen",
+            "\" on payment_intent.succeeded when",
+            1,
+        )
+        .replace("\n    ", "\n  ")
+        .replacen(" = ", "=", 1);
+    let messy = messy.trim_end().to_string();
+    assert_ne!(messy, clean);
+
+    let (mut c, init) = start_and_initialize();
+    assert_eq!(init["capabilities"]["documentFormattingProvider"], true);
+    let uri = "file:///nowhere/tag_valuable_customers.flow";
+    let options = json!({ "tabSize": 2, "insertSpaces": true });
+
+    show(&mut c, uri, 1, &messy);
+    let edits = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": options }),
+    );
+    let edits = edits.as_array().expect("a list of edits");
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    assert_eq!(edits[0]["newText"], clean.as_str());
+    assert_eq!(
+        edits[0]["range"]["start"],
+        json!({ "line": 0, "character": 0 })
+    );
+    let last = messy.lines().count() - 1;
+    let end = messy
+        .rsplit('\n')
+        .next()
+        .unwrap_or("")
+        .encode_utf16()
+        .count();
+    assert_eq!(
+        edits[0]["range"]["end"],
+        json!({ "line": last, "character": end })
+    );
+
+    // Formatted already: no edits.
+    show(&mut c, uri, 2, &clean);
+    let edits = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": options }),
+    );
+    assert_eq!(edits, json!([]));
+
+    // A syntax error: no edits, and the editor is told why.
+    let broken = clean.replacen("when amount > 1000 USD {", "when amount > {", 1);
+    show(&mut c, uri, 3, &broken);
+    let (edits, notes) = c.request_noting(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": options }),
+    );
+    assert_eq!(edits, json!([]));
+    let shown = notes
+        .iter()
+        .find(|n| n.method == "window/showMessage")
+        .unwrap_or_else(|| panic!("a message shown: {notes:?}"));
+    let message = shown.params["message"].as_str().unwrap_or("");
+    assert!(message.contains("syntax errors"), "{message}");
+
+    stop(c);
+}
+
+#[test]
+fn document_symbols_list_workflows_tests_and_actions() {
+    let text = "action crm_note url: \"https://crm.example.com/hooks/note\" {\n    customer: string\n}\n\nworkflow \"Big spenders\"\non payment_intent.succeeded\nwhen amount > 1000 USD {\n    let big = amount > 2000 USD\n    if big {\n        update customer.metadata.Tier = \"VIP\"\n    }\n}\n\ntest \"a big one is tagged\" {\n    given payment_intent.succeeded { amount: 5000 USD, customer: \"cus_1\" }\n    expect succeeded\n}\n";
+    let (mut c, init) = start_and_initialize();
+    assert_eq!(init["capabilities"]["documentSymbolProvider"], true);
+    let uri = "file:///nowhere/big.flow";
+    show(&mut c, uri, 1, text);
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let symbols = symbols.as_array().expect("a list of symbols");
+    let summary: Vec<(&str, i64)> = symbols
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or(""),
+                s["kind"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    // Interface 11, Function 12, Method 6.
+    assert_eq!(
+        summary,
+        [
+            ("crm_note", 11),
+            ("Big spenders", 12),
+            ("a big one is tagged", 6)
+        ]
+    );
+    let w = &symbols[1];
+    assert_eq!(w["detail"], "on payment_intent.succeeded");
+    assert_eq!(
+        w["range"],
+        json!({ "start": { "line": 4, "character": 0 }, "end": { "line": 11, "character": 1 } })
+    );
+    assert_eq!(
+        w["selectionRange"],
+        json!({ "start": { "line": 4, "character": 9 }, "end": { "line": 4, "character": 23 } })
+    );
+    assert_eq!(w["children"][0]["name"], "big");
+    assert_eq!(w["children"][0]["kind"], 13);
+    let t = &symbols[2];
+    assert_eq!(
+        t["range"],
+        json!({ "start": { "line": 13, "character": 0 }, "end": { "line": 16, "character": 1 } })
+    );
+    assert_eq!(
+        t["selectionRange"]["start"],
+        json!({ "line": 13, "character": 5 })
+    );
+
+    // With a syntax error in the workflow, the rest is still listed.
+    let broken = text.replacen("let big = amount", "let = amount", 1);
+    show(&mut c, uri, 2, &broken);
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    let names: Vec<&str> = symbols
+        .as_array()
+        .expect("a list of symbols")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(names.contains(&"a big one is tagged"), "{names:?}");
+    assert!(names.contains(&"crm_note"), "{names:?}");
+
+    stop(c);
 }

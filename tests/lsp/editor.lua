@@ -1,9 +1,10 @@
 -- Neovim as the client of `flow lsp`, for tests/lsp.rs. Run as
 --   FLOW_BIN=… FLOW_FILE=… FLOW_OUT=… nvim --headless --clean -c 'luafile tests/lsp/editor.lua'
 -- It opens FLOW_FILE (a template with `amount` misspelt `amout`), waits for the
--- diagnostics, asks for a hover on `amount`, applies the quick fix, types a half
--- condition and asks for completions there, then writes all it received to FLOW_OUT
--- as JSON and quits. Any error is written there too.
+-- diagnostics, asks for a hover on `amount`, applies the quick fix, asks for the
+-- document's symbols, types a half condition and asks for completions there, then
+-- lays the buffer out badly and formats it through the server, and writes all it
+-- received to FLOW_OUT as JSON and quits. Any error is written there too.
 
 local bin = os.getenv('FLOW_BIN')
 local file = os.getenv('FLOW_FILE')
@@ -99,6 +100,15 @@ local function run()
   vim.lsp.util.apply_workspace_edit(fix.edit, client.offset_encoding or 'utf-16')
   result.fixed_line = vim.api.nvim_buf_get_lines(buf, typo.range.start.line, typo.range.start.line + 1, false)[1]
 
+  -- The outline.
+  local symbols = request(client, buf, 'textDocument/documentSymbol', {
+    textDocument = { uri = uri },
+  })
+  result.symbols = {}
+  for _, sym in ipairs(symbols or {}) do
+    table.insert(result.symbols, { name = sym.name, kind = sym.kind, detail = sym.detail })
+  end
+
   -- Type half a condition and ask what may follow.
   local at = after(buf, 'update customer')
   local typed = '        if customer != null and '
@@ -113,6 +123,23 @@ local function run()
   for _, item in ipairs(items) do
     table.insert(result.completion, item.label)
   end
+
+  -- Take the half condition away, halve every indentation, and format the buffer.
+  vim.api.nvim_buf_set_lines(buf, at.line, at.line + 1, false, {})
+  local messy = {}
+  for _, line in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+    local indent = string.match(line, '^ *')
+    table.insert(messy, string.rep(' ', math.floor(#indent / 2)) .. string.sub(line, #indent + 1))
+  end
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, messy)
+  result.messy = table.concat(messy, '\n')
+  vim.wait(300)
+  if vim.lsp.buf.format then
+    vim.lsp.buf.format({ bufnr = buf, timeout_ms = 10000 })
+  else
+    vim.lsp.buf.formatting_sync(nil, 10000)
+  end
+  result.formatted = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\n')
 end
 
 local ok, err = pcall(run)

@@ -2,7 +2,9 @@
 //! turn. Documents are synchronised whole (`TextDocumentSyncKind::FULL`) and checked
 //! on open, change and save. A request that fails is answered with an LSP error; a
 //! notification that fails is reported with `window/logMessage`. Nothing here writes
-//! to standard output except through the connection.
+//! to standard output except through the connection. A formatting request the
+//! formatter refuses is answered with no edits and the reason shown with
+//! `window/showMessage`.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -10,25 +12,28 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
-    LogMessage, Notification as _, PublishDiagnostics,
+    LogMessage, Notification as _, PublishDiagnostics, ShowMessage,
 };
 use lsp_types::request::{
-    CodeActionRequest, Completion, GotoDefinition, HoverRequest, Request as _,
+    CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
+    Request as _,
 };
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProviderCapability,
     CompletionOptions, CompletionParams, CompletionResponse, DidChangeTextDocumentParams,
     DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams,
-    GotoDefinitionParams, GotoDefinitionResponse, HoverParams, HoverProviderCapability,
-    InitializeResult, LogMessageParams, MessageType, OneOf, PublishDiagnosticsParams, SaveOptions,
-    ServerCapabilities, ServerInfo, TextDocumentPositionParams, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
+    DocumentFormattingParams, DocumentSymbolParams, DocumentSymbolResponse, GotoDefinitionParams,
+    GotoDefinitionResponse, HoverParams, HoverProviderCapability, InitializeResult,
+    LogMessageParams, MessageType, OneOf, PublishDiagnosticsParams, SaveOptions,
+    ServerCapabilities, ServerInfo, ShowMessageParams, TextDocumentPositionParams,
+    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, Uri,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::document::Document;
-use crate::{analysis, complete, definition, hover, quickfix};
+use crate::{analysis, complete, definition, formatting, hover, quickfix, symbols};
 
 /// What the server offers.
 pub fn capabilities() -> ServerCapabilities {
@@ -53,6 +58,8 @@ pub fn capabilities() -> ServerCapabilities {
             code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
             ..CodeActionOptions::default()
         })),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        document_symbol_provider: Some(OneOf::Left(true)),
         ..ServerCapabilities::default()
     }
 }
@@ -133,6 +140,11 @@ impl Server<'_> {
         self.send(Notification::new(LogMessage::METHOD.into(), params).into());
     }
 
+    fn show(&self, typ: MessageType, message: String) {
+        let params = ShowMessageParams { typ, message };
+        self.send(Notification::new(ShowMessage::METHOD.into(), params).into());
+    }
+
     fn request(&mut self, req: Request) {
         let id = req.id.clone();
         let method = req.method.clone();
@@ -170,6 +182,25 @@ impl Server<'_> {
                 let p: CodeActionParams = params(req.params)?;
                 let fixes = quickfix::quick_fixes(&p.text_document.uri, &p.context.diagnostics);
                 serde_json::to_value(fixes)
+            }
+            Formatting::METHOD => {
+                let p: DocumentFormattingParams = params(req.params)?;
+                let edits = match self.documents.get(&p.text_document.uri) {
+                    Some(doc) => formatting::formatting(doc).unwrap_or_else(|why| {
+                        self.show(MessageType::WARNING, format!("flow fmt: {why}"));
+                        Vec::new()
+                    }),
+                    None => Vec::new(),
+                };
+                serde_json::to_value(edits)
+            }
+            DocumentSymbolRequest::METHOD => {
+                let p: DocumentSymbolParams = params(req.params)?;
+                let found = self
+                    .documents
+                    .get(&p.text_document.uri)
+                    .map(symbols::document_symbols);
+                serde_json::to_value(found.map(DocumentSymbolResponse::Nested))
             }
             other => {
                 return Err(Failure {

@@ -1,14 +1,27 @@
 //! Half-typed documents are the normal case in an editor: every prefix of every
 //! template, and each one with a character dropped, is checked, completed, hovered and
-//! searched for definitions at many points without a panic.
+//! searched for definitions at many points, formatted and outlined without a panic.
 
 use flow_lsp::document::Document;
-use flow_lsp::{analysis, complete, definition, hover};
+use flow_lsp::{analysis, complete, definition, formatting, hover, symbols};
 
 fn exercise(text: &str) {
     let uri = "file:///nowhere/half.flow".parse().expect("a URI");
     let doc = Document::new(uri, text.to_string());
     let _ = analysis::diagnostics(&doc);
+    // A formatting edit, when there is one, gives a text that is formatted.
+    if let Ok(edits) = formatting::formatting(&doc) {
+        for e in edits {
+            assert_eq!(
+                flow_format::format(&e.new_text).ok(),
+                Some(e.new_text.clone())
+            );
+        }
+    }
+    for s in symbols::document_symbols(&doc) {
+        assert!(s.range.start <= s.selection_range.start, "{text:?}: {s:?}");
+        assert!(s.selection_range.end <= s.range.end, "{text:?}: {s:?}");
+    }
     let mut offset = 0;
     while offset <= text.len() {
         let _ = complete::complete(&doc, offset);
