@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! POST /webhook ─ signature ─ run log: event + runs (one transaction) ─ 200
-//!                                  │
+//! POST /invoke/NAME ─ token, input ─┤                                  ─ 202
+//! scheduler: each slot once ────────┤
+//!                                    │
 //!                      queue of run ids ─ workers ─ VM ─ journal ─ bindings
+//!                          ▲                  │
+//!                          └── at wake_at ────┘ (a run stopped at a `wait`)
 //! ```
 //!
 //! - [`signature`]: `Stripe-Signature` verification.
@@ -16,8 +20,9 @@
 //! - [`http`]: the endpoints. [`metrics`], [`log`]: operations.
 //! - [`bindings`]: the bindings factory (recording by default; `--live`).
 //!
-//! The commands (`flow serve`, `flow runs`, `flow activate`, `flow deactivate`) are
-//! the command line's; this crate is what they call.
+//! The commands (`flow serve`, `flow runs`, `flow activate`, `flow deactivate`,
+//! `flow invoke`) are the command line's; this crate is what they call ([`client`] is
+//! `flow invoke`'s side of `/invoke`).
 
 #![forbid(unsafe_code)]
 
@@ -186,7 +191,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
         Err(e) => {
             print_diagnostic(
                 &Diagnostic::error("E0920", format!("invalid settings: {e}"))
-                    .with_help("`[serve]` takes `listen`, `workers`, `tolerance` (seconds), `webhook_secret`, `max_connections` and `max_connections_per_peer`"),
+                    .with_help("`[serve]` takes `listen`, `workers`, `tolerance` (seconds), `webhook_secret`, `max_connections`, `max_connections_per_peer` and `schedule_catch_up`"),
             );
             return 2;
         }
