@@ -427,6 +427,10 @@ fn invocations_are_authorized_checked_all_at_once_and_run_once() {
     assert_eq!(first["run"], second["run"]);
     assert_eq!(first["event"], second["event"]);
     assert_eq!(second["duplicate"], true);
+    // The same key with another input is refused.
+    let other = r#"{"customer": "cus_G", "credit": "99.00 USD", "reason": "late delivery"}"#;
+    let (status, _, body) = call(&s.addr, GOODWILL, &keyed, other);
+    assert_eq!(status, 409, "{body}");
     s.wait_idle(WAIT);
     assert_eq!(count(d, "SELECT count(*) FROM runs"), 2);
 

@@ -712,6 +712,15 @@ pub fn set_schedule_state(
     Ok(())
 }
 
+/// The payload of an event, as recorded.
+pub fn event_payload(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row("SELECT payload FROM events WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
 /// The run an event started for a workflow.
 pub fn run_of(conn: &Connection, event_id: &str, workflow: &str) -> Result<Option<i64>> {
     Ok(conn

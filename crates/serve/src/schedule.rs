@@ -142,6 +142,11 @@ impl Scheduler {
 
     /// Fire what is due.
     pub fn tick(&mut self) {
+        // While the run log cannot be written, slots wait (they are fired, late,
+        // once it can).
+        if self.writer.health().fault().is_some() {
+            return;
+        }
         let scheduled: Vec<Arc<Workflow>> = match self.registry.read() {
             Ok(r) => r
                 .workflows()
@@ -218,12 +223,13 @@ impl Scheduler {
         }
         self.seen.insert(w.name.clone());
         for slot in p.fire {
-            self.fire(w, schedule, slot, slot < now)?;
+            self.fire(w, schedule, slot, first_look && slot < now)?;
             self.last.insert(w.name.clone(), slot);
         }
         Ok(())
     }
 
+    /// Fire one slot; `late`: caught up after the server was stopped.
     fn fire(&self, w: &Workflow, schedule: &Schedule, slot: i64, late: bool) -> runlog::Result<()> {
         let text = time::rfc3339(slot.saturating_mul(1000));
         let event = Event::schedule(&w.name, slot, &text);

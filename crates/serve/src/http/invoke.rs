@@ -116,6 +116,7 @@ pub fn invoke(app: &App, req: &Request) -> Response {
         version: workflow.version.clone(),
     };
     let (eid, wname) = (id.clone(), workflow.name.clone());
+    let given = event.object().clone();
     let recorded = app.writer.write(move |c| {
         let r = runlog::record_event(
             c,
@@ -126,9 +127,25 @@ pub fn invoke(app: &App, req: &Request) -> Response {
             now,
             &[candidate],
         )?;
+        // A key sent again must come with the same input.
+        let same = matches!(r, Recorded::New(_))
+            || runlog::event_payload(c, &eid)?
+                .and_then(|p| serde_json::from_slice::<Json>(&p).ok())
+                .is_some_and(|j| j.pointer("/data/object") == Some(&given));
         let run = runlog::run_of(c, &eid, &wname)?;
-        Ok((r, run))
+        Ok((r, run, same))
     });
+    let recorded = match recorded {
+        Ok((_, _, false)) => {
+            return Response::json(
+                409,
+                &json!({"error": "this Idempotency-Key was first sent with another input",
+                        "help": "send a new key for a new invocation; the same key with the same input is answered with the first run"}),
+            )
+        }
+        Ok((r, run, true)) => Ok((r, run)),
+        Err(e) => Err(e),
+    };
     match recorded {
         Ok((recorded, Some(run))) => {
             let duplicate = recorded == Recorded::Duplicate;

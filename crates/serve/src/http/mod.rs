@@ -99,6 +99,7 @@ fn healthz(app: &App) -> Response {
         "workflows": loaded,
         "runs_queued": queued,
         "runs_in_flight": in_flight,
+        "runs_waiting": app.queue.sleeping(),
     });
     if let Some(reason) = degraded {
         body["reason"] = json!(format!(
