@@ -537,6 +537,29 @@ mod tests {
     }
 
     #[test]
+    fn a_sleeping_run_is_queued_at_its_time_and_only_once() {
+        let q = Queue::default();
+        assert!(q.push(3));
+        assert_eq!(q.pop(), Some(3));
+        q.sleep(3, 10_000);
+        assert_eq!(q.counts(), (0, 0));
+        assert_eq!(q.sleeping(), 1);
+        // Found started by a look at the run log meanwhile: not queued.
+        assert!(!q.push(3));
+        assert_eq!(q.wake(9_999), 0);
+        assert_eq!(q.wake(10_000), 1);
+        assert_eq!(q.sleeping(), 0);
+        assert_eq!(q.pop(), Some(3));
+        q.done(3);
+        // Found waiting at start.
+        assert!(q.sleep_until(4, 5));
+        assert!(!q.sleep_until(4, 5));
+        assert!(!q.push(4));
+        assert_eq!(q.wake(5), 1);
+        assert_eq!(q.pop(), Some(4));
+    }
+
+    #[test]
     fn a_deferred_run_waits_for_its_backoff_and_is_queued_once() {
         let q = Queue::default();
         assert!(q.push(7));
