@@ -311,6 +311,9 @@ pub enum Command {
     /// Stop a workflow from running on new events (in the run log; no restart needed).
     #[cfg(feature = "serve")]
     Deactivate(serve::ActivationArgs),
+    /// Start a run of an on-demand workflow on a running server (POST /invoke/NAME).
+    #[cfg(feature = "serve")]
+    Invoke(serve::InvokeArgs),
 }
 
 /// `--now`: a date, a date and time, or Unix seconds.
@@ -491,5 +494,7 @@ pub fn dispatch(command: Command) -> i32 {
         Command::Activate(a) => serve::activate(a, true),
         #[cfg(feature = "serve")]
         Command::Deactivate(a) => serve::activate(a, false),
+        #[cfg(feature = "serve")]
+        Command::Invoke(a) => serve::invoke(a),
     }
 }

@@ -1,5 +1,5 @@
 //! The command line of the server: `flow serve`, `flow runs`, `flow activate`,
-//! `flow deactivate`.
+//! `flow deactivate`, `flow invoke`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,6 +51,8 @@ pub struct ServeArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RunStatus {
     Started,
+    /// Stopped at a `wait`, going on when it ends.
+    Waiting,
     Succeeded,
     Failed,
     Skipped,
@@ -60,6 +62,7 @@ impl RunStatus {
     fn as_str(self) -> &'static str {
         match self {
             RunStatus::Started => "started",
+            RunStatus::Waiting => "waiting",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Skipped => "skipped",
@@ -241,29 +244,30 @@ fn list(
 }
 
 fn table(rows: &[RunRow]) -> String {
-    let cells: Vec<[String; 5]> = rows
+    let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
             [
                 r.id.to_string(),
                 rfc3339(r.created_at),
                 r.status.clone(),
+                r.trigger().to_string(),
                 one_line(&r.workflow),
                 one_line(&r.event_id),
             ]
         })
         .collect();
-    let head = ["RUN", "TIME", "STATUS", "WORKFLOW", "EVENT"];
+    let head = ["RUN", "TIME", "STATUS", "TRIGGER", "WORKFLOW", "EVENT"];
     let mut width = head.map(|h| h.chars().count());
     for c in &cells {
         for (w, cell) in width.iter_mut().zip(c) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |c: [&str; 5], error: Option<&str>| {
+    let line = |c: [&str; 6], error: Option<&str>| {
         let mut s = String::new();
         for (i, (cell, w)) in c.iter().zip(width).enumerate() {
-            if i == 4 {
+            if i == 5 {
                 s.push_str(cell);
             } else {
                 s.push_str(&format!("{cell:<w$}  "));
@@ -281,9 +285,10 @@ fn table(rows: &[RunRow]) -> String {
     };
     let mut out = line(head, None);
     for (c, r) in cells.iter().zip(rows) {
+        let wakes = r.wake_at.map(|t| format!("wakes at {}", rfc3339(t)));
         out.push_str(&line(
-            [&c[0], &c[1], &c[2], &c[3], &c[4]],
-            r.error.as_deref(),
+            [&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]],
+            r.error.as_deref().or(wakes.as_deref()),
         ));
     }
     out
@@ -353,6 +358,13 @@ fn show(db: &Path, run: i64, format: Format) -> i32 {
         "  event     {} ({})\n",
         row.event_id, row.event_type
     ));
+    o.push_str(&format!("  trigger   {}\n", row.trigger()));
+    if let Some(slot) = row.slot() {
+        o.push_str(&format!("  slot      {slot}\n"));
+    }
+    if let Some(t) = row.wake_at {
+        o.push_str(&format!("  wakes at  {}\n", rfc3339_ms(t)));
+    }
     o.push_str(&format!("  recorded  {}\n", rfc3339_ms(row.created_at)));
     if let Some(t) = row.started_at {
         o.push_str(&format!("  started   {}\n", rfc3339_ms(t)));
@@ -605,4 +617,145 @@ fn live_factory(
         Diagnostic::error("E0964", "this flow was built without live bindings")
             .with_help("build flow with its default features (`live`) to retry with --live"),
     )
+}
+
+#[derive(Args, Debug)]
+pub struct InvokeArgs {
+    /// The on-demand workflow's name (`workflow "…"`).
+    pub name: String,
+    /// A JSON file holding the workflow's inputs, as one object (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// The server's address [default: http://127.0.0.1:8787, serve's default].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Sent as `Idempotency-Key`: the same key starts one run, however often it is sent.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+/// `flow invoke NAME --input FILE`: start a run of an on-demand workflow on a running
+/// server, authorized by `FLOW_INVOKE_TOKEN`.
+pub fn invoke(a: InvokeArgs) -> i32 {
+    let env = flow_serve::config::INVOKE_TOKEN_ENV;
+    let Some(token) = std::env::var(env).ok().filter(|t| !t.trim().is_empty()) else {
+        print_diagnostic(
+            &Diagnostic::error("E0930", format!("{env} is not set")).with_help(format!(
+                "set {env} to the token the server was started with (its {env})"
+            )),
+        );
+        return 2;
+    };
+    let input = match &a.input {
+        None => b"{}".to_vec(),
+        Some(p) => {
+            let read = if p.as_os_str() == "-" {
+                let mut buf = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+            } else {
+                std::fs::read(p)
+            };
+            match read {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    print_diagnostic(
+                        &Diagnostic::error("E0931", format!("cannot read {}: {e}", p.display()))
+                            .with_help("give a JSON file holding the inputs as one object, e.g. {\"customer\": \"cus_123\", \"credit\": \"10.00 USD\"}"),
+                    );
+                    return 2;
+                }
+            }
+        }
+    };
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(&input) {
+        let shown = a
+            .input
+            .as_ref()
+            .map_or("the input".to_string(), |p| p.display().to_string());
+        print_diagnostic(
+            &Diagnostic::error("E0931", format!("{shown} is not JSON: {e}"))
+                .with_help("the inputs are one JSON object, e.g. {\"customer\": \"cus_123\", \"credit\": \"10.00 USD\"}"),
+        );
+        return 2;
+    }
+    let url = a
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", flow_serve::DEFAULT_LISTEN));
+    let answer =
+        flow_serve::client::invoke(&url, &a.name, &token, input, a.idempotency_key.as_deref());
+    let (status, body) = match answer {
+        Ok(x) => x,
+        Err(e) => {
+            print_diagnostic(
+                &Diagnostic::error("E0932", format!("cannot reach the server: {}", e.0)).with_help(
+                    "start it with `flow serve` (with FLOW_INVOKE_TOKEN set), or give its address with --url",
+                ),
+            );
+            return 2;
+        }
+    };
+    let text = |k: &str| {
+        body.get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+    };
+    if status == 202 {
+        if a.format == Format::Json {
+            println!("{body}");
+        } else {
+            println!("{}", body.get("run").cloned().unwrap_or_default());
+            eprintln!(
+                "run {} of {} started (event {})",
+                body.get("run").cloned().unwrap_or_default(),
+                terminal_safe(text("workflow")),
+                terminal_safe(text("event"))
+            );
+        }
+        return 0;
+    }
+    if a.format == Format::Json {
+        println!("{body}");
+    }
+    let reason = if text("error").is_empty() {
+        "no reason given"
+    } else {
+        text("error")
+    };
+    let problems = body
+        .get("problems")
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut d = Diagnostic::error(
+        "E0933",
+        format!(
+            "the server refused the invocation ({status}): {}",
+            terminal_safe(reason)
+        ),
+    );
+    if !text("help").is_empty() {
+        d = d.with_help(terminal_safe(text("help")).into_owned());
+    } else if !problems.is_empty() {
+        d = d.with_help(format!(
+            "fix the {} problem(s) below in the input",
+            problems.len()
+        ));
+    } else if status == 401 {
+        d = d.with_help(format!(
+            "{env} must be the token the server was started with"
+        ));
+    }
+    print_diagnostic(&d);
+    for p in &problems {
+        let get = |k: &str| p.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+        let mut line = format!("  - `{}`: {}", get("name"), get("message"));
+        if !get("help").is_empty() {
+            line.push_str(&format!(" ({})", get("help")));
+        }
+        eprintln!("{}", terminal_safe(&line));
+    }
+    1
 }

@@ -8,6 +8,7 @@
 //! webhook_secret = "whsec_…"  # STRIPE_WEBHOOK_SECRET wins; better kept out of files
 //! max_connections = 1024      # open at once; more are closed unread
 //! max_connections_per_peer = 128  # from one address; raise it behind a proxy
+//! schedule_catch_up = "24h"   # slots missed while stopped, run on start; or "none"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,77 @@ pub struct ServeConfig {
     /// Where the secret came from: `STRIPE_WEBHOOK_SECRET` or the file's path.
     pub secret_source: Option<String>,
     pub path: Option<PathBuf>,
+}
+
+/// The environment variable holding the token of `POST /invoke/NAME`; unset, the
+/// endpoint is off.
+pub const INVOKE_TOKEN_ENV: &str = "FLOW_INVOKE_TOKEN";
+
+/// Which schedule slots missed while the server was stopped are run when it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatchUp {
+    /// None: they are skipped (and the log says which).
+    None,
+    /// Those of the last this many seconds, once each, in order; older ones skipped.
+    Within(i64),
+}
+
+/// The default policy: the slots of the last 24 hours.
+pub const DEFAULT_CATCH_UP: CatchUp = CatchUp::Within(86_400);
+
+impl CatchUp {
+    pub fn describe(self) -> String {
+        match self {
+            CatchUp::None => "none".into(),
+            CatchUp::Within(s) => format!("slots of the last {}", duration_text(s)),
+        }
+    }
+}
+
+/// `90s`, `15m`, `24h`, `7d`; the largest unit that divides it.
+pub fn duration_text(secs: i64) -> String {
+    for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs != 0 && secs % n == 0 {
+            return format!("{}{unit}", secs / n);
+        }
+    }
+    format!("{secs}s")
+}
+
+/// `schedule_catch_up`: `"none"`, or a duration (`"24h"`, `"90m"`, `"7d"`, `"30s"`).
+pub fn parse_catch_up(text: &str) -> Result<CatchUp, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") {
+        return Ok(CatchUp::None);
+    }
+    let bad = || format!("`{t}` is not a duration or `none`");
+    let unit = t.chars().last().ok_or_else(bad)?;
+    let per = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => return Err(bad()),
+    };
+    let digits = &t[..t.len() - 1];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: i64 = digits.parse().map_err(|_| bad())?;
+    // More than ten years back is not a policy but a mistake.
+    match n.checked_mul(per) {
+        Some(0) => Ok(CatchUp::None),
+        Some(s) if s <= 10 * 366 * 86_400 => Ok(CatchUp::Within(s)),
+        _ => Err(format!("`{t}` is longer than ten years")),
+    }
+}
+
+/// The catch-up policy of the settings (the default when not set).
+pub fn catch_up(settings: &Settings) -> Result<CatchUp, String> {
+    match &settings.serve.schedule_catch_up {
+        None => Ok(DEFAULT_CATCH_UP),
+        Some(t) => parse_catch_up(t),
+    }
 }
 
 /// The folder the flows given as `paths` live in: the first folder, or the folder of
@@ -80,6 +152,29 @@ pub fn from_settings(settings: &Settings, env_secret: Option<String>) -> ServeCo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catch_up_policies() {
+        assert_eq!(parse_catch_up("24h"), Ok(CatchUp::Within(86_400)));
+        assert_eq!(parse_catch_up(" 90m "), Ok(CatchUp::Within(5_400)));
+        assert_eq!(parse_catch_up("7d"), Ok(CatchUp::Within(604_800)));
+        assert_eq!(parse_catch_up("none"), Ok(CatchUp::None));
+        assert_eq!(parse_catch_up("0s"), Ok(CatchUp::None));
+        for bad in [
+            "",
+            "h",
+            "24",
+            "24 h",
+            "-1h",
+            "1w",
+            "99999999999999999999d",
+            "5000d",
+        ] {
+            assert!(parse_catch_up(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(duration_text(86_400), "1d");
+        assert_eq!(duration_text(5_400), "90m");
+    }
 
     #[test]
     fn environment_wins_and_unknown_keys_are_refused() {

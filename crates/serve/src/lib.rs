@@ -3,29 +3,38 @@
 //!
 //! ```text
 //! POST /webhook ─ signature ─ run log: event + runs (one transaction) ─ 200
-//!                                  │
+//! POST /invoke/NAME ─ token, input ─┤                                  ─ 202
+//! scheduler: each slot once ────────┤
+//!                                    │
 //!                      queue of run ids ─ workers ─ VM ─ journal ─ bindings
+//!                          ▲                  │
+//!                          └── at wake_at ────┘ (a run stopped at a `wait`)
 //! ```
 //!
 //! - [`signature`]: `Stripe-Signature` verification.
 //! - [`runlog`]: the SQLite run log and its single writer thread (group commit).
 //! - [`flows`]: loading, checking, versioning and reloading the flow files.
-//! - [`worker`]: the queue, the workers and the journal that makes runs resumable.
+//! - [`worker`]: the queue, the workers and the journal that makes runs resumable;
+//!   runs stopped at a `wait` sleep in the queue until their time.
+//! - [`schedule`]: the scheduler, which fires the slots of scheduled workflows.
 //! - [`http`]: the endpoints. [`metrics`], [`log`]: operations.
 //! - [`bindings`]: the bindings factory (recording by default; `--live`).
 //!
-//! The commands (`flow serve`, `flow runs`, `flow activate`, `flow deactivate`) are
-//! the command line's; this crate is what they call.
+//! The commands (`flow serve`, `flow runs`, `flow activate`, `flow deactivate`,
+//! `flow invoke`) are the command line's; this crate is what they call ([`client`] is
+//! `flow invoke`'s side of `/invoke`).
 
 #![forbid(unsafe_code)]
 
 pub mod bindings;
+pub mod client;
 pub mod config;
 pub mod flows;
 pub mod http;
 pub mod log;
 pub mod metrics;
 pub mod runlog;
+pub mod schedule;
 pub mod signature;
 pub mod time;
 pub mod worker;
@@ -182,12 +191,38 @@ pub fn serve(opts: ServeOptions) -> i32 {
         Err(e) => {
             print_diagnostic(
                 &Diagnostic::error("E0920", format!("invalid settings: {e}"))
-                    .with_help("`[serve]` takes `listen`, `workers`, `tolerance` (seconds), `webhook_secret`, `max_connections` and `max_connections_per_peer`"),
+                    .with_help("`[serve]` takes `listen`, `workers`, `tolerance` (seconds), `webhook_secret`, `max_connections`, `max_connections_per_peer` and `schedule_catch_up`"),
             );
             return 2;
         }
     };
     let cfg = config::from_settings(&settings, std::env::var(config::SECRET_ENV).ok());
+    let catch_up = match config::catch_up(&settings) {
+        Ok(c) => c,
+        Err(e) => {
+            print_diagnostic(
+                &Diagnostic::error("E0929", format!("[serve] schedule_catch_up: {e}"))
+                    .with_help("write a duration such as \"24h\" (the default), \"90m\" or \"7d\": the schedule slots missed within it while the server was stopped run when it starts; \"none\" skips them all"),
+            );
+            return 2;
+        }
+    };
+    if let Some(text) = std::env::var_os(time::CLOCK_ENV) {
+        match time::parse_instant(&text.to_string_lossy()) {
+            Ok(ms) => time::start_clock_at(ms),
+            Err(e) => {
+                print_diagnostic(
+                    &Diagnostic::error("E0929", format!("{}: {e}", time::CLOCK_ENV)).with_help(
+                        "a testing aid: an RFC 3339 time such as 2026-03-08T06:59:58Z, at which the server's clock starts; unset it to use the real time",
+                    ),
+                );
+                return 2;
+            }
+        }
+    }
+    let invoke_token = std::env::var(config::INVOKE_TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty());
     if cfg.secrets.is_empty() {
         print_diagnostic(
             &Diagnostic::error("E0921", "no webhook signing secret")
@@ -319,6 +354,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
         metrics: metrics.clone(),
         http: Arc::default(),
         stopping: AtomicBool::new(false),
+        invoke_token: invoke_token.clone(),
     });
     let listen = opts
         .listen
@@ -366,10 +402,15 @@ pub fn serve(opts: ServeOptions) -> i32 {
         }
     }
 
-    // Runs recorded by an earlier server and not finished: first in the queue.
+    // Runs recorded by an earlier server and not finished: first in the queue. Runs
+    // stopped at a `wait` go on at their time.
     let unfinished = runlog::unfinished_runs(&reader).unwrap_or_default();
     for r in &unfinished {
         queue.push(*r);
+    }
+    let waiting = runlog::waiting_runs(&reader).unwrap_or_default();
+    for (r, at) in &waiting {
+        queue.sleep_until(*r, *at);
     }
     let runner = Arc::new(Runner {
         writer: writer.clone(),
@@ -386,6 +427,32 @@ pub fn serve(opts: ServeOptions) -> i32 {
         Ok(h) => h,
         Err(e) => {
             server.shutdown();
+            print_diagnostic(
+                &Diagnostic::error("E0923", e.to_string()).with_help("check the run log"),
+            );
+            return 2;
+        }
+    };
+
+    let scheduler_stop = Arc::new(AtomicBool::new(false));
+    let scheduler_thread = match runlog::open(&db, false).and_then(|reader| {
+        let scheduler = schedule::Scheduler::new(
+            writer.clone(),
+            reader,
+            registry.clone(),
+            queue.clone(),
+            catch_up,
+        );
+        let stop = scheduler_stop.clone();
+        std::thread::Builder::new()
+            .name("scheduler".into())
+            .spawn(move || scheduler.run(&stop))
+            .map_err(|e| runlog::LogError::new(format!("cannot start the scheduler: {e}")))
+    }) {
+        Ok(h) => h,
+        Err(e) => {
+            server.shutdown();
+            queue.close();
             print_diagnostic(
                 &Diagnostic::error("E0923", e.to_string()).with_help("check the run log"),
             );
@@ -413,6 +480,10 @@ pub fn serve(opts: ServeOptions) -> i32 {
             "tolerance": cfg.tolerance,
             "secret_from": cfg.secret_source,
             "resuming": unfinished.len(),
+            "waiting": waiting.len(),
+            "invoke": invoke_token.as_ref().map(|_| format!("http://{addr}/invoke/NAME")),
+            "schedule_catch_up": catch_up.describe(),
+            "clock": time::rfc3339_ms(time::clock_ms()),
         }),
     );
 
@@ -425,6 +496,8 @@ pub fn serve(opts: ServeOptions) -> i32 {
         if metrics.run_log_degraded().is_none() {
             queue.release();
         }
+        // Runs whose `wait` has ended.
+        queue.wake(time::clock_ms());
         let forced = hup.swap(false, Relaxed);
         if forced || last_poll.elapsed() >= next_look {
             last_poll = Instant::now();
@@ -459,6 +532,8 @@ pub fn serve(opts: ServeOptions) -> i32 {
                "detail": "finishing the runs in flight; queued runs stay recorded and run on the next start"}),
     );
     app.stopping.store(true, Relaxed);
+    scheduler_stop.store(true, Relaxed);
+    let _ = scheduler_thread.join();
     server.shutdown();
     queue.close();
     for h in worker_threads {

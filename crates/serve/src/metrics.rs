@@ -61,6 +61,8 @@ pub struct Metrics {
 pub struct Gauges {
     pub runs_queued: usize,
     pub runs_in_flight: usize,
+    /// Runs stopped at a `wait`, waiting for it to end.
+    pub runs_waiting: usize,
     pub workflows_loaded: usize,
 }
 
@@ -175,6 +177,12 @@ impl Metrics {
         );
         gauge(
             &mut o,
+            "flow_runs_waiting",
+            "Runs stopped at a `wait`, going on when it ends.",
+            g.runs_waiting,
+        );
+        gauge(
+            &mut o,
             "flow_workflows_loaded",
             "Workflows loaded from the flow files.",
             g.workflows_loaded,
@@ -235,6 +243,7 @@ mod tests {
         let text = m.render(&Gauges {
             runs_queued: 0,
             runs_in_flight: 0,
+            runs_waiting: 0,
             workflows_loaded: 1,
         });
         assert!(

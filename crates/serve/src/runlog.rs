@@ -20,7 +20,8 @@ pub use rusqlite::Connection;
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value as Json};
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: `runs.wake_at` (runs waiting for a `wait` to end) and `schedule_state`.
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a connection waits for another one's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,6 +56,7 @@ CREATE TABLE IF NOT EXISTS runs (
     created_at  INTEGER NOT NULL,
     started_at  INTEGER,
     finished_at INTEGER,
+    wake_at     INTEGER,               -- set while the run waits (`wait`): when it goes on
     UNIQUE (event_id, workflow)
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
@@ -96,6 +98,11 @@ CREATE TABLE IF NOT EXISTS performed (
     calls           INTEGER NOT NULL,  -- requests with this key; carried out once
     first_at        INTEGER NOT NULL,
     last_at         INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS schedule_state (
+    workflow   TEXT PRIMARY KEY,
+    last_slot  INTEGER NOT NULL,       -- Unix seconds: the last slot fired, or when first seen
+    updated_at INTEGER NOT NULL
 );
 "#;
 
@@ -183,11 +190,45 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
         )));
     }
     if version < SCHEMA_VERSION {
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-        ))?;
+        migrate(&conn)?;
     }
     Ok(conn)
+}
+
+/// Bring a run log to [`SCHEMA_VERSION`] in one transaction: the tables that are
+/// missing are created, and a `runs` table of version 1 gets its `wake_at` column (a
+/// waiting run keeps the status `started`, so the status check stays as it was).
+fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = (|| -> Result<()> {
+        conn.execute_batch(SCHEMA)?;
+        if !has_column(conn, "runs", "wake_at")? {
+            conn.execute_batch("ALTER TABLE runs ADD COLUMN wake_at INTEGER")?;
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        Ok(())
+    })();
+    match done {
+        Ok(()) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
+    let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let names = st.query_map([], |r| r.get::<_, String>(1))?;
+    for n in names {
+        if n? == column {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 // ------------------------------------------------------------------ the writer
@@ -611,18 +652,91 @@ pub fn known_workflows(conn: &Connection) -> Result<Vec<String>> {
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-/// Runs recorded but not finished, oldest first.
+/// Runs recorded but not finished, and not waiting for a `wait` to end; oldest first.
 pub fn unfinished_runs(conn: &Connection) -> Result<Vec<i64>> {
-    let mut st = conn.prepare("SELECT id FROM runs WHERE status = 'started' ORDER BY id")?;
+    let mut st = conn
+        .prepare("SELECT id FROM runs WHERE status = 'started' AND wake_at IS NULL ORDER BY id")?;
     let rows = st.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Runs waiting for a `wait` to end: (run, when it goes on, Unix milliseconds), by
+/// wake-up time.
+pub fn waiting_runs(conn: &Connection) -> Result<Vec<(i64, i64)>> {
+    let mut st = conn.prepare(
+        "SELECT id, wake_at FROM runs WHERE status = 'started' AND wake_at IS NOT NULL
+         ORDER BY wake_at, id",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// A run stopped at a `wait`: it stays `started`, with the time it goes on; the
+/// attempt is recorded as `waiting`.
+pub fn set_waiting(conn: &Connection, run: i64, wake_at: i64, now: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE runs SET wake_at = ?2 WHERE id = ?1",
+        params![run, wake_at],
+    )?;
+    conn.execute(
+        "INSERT OR REPLACE INTO attempts (run_id, attempt, status, error, started_at, finished_at)
+         SELECT id, attempts, 'waiting', NULL, started_at, ?2 FROM runs WHERE id = ?1",
+        params![run, now],
+    )?;
+    Ok(())
+}
+
+/// The last slot fired of a scheduled workflow (or when it was first seen), Unix
+/// seconds.
+pub fn schedule_state(conn: &Connection, workflow: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT last_slot FROM schedule_state WHERE workflow = ?1",
+            [workflow],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn set_schedule_state(
+    conn: &Connection,
+    workflow: &str,
+    last_slot: i64,
+    now: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO schedule_state (workflow, last_slot, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (workflow) DO UPDATE SET last_slot = max(last_slot, ?2), updated_at = ?3",
+        params![workflow, last_slot, now],
+    )?;
+    Ok(())
+}
+
+/// The payload of an event, as recorded.
+pub fn event_payload(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row("SELECT payload FROM events WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// The run an event started for a workflow.
+pub fn run_of(conn: &Connection, event_id: &str, workflow: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM runs WHERE event_id = ?1 AND workflow = ?2",
+            params![event_id, workflow],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Mark a run as taken by a worker. `None` when it is not waiting to run (finished
 /// meanwhile); otherwise the attempt number (1 the first time).
 pub fn claim_run(conn: &Connection, run: i64, now: i64) -> Result<Option<i64>> {
     let n = conn.execute(
-        "UPDATE runs SET attempts = attempts + 1, started_at = ?2
+        "UPDATE runs SET attempts = attempts + 1, started_at = ?2, wake_at = NULL
          WHERE id = ?1 AND status = 'started'",
         params![run, now],
     )?;
@@ -644,13 +758,15 @@ pub struct RunJob {
     pub workflow: String,
     pub version: String,
     pub payload: Vec<u8>,
+    /// When the run was recorded (Unix milliseconds): the start of its clock.
+    pub created_at: i64,
     /// Actions recorded for this run before, by step.
     pub recorded: BTreeMap<usize, ActionRow>,
 }
 
 pub fn run_job(conn: &Connection, run: i64) -> Result<RunJob> {
-    let (event_id, workflow, version, payload) = conn.query_row(
-        "SELECT r.event_id, r.workflow, r.version, e.payload
+    let (event_id, workflow, version, payload, created_at) = conn.query_row(
+        "SELECT r.event_id, r.workflow, r.version, e.payload, r.created_at
          FROM runs r JOIN events e ON e.id = r.event_id WHERE r.id = ?1",
         [run],
         |r| {
@@ -659,6 +775,7 @@ pub fn run_job(conn: &Connection, run: i64) -> Result<RunJob> {
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, i64>(4)?,
             ))
         },
     )?;
@@ -672,6 +789,7 @@ pub fn run_job(conn: &Connection, run: i64) -> Result<RunJob> {
         workflow,
         version,
         payload,
+        created_at,
         recorded,
     })
 }
@@ -863,15 +981,37 @@ pub struct RunRow {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// While the run waits (status `waiting`): when it goes on, Unix milliseconds.
+    pub wake_at: Option<i64>,
 }
 
 impl RunRow {
+    /// What started the run: `event`, `schedule` or `demand` (from its event's type).
+    pub fn trigger(&self) -> &'static str {
+        match self.event_type.as_str() {
+            flow_program::SCHEDULE => "schedule",
+            flow_program::DEMAND => "demand",
+            _ => "event",
+        }
+    }
+
+    /// The slot of a scheduled run, as its event id names it (RFC 3339, UTC).
+    pub fn slot(&self) -> Option<&str> {
+        if self.trigger() != "schedule" {
+            return None;
+        }
+        let rest = self.event_id.strip_prefix("schedule:")?;
+        rest.strip_prefix(self.workflow.as_str())?.strip_prefix(':')
+    }
+
     pub fn to_json(&self) -> Json {
         use super::time::rfc3339_ms;
         json!({
             "run": self.id,
             "event": self.event_id,
             "event_type": self.event_type,
+            "trigger": self.trigger(),
+            "slot": self.slot(),
             "workflow": self.workflow,
             "version": self.version,
             "status": self.status,
@@ -880,12 +1020,21 @@ impl RunRow {
             "created_at": rfc3339_ms(self.created_at),
             "started_at": self.started_at.map(rfc3339_ms),
             "finished_at": self.finished_at.map(rfc3339_ms),
+            "wakes_at": self.wake_at.map(rfc3339_ms),
         })
     }
 }
 
-const RUN_COLUMNS: &str = "r.id, r.event_id, e.type, r.workflow, r.version, r.status, r.error,
-    r.attempts, r.created_at, r.started_at, r.finished_at";
+/// The status shown: a run that waits for a `wait` to end is `waiting`.
+const STATUS_SHOWN: &str =
+    "CASE WHEN r.status = 'started' AND r.wake_at IS NOT NULL THEN 'waiting' ELSE r.status END";
+
+fn run_columns() -> String {
+    format!(
+        "r.id, r.event_id, e.type, r.workflow, r.version, {STATUS_SHOWN}, r.error,
+         r.attempts, r.created_at, r.started_at, r.finished_at, r.wake_at"
+    )
+}
 
 fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
@@ -900,6 +1049,7 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         created_at: r.get(8)?,
         started_at: r.get(9)?,
         finished_at: r.get(10)?,
+        wake_at: r.get(11)?,
     })
 }
 
@@ -916,10 +1066,11 @@ pub struct Filter {
 pub fn list_runs(conn: &Connection, f: &Filter) -> Result<Vec<RunRow>> {
     let limit = f.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
     let sql = format!(
-        "SELECT {RUN_COLUMNS} FROM runs r JOIN events e ON e.id = r.event_id
-         WHERE (?1 IS NULL OR r.status = ?1) AND (?2 IS NULL OR r.workflow = ?2)
+        "SELECT {} FROM runs r JOIN events e ON e.id = r.event_id
+         WHERE (?1 IS NULL OR {STATUS_SHOWN} = ?1) AND (?2 IS NULL OR r.workflow = ?2)
            AND (?3 IS NULL OR r.created_at >= ?3)
-         ORDER BY r.id DESC LIMIT ?4"
+         ORDER BY r.id DESC LIMIT ?4",
+        run_columns()
     );
     let mut st = conn.prepare(&sql)?;
     let rows = st.query_map(params![f.status, f.workflow, f.since_ms, limit], run_row)?;
@@ -930,7 +1081,8 @@ pub fn list_runs(conn: &Connection, f: &Filter) -> Result<Vec<RunRow>> {
 
 pub fn run(conn: &Connection, id: i64) -> Result<Option<RunRow>> {
     let sql = format!(
-        "SELECT {RUN_COLUMNS} FROM runs r JOIN events e ON e.id = r.event_id WHERE r.id = ?1"
+        "SELECT {} FROM runs r JOIN events e ON e.id = r.event_id WHERE r.id = ?1",
+        run_columns()
     );
     Ok(conn.query_row(&sql, [id], run_row).optional()?)
 }
@@ -966,4 +1118,129 @@ pub fn inactive(conn: &Connection) -> Result<HashSet<String>> {
     let mut st = conn.prepare("SELECT workflow FROM workflow_state WHERE active = 0")?;
     let rows = st.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `runs` table as version 1 of the run log wrote it.
+    const RUNS_V1: &str = "CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id    TEXT NOT NULL REFERENCES events(id),
+        workflow    TEXT NOT NULL,
+        version     TEXT NOT NULL REFERENCES versions(hash),
+        status      TEXT NOT NULL CHECK (status IN ('started', 'succeeded', 'failed', 'skipped')),
+        error       TEXT,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        created_at  INTEGER NOT NULL,
+        started_at  INTEGER,
+        finished_at INTEGER,
+        UNIQUE (event_id, workflow)
+    );";
+
+    fn old_log(path: &Path) {
+        let c = Connection::open(path).unwrap();
+        let (before, rest) = SCHEMA
+            .split_once("CREATE TABLE IF NOT EXISTS runs (")
+            .unwrap();
+        let (_, after) = rest.split_once(");").unwrap();
+        let (after, _) = after
+            .split_once("CREATE TABLE IF NOT EXISTS schedule_state")
+            .unwrap();
+        c.execute_batch(&format!(
+            "{before}{RUNS_V1}{after} PRAGMA user_version = 1;"
+        ))
+        .unwrap();
+        c.execute_batch(
+            "INSERT INTO events (id, type, payload, received_at, last_delivery_at)
+               VALUES ('evt_1', 'invoice.finalized', x'7b7d', 1, 1);
+             INSERT INTO versions (hash, workflow, trigger, path, source, settings, loaded_at)
+               VALUES ('v1', 'Nudge', 'invoice.finalized', 'n.flow', '', '', 1);
+             INSERT INTO runs (event_id, workflow, version, status, created_at)
+               VALUES ('evt_1', 'Nudge', 'v1', 'started', 1000);",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn an_old_run_log_opens_and_gets_its_new_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        old_log(&path);
+        let c = open(&path, false).unwrap();
+        assert!(has_column(&c, "runs", "wake_at").unwrap());
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        // The run of the old log is there, unfinished, not waiting.
+        assert_eq!(unfinished_runs(&c).unwrap(), vec![1]);
+        assert!(waiting_runs(&c).unwrap().is_empty());
+        // It can wait, be listed as waiting, and be claimed when it wakes.
+        assert_eq!(claim_run(&c, 1, 2_000).unwrap(), Some(1));
+        set_waiting(&c, 1, 9_000, 2_500).unwrap();
+        assert!(unfinished_runs(&c).unwrap().is_empty());
+        assert_eq!(waiting_runs(&c).unwrap(), vec![(1, 9_000)]);
+        let waiting = Filter {
+            status: Some("waiting".into()),
+            ..Filter::default()
+        };
+        let rows = list_runs(&c, &waiting).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].status, "waiting");
+        assert_eq!(rows[0].wake_at, Some(9_000));
+        assert_eq!(rows[0].trigger(), "event");
+        let started = Filter {
+            status: Some("started".into()),
+            ..Filter::default()
+        };
+        assert!(list_runs(&c, &started).unwrap().is_empty());
+        assert_eq!(claim_run(&c, 1, 9_100).unwrap(), Some(2));
+        assert_eq!(unfinished_runs(&c).unwrap(), vec![1]);
+        // The status check still holds.
+        assert!(c
+            .execute("UPDATE runs SET status = 'waiting' WHERE id = 1", [])
+            .is_err());
+        // The schedule table is new.
+        set_schedule_state(&c, "Monthly", 100, 1).unwrap();
+        set_schedule_state(&c, "Monthly", 50, 2).unwrap();
+        assert_eq!(schedule_state(&c, "Monthly").unwrap(), Some(100));
+        drop(c);
+        // Opened again: nothing to do.
+        let c = open(&path, false).unwrap();
+        assert_eq!(waiting_runs(&c).unwrap(), Vec::<(i64, i64)>::new());
+    }
+
+    #[test]
+    fn a_newer_run_log_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA user_version = 99").unwrap();
+        drop(c);
+        let e = open(&path, false).unwrap_err();
+        assert!(e.message.contains("newer flow"), "{e}");
+    }
+
+    #[test]
+    fn scheduled_runs_show_their_slot() {
+        let row = RunRow {
+            id: 1,
+            event_id: "schedule:Monthly close:2026-03-01T14:00:00Z".into(),
+            event_type: "schedule".into(),
+            workflow: "Monthly close".into(),
+            version: "v".into(),
+            status: "succeeded".into(),
+            error: None,
+            attempts: 1,
+            created_at: 0,
+            started_at: None,
+            finished_at: None,
+            wake_at: None,
+        };
+        assert_eq!(row.trigger(), "schedule");
+        assert_eq!(row.slot(), Some("2026-03-01T14:00:00Z"));
+        assert_eq!(row.to_json()["slot"], "2026-03-01T14:00:00Z");
+    }
 }

@@ -1,5 +1,6 @@
 //! Timestamps for the run log and the logs: Unix milliseconds, shown as RFC 3339 UTC.
 
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, in Unix milliseconds.
@@ -8,6 +9,38 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// A testing aid: an RFC 3339 time at which the server's clock starts (it then runs at
+/// real speed). The clock decides when schedules fire, when waits end and when runs
+/// are recorded; signatures are always checked against the real time.
+pub const CLOCK_ENV: &str = "FLOW_SERVE_CLOCK";
+
+/// The server's clock minus the real time, in milliseconds (0 unless
+/// [`CLOCK_ENV`] is set).
+static CLOCK_OFFSET: AtomicI64 = AtomicI64::new(0);
+
+/// Start the server's clock at `ms` (Unix milliseconds), now.
+pub fn start_clock_at(ms: i64) {
+    CLOCK_OFFSET.store(ms.saturating_sub(now_ms()), Relaxed);
+}
+
+/// The server's clock, in Unix milliseconds: the real time unless [`CLOCK_ENV`] set
+/// it elsewhere.
+pub fn clock_ms() -> i64 {
+    now_ms().saturating_add(CLOCK_OFFSET.load(Relaxed))
+}
+
+/// A point in time written `2026-03-08T06:59:58Z` (or with an offset), in Unix
+/// milliseconds; an age such as `2h` is not one.
+pub fn parse_instant(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    if !t.contains('T') && !t.contains(' ') {
+        return Err(format!(
+            "`{t}` is not a date and time: write 2026-03-08T06:59:58Z"
+        ));
+    }
+    parse_since(t, 0)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -143,6 +176,9 @@ mod tests {
         assert_eq!(parse_since("2h", 10_000_000), Ok(10_000_000 - 7_200_000));
         assert!(parse_since("yesterday", 0).is_err());
         assert!(parse_since("2017-13-01", 0).is_err());
+        assert_eq!(parse_instant("2026-03-08T06:59:58Z"), Ok(1_772_953_198_000));
+        assert!(parse_instant("2h").is_err());
+        assert!(parse_instant("2026-03-08").is_err());
         for day in [0, 59, 60, 365, 10_000, 20_000, -1, -400] {
             let (y, m, d) = civil_from_days(day);
             assert_eq!(days_from_civil(y, m, d), day);

@@ -41,6 +41,9 @@ struct QueueState {
     waiting: BTreeMap<i64, Instant>,
     /// How many times in a row each run could not finish.
     tries: HashMap<i64, u32>,
+    /// Runs stopped at a `wait`, and when they go on (the server's clock, Unix
+    /// milliseconds).
+    sleeping: BTreeMap<i64, i64>,
 }
 
 /// The wait before a run that could not finish is tried again: doubles from
@@ -130,6 +133,55 @@ impl Queue {
             self.ready.notify_all();
         }
         due.len()
+    }
+
+    /// A run taken by a worker stopped at a `wait`: it is queued again by
+    /// [`Queue::wake`] once the clock reaches `at` (Unix milliseconds).
+    pub fn sleep(&self, run: i64, at: i64) {
+        if let Ok(mut s) = self.state.lock() {
+            s.in_flight = s.in_flight.saturating_sub(1);
+            s.tries.remove(&run);
+            s.sleeping.insert(run, at);
+        }
+    }
+
+    /// A run the run log holds as waiting (found at start): queued at `at`, not now.
+    pub fn sleep_until(&self, run: i64, at: i64) -> bool {
+        let Ok(mut s) = self.state.lock() else {
+            return false;
+        };
+        if s.closed || !s.known.insert(run) {
+            return false;
+        }
+        s.sleeping.insert(run, at);
+        true
+    }
+
+    /// Queue the waiting runs whose time has come (`now`: the server's clock, Unix
+    /// milliseconds). Returns how many.
+    pub fn wake(&self, now: i64) -> usize {
+        let Ok(mut s) = self.state.lock() else {
+            return 0;
+        };
+        let due: Vec<i64> = s
+            .sleeping
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(run, _)| *run)
+            .collect();
+        for run in &due {
+            s.sleeping.remove(run);
+            s.pending.push_back(*run);
+        }
+        if !due.is_empty() {
+            self.ready.notify_all();
+        }
+        due.len()
+    }
+
+    /// Runs waiting for a `wait` to end.
+    pub fn sleeping(&self) -> usize {
+        self.state.lock().map(|s| s.sleeping.len()).unwrap_or(0)
     }
 
     /// Stop handing out runs. Runs still queued stay recorded as started and are
@@ -280,16 +332,31 @@ pub struct Finished {
     /// The previous attempt was interrupted (a crash or a kill, or a run log that
     /// could not be written).
     pub resumed: bool,
+    /// Status `waiting`: the run stopped at a `wait` and goes on at this time (the
+    /// server's clock, Unix milliseconds).
+    pub wake_at: Option<i64>,
 }
 
 impl Finished {
     pub fn to_json(&self) -> Json {
-        json!({
+        let mut j = json!({
             "run": self.run, "event": self.event_id, "workflow": self.workflow,
             "version": self.version, "status": self.status, "error": self.error,
             "attempt": self.attempt, "resumed": self.resumed,
-        })
+        });
+        if let Some(at) = self.wake_at {
+            j["wakes_at"] = json!(time::rfc3339_ms(at));
+        }
+        j
     }
+}
+
+/// How executing a run ended.
+enum Ended {
+    /// With this status (`succeeded`, `failed`, `skipped`) and error.
+    Finished(&'static str, Option<String>),
+    /// At a `wait` that ends at this time (Unix milliseconds).
+    Waiting(i64),
 }
 
 /// What executing runs needs; shared by the workers.
@@ -338,7 +405,23 @@ impl Runner {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let (status, error) = match self.run_once(reader, &job) {
-            Ok(r) => r,
+            Ok(Ended::Finished(status, error)) => (status, error),
+            Ok(Ended::Waiting(at)) => {
+                let now = time::now_ms();
+                self.writer
+                    .write(move |c| runlog::set_waiting(c, run, at, now))?;
+                return Ok(Some(Finished {
+                    run,
+                    event_id: job.event_id,
+                    workflow: job.workflow,
+                    version: job.version,
+                    status: "waiting",
+                    error: None,
+                    attempt,
+                    resumed,
+                    wake_at: Some(at),
+                }));
+            }
             Err(Stop::Failed(message)) => ("failed", Some(message)),
             Err(Stop::Unrecorded(e)) => return Err(e),
         };
@@ -356,18 +439,24 @@ impl Runner {
             error,
             attempt,
             resumed,
+            wake_at: None,
         }))
     }
 
-    fn run_once(
-        &self,
-        reader: &Connection,
-        job: &runlog::RunJob,
-    ) -> Result<(&'static str, Option<String>), Stop> {
+    fn run_once(&self, reader: &Connection, job: &runlog::RunJob) -> Result<Ended, Stop> {
         let workflow = self.workflow(reader, &job.version)?;
         let json: Json = serde_json::from_slice(&job.payload)
             .map_err(|e| format!("the stored event is not JSON: {e}"))?;
-        let event = Event::from_json(json, None)?;
+        let mut event = Event::from_json(json, None)?;
+        // The run's clock starts at the same time on every execution, so that its
+        // waits end at the same times: a slot, an invocation, or when the run was
+        // recorded.
+        let start = match event.event_type() {
+            flow_program::SCHEDULE | flow_program::DEMAND => event.created(),
+            _ => None,
+        };
+        event.now = Some(start.unwrap_or(job.created_at.div_euclid(1000)));
+        event.wake_by = Some(time::clock_ms().div_euclid(1000));
         let mut bindings = self
             .factory
             .make()
@@ -384,7 +473,10 @@ impl Runner {
         if let Some(e) = journal.fault {
             return Err(Stop::Unrecorded(e));
         }
-        Ok((report.status.as_str(), report.error))
+        if let (vm::Status::Waiting, Some(at)) = (report.status, report.wakes_at) {
+            return Ok(Ended::Waiting(at.saturating_mul(1000)));
+        }
+        Ok(Ended::Finished(report.status.as_str(), report.error))
     }
 }
 
@@ -405,6 +497,10 @@ pub fn start(
             .spawn(move || {
                 while let Some(run) = queue.pop() {
                     match runner.execute(&reader, run) {
+                        Ok(Some(f)) if f.wake_at.is_some() => {
+                            log::info("run waiting", f.to_json());
+                            queue.sleep(run, f.wake_at.unwrap_or_default());
+                        }
                         Ok(finished) => {
                             if let Some(f) = finished {
                                 log::info("run finished", f.to_json());
@@ -438,6 +534,29 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_millis(500));
         assert_eq!(backoff(4), Duration::from_secs(2));
         assert_eq!(backoff(40), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn a_sleeping_run_is_queued_at_its_time_and_only_once() {
+        let q = Queue::default();
+        assert!(q.push(3));
+        assert_eq!(q.pop(), Some(3));
+        q.sleep(3, 10_000);
+        assert_eq!(q.counts(), (0, 0));
+        assert_eq!(q.sleeping(), 1);
+        // Found started by a look at the run log meanwhile: not queued.
+        assert!(!q.push(3));
+        assert_eq!(q.wake(9_999), 0);
+        assert_eq!(q.wake(10_000), 1);
+        assert_eq!(q.sleeping(), 0);
+        assert_eq!(q.pop(), Some(3));
+        q.done(3);
+        // Found waiting at start.
+        assert!(q.sleep_until(4, 5));
+        assert!(!q.sleep_until(4, 5));
+        assert!(!q.push(4));
+        assert_eq!(q.wake(5), 1);
+        assert_eq!(q.pop(), Some(4));
     }
 
     #[test]

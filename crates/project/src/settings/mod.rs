@@ -138,6 +138,10 @@ pub struct ServeSection {
     /// Connections open at once from one address (default 128); behind a proxy,
     /// every connection comes from the proxy's address.
     pub max_connections_per_peer: Option<usize>,
+    /// How far back the schedule slots missed while the server was stopped are run
+    /// once it starts again: a duration (`"24h"`, the default) or `"none"`. Checked
+    /// by the server.
+    pub schedule_catch_up: Option<String>,
 }
 
 impl Settings {

@@ -1,9 +1,17 @@
-//! The HTTP side: `POST /webhook`, `GET /healthz`, `GET /metrics`.
+//! The HTTP side: `POST /webhook`, `POST /invoke/NAME`, `GET /healthz`,
+//! `GET /metrics`.
 //!
 //! A webhook is verified first (nothing is parsed, and nothing is recorded, unless its
 //! signature is valid), then recorded with the runs it starts in one transaction; the
 //! 2xx is sent only once that is on disk. The runs are queued for the workers; the
 //! request does not wait for them.
+//!
+//! An invocation of an on-demand workflow is authorized by its bearer token
+//! (`FLOW_INVOKE_TOKEN`), its input checked against the workflow's inputs (every
+//! problem at once, `422`), then recorded as an event (`demand:…`) with its run, and
+//! answered `202` once that is on disk.
+
+mod invoke;
 
 pub mod server;
 
@@ -35,12 +43,21 @@ pub struct App {
     /// What the HTTP server turned away.
     pub http: Arc<server::Stats>,
     pub stopping: AtomicBool,
+    /// The token of `POST /invoke/NAME`; `None`: invocation is off.
+    pub invoke_token: Option<String>,
 }
 
 pub fn handle(app: &App, req: &Request) -> Response {
     // HEAD is GET without the body, which the server leaves out.
     match (req.path.as_str(), req.method.as_str()) {
         ("/webhook", "POST") => webhook(app, req),
+        (path, method) if path.starts_with("/invoke/") => {
+            if method == "POST" {
+                invoke::invoke(app, req)
+            } else {
+                Response::json(405, &json!({"error": "use POST"})).with_header("Allow", "POST")
+            }
+        }
         ("/healthz", "GET" | "HEAD") => healthz(app),
         ("/metrics", "GET" | "HEAD") => {
             let (queued, in_flight) = app.queue.counts();
@@ -48,6 +65,7 @@ pub fn handle(app: &App, req: &Request) -> Response {
             let mut text = app.metrics.render(&Gauges {
                 runs_queued: queued,
                 runs_in_flight: in_flight,
+                runs_waiting: app.queue.sleeping(),
                 workflows_loaded: loaded,
             });
             text.push_str(&app.http.render());
@@ -81,6 +99,7 @@ fn healthz(app: &App) -> Response {
         "workflows": loaded,
         "runs_queued": queued,
         "runs_in_flight": in_flight,
+        "runs_waiting": app.queue.sleeping(),
     });
     if let Some(reason) = degraded {
         body["reason"] = json!(format!(
@@ -141,11 +160,18 @@ fn webhook(app: &App, req: &Request) -> Response {
         return reject(app, req, 400, "malformed", msg);
     };
     let event_type = event.event_type().to_string();
-    let candidates = app
-        .registry
-        .read()
-        .map(|r| r.candidates(&event_type))
-        .unwrap_or_default();
+    // Scheduled and on-demand workflows are started by the server, never by a webhook.
+    let candidates = if matches!(
+        event_type.as_str(),
+        flow_program::SCHEDULE | flow_program::DEMAND
+    ) {
+        Vec::new()
+    } else {
+        app.registry
+            .read()
+            .map(|r| r.candidates(&event_type))
+            .unwrap_or_default()
+    };
     let (eid, etype, payload) = (id.clone(), event_type.clone(), body.clone());
     let recorded = app.writer.write(move |conn| {
         runlog::record_event(
@@ -154,7 +180,7 @@ fn webhook(app: &App, req: &Request) -> Response {
             &etype,
             &payload,
             Some(signed_at),
-            now,
+            time::clock_ms(),
             &candidates,
         )
     });
