@@ -393,3 +393,84 @@ fn the_examples_tests_pass() {
         r.stderr
     );
 }
+
+/// The issue's three workflows, exactly as users write them, in one file: they check
+/// cleanly and each runs.
+const AS_WRITTEN: &str = r#"workflow "Monthly close reminder"
+on schedule "0 9 1 * *" timezone "America/New_York" {
+    email to: "finance@example.com", subject: "Monthly close", body: "Reconcile last month's payouts."
+}
+
+workflow "Goodwill gesture"
+on demand (customer: ref<customer>, credit: money, reason: string) {
+    update customer.metadata.goodwill_reason = reason
+    email to: "cs-leads@example.com", body: "Goodwill credit of {credit} for {customer}: {reason}"
+}
+
+workflow "Nudge unpaid invoices"
+on invoice.finalized {
+    wait 3 days
+    let inv = stripe.invoices.retrieve(id)
+    if inv.status == "open" { email to: "ar@example.com", body: "{id} is still open." }
+}
+"#;
+
+#[test]
+fn the_three_workflows_work_as_written() {
+    let d = tempfile::tempdir().unwrap();
+    temp_file(d.path(), "beyond.flow", AS_WRITTEN);
+    let input = temp_file(
+        d.path(),
+        "input.json",
+        r#"{"customer": "cus_1", "credit": "10.00 USD", "reason": "late"}"#,
+    );
+    let run = |args: &[&str]| ran(flow().current_dir(d.path()).args(args).output().unwrap());
+    let r = run(&["check", "beyond.flow"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("0 errors, 0 warnings"), "{}", r.stderr);
+
+    let at = run(&[
+        "run",
+        "beyond.flow",
+        "--at",
+        "2027-02-01T14:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json_line(&at)["workflow"], "Monthly close reminder");
+
+    let demand = run(&[
+        "run",
+        "beyond.flow",
+        "--input",
+        input.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let report = json_line(&demand);
+    assert_eq!(report["workflow"], "Goodwill gesture");
+    assert_eq!(
+        report["actions"][1]["body"],
+        "Goodwill credit of 10.00 USD for cus_1: late"
+    );
+
+    let event = root().join("examples/events/invoice_finalized.json");
+    let nudge = run(&[
+        "run",
+        "beyond.flow",
+        "--event",
+        event.to_str().unwrap(),
+        "--now",
+        "2025-11-24T16:00:20Z",
+        "--format",
+        "json",
+    ]);
+    let report = json_line(&nudge);
+    assert_eq!(report["workflow"], "Nudge unpaid invoices");
+    // The run starts at `--now`; the wait ends three days later.
+    assert_eq!(report["waits"][0]["until"], "2025-11-27T16:00:20Z");
+    assert_eq!(
+        report["actions"][1]["body"],
+        "in_1QwInvoiceFinal03 is still open."
+    );
+}

@@ -587,7 +587,7 @@ pub const ALL: &[Code] = &[
         code: "E0929",
         severity: Severity::Error,
         summary: "`flow serve`: `schedule_catch_up` under `[serve]` is not a duration or `none`, or `FLOW_SERVE_CLOCK` is not a time",
-        explanation: "`flow serve`: `schedule_catch_up` under `[serve]` is not a duration (`\"24h\"`, `\"90m\"`, `\"7d\"`) or `\"none\"`, or `FLOW_SERVE_CLOCK` (a testing aid: the time the server's clock starts at) is not an RFC 3339 time such as `2026-03-08T06:59:58Z`.",
+        explanation: "`flow serve`: `schedule_catch_up` under `[serve]` is not a duration or `none`, or `FLOW_SERVE_CLOCK` is not a time. The catch-up policy is a duration (`\"24h\"`, `\"90m\"`, `\"7d\"`) or `\"none\"`; `FLOW_SERVE_CLOCK` (a testing aid: the time the server's clock starts at) is an RFC 3339 time such as `2026-03-08T06:59:58Z`.",
         example: None,
     },
     Code {
@@ -615,7 +615,7 @@ pub const ALL: &[Code] = &[
         code: "E0933",
         severity: Severity::Error,
         summary: "`flow invoke`: the server refused the invocation (a wrong token, an unknown or not on-demand workflow, or an input that does not match its inputs: every problem is listed)",
-        explanation: "`flow invoke`: the server refused the invocation: a wrong token (401), invocation off or an unknown workflow (404), a workflow that is not on demand or is deactivated (409), or an input that does not match the workflow's inputs (422; every problem is listed).",
+        explanation: "`flow invoke`: the server refused the invocation (a wrong token, an unknown or not on-demand workflow, or an input that does not match its inputs: every problem is listed). The server answers 401 for a wrong token, 404 when invocation is off or the workflow is unknown, 409 for a workflow that is not on demand or is deactivated, and 422 for an input that does not match the workflow's inputs.",
         example: None,
     },
     Code {
