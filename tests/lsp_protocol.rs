@@ -142,7 +142,10 @@ fn diagnostics_completion_hover_quick_fix_and_shutdown() {
         json!({ "processId": null, "rootUri": null, "capabilities": {} }),
     );
     let caps = &init["capabilities"];
-    assert_eq!(caps["textDocumentSync"]["change"], 1, "full sync: {caps}");
+    assert_eq!(
+        caps["textDocumentSync"]["change"], 2,
+        "incremental sync: {caps}"
+    );
     assert!(caps["completionProvider"].is_object(), "{caps}");
     assert_eq!(caps["hoverProvider"], true);
     assert_eq!(init["serverInfo"]["name"], "flow");
@@ -256,17 +259,33 @@ fn diagnostics_completion_hover_quick_fix_and_shutdown() {
     assert_eq!(edit["newText"], "amount");
     assert_eq!(edit["range"], d["range"]);
 
-    // Fixed: nothing to say.
+    // Fixed, in two changes applied in order: the whole text back, then the typo's
+    // range replaced (incremental sync). Nothing to say.
     let fixed = typo.replacen("amout", "amount", 1);
     c.notify(
         "textDocument/didChange",
         json!({
             "textDocument": { "uri": uri, "version": 3 },
-            "contentChanges": [{ "text": fixed }],
+            "contentChanges": [
+                { "text": typo },
+                { "range": { "start": after(&typo, "when "), "end": after(&typo, "when amout") },
+                  "text": "amount" },
+            ],
         }),
     );
     let published = c.diagnostics();
     assert_eq!(published["diagnostics"], json!([]), "{fixed}");
+    // The server's text is the fixed one: formatting it changes nothing but layout.
+    let edits = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } }),
+    );
+    let formatted = edits
+        .as_array()
+        .and_then(|e| e.first())
+        .and_then(|e| e["newText"].as_str())
+        .map_or_else(|| fixed.clone(), str::to_string);
+    assert!(formatted.contains("when amount > "), "{formatted}");
 
     // An unknown method is an error answer, not a crash.
     c.send(Request::new(RequestId::from(99), "flow/nothing".into(), json!({})).into());

@@ -32,6 +32,19 @@ impl Document {
         &self.source.text
     }
 
+    /// The text with `range` (positions in UTF-16 units, clamped to the document,
+    /// in either order) replaced by `new`: one change of incremental synchronisation.
+    pub fn edited(&self, range: Range, new: &str) -> String {
+        let text = self.text();
+        let (a, b) = (self.offset(range.start), self.offset(range.end));
+        let (start, end) = (a.min(b), a.max(b));
+        let mut out = String::with_capacity(text.len() + new.len());
+        out.push_str(&text[..start]);
+        out.push_str(new);
+        out.push_str(&text[end..]);
+        out
+    }
+
     /// The byte offset of a position, clamped to the document (a position past the
     /// end of a line is the line's end).
     pub fn offset(&self, pos: Position) -> usize {
@@ -89,5 +102,25 @@ mod tests {
         assert_eq!(d.position(10), Position::new(1, 4));
         assert_eq!(d.offset(Position::new(1, 99)), 16);
         assert_eq!(d.offset(Position::new(9, 0)), 17);
+    }
+
+    #[test]
+    fn incremental_changes_replace_their_range() {
+        let d = doc("on x {\n  é amount\n}\n");
+        let r = |a: (u32, u32), b: (u32, u32)| {
+            Range::new(Position::new(a.0, a.1), Position::new(b.0, b.1))
+        };
+        // `amount` → `amont`: after a non-ASCII character, in UTF-16 units.
+        assert_eq!(
+            d.edited(r((1, 4), (1, 10)), "amont"),
+            "on x {\n  é amont\n}\n"
+        );
+        // An insertion, a deletion across lines, and a range past the end.
+        assert_eq!(
+            d.edited(r((0, 0), (0, 0)), "// a\n"),
+            "// a\non x {\n  é amount\n}\n"
+        );
+        assert_eq!(d.edited(r((0, 6), (2, 0)), ""), "on x {}\n");
+        assert_eq!(d.edited(r((2, 1), (9, 9)), "\n"), "on x {\n  é amount\n}\n");
     }
 }

@@ -1,6 +1,7 @@
 //! The message loop: the initialize handshake, then each notification and request in
-//! turn. Documents are synchronised whole (`TextDocumentSyncKind::FULL`) and checked
-//! on open, change and save. A request that fails is answered with an LSP error; a
+//! turn. Documents are synchronised incrementally (`TextDocumentSyncKind::INCREMENTAL`:
+//! each change is a range and its new text, applied in order; a change without a
+//! range is the whole text) and checked on open, change and save. A request that fails is answered with an LSP error; a
 //! notification that fails is reported with `window/logMessage`. Nothing here writes
 //! to standard output except through the connection. A formatting request the
 //! formatter refuses is answered with no edits and the reason shown with
@@ -41,7 +42,7 @@ pub fn capabilities() -> ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Options(
             TextDocumentSyncOptions {
                 open_close: Some(true),
-                change: Some(TextDocumentSyncKind::FULL),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
                 save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
                     include_text: Some(true),
                 })),
@@ -248,11 +249,21 @@ impl Server<'_> {
             }
             DidChangeTextDocument::METHOD => {
                 let p: DidChangeTextDocumentParams = params(n.params)?;
-                // Full synchronisation: the last change holds the whole text.
-                if let Some(change) = p.content_changes.into_iter().last() {
-                    let d = p.text_document;
-                    self.open(d.uri, change.text, Some(d.version));
+                let d = p.text_document;
+                let mut text = match self.documents.get(&d.uri) {
+                    Some(doc) => doc.text().to_string(),
+                    None => String::new(),
+                };
+                for change in p.content_changes {
+                    text = match change.range {
+                        Some(range) => {
+                            let doc = Document::new(d.uri.clone(), text);
+                            doc.edited(range, &change.text)
+                        }
+                        None => change.text,
+                    };
                 }
+                self.open(d.uri, text, Some(d.version));
             }
             DidSaveTextDocument::METHOD => {
                 let p: DidSaveTextDocumentParams = params(n.params)?;
