@@ -289,3 +289,29 @@ fn every_snapshot_has_its_case() {
         );
     }
 }
+
+#[test]
+fn flow_explain_gives_every_code_of_the_registry() {
+    for c in flow::diagnostics::codes::ALL {
+        let r = common::flow_ok(&["explain", &c.code.to_ascii_lowercase(), "--format", "json"]);
+        assert_eq!(r.code, 0, "{}: {}", c.code, r.stderr);
+        let j: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        assert_eq!(j["code"], c.code);
+        assert_eq!(j["explanation"], c.explanation);
+        assert_eq!(
+            j["index"],
+            format!("docs/diagnostics.md#{}", c.code.to_ascii_lowercase())
+        );
+    }
+    let r = common::flow_ok(&["explain", "R0302"]);
+    assert!(
+        r.stdout.starts_with("R0302 (run-time error)\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("What a failed run says:"), "{}", r.stdout);
+    let r = common::flow_ok(&["explain", "E0317x"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("error[E0914]"), "{}", r.stderr);
+    assert!(r.stderr.contains("did you mean `E0317`"), "{}", r.stderr);
+}

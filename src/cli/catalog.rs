@@ -10,6 +10,74 @@ use serde_json::{json, Value as Json};
 use super::output::{print_plain, terminal_safe, Stdout};
 use super::Format;
 
+/// `flow explain CODE`: what a diagnostic or run-time code means, from the registry
+/// the error index is made of.
+pub fn explain(code: &str, format: Format) -> i32 {
+    let wanted = code.trim().to_ascii_uppercase();
+    let Some(c) = flow_diagnostics::codes::lookup(&wanted) else {
+        let names = flow_diagnostics::codes::ALL.iter().map(|c| c.code);
+        let close = flow_check::did_you_mean(&wanted, names);
+        let rule = "are E (errors), W (warnings), N (notes) and R (run-time errors) with four digits, as `flow check` and run reports print them; docs/diagnostics.md lists them all";
+        let help = match flow_check::phrase(&close) {
+            Some(p) => format!("{p} Codes {rule}"),
+            None => format!("codes {rule}"),
+        };
+        print_plain(
+            &Diagnostic::error("E0914", format!("`{code}` is not a code flow reports"))
+                .with_help(help),
+            None,
+        );
+        return 2;
+    };
+    let severity = match c.severity {
+        flow_diagnostics::Severity::Error if c.is_run_time() => "run-time error",
+        flow_diagnostics::Severity::Error => "error",
+        flow_diagnostics::Severity::Warning => "warning",
+        flow_diagnostics::Severity::Note => "note",
+    };
+    let link = flow_diagnostics::lsp::code_link(c.code);
+    let mut out = Stdout::lock();
+    if format == Format::Json {
+        out.line(
+            &json!({
+                "code": c.code, "severity": severity, "summary": c.summary,
+                "explanation": c.explanation, "example": c.example, "index": link,
+            })
+            .to_string(),
+        );
+        return 0;
+    }
+    out.write(&format!("{} ({severity})\n\n", c.code));
+    out.write(&format!("{}\n", wrap(c.explanation, 88)));
+    if let Some(e) = c.example {
+        out.write(&format!("\nWhat a failed run says:\n    {e}\n"));
+    }
+    out.write(&format!(
+        "\nThe error index shows a case and what flow prints for it: {link}\n"
+    ));
+    0
+}
+
+/// Text folded at spaces to lines of at most `width` characters (a longer word
+/// stays whole).
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines.join("\n")
+}
+
 pub fn events(filter: Option<&str>, format: Format) -> i32 {
     let mut out = Stdout::lock();
     let lib = flow_stdlib::builtin();

@@ -157,6 +157,15 @@ pub enum Command {
         #[arg(long, default_value = "bytecode")]
         emit: String,
     },
+    /// Explain a code that `flow check` or a run report gives (`E0102`, `R0302`, …):
+    /// what it means and what to do, as the error index says.
+    Explain {
+        #[arg(value_name = "CODE")]
+        code: String,
+        /// `json`: `{"code", "severity", "summary", "explanation", "example", "index"}`.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// List the Stripe event types a workflow can be triggered by, with their object type
     /// and what they mean.
     Events {
@@ -400,6 +409,7 @@ pub fn dispatch(command: Command) -> i32 {
         } => trigger::schedule(&file, from, to, workflow.as_deref(), format),
         Command::Fmt { paths, check } => fmt::fmt(&paths, check),
         Command::Compile { file, emit } => compile::compile(&file, &emit),
+        Command::Explain { code, format } => catalog::explain(&code, format),
         Command::Events { filter, format } => catalog::events(filter.as_deref(), format),
         Command::Fields {
             event_type,

@@ -528,6 +528,13 @@ pub const ALL: &[Code] = &[
         example: None,
     },
     Code {
+        code: "E0914",
+        severity: Severity::Error,
+        summary: "`flow explain CODE` with a code flow never reports",
+        explanation: "`flow explain CODE` with a code flow never reports. Codes are an E (error), W (warning), N (note) or R (run-time error) and four digits, as `flow check` and run reports print them; the help suggests the closest one.",
+        example: None,
+    },
+    Code {
         code: "E0920",
         severity: Severity::Error,
         summary: "`flow serve`: the `[serve]` section of `flow.toml` is invalid, or `--workers 0`",
