@@ -153,6 +153,9 @@ impl From<rusqlite::Error> for LogError {
 
 pub type Result<T> = std::result::Result<T, LogError>;
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
 /// The run log's file for flows in `dir`.
 pub fn default_path(dir: &Path) -> PathBuf {
     dir.join(".flow").join("runs.db")
@@ -182,6 +185,9 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
     conn.execute_batch(
         "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=4194304;",
     )?;
+    // Room for every statement of the event, run and action paths (about 30), so that
+    // none is evicted and parsed again while the server runs.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(LogError::new(format!(
@@ -397,7 +403,7 @@ fn commit_batch(
     conn: &Connection,
     jobs: Vec<Job>,
 ) -> (Vec<Done>, Option<LogError>, Option<LogError>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE", []) {
         let mut err = LogError::from(e);
         err.message = format!("cannot write to the run log: {}", err.message);
         // Not beginning a transaction is a failure of the run log, whatever its code.
@@ -424,8 +430,8 @@ fn commit_batch(
         });
         return (dones, Some(err), fault);
     }
-    let err = match conn.execute_batch("COMMIT") {
-        Ok(()) => None,
+    let err = match exec(conn, "COMMIT", []) {
+        Ok(_) => None,
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             let mut err = LogError::from(e);
@@ -515,11 +521,27 @@ mod test_hook {
     }
 }
 
+/// Run one statement of the per-event, per-run and per-action paths from the
+/// connection's cache of prepared statements: SQL is parsed once per connection, not
+/// once per call.
+fn exec<P: rusqlite::Params>(conn: &Connection, sql: &str, p: P) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(p)
+}
+
+/// [`exec`] for a statement that reads one row.
+fn row<T, P, F>(conn: &Connection, sql: &str, p: P, f: F) -> rusqlite::Result<T>
+where
+    P: rusqlite::Params,
+    F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+{
+    conn.prepare_cached(sql)?.query_row(p, f)
+}
+
 fn in_savepoint<R>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-    conn.execute_batch("SAVEPOINT job")?;
+    exec(conn, "SAVEPOINT job", [])?;
     match f(conn) {
         Ok(v) => {
-            conn.execute_batch("RELEASE job")?;
+            exec(conn, "RELEASE job", [])?;
             Ok(v)
         }
         Err(e) => {
@@ -558,13 +580,15 @@ pub fn record_event(
     now: i64,
     candidates: &[Candidate],
 ) -> Result<Recorded> {
-    let inserted = conn.execute(
+    let inserted = exec(
+        conn,
         "INSERT OR IGNORE INTO events (id, type, payload, signed_at, received_at, last_delivery_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         params![id, event_type, payload, signed_at, now],
     )?;
     if inserted == 0 {
-        conn.execute(
+        exec(
+            conn,
             "UPDATE events SET deliveries = deliveries + 1, last_delivery_at = ?2 WHERE id = ?1",
             params![id, now],
         )?;
@@ -575,7 +599,8 @@ pub fn record_event(
         if !is_active(conn, &c.workflow)? {
             continue;
         }
-        conn.execute(
+        exec(
+            conn,
             "INSERT INTO runs (event_id, workflow, version, status, created_at)
              VALUES (?1, ?2, ?3, 'started', ?4)",
             params![id, c.workflow, c.version, now],
@@ -587,18 +612,19 @@ pub fn record_event(
 
 /// A workflow is active unless it was deactivated.
 pub fn is_active(conn: &Connection, workflow: &str) -> Result<bool> {
-    let active: Option<bool> = conn
-        .query_row(
-            "SELECT active FROM workflow_state WHERE workflow = ?1",
-            [workflow],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let active: Option<bool> = row(
+        conn,
+        "SELECT active FROM workflow_state WHERE workflow = ?1",
+        [workflow],
+        |r| r.get(0),
+    )
+    .optional()?;
     Ok(active.unwrap_or(true))
 }
 
 pub fn set_active(conn: &Connection, workflow: &str, active: bool, now: i64) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO workflow_state (workflow, active, changed_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (workflow) DO UPDATE SET active = ?2, changed_at = ?3",
         params![workflow, active, now],
@@ -618,7 +644,8 @@ pub struct VersionRow {
 }
 
 pub fn save_version(conn: &Connection, v: &VersionRow, now: i64) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT OR IGNORE INTO versions (hash, workflow, trigger, path, source, settings, loaded_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![v.hash, v.workflow, v.trigger, v.path, v.source, v.settings, now],
@@ -627,35 +654,36 @@ pub fn save_version(conn: &Connection, v: &VersionRow, now: i64) -> Result<()> {
 }
 
 pub fn version(conn: &Connection, hash: &str) -> Result<Option<VersionRow>> {
-    Ok(conn
-        .query_row(
-            "SELECT hash, workflow, trigger, path, source, settings FROM versions WHERE hash = ?1",
-            [hash],
-            |r| {
-                Ok(VersionRow {
-                    hash: r.get(0)?,
-                    workflow: r.get(1)?,
-                    trigger: r.get(2)?,
-                    path: r.get(3)?,
-                    source: r.get(4)?,
-                    settings: r.get(5)?,
-                })
-            },
-        )
-        .optional()?)
+    Ok(row(
+        conn,
+        "SELECT hash, workflow, trigger, path, source, settings FROM versions WHERE hash = ?1",
+        [hash],
+        |r| {
+            Ok(VersionRow {
+                hash: r.get(0)?,
+                workflow: r.get(1)?,
+                trigger: r.get(2)?,
+                path: r.get(3)?,
+                source: r.get(4)?,
+                settings: r.get(5)?,
+            })
+        },
+    )
+    .optional()?)
 }
 
 /// The names of every workflow ever loaded.
 pub fn known_workflows(conn: &Connection) -> Result<Vec<String>> {
-    let mut st = conn.prepare("SELECT DISTINCT workflow FROM versions ORDER BY workflow")?;
+    let mut st = conn.prepare_cached("SELECT DISTINCT workflow FROM versions ORDER BY workflow")?;
     let rows = st.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
 /// Runs recorded but not finished, and not waiting for a `wait` to end; oldest first.
 pub fn unfinished_runs(conn: &Connection) -> Result<Vec<i64>> {
-    let mut st = conn
-        .prepare("SELECT id FROM runs WHERE status = 'started' AND wake_at IS NULL ORDER BY id")?;
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM runs WHERE status = 'started' AND wake_at IS NULL ORDER BY id",
+    )?;
     let rows = st.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
@@ -663,7 +691,7 @@ pub fn unfinished_runs(conn: &Connection) -> Result<Vec<i64>> {
 /// Runs waiting for a `wait` to end: (run, when it goes on, Unix milliseconds), by
 /// wake-up time.
 pub fn waiting_runs(conn: &Connection) -> Result<Vec<(i64, i64)>> {
-    let mut st = conn.prepare(
+    let mut st = conn.prepare_cached(
         "SELECT id, wake_at FROM runs WHERE status = 'started' AND wake_at IS NOT NULL
          ORDER BY wake_at, id",
     )?;
@@ -674,11 +702,13 @@ pub fn waiting_runs(conn: &Connection) -> Result<Vec<(i64, i64)>> {
 /// A run stopped at a `wait`: it stays `started`, with the time it goes on; the
 /// attempt is recorded as `waiting`.
 pub fn set_waiting(conn: &Connection, run: i64, wake_at: i64, now: i64) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE runs SET wake_at = ?2 WHERE id = ?1",
         params![run, wake_at],
     )?;
-    conn.execute(
+    exec(
+        conn,
         "INSERT OR REPLACE INTO attempts (run_id, attempt, status, error, started_at, finished_at)
          SELECT id, attempts, 'waiting', NULL, started_at, ?2 FROM runs WHERE id = ?1",
         params![run, now],
@@ -689,13 +719,13 @@ pub fn set_waiting(conn: &Connection, run: i64, wake_at: i64, now: i64) -> Resul
 /// The last slot fired of a scheduled workflow (or when it was first seen), Unix
 /// seconds.
 pub fn schedule_state(conn: &Connection, workflow: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT last_slot FROM schedule_state WHERE workflow = ?1",
-            [workflow],
-            |r| r.get(0),
-        )
-        .optional()?)
+    Ok(row(
+        conn,
+        "SELECT last_slot FROM schedule_state WHERE workflow = ?1",
+        [workflow],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 pub fn set_schedule_state(
@@ -704,7 +734,8 @@ pub fn set_schedule_state(
     last_slot: i64,
     now: i64,
 ) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO schedule_state (workflow, last_slot, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (workflow) DO UPDATE SET last_slot = max(last_slot, ?2), updated_at = ?3",
         params![workflow, last_slot, now],
@@ -714,28 +745,31 @@ pub fn set_schedule_state(
 
 /// The payload of an event, as recorded.
 pub fn event_payload(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>> {
-    Ok(conn
-        .query_row("SELECT payload FROM events WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?)
+    Ok(row(
+        conn,
+        "SELECT payload FROM events WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 /// The run an event started for a workflow.
 pub fn run_of(conn: &Connection, event_id: &str, workflow: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM runs WHERE event_id = ?1 AND workflow = ?2",
-            params![event_id, workflow],
-            |r| r.get(0),
-        )
-        .optional()?)
+    Ok(row(
+        conn,
+        "SELECT id FROM runs WHERE event_id = ?1 AND workflow = ?2",
+        params![event_id, workflow],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 /// Mark a run as taken by a worker. `None` when it is not waiting to run (finished
 /// meanwhile); otherwise the attempt number (1 the first time).
 pub fn claim_run(conn: &Connection, run: i64, now: i64) -> Result<Option<i64>> {
-    let n = conn.execute(
+    let n = exec(
+        conn,
         "UPDATE runs SET attempts = attempts + 1, started_at = ?2, wake_at = NULL
          WHERE id = ?1 AND status = 'started'",
         params![run, now],
@@ -743,7 +777,8 @@ pub fn claim_run(conn: &Connection, run: i64, now: i64) -> Result<Option<i64>> {
     if n == 0 {
         return Ok(None);
     }
-    Ok(Some(conn.query_row(
+    Ok(Some(row(
+        conn,
         "SELECT attempts FROM runs WHERE id = ?1",
         [run],
         |r| r.get(0),
@@ -765,7 +800,8 @@ pub struct RunJob {
 }
 
 pub fn run_job(conn: &Connection, run: i64) -> Result<RunJob> {
-    let (event_id, workflow, version, payload, created_at) = conn.query_row(
+    let (event_id, workflow, version, payload, created_at) = row(
+        conn,
         "SELECT r.event_id, r.workflow, r.version, e.payload, r.created_at
          FROM runs r JOIN events e ON e.id = r.event_id WHERE r.id = ?1",
         [run],
@@ -810,7 +846,8 @@ pub struct ActionRow {
 }
 
 pub fn record_action(conn: &Connection, run: i64, a: &ActionRow) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "INSERT OR REPLACE INTO actions
            (run_id, step, kind, action, idempotency_key, status, result, error,
             started_at, finished_at, duration_us)
@@ -833,7 +870,7 @@ pub fn record_action(conn: &Connection, run: i64, a: &ActionRow) -> Result<()> {
 }
 
 pub fn actions(conn: &Connection, run: i64) -> Result<Vec<ActionRow>> {
-    let mut st = conn.prepare(
+    let mut st = conn.prepare_cached(
         "SELECT step, kind, action, idempotency_key, status, result, error, started_at,
                 finished_at, duration_us
          FROM actions WHERE run_id = ?1 ORDER BY step",
@@ -867,11 +904,13 @@ pub fn finish_run(
     error: Option<&str>,
     now: i64,
 ) -> Result<()> {
-    conn.execute(
+    exec(
+        conn,
         "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4 WHERE id = ?1",
         params![run, status, error, now],
     )?;
-    conn.execute(
+    exec(
+        conn,
         "INSERT OR REPLACE INTO attempts (run_id, attempt, status, error, started_at, finished_at)
          SELECT id, attempts, ?2, ?3, started_at, ?4 FROM runs WHERE id = ?1",
         params![run, status, error, now],
@@ -883,9 +922,10 @@ pub fn finish_run(
 /// (they are not carried out again); the failed one is carried out again, with the
 /// same idempotency key.
 pub fn retry_run(conn: &Connection, run: i64) -> Result<()> {
-    let status: Option<String> = conn
-        .query_row("SELECT status FROM runs WHERE id = ?1", [run], |r| r.get(0))
-        .optional()?;
+    let status: Option<String> = row(conn, "SELECT status FROM runs WHERE id = ?1", [run], |r| {
+        r.get(0)
+    })
+    .optional()?;
     match status.as_deref() {
         None => return Err(LogError::new(format!("there is no run {run}"))),
         Some("failed") => {}
@@ -900,11 +940,13 @@ pub fn retry_run(conn: &Connection, run: i64) -> Result<()> {
             )))
         }
     }
-    conn.execute(
+    exec(
+        conn,
         "DELETE FROM actions WHERE run_id = ?1 AND status = 'failed'",
         [run],
     )?;
-    conn.execute(
+    exec(
+        conn,
         "UPDATE runs SET status = 'started', error = NULL, finished_at = NULL WHERE id = ?1",
         [run],
     )?;
@@ -935,16 +977,17 @@ pub fn record_performed(
     action: &Json,
     now: i64,
 ) -> Result<Performed> {
-    let before: Option<String> = conn
-        .query_row(
-            "SELECT action FROM performed WHERE idempotency_key = ?1",
-            [key],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let before: Option<String> = row(
+        conn,
+        "SELECT action FROM performed WHERE idempotency_key = ?1",
+        [key],
+        |r| r.get(0),
+    )
+    .optional()?;
     match before {
         None => {
-            conn.execute(
+            exec(
+                conn,
                 "INSERT INTO performed (idempotency_key, event_id, workflow, step, action, calls, first_at, last_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)",
                 params![key, event_id, workflow, step as i64, action.to_string(), now],
@@ -952,7 +995,8 @@ pub fn record_performed(
             Ok(Performed::New)
         }
         Some(text) => {
-            conn.execute(
+            exec(
+                conn,
                 "UPDATE performed SET calls = calls + 1, last_at = ?2 WHERE idempotency_key = ?1",
                 params![key, now],
             )?;
@@ -1097,7 +1141,7 @@ pub struct AttemptRow {
 }
 
 pub fn attempts(conn: &Connection, run: i64) -> Result<Vec<AttemptRow>> {
-    let mut st = conn.prepare(
+    let mut st = conn.prepare_cached(
         "SELECT attempt, status, error, started_at, finished_at FROM attempts
          WHERE run_id = ?1 ORDER BY attempt",
     )?;
@@ -1115,7 +1159,7 @@ pub fn attempts(conn: &Connection, run: i64) -> Result<Vec<AttemptRow>> {
 
 /// Workflows deactivated now.
 pub fn inactive(conn: &Connection) -> Result<HashSet<String>> {
-    let mut st = conn.prepare("SELECT workflow FROM workflow_state WHERE active = 0")?;
+    let mut st = conn.prepare_cached("SELECT workflow FROM workflow_state WHERE active = 0")?;
     let rows = st.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
