@@ -37,6 +37,16 @@ pub enum Output {
     Text,
 }
 
+/// Whether the reports of skipped runs (a `when` that was false) are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Skipped {
+    /// Every run has its report (the default).
+    #[default]
+    Include,
+    /// Skipped runs are counted in the [`Summary`] but get no report.
+    Omit,
+}
+
 /// What a stream came to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -70,6 +80,7 @@ pub struct Batch<'a> {
     decoder: Decoder,
     bindings: Recording,
     output: Output,
+    skipped: Skipped,
 }
 
 impl<'a> Batch<'a> {
@@ -92,7 +103,14 @@ impl<'a> Batch<'a> {
             decoder: Decoder::new(programs, event_type),
             bindings,
             output,
+            skipped: Skipped::Include,
         }
+    }
+
+    /// Whether the reports of skipped runs are written (default: they are).
+    pub fn with_skipped(mut self, skipped: Skipped) -> Batch<'a> {
+        self.skipped = skipped;
+        self
     }
 
     /// What `now` is in every run (`None`: the time each run starts).
@@ -339,7 +357,12 @@ impl<'b, 'a> Worker<'b, 'a> {
             match report.status {
                 // Waits pass at once in a batch: a run never ends waiting there.
                 Status::Succeeded | Status::Waiting => self.summary.succeeded += 1,
-                Status::Skipped => self.summary.skipped += 1,
+                Status::Skipped => {
+                    self.summary.skipped += 1;
+                    if self.batch.skipped == Skipped::Omit {
+                        continue;
+                    }
+                }
                 Status::Failed => self.summary.failed += 1,
             }
             match self.batch.output {
