@@ -133,7 +133,7 @@ JOBS=$(nproc)
     for row in "${MANY_ROWS[@]}"; do
         read -r n t r <<<"$row"
         awk -v n="$n" -v t="$t" -v r="$r" -v t1="$t1" -v e="$MANY_EVENTS" 'BEGIN {
-            printf "| %d never-true workflows, %d events: flow run --events --skipped omit | %.2f s | %.1f× the time of 1 workflow | %.1f MB |\n", n, e, t, t / t1, r / 1024
+            printf "| %d never-true workflows, %d events: flow run --events --skipped omit | %.2f s | %.1f× the time of 1 workflow | %.1f MB |\n", n, e, t, (t1 > 0 ? t / t1 : 0), r / 1024
         }'
     done
     awk -v t="$T_MANY_BIG" -v r="$R_MANY_BIG" -v e="$EVENTS" 'BEGIN {
