@@ -17,7 +17,7 @@
 //! the error as it always did. Only a clean `false` skips a workflow.
 
 use flow_bindings::Bindings;
-use flow_program::{CmpOp, FieldRead, Lit, Op, Program};
+use flow_program::{CmpOp, FieldRead, Lit, Op, Program, Root};
 use flow_syntax::Span;
 use flow_vm::{self as vm, Event, Value};
 
@@ -86,6 +86,10 @@ fn leading_comparison(p: &Program) -> Option<(&FieldRead, CmpOp, &Lit)> {
         match p.code.get(pc as usize)? {
             Op::Skip => {
                 let read = p.reads.get(r as usize)?;
+                // A field of the event (or its object), never a local.
+                if !matches!(read.root, Root::Event | Root::Object) {
+                    return None;
+                }
                 let lit = p.consts.get(c as usize)?;
                 return Some((read, op, lit));
             }
