@@ -8,15 +8,20 @@
 #      against a Rust program that only parses each line into serde_json::Value;
 #   3. parse + check + compile of a generated file of 10,000 workflows;
 #   4. flow lsp on a generated file of 500 lines: a one-character didChange until its
-#      diagnostics are ready, formatting, document symbols (benches/src/bin/lsp_change.rs).
+#      diagnostics are ready, formatting, document symbols (benches/src/bin/lsp_change.rs);
+#   5. many workflows: 1, 10, 100 and 1,000 workflows on payment_intent.succeeded whose
+#      `when` is never true (benches/src/bin/gen_never_flows.rs), `flow run --events
+#      --skipped omit` over BENCH_MANY_EVENTS events, and 1,000 of them over all the
+#      events for peak memory.
 #
-# Usage: scripts/bench.sh   (BENCH_EVENTS=1000000 BENCH_RUNS=3 by default;
+# Usage: scripts/bench.sh   (BENCH_EVENTS=1000000 BENCH_MANY_EVENTS=100000 BENCH_RUNS=3 by default;
 #                            BENCH_CRITERION=0 reuses the last criterion results)
 # The events file is generated under target/bench-data/ and never committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EVENTS=${BENCH_EVENTS:-1000000}
+MANY_EVENTS=${BENCH_MANY_EVENTS:-100000}
 RUNS=${BENCH_RUNS:-3}
 DATA=target/bench-data
 TEMPLATE=stdlib/templates/tag_valuable_customers.flow
@@ -35,7 +40,7 @@ fi
 echo "== building (release)" >&2
 cargo build --release --quiet -p flow -p flow-benches --bins
 
-BIN=target/release
+BIN=${CARGO_TARGET_DIR:-target}/release
 EV="$DATA/events-$EVENTS.jsonl"
 if [ ! -s "$EV" ]; then
     echo "== generating $EVENTS events" >&2
@@ -83,6 +88,19 @@ PHASES=$("$BIN/compile_phases" 10000)
 echo "== flow lsp on a 500-line file" >&2
 LSP=$("$BIN/lsp_change" 500)
 
+echo "== many workflows that are never true, over $MANY_EVENTS events (--skipped omit)" >&2
+EV_MANY="$DATA/events-$MANY_EVENTS.jsonl"
+if [ ! -s "$EV_MANY" ]; then
+    "$BIN/gen_events" "$MANY_EVENTS" "$EV_MANY.tmp" && mv "$EV_MANY.tmp" "$EV_MANY"
+fi
+MANY_ROWS=()
+for n in 1 10 100 1000; do
+    "$BIN/gen_never_flows" "$n" "$DATA/never-$n.flow"
+    read -r t r < <(timed "$BIN/flow" run "$DATA/never-$n.flow" --events "$EV_MANY" --skipped omit)
+    MANY_ROWS+=("$n $t $r")
+done
+read -r T_MANY_BIG R_MANY_BIG < <(timed "$BIN/flow" run "$DATA/never-1000.flow" --events "$EV" --skipped omit)
+
 JOBS=$(nproc)
 {
     echo "| benchmark | median | ratio | peak memory |"
@@ -110,6 +128,16 @@ JOBS=$(nproc)
     awk -v cc="$cc" -v tc="$T_CHECK" -v rc="$R_CHECK" 'BEGIN {
         printf "| 10,000 workflows: parse + check + compile (flow::build) | %.0f ms |  |  |\n", cc / 1e6
         printf "| 10,000 workflows: flow check, whole process | %.2f s |  | %.1f MB |\n", tc, rc / 1024
+    }'
+    t1=${MANY_ROWS[0]#* }; t1=${t1% *}
+    for row in "${MANY_ROWS[@]}"; do
+        read -r n t r <<<"$row"
+        awk -v n="$n" -v t="$t" -v r="$r" -v t1="$t1" -v e="$MANY_EVENTS" 'BEGIN {
+            printf "| %d never-true workflows, %d events: flow run --events --skipped omit | %.2f s | %.1f× the time of 1 workflow | %.1f MB |\n", n, e, t, (t1 > 0 ? t / t1 : 0), r / 1024
+        }'
+    done
+    awk -v t="$T_MANY_BIG" -v r="$R_MANY_BIG" -v e="$EVENTS" 'BEGIN {
+        printf "| 1000 never-true workflows, %d events: same | %.2f s |  | %.1f MB |\n", e, t, r / 1024
     }'
 }
 echo

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::Path;
 
-use flow_batch::{default_jobs, Batch, Output, Summary};
+use flow_batch::{default_jobs, Batch, Output, Skipped, Summary};
 use flow_bindings::Recording;
 use flow_diagnostics::Diagnostic;
 use flow_program::Program;
@@ -12,6 +12,25 @@ use flow_syntax::SourceFile;
 
 use super::output::print_plain;
 use super::Format;
+
+/// `--skipped`: whether the reports of skipped runs are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SkippedReports {
+    /// A report for every run, skipped or not.
+    #[default]
+    Include,
+    /// No report for a skipped run; the summary on stderr still counts it.
+    Omit,
+}
+
+impl From<SkippedReports> for Skipped {
+    fn from(s: SkippedReports) -> Skipped {
+        match s {
+            SkippedReports::Include => Skipped::Include,
+            SkippedReports::Omit => Skipped::Omit,
+        }
+    }
+}
 
 /// Lines are read through a buffer of this size.
 const READ_BUFFER: usize = 1 << 20;
@@ -24,6 +43,8 @@ pub struct Stream<'a> {
     pub jobs: Option<usize>,
     /// What `now` is in every run.
     pub now: Option<i64>,
+    /// `--skipped omit`: no reports for skipped runs (the summary still counts them).
+    pub skipped: Skipped,
 }
 
 /// Run the programs over the events of `path` (`-`: standard input); returns the
@@ -39,7 +60,9 @@ pub fn run(
         Format::Json => Output::Json,
         Format::Text => Output::Text,
     };
-    let batch = Batch::new(programs, source, opts.event_type, bindings, output).with_now(opts.now);
+    let batch = Batch::new(programs, source, opts.event_type, bindings, output)
+        .with_now(opts.now)
+        .with_skipped(opts.skipped);
     let jobs = opts.jobs.unwrap_or_else(default_jobs).max(1);
     let mut out = io::stdout();
     let result = if path == Path::new("-") {

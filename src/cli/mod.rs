@@ -106,6 +106,11 @@ pub enum Command {
         /// Worker threads for --events (default: one per core).
         #[arg(long, value_name = "N", requires = "events")]
         jobs: Option<usize>,
+        /// With a stream of events: `include` writes a report for every run (the
+        /// default); `omit` leaves out the reports of skipped runs (a `when` that
+        /// was false), which the summary on stderr still counts.
+        #[arg(long, value_enum, value_name = "WHICH", default_value = "include", conflicts_with_all = ["event", "at", "input"])]
+        skipped: batch::SkippedReports,
         /// Carry the actions out: Stripe's API (key from STRIPE_API_KEY), e-mail (SMTP or
         /// an outbox, from flow.toml), Slack (SLACK_BOT_TOKEN) and signed http requests
         /// (FLOW_HTTP_SECRET). Without it nothing leaves the machine.
@@ -368,6 +373,7 @@ pub fn dispatch(command: Command) -> i32 {
             objects,
             format,
             jobs,
+            skipped,
             live,
             outbox,
             verbose,
@@ -379,9 +385,9 @@ pub fn dispatch(command: Command) -> i32 {
             let input = match (&events, &event, at, &input) {
                 (_, _, Some(t), _) => run::Input::At(t),
                 (_, _, None, Some(path)) => run::Input::Demand(path),
-                (Some(path), ..) => run::Input::Stream(path, jobs),
+                (Some(path), ..) => run::Input::Stream(path, jobs, skipped.into()),
                 (None, Some(path), ..) => run::Input::One(path),
-                (None, None, ..) => run::Input::Stream(Path::new("-"), jobs),
+                (None, None, ..) => run::Input::Stream(Path::new("-"), jobs, skipped.into()),
             };
             let format = format.unwrap_or(match input {
                 run::Input::Stream(..) => Format::Json,

@@ -15,8 +15,9 @@ use super::{trigger, Format};
 /// Where `flow run` takes its events from.
 pub enum Input<'a> {
     One(&'a Path),
-    /// A file of JSON lines (`-`: standard input), with a number of worker threads.
-    Stream(&'a Path, Option<usize>),
+    /// A file of JSON lines (`-`: standard input), with a number of worker threads
+    /// and whether skipped runs are reported (`--skipped`).
+    Stream(&'a Path, Option<usize>, flow_batch::Skipped),
     /// `--at TIME`: the scheduled workflows that have a slot then.
     At(i64),
     /// `--input FILE`: an on-demand workflow, with this input.
@@ -71,7 +72,7 @@ pub fn run(file: &Path, input: Input<'_>, opts: Options<'_>) -> i32 {
             };
             return run_each(settings, source, &runs, objects, format, live);
         }
-        Input::Stream(path, jobs) => {
+        Input::Stream(path, jobs, skipped) => {
             // `--live` does not go with `--events` (clap says so).
             let recording = match flow_project::recording(objects) {
                 Ok(r) => r,
@@ -86,6 +87,7 @@ pub fn run(file: &Path, input: Input<'_>, opts: Options<'_>) -> i32 {
                 format,
                 jobs,
                 now,
+                skipped,
             };
             return super::batch::run(programs, source, path, recording, &stream);
         }

@@ -6,13 +6,19 @@
 //!   on.
 //! - Memory stays flat: lines are read in chunks of bounded size, and only a bounded
 //!   number of chunks is in flight at once.
-//! - Each event is decoded only as far as the programs read it ([`Decoder`]).
+//! - Each event is decoded once, only as far as the programs read it ([`Decoder`]):
+//!   all the workflows it triggers share that decode.
+//! - Workflows whose `when` starts with a comparison of a field with a constant are
+//!   answered together: per event, each distinct comparison is asked once (a binary
+//!   search over the constants of `<`, `>` …), and a workflow whose comparison is
+//!   false is skipped without running (`index`).
 //! - With more than one job, chunks are run on worker threads and written back in
 //!   input order.
 
 #![forbid(unsafe_code)]
 
 mod decode;
+mod index;
 #[cfg(test)]
 mod tests;
 
@@ -25,7 +31,8 @@ pub use decode::Decoder;
 use flow_bindings::Recording;
 use flow_program::Program;
 use flow_syntax::SourceFile;
-use flow_vm::{self as vm, RunReport, Status};
+use flow_vm::{self as vm, RunReport, Status, Value};
+use index::{Answer, Index};
 
 /// How reports are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +42,16 @@ pub enum Output {
     Json,
     /// Reports as `flow run` prints them; errors as `line N: error: …`.
     Text,
+}
+
+/// Whether the reports of skipped runs (a `when` that was false) are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Skipped {
+    /// Every run has its report (the default).
+    #[default]
+    Include,
+    /// Skipped runs are counted in the [`Summary`] but get no report.
+    Omit,
 }
 
 /// What a stream came to.
@@ -66,10 +83,20 @@ impl Summary {
 /// The compiled workflows of one file, ready to run over many events.
 pub struct Batch<'a> {
     source: &'a SourceFile,
-    by_trigger: HashMap<&'a str, Vec<&'a Program>>,
+    by_trigger: HashMap<&'a str, Triggered<'a>>,
     decoder: Decoder,
     bindings: Recording,
     output: Output,
+    skipped: Skipped,
+    /// Whether [`Index`] answers leading comparisons (off: every workflow runs in
+    /// the VM; the reports are the same).
+    use_index: bool,
+}
+
+/// The workflows of one event type, in file order, and their shared pre-filter.
+struct Triggered<'a> {
+    programs: Vec<&'a Program>,
+    index: Index,
 }
 
 impl<'a> Batch<'a> {
@@ -82,17 +109,39 @@ impl<'a> Batch<'a> {
         bindings: Recording,
         output: Output,
     ) -> Batch<'a> {
-        let mut by_trigger: HashMap<&str, Vec<&Program>> = HashMap::new();
+        let mut grouped: HashMap<&str, Vec<&Program>> = HashMap::new();
         for p in programs {
-            by_trigger.entry(p.trigger.as_str()).or_default().push(p);
+            grouped.entry(p.trigger.as_str()).or_default().push(p);
         }
+        let by_trigger = grouped
+            .into_iter()
+            .map(|(t, programs)| {
+                let index = Index::new(&programs);
+                (t, Triggered { programs, index })
+            })
+            .collect();
         Batch {
             source,
             by_trigger,
             decoder: Decoder::new(programs, event_type),
             bindings,
             output,
+            skipped: Skipped::Include,
+            use_index: true,
         }
+    }
+
+    /// Whether leading comparisons are answered once per event for all workflows
+    /// (the default) or by each workflow's own run; the reports are the same.
+    pub fn with_index(mut self, on: bool) -> Batch<'a> {
+        self.use_index = on;
+        self
+    }
+
+    /// Whether the reports of skipped runs are written (default: they are).
+    pub fn with_skipped(mut self, skipped: Skipped) -> Batch<'a> {
+        self.skipped = skipped;
+        self
     }
 
     /// What `now` is in every run (`None`: the time each run starts).
@@ -297,6 +346,9 @@ struct Worker<'b, 'a> {
     batch: &'b Batch<'a>,
     bindings: Recording,
     summary: Summary,
+    /// Scratch space of the pre-filter.
+    answers: Vec<Answer>,
+    locals: Vec<Value>,
 }
 
 impl<'b, 'a> Worker<'b, 'a> {
@@ -305,6 +357,8 @@ impl<'b, 'a> Worker<'b, 'a> {
             batch,
             bindings: batch.bindings.clone(),
             summary: Summary::default(),
+            answers: Vec::new(),
+            locals: Vec::new(),
         }
     }
 
@@ -331,21 +385,48 @@ impl<'b, 'a> Worker<'b, 'a> {
             }
         };
         self.summary.events += 1;
-        let Some(programs) = self.batch.by_trigger.get(event.event_type()) else {
+        let Some(triggered) = self.batch.by_trigger.get(event.event_type()) else {
             return;
         };
-        for p in programs {
+        let index = (self.batch.use_index && !triggered.index.is_empty()).then(|| {
+            triggered.index.answer(
+                &event,
+                &mut self.bindings,
+                &mut self.locals,
+                &mut self.answers,
+            );
+            &triggered.index
+        });
+        for (i, p) in triggered.programs.iter().enumerate() {
+            if index.is_some_and(|x| x.skips(i, &self.answers)) {
+                // Its `when` is false from the start: the run would do nothing but
+                // end skipped.
+                self.summary.skipped += 1;
+                if self.batch.skipped == Skipped::Include {
+                    self.write(&skipped_report(p, &event), out);
+                }
+                continue;
+            }
             let report = vm::run(p, self.batch.source, &event, &mut self.bindings);
             match report.status {
                 // Waits pass at once in a batch: a run never ends waiting there.
                 Status::Succeeded | Status::Waiting => self.summary.succeeded += 1,
-                Status::Skipped => self.summary.skipped += 1,
+                Status::Skipped => {
+                    self.summary.skipped += 1;
+                    if self.batch.skipped == Skipped::Omit {
+                        continue;
+                    }
+                }
                 Status::Failed => self.summary.failed += 1,
             }
-            match self.batch.output {
-                Output::Json => write_report_line(out, &report),
-                Output::Text => out.extend_from_slice(report.to_text().as_bytes()),
-            }
+            self.write(&report, out);
+        }
+    }
+
+    fn write(&self, report: &RunReport, out: &mut Vec<u8>) {
+        match self.batch.output {
+            Output::Json => write_report_line(out, report),
+            Output::Text => out.extend_from_slice(report.to_text().as_bytes()),
         }
     }
 
@@ -360,6 +441,25 @@ impl<'b, 'a> Worker<'b, 'a> {
                 out.extend_from_slice(format!("line {number}: error: {message}\n").as_bytes());
             }
         }
+    }
+}
+
+/// The report `vm::run` gives a workflow on an event trigger whose `when` is false
+/// at once: skipped, nothing done.
+fn skipped_report(p: &Program, event: &vm::Event) -> RunReport {
+    RunReport {
+        workflow: p.name.clone(),
+        event: event.id().map(str::to_string),
+        event_type: event.event_type().to_string(),
+        trigger: p.trigger_kind(),
+        slot: None,
+        status: Status::Skipped,
+        code: None,
+        error: None,
+        wakes_at: None,
+        actions: Vec::new(),
+        loops: Vec::new(),
+        waits: Vec::new(),
     }
 }
 

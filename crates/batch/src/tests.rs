@@ -593,3 +593,147 @@ fn a_position_in_a_list_decodes_as_the_whole_event_does() {
     assert_eq!(a, b);
     assert_eq!(a["actions"][0]["body"], "Pro: 12.00 USD", "{a}");
 }
+
+/// Workflows of every shape of leading comparison (and some that are not one):
+/// several operators, constants and kinds on the same fields, in any order.
+fn generated_workflows(n: usize, seed: u64) -> String {
+    let mut rng = Rng(seed);
+    let firsts = [
+        "amount > {N} USD",
+        "amount >= {N} USD",
+        "amount < {N} USD",
+        "amount <= {N} USD",
+        "amount == {N} USD",
+        "amount != {N} USD",
+        "amount > {N} EUR",
+        "amount < 1000 JPY",
+        "amount >= 5 JPY",
+        "currency == USD",
+        "currency != EUR",
+        "status == \"succeeded\"",
+        "status != \"processing\"",
+        "customer == null",
+        "customer != null",
+        "created > 2025-11-26",
+        "created <= 2025-11-26T10:42:00Z",
+        "amount_received > {N} USD",
+        // Not a leading comparison: always run.
+        "amount > {N} USD or currency == EUR",
+        "not (amount > {N} USD)",
+        "currency in [USD, EUR]",
+    ];
+    let seconds = [
+        "",
+        " and currency == USD",
+        " and customer != null",
+        " and amount < {N} USD and status == \"succeeded\"",
+        " and (currency == EUR or amount > {N} USD)",
+    ];
+    let amounts = [
+        "0",
+        "1",
+        "5",
+        "5.00",
+        "15",
+        "1000",
+        "1000.01",
+        "2500",
+        "999999999",
+    ];
+    let mut s = String::new();
+    for i in 0..n {
+        let mut when = rng.pick(&firsts).to_string();
+        when.push_str(rng.pick(&seconds));
+        while when.contains("{N}") {
+            when = when.replacen("{N}", rng.pick(&amounts), 1);
+        }
+        let body = if rng.next().is_multiple_of(3) {
+            "    if amount > 20 USD {\n        update customer.metadata.Tier = \"VIP\"\n    }\n"
+                .to_string()
+        } else {
+            format!("    email to: \"ops@example.com\", body: \"{{amount}} ({i})\"\n")
+        };
+        if rng.next().is_multiple_of(10) {
+            s.push_str(&format!(
+                "workflow \"W{i}\"\non payment_intent.succeeded {{\n{body}}}\n\n"
+            ));
+        } else {
+            s.push_str(&format!(
+                "workflow \"W{i}\"\non payment_intent.succeeded\nwhen {when} {{\n{body}}}\n\n"
+            ));
+        }
+    }
+    s.push_str("workflow \"Refunds\"\non charge.refunded\nwhen amount_refunded > 0 USD {\n    email to: \"ops@example.com\", body: \"r\"\n}\n");
+    s
+}
+
+#[test]
+fn the_shared_pre_filter_changes_no_report() {
+    let text = generated_workflows(300, 7);
+    let (source, programs) = build("many.flow", &text);
+    let mut lines = generated_events(300, 41);
+    lines.insert(5, "{not json".into());
+    let input = lines.join("\n") + "\n";
+    for output in [Output::Json, Output::Text] {
+        for skipped in [Skipped::Include, Skipped::Omit] {
+            for jobs in [1, 2] {
+                let run = |index: bool| {
+                    let batch = Batch::new(&programs, &source, None, objects(), output)
+                        .with_now(Some(1_764_153_720))
+                        .with_skipped(skipped)
+                        .with_index(index);
+                    let mut out = Vec::new();
+                    let summary = batch
+                        .run(io::BufReader::new(input.as_bytes()), &mut out, jobs)
+                        .unwrap();
+                    (String::from_utf8(out).unwrap(), summary)
+                };
+                let (with, s_with) = run(true);
+                let (without, s_without) = run(false);
+                assert_eq!(s_with, s_without, "{output:?} {skipped:?} {jobs}");
+                assert!(
+                    with == without,
+                    "{output:?} {skipped:?} {jobs}: reports differ"
+                );
+                assert!(s_with.skipped > 0 && s_with.succeeded > 0 && s_with.failed > 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_pre_filter_answers_most_workflows_and_only_where_vm_skips() {
+    let text = generated_workflows(300, 7);
+    let (source, programs) = build("many.flow", &text);
+    let pis: Vec<&Program> = programs
+        .iter()
+        .filter(|p| p.trigger == "payment_intent.succeeded")
+        .collect();
+    let index = Index::new(&pis);
+    let decoder = Decoder::new(programs.iter(), None);
+    let (mut answered, mut skips) = (0, 0);
+    let mut bindings = objects();
+    let (mut locals, mut answers) = (Vec::new(), Vec::new());
+    for line in generated_events(300, 43) {
+        let Ok(event) = decoder.decode(&line) else {
+            continue;
+        };
+        if event.event_type() != "payment_intent.succeeded" {
+            continue;
+        }
+        index.answer(&event, &mut bindings, &mut locals, &mut answers);
+        for (i, p) in pis.iter().enumerate() {
+            if index.skips(i, &answers) {
+                skips += 1;
+                let report = vm::run(p, &source, &event, &mut objects());
+                assert_eq!(report.status, Status::Skipped, "{}: {line}", p.name);
+                assert!(report.actions.is_empty());
+            }
+            answered += 1;
+        }
+    }
+    assert!(answered > 10_000, "{answered}");
+    // A fifth of the runs never reach the VM here (many of these events have fields
+    // of the wrong type, where a group's probe fails and its workflows all run).
+    assert!(skips * 10 > answered, "{skips} of {answered}");
+}
