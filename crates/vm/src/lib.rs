@@ -476,11 +476,24 @@ impl<'a> Machine<'a> {
 
     #[inline(always)]
     fn exec(&mut self, locals: &mut [Value]) -> Result<Outcome, RunError> {
+        // Two copies of the loop: the one for coverage counts instructions, the other
+        // has no trace of it.
+        if self.visits.is_some() {
+            self.exec_loop::<true>(locals)
+        } else {
+            self.exec_loop::<false>(locals)
+        }
+    }
+
+    #[inline(always)]
+    fn exec_loop<const COUNT: bool>(&mut self, locals: &mut [Value]) -> Result<Outcome, RunError> {
         let code = &self.p.code;
         let mut pc = 0usize;
         while let Some(&op) = code.get(pc) {
-            if let Some(count) = self.visits.as_mut().and_then(|v| v.get_mut(pc)) {
-                *count += 1;
+            if COUNT {
+                if let Some(count) = self.visits.as_mut().and_then(|v| v.get_mut(pc)) {
+                    *count += 1;
+                }
             }
             let span = self.p.spans.get(pc).copied().unwrap_or_default();
             pc += 1;
