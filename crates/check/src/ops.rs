@@ -11,10 +11,10 @@ use flow_program::Pattern;
 use flow_syntax::ast::{self, BinOp};
 use flow_syntax::{Diagnostic, Span};
 
-use crate::suggest::{did_you_mean, phrase};
 use crate::tree::{ArithOp, Func, Lit, Rounding, TExpr, TExprKind};
 use crate::types::Ty;
 use crate::Checker;
+use flow_stdlib::suggest::{did_you_mean, phrase};
 
 impl Checker<'_> {
     /// `lhs OP rhs` for `+ - * /`.

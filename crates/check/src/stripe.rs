@@ -12,10 +12,10 @@ use flow_stdlib::FieldType;
 use flow_syntax::ast::{self, ExprKind};
 use flow_syntax::{Diagnostic, Span};
 
-use crate::suggest::{a, did_you_mean, phrase};
 use crate::tree::{Lit, TExpr, TExprKind};
 use crate::types::{EnumTy, Ty};
 use crate::Checker;
+use flow_stdlib::suggest::{a, did_you_mean, phrase};
 
 /// The objects whose currency an amount of a call is in, when the call names one: a
 /// refund's charge or PaymentIntent, a credit note's invoice, an invoice item's invoice.

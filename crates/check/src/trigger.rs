@@ -6,10 +6,10 @@ use flow_stdlib::cron::{Schedule, ZoneOrCron};
 use flow_syntax::ast;
 use flow_syntax::{Diagnostic, Span};
 
-use crate::suggest::{did_you_mean, phrase};
 use crate::tree::{TExprKind, TStmt};
 use crate::types::{EnumTy, Ty};
 use crate::Checker;
+use flow_stdlib::suggest::{did_you_mean, phrase};
 
 /// The types an input may have, for help texts.
 const INPUT_TYPES: &str = "bool, integer, decimal, string, timestamp, duration, currency, money, metadata, json, ref<OBJECT>, list<TYPE>, enum(a|b)";

@@ -25,6 +25,8 @@ use jiff::civil::DateTime;
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 
+use crate::suggest::levenshtein;
+
 /// A problem in a cron expression or time zone: `span` is a byte range inside the
 /// text given (the cron text, or the zone name), for a diagnostic label.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -964,7 +966,7 @@ fn suggest_zone(zone: &str) -> Option<String> {
         } else if !want_last.is_empty() && have.rsplit('/').next() == Some(want_last) {
             1
         } else {
-            let d = distance(&have, &want);
+            let d = levenshtein(&have, &want);
             if d > (want.len() / 5).max(1) {
                 continue;
             }
@@ -983,29 +985,13 @@ fn closest<'a>(word: &str, names: &[&'a str], max: usize) -> Option<&'a str> {
         .iter()
         .map(|n| {
             (
-                distance(&n.to_ascii_lowercase(), &word.to_ascii_lowercase()),
+                levenshtein(&n.to_ascii_lowercase(), &word.to_ascii_lowercase()),
                 *n,
             )
         })
         .filter(|(d, _)| *d <= max)
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
-}
-
-/// Levenshtein distance, by characters.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let up = row[j + 1];
-            row[j + 1] = (up + 1).min(row[j] + 1).min(diag + usize::from(ca != *cb));
-            diag = up;
-        }
-    }
-    row[b.len()]
 }
 
 /// A local date and time to the minute; fields may be one past (or before) their

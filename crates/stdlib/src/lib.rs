@@ -13,6 +13,7 @@ pub mod api;
 pub mod cron;
 pub mod money;
 pub mod schema;
+pub mod suggest;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use flow_program::{InputSpec, InputType};
 use flow_stdlib::money::{Currency, Money, MoneyError};
+use flow_stdlib::suggest::did_you_mean;
 
 use crate::Value;
 
@@ -287,29 +288,10 @@ fn duration(s: &str) -> Result<i64, String> {
     n.checked_mul(per).ok_or_else(bad)
 }
 
-/// The closest name, when it is close enough to be a typo.
+/// The closest name, when it is close enough to be a typo (the rule of every
+/// did-you-mean of flow).
 fn closest<'a>(word: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    names
-        .map(|n| (strsim_distance(word, n), n))
-        .filter(|(d, n)| *d <= 2.max(n.len() / 4) && *d < n.len())
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n)
-}
-
-/// Levenshtein distance, case-insensitively.
-fn strsim_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.to_lowercase().chars().collect();
-    let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    did_you_mean(word, names).first().copied()
 }
 
 #[cfg(test)]

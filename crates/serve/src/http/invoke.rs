@@ -11,6 +11,7 @@ use crate::config::INVOKE_TOKEN_ENV;
 use crate::log;
 use crate::runlog::{self, Candidate, Recorded};
 use crate::time;
+use flow_stdlib::suggest::did_you_mean;
 use flow_vm::{input, Event};
 
 pub fn invoke(app: &App, req: &Request) -> Response {
@@ -246,29 +247,10 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok().filter(|n| !n.is_empty())
 }
 
-/// The closest name, when it is close enough to be a typo.
+/// The closest name, when it is close enough to be a typo (the rule of every
+/// did-you-mean of flow).
 fn closest<'a>(word: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let lower = word.to_lowercase();
-    let max = (word.chars().count() / 3).max(1);
-    names
-        .map(|n| (distance(&lower, &n.to_lowercase()), n))
-        .filter(|(d, _)| *d <= max)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    did_you_mean(word, names).first().copied()
 }
 
 #[cfg(test)]

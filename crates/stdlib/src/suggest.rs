@@ -1,5 +1,7 @@
-//! "Did you mean" by edit distance: at most 1 edit for names of up to 3 characters,
-//! otherwise at most 2 (or a third of the name for long names).
+//! "Did you mean" by edit distance, one rule for every suggestion flow makes (names
+//! in a check, input keys and enum values of an on-demand run, workflow names of
+//! `/invoke`, cron names and time zones): at most 1 edit for names of up to 3
+//! characters, otherwise at most 2 (or a quarter of the name for long names).
 
 pub fn levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
