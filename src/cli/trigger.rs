@@ -19,8 +19,7 @@ use super::Format;
 
 /// A workflow's schedule, parsed (it was checked when the file was built).
 fn schedule_of(p: &Program) -> Option<Schedule> {
-    let s = p.schedule.as_ref()?;
-    Schedule::parse(&s.cron, &s.timezone).ok()
+    p.schedule.as_ref()?.schedule()
 }
 
 /// The programs of one trigger kind, narrowed to `--workflow NAME`; a clear error

@@ -167,6 +167,14 @@ pub struct ScheduleSpec {
     pub timezone: String,
 }
 
+impl ScheduleSpec {
+    /// The schedule, parsed. A spec the checker passed always parses: `None` only for
+    /// one built by hand.
+    pub fn schedule(&self) -> Option<flow_stdlib::cron::Schedule> {
+        flow_stdlib::cron::Schedule::parse(&self.cron, &self.timezone).ok()
+    }
+}
+
 /// `Program::trigger` of a workflow started by a schedule; never an event type
 /// (those all have a dot).
 pub const SCHEDULE: &str = "schedule";

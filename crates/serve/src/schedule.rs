@@ -126,9 +126,9 @@ impl Scheduler {
         let spec = w.program.schedule.as_ref()?;
         self.parsed
             .entry(w.version.clone())
-            .or_insert_with(|| match Schedule::parse(&spec.cron, &spec.timezone) {
-                Ok(s) => Some(s),
-                Err(_) => {
+            .or_insert_with(|| match spec.schedule() {
+                Some(s) => Some(s),
+                None => {
                     log::error(
                         "schedule not understood; the workflow is not fired",
                         json!({"workflow": w.name, "version": w.version,

@@ -646,8 +646,7 @@ pub fn run_test(
         let slots: Vec<String> = programs
             .iter()
             .filter_map(|(p, _)| {
-                let s = p.schedule.as_ref()?;
-                let sched = flow_stdlib::cron::Schedule::parse(&s.cron, &s.timezone).ok()?;
+                let sched = p.schedule.as_ref()?.schedule()?;
                 let next = sched.next_after(at)?;
                 Some(format!(
                     "\"{}\" next at {}",
@@ -1007,8 +1006,7 @@ fn not_set_where(err: &str) -> String {
 fn has_slot(p: &Program, at: i64) -> bool {
     match &p.schedule {
         None => true,
-        Some(s) => flow_stdlib::cron::Schedule::parse(&s.cron, &s.timezone)
-            .is_ok_and(|sched| sched.is_slot(at)),
+        Some(s) => s.schedule().is_some_and(|sched| sched.is_slot(at)),
     }
 }
 
