@@ -31,15 +31,11 @@ pub fn diagnostics(doc: &Document) -> Vec<Diagnostic> {
     let env = Env::new(flow_stdlib::builtin())
         .with_business(settings.business())
         .with_loader(&flow_project::FsLoader);
-    let (stem, actions, inputs) = match &doc.path {
-        Some(p) => (
-            flow_project::stem(p),
-            flow_project::subject_actions(p),
-            flow_project::subject_inputs(p),
-        ),
-        None => ("workflow".to_string(), Vec::new(), Vec::new()),
+    let (stem, subject) = match &doc.path {
+        Some(p) => (flow_project::stem(p), flow_project::subject(p)),
+        None => ("workflow".to_string(), flow_project::Subject::default()),
     };
-    let build = flow_project::build_with_subject(&doc.source, &env, &stem, &actions, inputs);
+    let build = flow_project::build_with_subject(&doc.source, &env, &stem, &subject);
     out.extend(build.diagnostics.iter().map(|d| {
         let mut d = flow_diagnostics::lsp::diagnostic(d, &doc.source);
         // Every label points into this document: name it as the client does.

@@ -27,8 +27,8 @@ use flow_check::Env;
 use flow_syntax::{Diagnostic, SourceFile};
 
 pub use load::{
-    build_file, build_file_with_actions, load_settings, read_json, read_source, recording, stem,
-    subject_actions, subject_inputs, FsLoader, LoadedFile,
+    build_file, load_settings, read_json, read_source, recording, stem, subject, FsLoader,
+    LoadedFile, Subject,
 };
 
 /// The result of the front half of the pipeline for one file.
@@ -61,8 +61,8 @@ pub fn build(source: &Arc<SourceFile>, settings: &settings::Settings, default_na
     build_in(source, &env, default_name)
 }
 
-/// [`build`] for the file at `path`: a test file `NAME.test.flow` sees the custom
-/// actions of `NAME.flow` (see [`subject_actions`]).
+/// [`build`] for the file at `path`: a test file `NAME.test.flow` sees what its tests
+/// need of `NAME.flow` ([`Subject`]).
 pub fn build_at(
     path: &std::path::Path,
     source: &Arc<SourceFile>,
@@ -71,43 +71,26 @@ pub fn build_at(
     let env = Env::new(flow_stdlib::builtin())
         .with_business(settings.business())
         .with_loader(&FsLoader);
-    build_with_subject(
-        source,
-        &env,
-        &stem(path),
-        &subject_actions(path),
-        subject_inputs(path),
-    )
+    build_with_subject(source, &env, &stem(path), &subject(path))
 }
 
 /// [`build`] in a given environment: any standard library, business and loader.
 pub fn build_in(source: &Arc<SourceFile>, env: &Env<'_>, default_name: &str) -> Build {
-    build_with_actions(source, env, default_name, &[])
+    build_with_subject(source, env, default_name, &Subject::default())
 }
 
-/// [`build_in`], with custom actions declared in another file in scope too (a test
-/// file's `expect` of the custom actions of the file it tests). Problems in those
-/// declarations are their own file's to report.
-pub fn build_with_actions(
-    source: &Arc<SourceFile>,
-    env: &Env<'_>,
-    default_name: &str,
-    actions: &[flow_syntax::ast::ActionDecl],
-) -> Build {
-    build_with_subject(source, env, default_name, actions, Vec::new())
-}
-
-/// [`build_with_actions`], with the inputs of the on-demand workflows a test file's
-/// tests give (those of the file it tests).
+/// [`build_in`], with what a test file sees of the file it tests in scope too: its
+/// custom actions (for `expect`) and the inputs of its on-demand workflows. Problems
+/// in those declarations are their own file's to report.
 pub fn build_with_subject(
     source: &Arc<SourceFile>,
     env: &Env<'_>,
     default_name: &str,
-    actions: &[flow_syntax::ast::ActionDecl],
-    inputs: Vec<flow_syntax::ast::InputDecl>,
+    subject: &Subject,
 ) -> Build {
+    let actions = &subject.actions;
     let mut parsed = flow_syntax::parse(source);
-    parsed.file.subject_inputs = inputs;
+    parsed.file.subject_inputs = subject.inputs.clone();
     let own: Vec<String> = parsed
         .file
         .actions

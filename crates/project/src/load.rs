@@ -21,62 +21,54 @@ pub struct LoadedFile {
 }
 
 /// Read a flow file and the `flow.toml` that applies to it, and build it. A test
-/// file `NAME.test.flow` sees the custom actions `NAME.flow` declares, which its
-/// tests can expect.
+/// file `NAME.test.flow` sees what its tests need of `NAME.flow` ([`Subject`]).
 pub fn build_file(path: &Path) -> Result<LoadedFile, Diagnostic> {
-    build_file_with_actions(path, &subject_actions(path))
-}
-
-/// The file a test file `NAME.test.flow` tests, `NAME.flow` beside it, parsed (none
-/// for another file, or when it cannot be read).
-fn subject(path: &Path) -> Option<flow_syntax::ast::File> {
-    let stem = path.file_name()?.to_str()?.strip_suffix(".test.flow")?;
-    let text = std::fs::read_to_string(path.with_file_name(format!("{stem}.flow"))).ok()?;
-    Some(flow_syntax::parse(&SourceFile::new("subject", text)).file)
-}
-
-/// The custom actions a test file `NAME.test.flow` may expect: those `NAME.flow`
-/// beside it declares (none for another file).
-pub fn subject_actions(path: &Path) -> Vec<flow_syntax::ast::ActionDecl> {
-    subject(path).map(|f| f.actions).unwrap_or_default()
-}
-
-/// The inputs of the on-demand workflows of the file a test file `NAME.test.flow`
-/// tests (none for another file): its tests give them and expect what is done with
-/// them.
-pub fn subject_inputs(path: &Path) -> Vec<flow_syntax::ast::InputDecl> {
-    subject(path)
-        .map(|f| {
-            f.workflows
-                .into_iter()
-                .flat_map(|w| match w.trigger {
-                    flow_syntax::ast::Trigger::Demand { inputs, .. } => inputs,
-                    _ => Vec::new(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// [`build_file`] with the custom actions of another file in scope (see
-/// [`crate::build_with_actions`]), and the inputs of the on-demand workflows of the
-/// file a test file tests.
-pub fn build_file_with_actions(
-    path: &Path,
-    actions: &[flow_syntax::ast::ActionDecl],
-) -> Result<LoadedFile, Diagnostic> {
     let source = read_source(path)?;
     let settings = load_settings(path)?;
     let env = flow_check::Env::new(flow_stdlib::builtin())
         .with_business(settings.business())
         .with_loader(&FsLoader);
-    let build =
-        crate::build_with_subject(&source, &env, &stem(path), actions, subject_inputs(path));
+    let build = crate::build_with_subject(&source, &env, &stem(path), &subject(path));
     Ok(LoadedFile {
         source,
         settings,
         build,
     })
+}
+
+/// What a test file `NAME.test.flow` sees of the file it tests, `NAME.flow` beside
+/// it: the custom actions it declares, which the tests may expect, and the inputs of
+/// its on-demand workflows, which the tests give and expect what is done with.
+/// Empty for any other file, or when `NAME.flow` cannot be read.
+#[derive(Clone, Debug, Default)]
+pub struct Subject {
+    pub actions: Vec<flow_syntax::ast::ActionDecl>,
+    pub inputs: Vec<flow_syntax::ast::InputDecl>,
+}
+
+/// The [`Subject`] of the file at `path`: `NAME.flow` read and parsed once.
+pub fn subject(path: &Path) -> Subject {
+    let file = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".test.flow"))
+        .and_then(|stem| std::fs::read_to_string(path.with_file_name(format!("{stem}.flow"))).ok())
+        .map(|text| flow_syntax::parse(&SourceFile::new("subject", text)).file);
+    let Some(file) = file else {
+        return Subject::default();
+    };
+    let inputs = file
+        .workflows
+        .into_iter()
+        .flat_map(|w| match w.trigger {
+            flow_syntax::ast::Trigger::Demand { inputs, .. } => inputs,
+            _ => Vec::new(),
+        })
+        .collect();
+    Subject {
+        actions: file.actions,
+        inputs,
+    }
 }
 
 /// A flow file's text (E0901 when it cannot be read).

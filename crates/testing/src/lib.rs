@@ -357,8 +357,7 @@ fn run_file(path: &Path, printer: &mut Printer<'_>, summary: &mut Summary, now: 
         .strip_suffix(".test.flow")
         .map(|stem| path.with_file_name(format!("{stem}.flow")));
     // The custom actions the tested file declares can be expected here too.
-    let subject_actions = flow_project::subject_actions(path);
-    let built = match flow_project::build_file_with_actions(path, &subject_actions) {
+    let built = match flow_project::build_file(path) {
         Ok(b) => b,
         Err(d) => {
             if subject_path.is_some() {
