@@ -231,7 +231,8 @@ pub enum Command {
         now: Option<i64>,
     },
     /// Serve the Language Server Protocol on standard input and output, for editors:
-    /// diagnostics, hover, completion, go to definition and quick fixes.
+    /// diagnostics, hover, completion, go to definition, quick fixes, formatting and
+    /// the outline (document symbols).
     #[cfg(feature = "lsp")]
     Lsp,
     /// List the templates: ready-made workflows to start from.
