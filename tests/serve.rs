@@ -15,21 +15,6 @@ fn tag_dir() -> tempfile::TempDir {
     flows_dir(&[("tag.flow", TAG)])
 }
 
-/// The actions the recording bindings carried out, in order: (key, action, calls).
-fn performed(dir: &std::path::Path) -> Vec<(String, Value, i64)> {
-    let c = db(dir);
-    let mut st = c
-        .prepare("SELECT idempotency_key, action, calls FROM performed ORDER BY first_at, step")
-        .unwrap();
-    st.query_map([], |r| {
-        let a: String = r.get(1)?;
-        Ok((r.get(0)?, serde_json::from_str(&a).unwrap(), r.get(2)?))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
-}
-
 fn run_versions(dir: &std::path::Path) -> Vec<(String, String, String)> {
     let c = db(dir);
     let mut st = c

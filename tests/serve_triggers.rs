@@ -62,21 +62,6 @@ fn runs_json(dir: &Path, args: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-/// The actions the recording bindings carried out: (key, action, calls).
-fn performed(dir: &Path) -> Vec<(String, Value, i64)> {
-    let c = db(dir);
-    let mut st = c
-        .prepare("SELECT idempotency_key, action, calls FROM performed ORDER BY first_at, step")
-        .unwrap();
-    st.query_map([], |r| {
-        let a: String = r.get(1)?;
-        Ok((r.get(0)?, serde_json::from_str(&a).unwrap(), r.get(2)?))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
-}
-
 fn start_env(dir: &Path, env: &[(&str, &str)]) -> Server {
     let mut all = vec![("STRIPE_WEBHOOK_SECRET", SECRET)];
     all.extend_from_slice(env);

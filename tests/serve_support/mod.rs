@@ -355,6 +355,21 @@ pub fn db(dir: &Path) -> rusqlite::Connection {
     c
 }
 
+/// The actions the recording bindings carried out, in order: (key, action, calls).
+pub fn performed(dir: &Path) -> Vec<(String, Value, i64)> {
+    let c = db(dir);
+    let mut st = c
+        .prepare("SELECT idempotency_key, action, calls FROM performed ORDER BY first_at, step")
+        .unwrap();
+    st.query_map([], |r| {
+        let a: String = r.get(1)?;
+        Ok((r.get(0)?, serde_json::from_str(&a).unwrap(), r.get(2)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
 pub fn count(dir: &Path, sql: &str) -> i64 {
     db(dir).query_row(sql, [], |r| r.get(0)).unwrap()
 }
