@@ -105,7 +105,7 @@ impl<'a> Scanner<'a> {
             return None;
         }
         self.i += 1; // '{'
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(node.children.len());
         self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -169,16 +169,14 @@ impl<'a> Scanner<'a> {
     /// Past a string (at its opening quote); whether it holds an escape. A string
     /// with an escape is checked by `serde_json` (which refuses a lone surrogate,
     /// for one).
-    #[inline]
+    #[inline(always)]
     fn skip_string(&mut self) -> Option<bool> {
         let start = self.i;
         self.i += 1;
         let mut escaped = false;
         loop {
             // Eight bytes at a time while there are eight.
-            while let Some(chunk) = self.b.get(self.i..self.i + 8) {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(chunk);
+            while let Some(&word) = self.b.get(self.i..).and_then(|r| r.first_chunk::<8>()) {
                 let hits = special(u64::from_le_bytes(word));
                 if hits == 0 {
                     self.i += 8;
