@@ -4,8 +4,10 @@
 #   1. condition evaluation on a decoded event: flow's VM, CEL (`cel` crate), Rhai,
 #      and a hand-written Rust closure (criterion, benches/benches/compare.rs);
 #   2. end to end over generated payment_intent.succeeded events (one per line):
-#      `flow run --events` with the Tag valuable customers template, against jq and
-#      against a Rust program that only parses each line into serde_json::Value;
+#      `flow run --events` with the Tag valuable customers template, against jq,
+#      against a Rust program that only parses each line into serde_json::Value, and
+#      against the SIMD decode floor: a Rust program that only finds the template's
+#      fields in each line with sonic-rs (benches/src/bin/simd_floor.rs);
 #   3. parse + check + compile of a generated file of 10,000 workflows;
 #   4. flow lsp on a generated file of 500 lines: a one-character didChange until its
 #      diagnostics are ready, formatting, document symbols (benches/src/bin/lsp_change.rs);
@@ -78,6 +80,7 @@ JQ_SELECTED=$(jq -c "$JQ_FILTER" "$EV" | wc -l)
 read -r T_FLOW R_FLOW < <(timed "$BIN/flow" run "$TEMPLATE" --events "$EV")
 read -r T_FLOW1 R_FLOW1 < <(timed "$BIN/flow" run "$TEMPLATE" --events "$EV" --jobs 1)
 read -r T_BASE R_BASE < <(timed "$BIN/parse_baseline" "$EV")
+read -r T_FLOOR R_FLOOR < <(timed "$BIN/simd_floor" "$EV")
 read -r T_JQ R_JQ < <(timed jq -c "$JQ_FILTER" "$EV")
 
 echo "== check + compile of 10,000 workflows through the binary" >&2
@@ -117,11 +120,13 @@ JOBS=$(nproc)
     done
     awk -v n="$EVENTS" -v b="$BYTES" -v j="$JOBS" \
         -v tf="$T_FLOW" -v rf="$R_FLOW" -v t1="$T_FLOW1" -v r1="$R_FLOW1" \
-        -v tb="$T_BASE" -v rb="$R_BASE" -v tj="$T_JQ" -v rj="$R_JQ" 'BEGIN {
+        -v tb="$T_BASE" -v rb="$R_BASE" -v tj="$T_JQ" -v rj="$R_JQ" \
+        -v tz="$T_FLOOR" -v rz="$R_FLOOR" 'BEGIN {
         mb = b / 1e6
         printf "| %d events (%.0f MB): flow run --events, %d jobs | %.2f s (%.0f MB/s) |  | %.1f MB |\n", n, mb, j, tf, mb / tf, rf / 1024
         printf "| same, flow run --events --jobs 1 | %.2f s (%.0f MB/s) | %.1f× the time of %d jobs | %.1f MB |\n", t1, mb / t1, t1 / tf, j, r1 / 1024
         printf "| same, Rust: parse each line into serde_json::Value | %.2f s (%.0f MB/s) | %.1f× slower than flow (%.1f× than 1 job) | %.1f MB |\n", tb, mb / tb, tb / tf, tb / t1, rb / 1024
+        printf "| same, Rust: find the template fields with sonic-rs (SIMD floor, 1 thread) | %.2f s (%.0f MB/s) | flow takes %.2f× its time (%.2f× with 1 job) | %.1f MB |\n", tz, mb / tz, tf / tz, t1 / tz, rz / 1024
         printf "| same, jq -c select(amount > 100000 and currency == usd) | %.2f s (%.0f MB/s) | %.1f× slower than flow (%.1f× than 1 job) | %.1f MB |\n", tj, mb / tj, tj / tf, tj / t1, rj / 1024
     }'
     cc=$(crit "check_compile/10000_workflows")

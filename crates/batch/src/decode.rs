@@ -20,9 +20,9 @@ use flow_vm::Event;
 
 /// The members of an object that are kept; `whole` keeps the value as it is.
 #[derive(Clone, Debug, Default, PartialEq)]
-struct Node {
-    whole: bool,
-    children: Vec<(String, Node)>,
+pub(crate) struct Node {
+    pub(crate) whole: bool,
+    pub(crate) children: Vec<(String, Node)>,
 }
 
 impl Node {
@@ -71,7 +71,7 @@ fn up_to_a_list(path: &[String]) -> &[String] {
 /// Turns event lines into [`Event`]s holding only what the programs read.
 #[derive(Clone, Debug)]
 pub struct Decoder {
-    top: Node,
+    pub(crate) top: Node,
     event_type: Option<String>,
     /// What `now` is in each event's runs.
     pub now: Option<i64>,
@@ -128,7 +128,21 @@ impl Decoder {
     }
 
     /// The kept part of one JSON text.
+    ///
+    /// This is the one place that turns a line into what the VM reads: a lazy scan
+    /// ([`scan`](crate::scan)) that builds only the kept paths, and, for a line it
+    /// does not vouch for, the serde path below, which gives the same value or the
+    /// error message.
     pub fn decode_json(&self, text: &str) -> Result<Json, serde_json::Error> {
+        match crate::scan::scan(&self.top, text) {
+            Some(json) => Ok(json),
+            None => self.decode_json_serde(text),
+        }
+    }
+
+    /// The kept part of one JSON text, decoded by `serde_json` with a seed that
+    /// skips what is not kept.
+    pub(crate) fn decode_json_serde(&self, text: &str) -> Result<Json, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_str(text);
         let json = Pruned(&self.top).deserialize(&mut de)?;
         de.end()?;

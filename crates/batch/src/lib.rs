@@ -19,6 +19,7 @@
 
 mod decode;
 mod index;
+mod scan;
 #[cfg(test)]
 mod tests;
 
@@ -96,7 +97,40 @@ pub struct Batch<'a> {
 /// The workflows of one event type, in file order, and their shared pre-filter.
 struct Triggered<'a> {
     programs: Vec<&'a Program>,
+    /// Each program's skipped report as JSON, around its event id.
+    skipped_json: Vec<Option<SkippedJson>>,
     index: Index,
+}
+
+/// A workflow's skipped report as one JSON line, made once from its serialization:
+/// only the event's id differs from one event to the next.
+struct SkippedJson {
+    /// Up to the event id (`{"workflow":"…","event":`).
+    before: Vec<u8>,
+    /// After it, the newline included.
+    after: Vec<u8>,
+}
+
+impl SkippedJson {
+    fn new(p: &Program) -> Option<SkippedJson> {
+        let mut line = Vec::new();
+        write_report_line(&mut line, &skipped_report(p, None));
+        // The serialization of a report without an event id: the one `null` that
+        // follows `"event":`, which comes before any text taken from the source.
+        let at = b"\"event\":null";
+        let start = line.windows(at.len()).position(|w| w == at)? + at.len() - 4;
+        Some(SkippedJson {
+            before: line[..start].to_vec(),
+            after: line[start + 4..].to_vec(),
+        })
+    }
+
+    fn write(&self, event: Option<&str>, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.before);
+        // Writing JSON into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &event);
+        out.extend_from_slice(&self.after);
+    }
 }
 
 impl<'a> Batch<'a> {
@@ -117,7 +151,15 @@ impl<'a> Batch<'a> {
             .into_iter()
             .map(|(t, programs)| {
                 let index = Index::new(&programs);
-                (t, Triggered { programs, index })
+                let skipped_json = programs.iter().map(|p| SkippedJson::new(p)).collect();
+                (
+                    t,
+                    Triggered {
+                        programs,
+                        skipped_json,
+                        index,
+                    },
+                )
             })
             .collect();
         Batch {
@@ -403,7 +445,10 @@ impl<'b, 'a> Worker<'b, 'a> {
                 // end skipped.
                 self.summary.skipped += 1;
                 if self.batch.skipped == Skipped::Include {
-                    self.write(&skipped_report(p, &event), out);
+                    match (self.batch.output, &triggered.skipped_json[i]) {
+                        (Output::Json, Some(json)) => json.write(event.id(), out),
+                        _ => self.write(&skipped_report(p, Some(&event)), out),
+                    }
                 }
                 continue;
             }
@@ -445,12 +490,12 @@ impl<'b, 'a> Worker<'b, 'a> {
 }
 
 /// The report `vm::run` gives a workflow on an event trigger whose `when` is false
-/// at once: skipped, nothing done.
-fn skipped_report(p: &Program, event: &vm::Event) -> RunReport {
+/// at once: skipped, nothing done. (The event's type is the workflow's trigger.)
+fn skipped_report(p: &Program, event: Option<&vm::Event>) -> RunReport {
     RunReport {
         workflow: p.name.clone(),
-        event: event.id().map(str::to_string),
-        event_type: event.event_type().to_string(),
+        event: event.and_then(|e| e.id()).map(str::to_string),
+        event_type: p.trigger.clone(),
         trigger: p.trigger_kind(),
         slot: None,
         status: Status::Skipped,

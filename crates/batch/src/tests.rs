@@ -737,3 +737,307 @@ fn the_pre_filter_answers_most_workflows_and_only_where_vm_skips() {
     // of the wrong type, where a group's probe fails and its workflows all run).
     assert!(skips * 10 > answered, "{skips} of {answered}");
 }
+
+/// Lines of every edge the decoder must decode exactly as the serde path does:
+/// duplicate keys at every level, escapes in keys and strings, numbers at and past
+/// the edges of their ranges, nesting around `serde_json`'s limit, whitespace,
+/// and broken syntax of every kind, in kept and in skipped places.
+fn edge_lines() -> Vec<String> {
+    let base = r#"{"id":"evt_1","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","object":"payment_intent","amount":250000,"currency":"usd","customer":"cus_1","metadata":{"order_id":"7"},"X":0}}}"#;
+    let mut lines: Vec<String> = [
+        "",
+        "   ",
+        "{}",
+        "[]",
+        "[1, 2]",
+        "1",
+        "\"event\"",
+        "null",
+        "{",
+        "}",
+        "{\"id\"}",
+        "{\"id\":}",
+        "{\"id\" 1}",
+        "{,}",
+        // Duplicate keys: the last wins, at the top, in `data` and in the object.
+        r#"{"type":"charge.refunded","id":"a","object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":1}},"id":"b"}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd"}},"data":{"object":{"amount":5,"currency":"eur"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd"}},"data":"gone"}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"amount":7,"currency":"usd","currency":"eur","currency":"usd"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"customer":{"id":"cus_1","metadata":{"Tier":"a"},"metadata":{"Tier":"b"}},"amount":300000,"currency":"usd"}}}"#,
+        r#"{"object":"event","object":"not","type":"payment_intent.succeeded","data":{"object":{}}}"#,
+        // Escapes in keys and in strings, kept or not.
+        r#"{"\u006fbject":"event","typ\u0065":"payment_intent.succeeded","data":{"obj\u0065ct":{"amo\u0075nt":300000,"currency":"\u0075sd"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","description":"a \"quoted\" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","customer":"c\"u\\s"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":"\ud800"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":"\udc00x"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"\ud800\u0041"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":"\x"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":"\u12"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x\u0000":"\u0000"}}}"#,
+        "{\"object\":\"event\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{\"amount\":300000,\"currency\":\"usd\",\"x\":\"tab\there\"}}}",
+        "{\"object\":\"event\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{\"amount\":300000,\"currency\":\"us\u{1}d\"}}}",
+        "{\"object\":\"event\",\"type\":\"payment_intent.succeeded\",\"data\":{\"object\":{\"amount\":300000,\"currency\":\"usd\",\"x\":\"caf\u{e9} \u{1f600} \u{7f}\"}}}",
+        // Whitespace everywhere JSON allows it.
+        " \t{ \"object\" : \"event\" ,\r\n\"type\"\t:\"payment_intent.succeeded\" , \"data\" : { \"object\" : { \"amount\" : 300000 , \"currency\" : \"usd\" , \"x\" : [ 1 , { } , [ ] ] } } } \t ",
+        // Trailing text, trailing commas, truncated values.
+        &format!("{base} x"),
+        &format!("{base}{{}}"),
+        &base[..base.len() - 1],
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd",}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":[1,]}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":tru}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":nul,"currency":"usd"}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":{"a" 1}}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":{1:2}}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":[1 2]}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":[}]}}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":300000,"currency":"usd","x":"unterminated}}}"#,
+        // Intermediate values that are not objects.
+        r#"{"object":"event","type":"payment_intent.succeeded","data":[{"object":{"amount":1}}]}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":[1,2]}}"#,
+        r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":null}}"#,
+        r#"{"object":"event","type":7,"data":{"object":{}}}"#,
+        r#"{"object":"event","data":{"object":{}}}"#,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // Numbers: at and past the edges of i64, u64 and f64, and malformed.
+    for n in [
+        "0",
+        "-0",
+        "-0.0",
+        "0.0",
+        "0e5",
+        "-0e-5",
+        "1E2",
+        "1e+2",
+        "250000",
+        "-250000",
+        "100000.5",
+        "999999999999999999",
+        "-999999999999999999",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551615",
+        "18446744073709551616",
+        "123456789012345678901234567890",
+        "1e308",
+        "1.7976931348623157e308",
+        "1.7976931348623159e308",
+        "1e309",
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "2.5e-324",
+        "01",
+        "-01",
+        "1.",
+        ".5",
+        "-",
+        "+1",
+        "1e",
+        "1e+",
+        "0x10",
+        "NaN",
+        "Infinity",
+        "1.5.2",
+    ] {
+        for (kept, skipped) in [(n, "1"), ("1", n)] {
+            lines.push(format!(
+                r#"{{"object":"event","type":"payment_intent.succeeded","data":{{"object":{{"amount":{kept},"currency":"usd","x":[{skipped}],"y":{{"z":{skipped}}}}}}}}}"#
+            ));
+        }
+    }
+    let long_digits = "7".repeat(400);
+    for n in [
+        long_digits.clone(),
+        format!("0.{long_digits}"),
+        format!("{long_digits}.5"),
+        format!("1{}", "0".repeat(299)),
+        format!("1{}", "0".repeat(309)),
+    ] {
+        for (kept, skipped) in [(n.as_str(), "1"), ("1", n.as_str())] {
+            lines.push(format!(
+                r#"{{"object":"event","type":"payment_intent.succeeded","data":{{"object":{{"amount":{kept},"currency":"usd","x":{skipped}}}}}}}"#
+            ));
+        }
+    }
+    // Nesting around `serde_json`'s limit (128), in a skipped and in a kept member.
+    for depth in [
+        1, 90, 97, 98, 99, 100, 101, 120, 125, 126, 127, 128, 129, 200,
+    ] {
+        for open in ["[", "{\"a\":"] {
+            let close = if open == "[" { "]" } else { "}" };
+            let deep = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+            for key in ["x", "customer", "metadata"] {
+                lines.push(format!(
+                    r#"{{"object":"event","type":"payment_intent.succeeded","data":{{"object":{{"amount":300000,"currency":"usd","{key}":{deep}}}}}}}"#
+                ));
+            }
+        }
+    }
+    lines
+}
+
+/// Random small edits of a line: a byte dropped, doubled, or replaced by one that
+/// matters to JSON's syntax.
+fn mutations(line: &str, rng: &mut Rng, n: usize) -> Vec<String> {
+    const BYTES: &[u8] = b"\"\\{}[],:0-9e.+ tfnu\x01";
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let mut b = line.as_bytes().to_vec();
+        if b.is_empty() {
+            break;
+        }
+        let at = (rng.next() % b.len() as u64) as usize;
+        match rng.next() % 3 {
+            0 => {
+                b.remove(at);
+            }
+            1 => b.insert(at, b[at]),
+            _ => b[at] = BYTES[(rng.next() % BYTES.len() as u64) as usize],
+        }
+        if let Ok(s) = String::from_utf8(b) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// The lazy scan and the serde path give the same value, or both refuse the line
+/// (then the error, which the serde path words, is the same too).
+fn assert_scan_is_serde(decoder: &Decoder, line: &str) -> bool {
+    let fast = crate::scan::scan(&decoder.top, line);
+    let serde = decoder.decode_json_serde(line);
+    match (&fast, &serde) {
+        (Some(f), Ok(s)) => assert_eq!(f, s, "{line}"),
+        (Some(f), Err(e)) => panic!("the scan took a line serde refuses ({e}): {f}\n{line}"),
+        (None, _) => {}
+    }
+    let via = decoder.decode_json(line).map_err(|e| e.to_string());
+    assert_eq!(via, serde.map_err(|e| e.to_string()), "{line}");
+    fast.is_some()
+}
+
+#[test]
+fn the_scan_decodes_every_edge_as_the_serde_path() {
+    let (mut scanned, mut valid) = (0, 0);
+    for (name, text) in TEMPLATES {
+        let (_, programs) = build(name, text);
+        for event_type in [None, Some("payment_intent.succeeded")] {
+            let decoder = Decoder::new(&programs, event_type);
+            for line in edge_lines() {
+                scanned += usize::from(assert_scan_is_serde(&decoder, &line));
+                valid += usize::from(decoder.decode_json_serde(&line).is_ok());
+            }
+        }
+    }
+    // The scan answers most valid lines itself (those with escapes or deep nesting
+    // go to the serde path).
+    assert!(scanned * 10 > valid * 7, "{scanned} of {valid}");
+}
+
+#[test]
+fn the_scan_decodes_mutated_lines_as_the_serde_path() {
+    let mut rng = Rng(0xdec0_de00_5ca1_0001);
+    let mut lines = generated_events(60, 0xface);
+    lines.extend(edge_lines());
+    let mut all = Vec::new();
+    for line in &lines {
+        all.push(line.clone());
+        all.extend(mutations(line, &mut rng, 12));
+    }
+    for (name, text) in TEMPLATES {
+        let (_, programs) = build(name, text);
+        let decoder = Decoder::new(&programs, None);
+        for line in &all {
+            assert_scan_is_serde(&decoder, line);
+        }
+    }
+}
+
+#[test]
+fn the_scan_answers_every_generated_event_itself() {
+    for (name, text) in TEMPLATES {
+        let (_, programs) = build(name, text);
+        let decoder = Decoder::new(&programs, None);
+        for line in generated_events(300, 0xabc) {
+            assert!(assert_scan_is_serde(&decoder, &line), "{name}: {line}");
+        }
+    }
+}
+
+#[test]
+fn edge_lines_give_the_same_reports_as_the_whole_event() {
+    assert_same_reports(&edge_lines(), None);
+    assert_same_reports(&edge_lines(), Some("payment_intent.succeeded"));
+}
+
+#[test]
+fn edge_lines_in_batch_mode_are_vm_run_per_line() {
+    // A newline ends a line of the stream: lines with one are for the decoder.
+    let lines: Vec<String> = edge_lines()
+        .into_iter()
+        .filter(|l| !l.contains('\n'))
+        .collect();
+    let input = lines.join("\n") + "\n";
+    let (source, programs) = build("t.flow", TEMPLATES[3].1);
+    let want = expected_output(&source, &programs, &lines);
+    let batch = Batch::new(&programs, &source, None, objects(), Output::Json);
+    for jobs in [1, 2] {
+        let mut out = Vec::new();
+        batch
+            .run(io::BufReader::new(input.as_bytes()), &mut out, jobs)
+            .unwrap();
+        let got = String::from_utf8(out).unwrap();
+        assert_eq!(got.lines().count(), want.lines().count());
+        for (g, w) in got.lines().zip(want.lines()) {
+            let g: Json = serde_json::from_str(g).unwrap();
+            let w: Json = serde_json::from_str(w).unwrap();
+            if w.get("line").is_some() {
+                assert_eq!(g["line"], w["line"]);
+            } else {
+                assert_eq!(g, w);
+            }
+        }
+    }
+}
+
+#[test]
+fn skipped_report_lines_are_byte_for_byte_to_json() {
+    let text = "workflow \"Odd \\\"name\\\" \\\\ é 😀 \\\"event\\\":null\"\non payment_intent.succeeded\nwhen amount > 1000 USD {\n    email to: \"a@example.com\", body: \"b\"\n}\n";
+    let (source, mut programs) = build("odd.flow", text);
+    let (_, more) = build("t.flow", TEMPLATES[3].1);
+    programs.extend(more);
+    let decoder = Decoder::new(&programs, None);
+    let mut lines = generated_events(200, 8);
+    lines.push(r#"{"id":"evt_\"q\u00e9\\","object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":5,"currency":"usd"}}}"#.into());
+    lines.push(r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":5,"currency":"usd"}}}"#.into());
+    let mut checked = 0;
+    for line in &lines {
+        let Ok(ev) = decoder.decode(line) else {
+            continue;
+        };
+        for p in programs.iter().filter(|p| p.trigger == ev.event_type()) {
+            let report = vm::run(p, &source, &ev, &mut objects());
+            if report.status != Status::Skipped {
+                continue;
+            }
+            let json = SkippedJson::new(p).expect("a skipped report's template");
+            let mut out = Vec::new();
+            json.write(ev.id(), &mut out);
+            let want = format!("{}\n", report.to_json());
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+            let mut out = Vec::new();
+            write_report_line(&mut out, &skipped_report(p, Some(&ev)));
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "{checked}");
+}

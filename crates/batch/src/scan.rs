@@ -1,0 +1,381 @@
+//! The fast path of [`Decoder`](crate::Decoder): a lazy scan of one JSON text that
+//! builds only the kept paths and walks over everything else without building or
+//! decoding it.
+//!
+//! It checks the syntax of every skipped value as strictly as `serde_json` does,
+//! and wherever its own checks are not enough to be sure of `serde_json`'s answer
+//! (an escape in a string, a number that might be out of range, deep nesting) it
+//! hands that piece to `serde_json` itself. On anything it does not accept it
+//! answers `None`, and the caller decodes the line with the serde path, which then
+//! gives the same value or the same error as before. So a line decodes exactly as
+//! [`Decoder::decode_json`](crate::Decoder::decode_json) decodes it, only faster.
+//!
+//! Strings are scanned eight bytes at a time (SWAR on a `u64`), in safe code that
+//! runs on any processor.
+
+use serde_json::{Map, Number, Value as Json};
+
+use crate::decode::Node;
+
+/// Deeper than this (objects and lists inside each other), the serde path decides:
+/// `serde_json` refuses nesting deeper than 128.
+const MAX_DEPTH: usize = 100;
+
+/// The kept part of `text`, or `None` when the serde path must decide.
+pub(crate) fn scan(top: &Node, text: &str) -> Option<Json> {
+    let mut s = Scanner {
+        text,
+        b: text.as_bytes(),
+        i: 0,
+    };
+    s.ws();
+    let json = s.kept(top, 0)?;
+    s.ws();
+    (s.i == s.b.len()).then_some(json)
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The bytes of `x` that are a quote, a backslash or a control character each have
+/// their high bit set in the result; the lowest one set is always a true one.
+#[inline]
+fn special(x: u64) -> u64 {
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
+    (zero_in(quote) | zero_in(backslash) | (x.wrapping_sub(ONES * 0x20) & !x)) & HIGHS
+}
+
+impl<'a> Scanner<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// A value at a node: whole, or only what leads to the node's children.
+    fn kept(&mut self, node: &Node, depth: usize) -> Option<Json> {
+        self.ws();
+        match self.peek()? {
+            b'{' if !node.whole => self.kept_object(node, depth + 1),
+            b'[' if !node.whole => {
+                // No path reads into a list by key: its items are checked and dropped.
+                self.skip(depth)?;
+                Some(Json::Array(Vec::new()))
+            }
+            b'{' | b'[' => {
+                let start = self.i;
+                self.skip(depth)?;
+                serde_json::from_str(&self.text[start..self.i]).ok()
+            }
+            b'"' => self.string().map(Json::String),
+            b't' => self.literal(b"true").map(|()| Json::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Json::Bool(false)),
+            b'n' => self.literal(b"null").map(|()| Json::Null),
+            _ => self.number().map(Json::Number),
+        }
+    }
+
+    fn kept_object(&mut self, node: &Node, depth: usize) -> Option<Json> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.i += 1; // '{'
+        let mut out = Map::with_capacity(node.children.len());
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Some(Json::Object(out));
+        }
+        loop {
+            self.ws();
+            let found = self.key(node)?;
+            self.eat(b':')?;
+            match found {
+                Some(k) => {
+                    let (key, child) = &node.children[k];
+                    let value = self.kept(child, depth)?;
+                    // As `serde_json::Map` does: the last of duplicate keys wins.
+                    out.insert(key.clone(), value);
+                }
+                None => {
+                    self.ws();
+                    self.skip(depth)?;
+                }
+            }
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(Json::Object(out));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A member's key: the index of the child it names, or `None` (a key that is
+    /// not kept).
+    fn key(&mut self, node: &Node) -> Option<Option<usize>> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let start = self.i + 1;
+        let escaped = self.skip_string()?;
+        let raw = &self.b[start..self.i - 1];
+        if !escaped {
+            return Some(node.children.iter().position(|(k, _)| k.as_bytes() == raw));
+        }
+        let key: String = serde_json::from_str(&self.text[start - 1..self.i]).ok()?;
+        Some(node.children.iter().position(|(k, _)| *k == key))
+    }
+
+    /// A string value, decoded.
+    fn string(&mut self) -> Option<String> {
+        let start = self.i;
+        let escaped = self.skip_string()?;
+        if escaped {
+            serde_json::from_str(&self.text[start..self.i]).ok()
+        } else {
+            Some(self.text[start + 1..self.i - 1].to_string())
+        }
+    }
+
+    /// Past a string (at its opening quote); whether it holds an escape. A string
+    /// with an escape is checked by `serde_json` (which refuses a lone surrogate,
+    /// for one).
+    #[inline(always)]
+    fn skip_string(&mut self) -> Option<bool> {
+        let start = self.i;
+        self.i += 1;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time while there are eight.
+            while let Some(&word) = self.b.get(self.i..).and_then(|r| r.first_chunk::<8>()) {
+                let hits = special(u64::from_le_bytes(word));
+                if hits == 0 {
+                    self.i += 8;
+                } else {
+                    self.i += hits.trailing_zeros() as usize / 8;
+                    break;
+                }
+            }
+            match self.peek()? {
+                b'"' => {
+                    self.i += 1;
+                    break;
+                }
+                b'\\' => {
+                    escaped = true;
+                    // The escaped character is checked below, by `serde_json`.
+                    self.i += 2;
+                }
+                c if c < 0x20 => return None,
+                _ => self.i += 1,
+            }
+        }
+        if escaped {
+            let text = self.text.get(start..self.i)?;
+            serde_json::from_str::<String>(text).ok()?;
+        }
+        Some(escaped)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.b.get(self.i..self.i + word.len())? == word {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// Past a number; whether `serde_json` is sure to take it without asking it
+    /// (`true`), or it must be asked (an exponent, or very many digits).
+    fn skip_number(&mut self) -> Option<bool> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek()? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if !self.peek()?.is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+        }
+        let mut plain = self.i - start < 300;
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if !self.peek()?.is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+            plain = false;
+        }
+        Some(plain)
+    }
+
+    #[inline]
+    fn digits(&mut self) {
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+    }
+
+    /// A number value, as `serde_json::Value` holds it.
+    fn number(&mut self) -> Option<Number> {
+        let start = self.i;
+        self.skip_number()?;
+        let token = &self.text[start..self.i];
+        // Small integers: what `serde_json` makes of them, without asking it (but
+        // `-0` is a float there).
+        if token.len() <= 18 && !token.contains(['.', 'e', 'E']) && !token.starts_with("-0") {
+            let n: i64 = token.parse().ok()?;
+            return Some(match u64::try_from(n) {
+                Ok(u) => u.into(),
+                Err(_) => n.into(),
+            });
+        }
+        match serde_json::from_str::<Json>(token).ok()? {
+            Json::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Past one value whose syntax is checked but which is not kept. `depth`: how
+    /// deep the value is.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        // One bit per open container, set for an object.
+        let mut objects: u128 = 0;
+        let mut open = 0usize;
+        'value: loop {
+            self.ws();
+            match self.peek()? {
+                b'"' => {
+                    self.skip_string()?;
+                }
+                b'{' | b'[' => {
+                    let object = self.b[self.i] == b'{';
+                    open += 1;
+                    if depth + open > MAX_DEPTH {
+                        return None;
+                    }
+                    objects = (objects << 1) | u128::from(object);
+                    self.i += 1;
+                    self.ws();
+                    let close = if object { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.i += 1;
+                        open -= 1;
+                        objects >>= 1;
+                    } else {
+                        if object {
+                            self.member_key()?;
+                        }
+                        continue 'value;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => {
+                    let start = self.i;
+                    if !self.skip_number()? {
+                        serde_json::from_str::<Json>(&self.text[start..self.i]).ok()?;
+                    }
+                }
+            }
+            // After a value: close what ends here, up to the next value.
+            loop {
+                if open == 0 {
+                    return Some(());
+                }
+                self.ws();
+                let object = objects & 1 == 1;
+                match self.peek()? {
+                    b',' => {
+                        self.i += 1;
+                        if object {
+                            self.ws();
+                            self.member_key()?;
+                        }
+                        continue 'value;
+                    }
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                self.i += 1;
+                open -= 1;
+                objects >>= 1;
+            }
+        }
+    }
+
+    /// Past a member's key and its colon.
+    fn member_key(&mut self) -> Option<()> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        self.skip_string()?;
+        self.eat(b':')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_finds_the_first_quote_backslash_or_control() {
+        for (text, want) in [
+            (&b"abcdefgh"[..], None),
+            (b"abc\"efgh", Some(3)),
+            (b"a\\c\"efgh", Some(1)),
+            (b"\xc3\xa9cde\ngh", Some(5)),
+            (b"\x1f\"\"\"\"\"\"\"", Some(0)),
+            (b"\x7f\x80\xff ~!#[", None),
+            (b"abcdefg\x00", Some(7)),
+        ] {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(text);
+            let hits = special(u64::from_le_bytes(w));
+            let got = (hits != 0).then(|| hits.trailing_zeros() as usize / 8);
+            assert_eq!(got, want, "{text:?}");
+        }
+    }
+}
