@@ -32,16 +32,29 @@ const TYPE_DEPTH_LIMIT: usize = 32;
 
 /// Parse a whole file, or decline (`None`).
 pub(crate) fn parse_file(text: &str) -> Option<File> {
-    if u32::try_from(text.len()).is_err() {
+    parse_outline(text, true).map(|(file, _)| file)
+}
+
+/// Parse a whole file, or decline; with `keep_workflows` false, each workflow is
+/// dropped as soon as it is read and the file comes back without workflows. Also
+/// where each workflow starts, for [`parse_workflow_at`].
+pub(crate) fn parse_outline(text: &str, keep_workflows: bool) -> Option<(File, Vec<usize>)> {
+    let mut p = P::new(text)?;
+    let mut starts = Vec::new();
+    p.file(keep_workflows, &mut starts)
+        .ok()
+        .map(|f| (f, starts))
+}
+
+/// The workflow that starts at `start` (one of the starts [`parse_outline`] gave), or
+/// decline.
+pub(crate) fn parse_workflow_at(text: &str, start: usize) -> Option<Workflow> {
+    let mut p = P::new(text)?;
+    p.pos = start;
+    if !(p.kw("workflow") || p.kw("on")) {
         return None;
     }
-    let mut p = P {
-        t: text,
-        b: text.as_bytes(),
-        pos: 0,
-        depth: 0,
-    };
-    p.file().ok()
+    p.workflow().ok()
 }
 
 struct P<'a> {
@@ -94,6 +107,16 @@ enum Item {
 }
 
 impl<'a> P<'a> {
+    fn new(text: &'a str) -> Option<P<'a>> {
+        u32::try_from(text.len()).ok()?;
+        Some(P {
+            t: text,
+            b: text.as_bytes(),
+            pos: 0,
+            depth: 0,
+        })
+    }
+
     fn at(&self, i: usize) -> u8 {
         self.b.get(i).copied().unwrap_or(0)
     }
@@ -255,7 +278,7 @@ impl<'a> P<'a> {
 
     // ------------------------------------------------------------ items
 
-    fn file(&mut self) -> R<File> {
+    fn file(&mut self, keep_workflows: bool, starts: &mut Vec<usize>) -> R<File> {
         let mut file = File::default();
         loop {
             self.ws();
@@ -265,7 +288,11 @@ impl<'a> P<'a> {
             if self.cur() == b';' {
                 self.pos += 1;
             } else if self.kw("workflow") || self.kw("on") {
-                file.workflows.push(self.workflow()?);
+                starts.push(self.pos);
+                let w = self.workflow()?;
+                if keep_workflows {
+                    file.workflows.push(w);
+                }
             } else if self.kw("test") {
                 file.tests.push(self.test()?);
             } else if self.kw("action") {

@@ -40,6 +40,51 @@ pub fn parse(source: &SourceFile) -> Parsed {
     }
 }
 
+/// A file read for a caller that handles one workflow at a time (`flow check` of a
+/// large file): everything but the workflows, which [`Outline::workflow`] reads again
+/// one by one, so that no more than one workflow's tree need be held at a time.
+/// `None` where the hand-written parser declines the file: then use [`parse`].
+pub fn outline(source: &SourceFile) -> Option<Outline> {
+    let (file, starts) = crate::fast::parse_outline(&source.text, false)?;
+    Some(Outline { file, starts })
+}
+
+/// See [`outline`].
+pub struct Outline {
+    /// The file without its workflows.
+    pub file: File,
+    starts: Vec<usize>,
+}
+
+impl Outline {
+    /// How many workflows the file has.
+    pub fn workflow_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The `i`th workflow, and the diagnostics [`parse`] gives for it (statements
+    /// not separated), in the same order; `None` past the end.
+    pub fn workflow(&self, source: &SourceFile, i: usize) -> Option<(Workflow, Vec<Diagnostic>)> {
+        let w = crate::fast::parse_workflow_at(&source.text, *self.starts.get(i)?)?;
+        let mut diagnostics = Vec::new();
+        check_separators(
+            &source.text,
+            std::slice::from_ref(&w),
+            &[],
+            &mut diagnostics,
+        );
+        Some((w, diagnostics))
+    }
+
+    /// The diagnostics [`parse`] gives for the file's tests, after those of the
+    /// workflows.
+    pub fn test_diagnostics(&self, source: &SourceFile) -> Vec<Diagnostic> {
+        let mut diagnostics = Vec::new();
+        check_separators(&source.text, &[], &self.file.tests, &mut diagnostics);
+        diagnostics
+    }
+}
+
 /// The hand-written parser alone: the file, or `None` where it declines. For tests
 /// that compare it with [`parse_with_pest`].
 #[doc(hidden)]
