@@ -8,7 +8,9 @@
 #      against a Rust program that only parses each line into serde_json::Value, and
 #      against the SIMD decode floor: a Rust program that only finds the template's
 #      fields in each line with sonic-rs (benches/src/bin/simd_floor.rs);
-#   3. parse + check + compile of a generated file of 10,000 workflows;
+#   3. parse + check + compile of a generated file of 10,000 workflows; `flow check`
+#      of 100,000 workflows; parsing alone, pest against the hand-written parser
+#      (benches/src/bin/parse_only.rs);
 #   4. flow lsp on a generated file of 500 lines: a one-character didChange until its
 #      diagnostics are ready, formatting, document symbols (benches/src/bin/lsp_change.rs);
 #   5. many workflows: 1, 10, 100 and 1,000 workflows on payment_intent.succeeded whose
@@ -87,6 +89,10 @@ echo "== check + compile of 10,000 workflows through the binary" >&2
 "$BIN/gen_flows" 10000 "$DATA/many.flow"
 read -r T_CHECK R_CHECK < <(timed "$BIN/flow" check "$DATA/many.flow")
 PHASES=$("$BIN/compile_phases" 10000)
+echo "== flow check of 100,000 workflows; parse alone, pest against the hand-written parser" >&2
+"$BIN/gen_flows" 100000 "$DATA/many-100k.flow"
+read -r T_CHECK100 R_CHECK100 < <(timed "$BIN/flow" check "$DATA/many-100k.flow")
+PARSE=$("$BIN/parse_only" 10000 "$RUNS")
 
 echo "== flow lsp on a 500-line file" >&2
 LSP=$("$BIN/lsp_change" 500)
@@ -134,6 +140,15 @@ JOBS=$(nproc)
         printf "| 10,000 workflows: parse + check + compile (flow::build) | %.0f ms |  |  |\n", cc / 1e6
         printf "| 10,000 workflows: flow check, whole process | %.2f s |  | %.1f MB |\n", tc, rc / 1024
     }'
+    awk -v tc="$T_CHECK100" -v rc="$R_CHECK100" -v tc10="$T_CHECK" 'BEGIN {
+        printf "| 100,000 workflows: flow check, whole process | %.2f s | %.1f× the time of 10,000 | %.1f MB |\n", tc, (tc10 > 0 ? tc / tc10 : 0), rc / 1024
+    }'
+    # parse_only prints "... parse with pest P ms, hand-written F ms (Rx)".
+    read -r PP PF < <(sed -E 's/.*pest ([0-9.]+) ms, hand-written ([0-9.]+) ms.*/\1 \2/' <<<"$PARSE")
+    awk -v p="$PP" -v f="$PF" 'BEGIN {
+        printf "| 10,000 workflows: parse alone, pest | %.1f ms | %.1f× the hand-written parser |  |\n", p, (f > 0 ? p / f : 0)
+        printf "| 10,000 workflows: parse alone, hand-written parser | %.1f ms |  |  |\n", f
+    }'
     t1=${MANY_ROWS[0]#* }; t1=${t1% *}
     for row in "${MANY_ROWS[@]}"; do
         read -r n t r <<<"$row"
@@ -147,6 +162,7 @@ JOBS=$(nproc)
 }
 echo
 echo "$PHASES"
+echo "$PARSE"
 echo "$LSP"
 echo "selected events: flow $FLOW_SELECTED, jq $JQ_SELECTED"
 echo "machine: $(nproc) cores, $(uname -m); load average $(cut -d' ' -f1-3 /proc/loadavg)"

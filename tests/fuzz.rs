@@ -218,6 +218,48 @@ fn mutated_programs_never_panic() {
     );
 }
 
+/// The hand-written parser and pest on one input: where the hand-written one
+/// accepts, pest accepts too and builds the same tree; `parse` (which falls back to
+/// pest where it declines) gives the pest path's tree and diagnostics.
+fn parses_alike(text: &str) -> bool {
+    use flow::syntax::parser::{parse_fast, parse_with_pest, pest_accepts};
+    let source = SourceFile::new("fuzz.flow", text);
+    let reference = parse_with_pest(&source);
+    let fast = parse_fast(text);
+    if let Some(file) = &fast {
+        assert!(pest_accepts(text), "accepted what pest rejects:\n{text}");
+        assert_eq!(
+            format!("{file:?}"),
+            format!("{:?}", reference.file),
+            "a different tree for:\n{text}"
+        );
+    }
+    let got = flow::syntax::parse(&source);
+    assert_eq!(
+        format!("{:?} {:?}", got.file, got.diagnostics),
+        format!("{:?} {:?}", reference.file, reference.diagnostics),
+        "parse differs from the pest path on:\n{text}"
+    );
+    fast.is_some()
+}
+
+#[test]
+fn mutated_programs_parse_alike_with_both_parsers() {
+    let seeds = seeds();
+    let mut rng = Rng(0x0DD_5EED);
+    let mut accepted = 0;
+    for i in 0..4000 {
+        let text = mutate(&mut rng, &seeds[i % seeds.len()]);
+        if parses_alike(&text) {
+            accepted += 1;
+        }
+    }
+    assert!(
+        accepted > 100,
+        "the hand-written parser accepted {accepted}"
+    );
+}
+
 #[test]
 fn arbitrary_bytes_never_panic() {
     let mut rng = Rng(42);
@@ -242,6 +284,7 @@ fn arbitrary_bytes_never_panic() {
         assert!(r.is_ok(), "panicked on: {text:?}");
         let r = catch_unwind(AssertUnwindSafe(|| flow::syntax::parse_expr(&text).is_ok()));
         assert!(r.is_ok(), "parse_expr panicked on: {text:?}");
+        parses_alike(&text);
     }
 }
 

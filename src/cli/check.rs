@@ -46,8 +46,8 @@ pub fn check(files: &[PathBuf], format: Format, deny: Option<&str>) -> i32 {
                 return 2;
             }
         };
-        let build = flow_project::build_at(path, &source, &settings);
-        for d in &build.diagnostics {
+        let diagnostics = flow_project::check_at(path, &source, &settings);
+        for d in &diagnostics {
             match d.severity {
                 Severity::Error => errors += 1,
                 Severity::Warning => warnings += 1,
@@ -55,9 +55,9 @@ pub fn check(files: &[PathBuf], format: Format, deny: Option<&str>) -> i32 {
             }
         }
         match format {
-            Format::Json => lsp.push(lsp::publish(path, &source, &build.diagnostics)),
+            Format::Json => lsp.push(lsp::publish(path, &source, &diagnostics)),
             Format::Text => {
-                for d in &build.diagnostics {
+                for d in &diagnostics {
                     eprint!("{}", diagnostics::render(d, &source, color));
                 }
             }

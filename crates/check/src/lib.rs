@@ -65,49 +65,14 @@ pub fn check_file(
     env: &Env<'_>,
     default_name: &str,
 ) -> (Checked, Vec<Diagnostic>) {
-    let mut diagnostics = Vec::new();
+    let mut check = FileCheck::new(&file.actions, env, default_name);
     let mut workflows = Vec::new();
-    let custom: std::rc::Rc<[CustomAction]> =
-        custom_actions(&file.actions, env.lib, &mut diagnostics).into();
     for w in &file.workflows {
-        let mut cx = Checker::new(*env);
-        cx.custom = custom.clone();
-        if let Some(tw) = cx.workflow(w, default_name) {
-            if !cx.diagnostics.iter().any(Diagnostic::is_error) {
-                cx.diagnostics.extend(reach::analyze(&tw));
-            }
+        if let Some(tw) = check.workflow(w) {
             workflows.push(tw);
         }
-        diagnostics.append(&mut cx.diagnostics);
     }
-    let mut seen: HashMap<&str, Span> = HashMap::new();
-    for (w, tw) in file.workflows.iter().zip(&workflows) {
-        let sp = w.name.as_ref().map_or(w.trigger.span(), |n| n.1);
-        if let Some(first) = seen.get(tw.name.as_str()) {
-            diagnostics.push(
-                Diagnostic::warning("W0107", format!("two workflows are named \"{}\"", tw.name))
-                    .with_label(sp, "this name is taken")
-                    .with_secondary(*first, "first used here")
-                    .with_help("give each workflow its own name: run reports and tests refer to workflows by name"),
-            );
-        } else {
-            seen.insert(&tw.name, sp);
-        }
-    }
-    let mut inputs: Vec<(String, Ty)> = workflows
-        .iter()
-        .flat_map(|w| w.inputs.iter())
-        .map(|i| (i.name.clone(), trigger::input_ty(&i.ty, i.optional)))
-        .collect();
-    inputs.extend(trigger::subject_inputs(&file.subject_inputs, env));
-    let tests = test_case::check_tests(
-        &file.tests,
-        &source,
-        env,
-        &custom,
-        &inputs,
-        &mut diagnostics,
-    );
+    let (tests, diagnostics) = check.finish(&file.tests, &file.subject_inputs, &source);
     (
         Checked {
             source,
@@ -116,6 +81,96 @@ pub fn check_file(
         },
         diagnostics,
     )
+}
+
+/// Checking a file one workflow at a time, in file order: [`check_file`] keeps each
+/// typed workflow, `flow check` (which needs only the diagnostics) can drop it, and
+/// the AST of each workflow too, as soon as it is checked. Of each workflow this
+/// keeps what the file-wide checks need: its name and its inputs.
+pub struct FileCheck<'e> {
+    env: Env<'e>,
+    default_name: String,
+    custom: std::rc::Rc<[CustomAction]>,
+    diagnostics: Vec<Diagnostic>,
+    /// The name of each typed workflow, and where each workflow's name is written.
+    names: Vec<String>,
+    name_spans: Vec<Span>,
+    inputs: Vec<(String, Ty)>,
+}
+
+impl<'e> FileCheck<'e> {
+    /// Start with the file's custom actions (all of them: a workflow may use one
+    /// declared after it).
+    pub fn new(actions: &[ast::ActionDecl], env: &Env<'e>, default_name: &str) -> FileCheck<'e> {
+        let mut diagnostics = Vec::new();
+        let custom = custom_actions(actions, env.lib, &mut diagnostics).into();
+        FileCheck {
+            env: *env,
+            default_name: default_name.to_string(),
+            custom,
+            diagnostics,
+            names: Vec::new(),
+            name_spans: Vec::new(),
+            inputs: Vec::new(),
+        }
+    }
+
+    /// Check the next workflow of the file.
+    pub fn workflow(&mut self, w: &ast::Workflow) -> Option<TWorkflow> {
+        let mut cx = Checker::new(self.env);
+        cx.custom = self.custom.clone();
+        self.name_spans
+            .push(w.name.as_ref().map_or(w.trigger.span(), |n| n.1));
+        let typed = cx.workflow(w, &self.default_name);
+        if let Some(tw) = &typed {
+            if !cx.diagnostics.iter().any(Diagnostic::is_error) {
+                cx.diagnostics.extend(reach::analyze(tw));
+            }
+            self.names.push(tw.name.clone());
+            self.inputs.extend(
+                tw.inputs
+                    .iter()
+                    .map(|i| (i.name.clone(), trigger::input_ty(&i.ty, i.optional))),
+            );
+        }
+        self.diagnostics.append(&mut cx.diagnostics);
+        typed
+    }
+
+    /// The file-wide checks (workflow names, tests): the checked tests and every
+    /// diagnostic, in the order [`check_file`] gives them.
+    pub fn finish(
+        mut self,
+        tests: &[ast::Test],
+        subject_inputs: &[ast::InputDecl],
+        source: &Arc<SourceFile>,
+    ) -> (Vec<test_case::TTest>, Vec<Diagnostic>) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for (sp, name) in self.name_spans.iter().zip(&self.names) {
+            if let Some(first) = seen.get(name.as_str()) {
+                self.diagnostics.push(
+                    Diagnostic::warning("W0107", format!("two workflows are named \"{name}\""))
+                        .with_label(*sp, "this name is taken")
+                        .with_secondary(*first, "first used here")
+                        .with_help("give each workflow its own name: run reports and tests refer to workflows by name"),
+                );
+            } else {
+                seen.insert(name, *sp);
+            }
+        }
+        let env = self.env;
+        self.inputs
+            .extend(trigger::subject_inputs(subject_inputs, &env));
+        let tests = test_case::check_tests(
+            tests,
+            source,
+            &env,
+            &self.custom,
+            &self.inputs,
+            &mut self.diagnostics,
+        );
+        (tests, self.diagnostics)
+    }
 }
 
 struct Local {

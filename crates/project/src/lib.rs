@@ -74,6 +74,81 @@ pub fn build_at(
     build_with_subject(source, &env, &stem(path), &subject(path))
 }
 
+/// What `flow check` needs of the file at `path`: the diagnostics of [`build_at`],
+/// the same and in the same order, without compiling and without keeping a
+/// workflow's tree once it is checked.
+pub fn check_at(
+    path: &std::path::Path,
+    source: &Arc<SourceFile>,
+    settings: &settings::Settings,
+) -> Vec<Diagnostic> {
+    let env = Env::new(flow_stdlib::builtin())
+        .with_business(settings.business())
+        .with_loader(&FsLoader);
+    let subject = subject(path);
+    let default_name = stem(path);
+    if let Some(diagnostics) = check_one_at_a_time(source, &env, &default_name, &subject) {
+        return diagnostics;
+    }
+    let parsed = flow_syntax::parse(source);
+    let mut file = parsed.file;
+    let actions = with_subject_actions(std::mem::take(&mut file.actions), &subject);
+    let mut check = flow_check::FileCheck::new(&actions, &env, &default_name);
+    for w in std::mem::take(&mut file.workflows) {
+        check.workflow(&w);
+    }
+    let (_, check_diags) = check.finish(&file.tests, &subject.inputs, source);
+    let mut diagnostics = parsed.diagnostics;
+    diagnostics.extend(check_diags);
+    diagnostics.sort_by_key(|d| d.primary_span().map_or(0, |s| s.start));
+    diagnostics
+}
+
+/// [`check_at`] holding one workflow's tree at a time: the file is read once for its
+/// actions and tests, then each workflow is read again, checked and dropped. `None`
+/// where the hand-written parser declines the file (a syntax error): then the file is
+/// parsed whole, and pest reports its problems.
+fn check_one_at_a_time(
+    source: &Arc<SourceFile>,
+    env: &Env<'_>,
+    default_name: &str,
+    subject: &Subject,
+) -> Option<Vec<Diagnostic>> {
+    let outline = flow_syntax::parser::outline(source)?;
+    let actions = with_subject_actions(outline.file.actions.clone(), subject);
+    let mut check = flow_check::FileCheck::new(&actions, env, default_name);
+    // In the order `parse` and `check_file` give them: every syntax diagnostic (the
+    // workflows', then the tests'), then every check diagnostic.
+    let mut diagnostics = Vec::new();
+    for i in 0..outline.workflow_count() {
+        let (workflow, syntax) = outline.workflow(source, i)?;
+        diagnostics.extend(syntax);
+        check.workflow(&workflow);
+    }
+    diagnostics.extend(outline.test_diagnostics(source));
+    let (_, check_diags) = check.finish(&outline.file.tests, &subject.inputs, source);
+    diagnostics.extend(check_diags);
+    diagnostics.sort_by_key(|d| d.primary_span().map_or(0, |s| s.start));
+    Some(diagnostics)
+}
+
+/// The file's own custom actions, then those of the file it tests that it does not
+/// declare itself.
+fn with_subject_actions(
+    mut own: Vec<flow_syntax::ast::ActionDecl>,
+    subject: &Subject,
+) -> Vec<flow_syntax::ast::ActionDecl> {
+    let names: Vec<String> = own.iter().map(|a| a.name.name.clone()).collect();
+    own.extend(
+        subject
+            .actions
+            .iter()
+            .filter(|a| !names.contains(&a.name.name))
+            .cloned(),
+    );
+    own
+}
+
 /// [`build`] in a given environment: any standard library, business and loader.
 pub fn build_in(source: &Arc<SourceFile>, env: &Env<'_>, default_name: &str) -> Build {
     build_with_subject(source, env, default_name, &Subject::default())
@@ -88,21 +163,9 @@ pub fn build_with_subject(
     default_name: &str,
     subject: &Subject,
 ) -> Build {
-    let actions = &subject.actions;
     let mut parsed = flow_syntax::parse(source);
     parsed.file.subject_inputs = subject.inputs.clone();
-    let own: Vec<String> = parsed
-        .file
-        .actions
-        .iter()
-        .map(|a| a.name.name.clone())
-        .collect();
-    parsed.file.actions.extend(
-        actions
-            .iter()
-            .filter(|a| !own.contains(&a.name.name))
-            .cloned(),
-    );
+    parsed.file.actions = with_subject_actions(std::mem::take(&mut parsed.file.actions), subject);
     let (checked, check_diags) =
         flow_check::check_file(&parsed.file, source.clone(), env, default_name);
     let mut diagnostics = parsed.diagnostics;

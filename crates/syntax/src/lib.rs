@@ -8,6 +8,7 @@
 
 pub mod ast;
 mod diagnostic;
+mod fast;
 pub mod parser;
 mod span;
 

@@ -25,7 +25,82 @@ pub struct Parsed {
 }
 
 /// Parse a whole file. Never fails: problems come back as diagnostics.
+///
+/// The hand-written parser ([`crate::fast`]) reads the file first; when it declines
+/// (a syntax error, or anything it is not sure of), pest parses the file and reports
+/// its problems.
 pub fn parse(source: &SourceFile) -> Parsed {
+    match crate::fast::parse_file(&source.text) {
+        Some(file) => {
+            let mut diagnostics = Vec::new();
+            check_separators(&source.text, &file.workflows, &file.tests, &mut diagnostics);
+            Parsed { file, diagnostics }
+        }
+        None => parse_with_pest(source),
+    }
+}
+
+/// A file read for a caller that handles one workflow at a time (`flow check` of a
+/// large file): everything but the workflows, which [`Outline::workflow`] reads again
+/// one by one, so that no more than one workflow's tree need be held at a time.
+/// `None` where the hand-written parser declines the file: then use [`parse`].
+pub fn outline(source: &SourceFile) -> Option<Outline> {
+    let (file, starts) = crate::fast::parse_outline(&source.text, false)?;
+    Some(Outline { file, starts })
+}
+
+/// See [`outline`].
+pub struct Outline {
+    /// The file without its workflows.
+    pub file: File,
+    starts: Vec<usize>,
+}
+
+impl Outline {
+    /// How many workflows the file has.
+    pub fn workflow_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The `i`th workflow, and the diagnostics [`parse`] gives for it (statements
+    /// not separated), in the same order; `None` past the end.
+    pub fn workflow(&self, source: &SourceFile, i: usize) -> Option<(Workflow, Vec<Diagnostic>)> {
+        let w = crate::fast::parse_workflow_at(&source.text, *self.starts.get(i)?)?;
+        let mut diagnostics = Vec::new();
+        check_separators(
+            &source.text,
+            std::slice::from_ref(&w),
+            &[],
+            &mut diagnostics,
+        );
+        Some((w, diagnostics))
+    }
+
+    /// The diagnostics [`parse`] gives for the file's tests, after those of the
+    /// workflows.
+    pub fn test_diagnostics(&self, source: &SourceFile) -> Vec<Diagnostic> {
+        let mut diagnostics = Vec::new();
+        check_separators(&source.text, &[], &self.file.tests, &mut diagnostics);
+        diagnostics
+    }
+}
+
+/// The hand-written parser alone: the file, or `None` where it declines. For tests
+/// that compare it with [`parse_with_pest`].
+#[doc(hidden)]
+pub fn parse_fast(text: &str) -> Option<File> {
+    crate::fast::parse_file(text)
+}
+
+/// Whether pest accepts the whole text as a file (the grammar's verdict).
+#[doc(hidden)]
+pub fn pest_accepts(text: &str) -> bool {
+    parse_rule(Rule::file, text, false).is_ok()
+}
+
+/// [`parse`] with pest alone, the reference the hand-written parser is tested against.
+#[doc(hidden)]
+pub fn parse_with_pest(source: &SourceFile) -> Parsed {
     let text = &source.text;
     let mut file = File::default();
     let mut diagnostics = Vec::new();
@@ -96,8 +171,8 @@ fn parse_range(
 /// How deeply blocks and expressions may nest, and how many operators one
 /// expression may chain: later stages walk the tree recursively, and no input may
 /// exhaust the stack.
-const MAX_NESTING: usize = 128;
-const MAX_CHAIN: usize = 256;
+pub(crate) const MAX_NESTING: usize = 128;
+pub(crate) const MAX_CHAIN: usize = 256;
 
 /// The first place where nesting goes deeper than [`MAX_NESTING`], found without
 /// recursion.
@@ -1358,7 +1433,7 @@ fn string_literal(pair: Pair<Rule>) -> Result<String, Diagnostic> {
     Ok(out)
 }
 
-fn unescape(s: &str) -> char {
+pub(crate) fn unescape(s: &str) -> char {
     match s.as_bytes().get(1) {
         Some(b'n') => '\n',
         Some(b't') => '\t',
@@ -1672,7 +1747,7 @@ pub fn parse_time_text(text: &str) -> Result<i64, String> {
 
 /// A date (`2024-01-01`, midnight UTC) or a date and time with `Z` or an offset, as
 /// Unix seconds.
-fn parse_time(text: &str, sp: Span) -> Result<i64, Diagnostic> {
+pub(crate) fn parse_time(text: &str, sp: Span) -> Result<i64, Diagnostic> {
     let bad = |why: &str| {
         Diagnostic::error("E0004", format!("`{text}` is not a valid time: {why}"))
             .with_label(sp, "not a valid time")
@@ -1749,7 +1824,7 @@ fn parse_time(text: &str, sp: Span) -> Result<i64, Diagnostic> {
     Ok(secs)
 }
 
-fn push_text(parts: &mut Vec<StrPart>, s: &str) {
+pub(crate) fn push_text(parts: &mut Vec<StrPart>, s: &str) {
     if let Some(StrPart::Text(t)) = parts.last_mut() {
         t.push_str(s);
     } else {
