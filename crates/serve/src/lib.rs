@@ -363,7 +363,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
         .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
     let handler: http::server::Handler = {
         let app = app.clone();
-        Arc::new(move |req: &http::Request| http::handle(&app, req))
+        Arc::new(move |req: http::Request| http::handle(&app, req))
     };
     let defaults = http::server::Limits::default();
     let limits = http::server::Limits {

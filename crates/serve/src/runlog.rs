@@ -313,13 +313,47 @@ impl Writer {
         self.health.clone()
     }
 
-    /// Run `f` in the writer's transaction; returns once it is committed.
+    /// Run `f` in the writer's transaction; returns once it is committed. Blocks the
+    /// calling thread: from async code, use [`Writer::write_async`].
     pub fn write<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R> + Send + 'static,
     {
         let (rtx, rrx) = mpsc::sync_channel::<Result<R>>(1);
+        self.queue(f, move |r| {
+            let _ = rtx.send(r);
+        })?;
+        rrx.recv()
+            .map_err(|_| LogError::new("the run log writer has stopped"))?
+    }
+
+    /// Run `f` in the writer's transaction; the future is ready once it is committed.
+    /// The job is queued at once (before the future is first polled); no thread waits
+    /// for it.
+    pub fn write_async<R, F>(&self, f: F) -> impl std::future::Future<Output = Result<R>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let (rtx, rrx) = tokio::sync::oneshot::channel::<Result<R>>();
+        let queued = self.queue(f, move |r| {
+            let _ = rtx.send(r);
+        });
+        async move {
+            queued?;
+            rrx.await
+                .map_err(|_| LogError::new("the run log writer has stopped"))?
+        }
+    }
+
+    /// Queue `f` for the writer's next transaction; `reply` is given its result once
+    /// the transaction has ended (on the writer's thread: it must not block).
+    fn queue<R, F>(&self, f: F, reply: impl FnOnce(Result<R>) + Send + 'static) -> Result<()>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
         let job: Job = Box::new(move |conn| {
             let outcome = conn.map(|conn| in_savepoint(conn, f));
             let fault = match &outcome {
@@ -333,15 +367,13 @@ impl Writer {
                     (None, None) => Err(LogError::new("the run log is not writable")),
                     (Some(r), None) => r,
                 };
-                let _ = rtx.send(r);
+                reply(r);
             });
             (done, fault)
         });
         self.tx
             .send(job)
-            .map_err(|_| LogError::new("the run log writer has stopped"))?;
-        rrx.recv()
-            .map_err(|_| LogError::new("the run log writer has stopped"))?
+            .map_err(|_| LogError::new("the run log writer has stopped"))
     }
 }
 
