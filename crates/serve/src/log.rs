@@ -70,7 +70,7 @@ fn write_out(bytes: &[u8]) {
 }
 
 /// The longest a buffered line waits before it is written.
-pub const DELAY: Duration = Duration::from_millis(10);
+pub const DELAY: Duration = Duration::from_millis(2);
 
 /// Lines waiting for the log's thread.
 struct Buffer {
