@@ -16,7 +16,10 @@
 #   5. many workflows: 1, 10, 100 and 1,000 workflows on payment_intent.succeeded whose
 #      `when` is never true (benches/src/bin/gen_never_flows.rs), `flow run --events
 #      --skipped omit` over BENCH_MANY_EVENTS events, and 1,000 of them over all the
-#      events for peak memory.
+#      events for peak memory;
+#   6. flow serve under load: signed webhooks over 1, 8 and 32 keep-alive connections,
+#      against a minimal reference receiver (axum + SQLite, no workflows), with the
+#      same load generator (scripts/bench_serve.sh, BENCH_SERVE_SECONDS=3 a row).
 #
 # Usage: scripts/bench.sh   (BENCH_EVENTS=1000000 BENCH_MANY_EVENTS=100000 BENCH_RUNS=3 by default;
 #                            BENCH_CRITERION=0 reuses the last criterion results)
@@ -110,6 +113,9 @@ for n in 1 10 100 1000; do
 done
 read -r T_MANY_BIG R_MANY_BIG < <(timed "$BIN/flow" run "$DATA/never-1000.flow" --events "$EV" --skipped omit)
 
+echo "== flow serve under load, against a reference receiver" >&2
+SERVE_ROWS=$(scripts/bench_serve.sh)
+
 JOBS=$(nproc)
 {
     echo "| benchmark | median | ratio | peak memory |"
@@ -159,6 +165,7 @@ JOBS=$(nproc)
     awk -v t="$T_MANY_BIG" -v r="$R_MANY_BIG" -v e="$EVENTS" 'BEGIN {
         printf "| 1000 never-true workflows, %d events: same | %.2f s |  | %.1f MB |\n", e, t, r / 1024
     }'
+    echo "$SERVE_ROWS"
 }
 echo
 echo "$PHASES"

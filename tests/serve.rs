@@ -448,7 +448,12 @@ fn healthz_metrics_and_structured_logs() {
     assert_eq!(s.get("/nope").0, 404);
     assert_eq!(s.get("/webhook").0, 405);
 
-    // Every log line is one JSON object with a time, a level and a message.
+    // Every log line is one JSON object with a time, a level and a message. Lines are
+    // written by the server's log thread, a few milliseconds after they are made.
+    let deadline = std::time::Instant::now() + WAIT;
+    while s.logs().len() < 7 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let logs = s.logs();
     assert!(logs.len() >= 7, "{logs:?}");
     for l in &logs {

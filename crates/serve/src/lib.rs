@@ -363,7 +363,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
         .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
     let handler: http::server::Handler = {
         let app = app.clone();
-        Arc::new(move |req: &http::Request| http::handle(&app, req))
+        Arc::new(move |req: http::Request| http::handle(&app, req))
     };
     let defaults = http::server::Limits::default();
     let limits = http::server::Limits {
@@ -486,6 +486,9 @@ pub fn serve(opts: ServeOptions) -> i32 {
             "clock": time::rfc3339_ms(time::clock_ms()),
         }),
     );
+    // From here on, log lines (one per event received) are written by a thread of
+    // their own, off the path of the requests; what is left is written at the end.
+    let _log = log::Buffered::start();
 
     // The control loop: signals, reloads, runs put back by `flow runs retry`, runs
     // that wait for the run log to be writable again.

@@ -28,7 +28,7 @@ use super::signature::{self, Secrets};
 use super::time;
 use super::worker::Queue;
 use flow_vm::Event;
-pub use server::{Request, Response};
+pub use server::{Reply, Request, Response};
 
 /// The largest body accepted. Stripe's event payloads are far smaller.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -47,16 +47,27 @@ pub struct App {
     pub invoke_token: Option<String>,
 }
 
-pub fn handle(app: &App, req: &Request) -> Response {
+/// The answer to a request. A webhook is checked at once and its answer awaits the
+/// run log's commit without holding a thread; an invocation, which may wait for the
+/// registry's and the run log's locks, runs on a blocking thread; the rest is
+/// answered at once.
+pub fn handle(app: &Arc<App>, req: Request) -> Reply {
     // HEAD is GET without the body, which the server leaves out.
     match (req.path.as_str(), req.method.as_str()) {
         ("/webhook", "POST") => webhook(app, req),
-        (path, method) if path.starts_with("/invoke/") => {
-            if method == "POST" {
-                invoke::invoke(app, req)
-            } else {
-                Response::json(405, &json!({"error": "use POST"})).with_header("Allow", "POST")
-            }
+        (path, "POST") if path.starts_with("/invoke/") => {
+            let app = app.clone();
+            Reply::blocking(move || invoke::invoke(&app, &req))
+        }
+        _ => Reply::Now(answer(app, &req)),
+    }
+}
+
+/// The answers made at once.
+fn answer(app: &App, req: &Request) -> Response {
+    match (req.path.as_str(), req.method.as_str()) {
+        (path, _) if path.starts_with("/invoke/") => {
+            Response::json(405, &json!({"error": "use POST"})).with_header("Allow", "POST")
         }
         ("/healthz", "GET" | "HEAD") => healthz(app),
         ("/metrics", "GET" | "HEAD") => {
@@ -124,40 +135,52 @@ fn reject(app: &App, req: &Request, status: u16, reason: &str, message: String) 
     Response::json(status, &json!({ "error": message }))
 }
 
-fn webhook(app: &App, req: &Request) -> Response {
+/// A webhook: verified and parsed at once (a 4xx then), its answer once the event
+/// and its runs are on disk.
+fn webhook(app: &Arc<App>, req: Request) -> Reply {
+    match check(app, &req) {
+        Ok(checked) => Reply::later(record(app.clone(), checked, req.body)),
+        Err(rejected) => Reply::Now(rejected),
+    }
+}
+
+/// A webhook that passed the checks.
+struct Checked {
+    id: String,
+    event_type: String,
+    signed_at: i64,
+    candidates: Vec<runlog::Candidate>,
+}
+
+fn check(app: &App, req: &Request) -> Result<Checked, Response> {
     let body = &req.body;
     if body.len() > MAX_BODY {
         let msg = format!("the body is larger than {MAX_BODY} bytes");
-        return reject(app, req, 413, "malformed", msg);
+        return Err(reject(app, req, 413, "malformed", msg));
     }
     let now = time::now_ms();
     let sig = req.header("Stripe-Signature");
     let signed_at = match signature::verify(body, sig, &app.secrets, app.tolerance, now) {
         Ok(t) => t,
-        Err(e) => return reject(app, req, 400, "signature", e.to_string()),
+        Err(e) => return Err(reject(app, req, 400, "signature", e.to_string())),
     };
     let json: Json = match serde_json::from_slice(body) {
         Ok(j) => j,
         Err(e) => {
             let msg = format!("the body is not JSON: {e}");
-            return reject(app, req, 400, "malformed", msg);
+            return Err(reject(app, req, 400, "malformed", msg));
         }
     };
     let event = match Event::from_json(json, None) {
         Ok(e) => e,
         Err(e) => {
-            return reject(
-                app,
-                req,
-                400,
-                "malformed",
-                format!("not a Stripe event: {e}"),
-            )
+            let msg = format!("not a Stripe event: {e}");
+            return Err(reject(app, req, 400, "malformed", msg));
         }
     };
     let Some(id) = event.id().filter(|s| !s.is_empty()).map(str::to_string) else {
         let msg = "not a Stripe event: it has no `id`".to_string();
-        return reject(app, req, 400, "malformed", msg);
+        return Err(reject(app, req, 400, "malformed", msg));
     };
     let event_type = event.event_type().to_string();
     // Scheduled and on-demand workflows are started by the server, never by a webhook.
@@ -172,18 +195,37 @@ fn webhook(app: &App, req: &Request) -> Response {
             .map(|r| r.candidates(&event_type))
             .unwrap_or_default()
     };
-    let (eid, etype, payload) = (id.clone(), event_type.clone(), body.clone());
-    let recorded = app.writer.write(move |conn| {
-        runlog::record_event(
-            conn,
-            &eid,
-            &etype,
-            &payload,
-            Some(signed_at),
-            time::clock_ms(),
-            &candidates,
-        )
-    });
+    Ok(Checked {
+        id,
+        event_type,
+        signed_at,
+        candidates,
+    })
+}
+
+/// Record the event and its runs; the answer once that is on disk.
+async fn record(app: Arc<App>, checked: Checked, payload: Vec<u8>) -> Response {
+    let Checked {
+        id,
+        event_type,
+        signed_at,
+        candidates,
+    } = checked;
+    let (eid, etype) = (id.clone(), event_type.clone());
+    let recorded = app
+        .writer
+        .write_async(move |conn| {
+            runlog::record_event(
+                conn,
+                &eid,
+                &etype,
+                &payload,
+                Some(signed_at),
+                time::clock_ms(),
+                &candidates,
+            )
+        })
+        .await;
     match recorded {
         Ok(Recorded::Duplicate) => {
             app.metrics.events_duplicate.fetch_add(1, Relaxed);

@@ -17,8 +17,10 @@
 //!   response, and a 400 for a malformed head (a header value with a control
 //!   character such as a bare CR, a NUL or ESC included). On top of it: exactly one
 //!   `Host` in an HTTP/1.1 request, and a limit on the body (413).
-//! - **The handler** is plain synchronous code (it waits for the run log's commit);
-//!   it runs on tokio's blocking threads, never on the threads that drive sockets.
+//! - **The handler** is called on the threads that drive sockets, and says how its
+//!   answer comes ([`Reply`]): at once (short work that never waits), later (a
+//!   future, e.g. the run log's commit, awaited without holding a thread), or from
+//!   code that blocks, which runs on tokio's blocking threads.
 //! - **Shutdown** stops accepting, closes idle connections, and lets the requests
 //!   already being handled finish (for at most [`Limits::shutdown_grace`]).
 
@@ -131,7 +133,42 @@ impl Response {
     }
 }
 
-pub type Handler = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
+/// How the handler's answer to a request comes.
+pub enum Reply {
+    /// The answer, made at once: short work that never waits.
+    Now(Response),
+    /// An answer that comes later, awaited without holding a thread: it must not
+    /// block.
+    Later(Pin<Box<dyn Future<Output = Response> + Send>>),
+    /// Code that may block (waits for a lock, a file, another thread): it runs on
+    /// one of the runtime's blocking threads ([`Limits::handler_threads`]).
+    Blocking(Box<dyn FnOnce() -> Response + Send>),
+}
+
+impl Reply {
+    /// `make` run on a blocking thread.
+    pub fn blocking(make: impl FnOnce() -> Response + Send + 'static) -> Reply {
+        Reply::Blocking(Box::new(make))
+    }
+
+    /// The future's answer, awaited.
+    pub fn later(answer: impl Future<Output = Response> + Send + 'static) -> Reply {
+        Reply::Later(Box::pin(answer))
+    }
+}
+
+/// Called for each request, on a thread that drives sockets: whatever may block goes
+/// into [`Reply::Blocking`].
+pub type Handler = Arc<dyn Fn(Request) -> Reply + Send + Sync>;
+
+/// A handler of plain synchronous code, each request on a blocking thread.
+pub fn blocking(handle: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Handler {
+    let handle = Arc::new(handle);
+    Arc::new(move |request: Request| {
+        let handle = handle.clone();
+        Reply::blocking(move || handle(&request))
+    })
+}
 
 /// Counts of what the server turned away, for the metrics.
 #[derive(Debug, Default)]
@@ -403,12 +440,44 @@ async fn respond(
         body,
         remote: Some(peer),
     };
-    let handler = shared.handler.clone();
-    let answer = match tokio::task::spawn_blocking(move || handler(&request)).await {
-        Ok(r) => r,
-        Err(_) => return closing(500, "the request could not be handled"),
+    // A handler that panics gets the connection closed with a 500, whichever way
+    // its answer comes.
+    let failed = || closing(500, "the request could not be handled");
+    let handler = &shared.handler;
+    let reply = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(request))) {
+        Ok(reply) => reply,
+        Err(_) => return failed(),
+    };
+    let answer = match reply {
+        Reply::Now(r) => r,
+        Reply::Later(answer) => match (CatchUnwind { inner: answer }).await {
+            Some(r) => r,
+            None => return failed(),
+        },
+        Reply::Blocking(make) => match tokio::task::spawn_blocking(make).await {
+            Ok(r) => r,
+            Err(_) => return failed(),
+        },
     };
     to_hyper(answer)
+}
+
+/// A future whose panic is its output `None`.
+struct CatchUnwind {
+    inner: Pin<Box<dyn Future<Output = Response> + Send>>,
+}
+
+impl Future for CatchUnwind {
+    type Output = Option<Response>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Response>> {
+        let inner = &mut self.inner;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
+            Ok(Poll::Ready(r)) => Poll::Ready(Some(r)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(None),
+        }
+    }
 }
 
 fn to_hyper(answer: Response) -> hyper::Response<Full<Bytes>> {

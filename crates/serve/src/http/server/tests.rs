@@ -10,7 +10,7 @@ fn echo_server(limits: Limits) -> Server {
 }
 
 fn echo_server_counting(limits: Limits, stats: Arc<Stats>) -> Server {
-    let handler: Handler = Arc::new(|r: &Request| {
+    let handler: Handler = blocking(|r: &Request| {
         if r.path == "/slow" {
             std::thread::sleep(Duration::from_millis(400));
         }

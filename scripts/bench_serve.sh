@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# `flow serve` under load, against a minimal reference receiver, with the same load
+# generator (benches/src/bin/load_gen.rs: keep-alive connections, each posting signed
+# payment_intent.succeeded webhooks, every event id new):
+#   - the reference receiver (benches/src/bin/ref_receiver.rs): axum, the same
+#     signature check, SQLite with the run log's settings, group commit, the 200 after
+#     the commit, no workflow;
+#   - `flow serve` running the Tag valuable customers template with the recording
+#     bindings (no Stripe key): the event and its run on disk before the 200, the run
+#     carried out afterwards.
+# Each server is started anew (an empty database in a temporary folder) for each row,
+# at 1, 8 and 32 connections; a row is a warm-up of 0.5 s then BENCH_SERVE_SECONDS.
+# Prints one markdown table row per server and concurrency: requests/s, p50, p99, and
+# for flow serve its ratio to the reference; the server's peak memory.
+#
+# Usage: scripts/bench_serve.sh   (run by scripts/bench.sh; alone after a release build:
+#                                  cargo build --release -p flow -p flow-benches --bins)
+#   BENCH_SERVE_SECONDS=3  BENCH_SERVE_CONNECTIONS="1 8 32"
+#   FLOW_BIN=path/to/flow (another build of flow serve, e.g. an older one)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${CARGO_TARGET_DIR:-target}/release
+FLOW=${FLOW_BIN:-$BIN/flow}
+SECONDS_PER_ROW=${BENCH_SERVE_SECONDS:-3}
+CONNECTIONS=${BENCH_SERVE_CONNECTIONS:-"1 8 32"}
+TEMPLATE=stdlib/templates/tag_valuable_customers.flow
+SECRET=whsec_bench_serve_not_a_real_secret
+export STRIPE_WEBHOOK_SECRET=$SECRET
+
+WORK=$(mktemp -d)
+PID=
+stop() {
+    if [ -n "$PID" ]; then
+        kill "$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+        PID=
+    fi
+}
+trap 'stop; rm -rf "$WORK"' EXIT
+
+# Wait until the server's output ($1) has a "listening" line; print its address.
+listening() {
+    local i
+    for i in $(seq 200); do
+        if grep -q '"listening"' "$1" 2>/dev/null; then
+            grep -m1 '"listening"' "$1" | jq -r '.addr'
+            return
+        fi
+        sleep 0.05
+    done
+    echo "the server did not start: $(cat "$1")" >&2
+    exit 1
+}
+
+# One row: start server $1 (ref|flow), load it with $2 connections; print
+# "rps p50 p99 peak_kb".
+row() {
+    local kind=$1 conns=$2 dir out addr result peak
+    dir=$(mktemp -d -p "$WORK")
+    out="$dir/out"
+    if [ "$kind" = ref ]; then
+        "$BIN/ref_receiver" --listen 127.0.0.1:0 --db "$dir/ref.db" >"$out" 2>&1 &
+    else
+        mkdir "$dir/flows"
+        cp "$TEMPLATE" "$dir/flows/"
+        env -u STRIPE_API_KEY -u STRIPE_SECRET_KEY "$FLOW" serve "$dir/flows" \
+            --listen 127.0.0.1:0 >/dev/null 2>"$out" &
+    fi
+    PID=$!
+    addr=$(listening "$out")
+    result=$("$BIN/load_gen" --addr "$addr" --connections "$conns" --seconds "$SECONDS_PER_ROW") || {
+        echo "load_gen failed against $kind: $result" >&2
+        exit 1
+    }
+    peak=$(awk '/^VmHWM/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0)
+    stop
+    echo "$result" | jq -r --arg peak "${peak:-0}" '"\(.rps) \(.p50_ms) \(.p99_ms) \($peak)"'
+}
+
+for c in $CONNECTIONS; do
+    read -r rps_r p50_r p99_r mem_r < <(row ref "$c")
+    read -r rps_f p50_f p99_f mem_f < <(row flow "$c")
+    awk -v c="$c" -v rr="$rps_r" -v pr="$p50_r" -v qr="$p99_r" -v mr="$mem_r" \
+        -v rf="$rps_f" -v pf="$p50_f" -v qf="$p99_f" -v mf="$mem_f" 'BEGIN {
+        printf "| flow serve, %d connections: reference receiver (axum, SQLite, group commit) | %.0f req/s (p50 %.2f ms, p99 %.2f ms) |  | %.1f MB |\n", c, rr, pr, qr, mr / 1024
+        printf "| flow serve, %d connections: flow serve, Tag valuable customers | %.0f req/s (p50 %.2f ms, p99 %.2f ms) | reference %.2f× the requests/s of flow | %.1f MB |\n", c, rf, pf, qf, (rf > 0 ? rr / rf : 0), mf / 1024
+    }'
+done
