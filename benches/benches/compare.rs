@@ -94,7 +94,7 @@ fn conditions(cr: &mut Criterion) {
         .collect();
     for c in &CONDITIONS {
         let e = engines(c, &rhai_engine);
-        let mut outcomes = [0usize; 2];
+        let mut outcomes = [0usize; 3];
         for j in &samples {
             let want = (c.closure)(j);
             outcomes[usize::from(want)] += 1;
@@ -113,13 +113,13 @@ fn conditions(cr: &mut Criterion) {
                 "flow VM: {}",
                 c.name
             );
+            // From the slots alone; money in another currency than the constant's
+            // is left to the VM (checked above, through `vm::eval`).
             let cond = e.flow.typed.as_ref().expect("a typed condition");
-            assert_eq!(
-                vm::eval_typed(cond, &SlotFrame::decode(&cond.layout, &ev)),
-                Some(want),
-                "flow slots: {}",
-                c.name
-            );
+            match vm::eval_typed(cond, &SlotFrame::decode(&cond.layout, &ev)) {
+                Some(b) => assert_eq!(b, want, "flow slots: {}", c.name),
+                None => outcomes[2] += 1,
+            }
             let mut cx = cel::Context::default();
             cx.add_variable("event", j).expect("CEL takes the event");
             assert_eq!(
@@ -140,11 +140,12 @@ fn conditions(cr: &mut Criterion) {
             );
         }
         eprintln!(
-            "{}: {} true, {} false of {} events; flow, CEL, Rhai and both closures agree",
+            "{}: {} true, {} false of {} events ({} left by the slots to the VM); flow, CEL, Rhai and both closures agree",
             c.name,
             outcomes[1],
             outcomes[0],
-            samples.len()
+            samples.len(),
+            outcomes[2]
         );
     }
 

@@ -149,10 +149,12 @@ pub fn decode_slot<'a>(spec: &SlotSpec, event: &'a Json, object: &'a Json) -> Sl
 /// run the ordinary instructions.
 #[inline]
 pub fn eval_typed(cond: &TypedCond, frame: &SlotFrame<'_>) -> Option<bool> {
-    node(&cond.root, &frame.slots)
+    leaf(&cond.root, &frame.slots)
 }
 
-fn node(n: &Node, slots: &[Slot<'_>]) -> Option<bool> {
+/// A node, with the tests (the leaves, and most of the work) inline.
+#[inline(always)]
+fn leaf(n: &Node, slots: &[Slot<'_>]) -> Option<bool> {
     match n {
         Node::Test {
             slot,
@@ -160,6 +162,18 @@ fn node(n: &Node, slots: &[Slot<'_>]) -> Option<bool> {
             key,
             required,
         } => test(*slots.get(*slot as usize)?, *op, key, *required),
+        Node::Truth { slot, .. } => match slots.get(*slot as usize)? {
+            Slot::Bool(b) => Some(*b),
+            _ => None,
+        },
+        _ => node(n, slots),
+    }
+}
+
+#[inline(never)]
+fn node(n: &Node, slots: &[Slot<'_>]) -> Option<bool> {
+    match n {
+        Node::Test { .. } | Node::Truth { .. } => leaf(n, slots),
         Node::AnyOf {
             slot,
             keys,
@@ -175,14 +189,10 @@ fn node(n: &Node, slots: &[Slot<'_>]) -> Option<bool> {
             }
             Some(found)
         }
-        Node::Truth { slot, .. } => match slots.get(*slot as usize)? {
-            Slot::Bool(b) => Some(*b),
-            _ => None,
-        },
-        Node::Not(inner) => node(inner, slots).map(|b| !b),
+        Node::Not(inner) => leaf(inner, slots).map(|b| !b),
         Node::All(parts) => {
             for p in parts.iter() {
-                if !node(p, slots)? {
+                if !leaf(p, slots)? {
                     return Some(false);
                 }
             }
@@ -190,7 +200,7 @@ fn node(n: &Node, slots: &[Slot<'_>]) -> Option<bool> {
         }
         Node::Any(parts) => {
             for p in parts.iter() {
-                if node(p, slots)? {
+                if leaf(p, slots)? {
                     return Some(true);
                 }
             }
@@ -222,9 +232,43 @@ fn equal(v: Slot<'_>, k: &Key) -> Option<bool> {
     })
 }
 
+/// `v OP k`: the slot of the kind the constant expects first (the common case, kept
+/// small), anything else in `test_other`.
 #[inline(always)]
 fn test(v: Slot<'_>, op: CmpOp, k: &Key, required: bool) -> Option<bool> {
+    let ord = match (v, k) {
+        (Slot::Int(a), Key::Int(b)) => a.cmp(b),
+        (Slot::Str(a), Key::Str(b)) => a.cmp(&**b),
+        (Slot::Bool(a), Key::Bool(b)) => a.cmp(b),
+        (Slot::Money(a), Key::Money(b)) if a.currency == b.currency => a.minor.cmp(&b.minor),
+        (Slot::Currency(a), Key::Currency(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+            return Some((a == *b) == (op == CmpOp::Eq))
+        }
+        // A value is never null.
+        (
+            Slot::Int(_) | Slot::Str(_) | Slot::Bool(_) | Slot::Money(_) | Slot::Currency(_),
+            Key::Null,
+        ) if matches!(op, CmpOp::Eq | CmpOp::Ne) => return Some(op == CmpOp::Ne),
+        _ => return test_other(v, op, k, required),
+    };
+    Some(ordered(op, ord))
+}
+
+#[inline(always)]
+fn ordered(op: CmpOp, ord: std::cmp::Ordering) -> bool {
     use std::cmp::Ordering;
+    match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+    }
+}
+
+#[inline(never)]
+fn test_other(v: Slot<'_>, op: CmpOp, k: &Key, required: bool) -> Option<bool> {
     let ord = match (v, k) {
         (Slot::Json(_), _) => return None,
         (Slot::Null | Slot::Absent, _) if required => return None,
@@ -256,12 +300,5 @@ fn test(v: Slot<'_>, op: CmpOp, k: &Key, required: bool) -> Option<bool> {
         }
         _ => return None,
     };
-    Some(match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::Ne => ord != Ordering::Equal,
-        CmpOp::Lt => ord == Ordering::Less,
-        CmpOp::Le => ord != Ordering::Greater,
-        CmpOp::Gt => ord == Ordering::Greater,
-        CmpOp::Ge => ord != Ordering::Less,
-    })
+    Some(ordered(op, ord))
 }
