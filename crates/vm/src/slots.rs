@@ -50,7 +50,12 @@ pub struct SlotFrame<'a> {
 impl<'a> SlotFrame<'a> {
     /// Decode the fields of `layout` from `event`.
     pub fn decode(layout: &SlotLayout, event: &'a Event) -> SlotFrame<'a> {
-        let object = event.object();
+        // `data.object` is looked up only when a slot is under it.
+        let object = if layout.slots.iter().any(|s| s.root == Root::Object) {
+            event.object()
+        } else {
+            &NULL
+        };
         SlotFrame {
             slots: layout
                 .slots
