@@ -1,8 +1,9 @@
 //! Evaluate one condition many times, for counting instructions and cycles with
-//! `perf stat`: `cond_loop NAME ENGINE N`. ENGINE is `flow` (`vm::eval`: slots
-//! decoded per call, then the typed condition), `slots` (the typed condition over
-//! slots decoded once), `vm` (the VM's instructions alone), `typed` (the closure
-//! over a typed struct) or `closure` (the closure over the `serde_json::Value`).
+//! `perf stat`: `cond_loop NAME ENGINE N`. ENGINE is `flow` (`vm::eval`), `vm`
+//! (`vm::eval` of the program without its typed form), `slots` (the typed condition
+//! over slots decoded once), `decode` (decoding the slots from the event, then the
+//! typed condition), `typed` (the closure over a typed struct) or `closure` (the
+//! closure over the `serde_json::Value`).
 
 use std::hint::black_box;
 
@@ -13,7 +14,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = || -> ! {
         eprintln!(
-            "usage: cond_loop int_eq|string_eq|range|in_set|and3|money_gt flow|slots|vm|typed|closure N"
+            "usage: cond_loop int_eq|string_eq|range|in_set|and3|money_gt flow|vm|slots|decode|typed|closure N"
         );
         std::process::exit(2)
     };
@@ -62,6 +63,10 @@ fn main() {
         "vm" => repeat(n, || vm_eval(&plain)),
         "slots" => repeat(n, || {
             vm::eval_typed(black_box(cond), black_box(&frame)) == Some(true)
+        }),
+        "decode" => repeat(n, || {
+            let cond = black_box(cond);
+            vm::eval_typed(cond, &SlotFrame::decode(&cond.layout, black_box(&event))) == Some(true)
         }),
         "typed" => repeat(n, || (c.typed)(black_box(&typed))),
         "closure" => repeat(n, || (c.closure)(black_box(&json))),
