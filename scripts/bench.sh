@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Run every benchmark of flow side by side, in release mode, and print one table of
 # medians and ratios:
-#   1. condition evaluation on a decoded event: flow's VM, CEL (`cel` crate), Rhai,
-#      and a hand-written Rust closure (criterion, benches/benches/compare.rs);
+#   1. condition evaluation on a decoded event: flow from typed slots (and decoding
+#      them, and its VM alone), CEL (`cel` crate), Rhai, and hand-written Rust
+#      closures over a typed struct (the floor) and over the serde_json::Value
+#      (criterion, benches/benches/compare.rs);
 #   2. end to end over generated payment_intent.succeeded events (one per line):
 #      `flow run --events` with the Tag valuable customers template, against jq,
 #      against a Rust program that only parses each line into serde_json::Value, and
@@ -57,12 +59,13 @@ BYTES=$(stat -c %s "$EV")
 
 if [ "${BENCH_CRITERION:-1}" = 1 ]; then
     echo "== conditions and check+compile (criterion)" >&2
-    rm -rf target/criterion/cond_* target/criterion/check_compile
+    rm -rf "${CARGO_TARGET_DIR:-target}"/criterion/cond_* "${CARGO_TARGET_DIR:-target}"/criterion/check_compile
     cargo bench --quiet -p flow-benches --bench compare >&2
 fi
 
 # The median (ns) of a criterion benchmark.
-crit() { jq '.median.point_estimate' "target/criterion/$1/new/estimates.json"; }
+CRIT=${CARGO_TARGET_DIR:-target}/criterion
+crit() { jq '.median.point_estimate' "$CRIT/$1/new/estimates.json"; }
 
 # Run a command RUNS times; print "median_seconds max_rss_kb".
 timed() {
@@ -121,13 +124,17 @@ JOBS=$(nproc)
     echo "| benchmark | median | ratio | peak memory |"
     echo "|---|---:|---|---:|"
     for c in int_eq string_eq range in_set and3 money_gt; do
-        f=$(crit "cond_$c/flow"); k=$(crit "cond_$c/closure")
+        f=$(crit "cond_$c/flow"); d=$(crit "cond_$c/flow_decode"); v=$(crit "cond_$c/flow_vm")
+        t=$(crit "cond_$c/typed"); k=$(crit "cond_$c/closure")
         e=$(crit "cond_$c/cel"); r=$(crit "cond_$c/rhai")
-        awk -v c="$c" -v f="$f" -v k="$k" -v e="$e" -v r="$r" 'BEGIN {
-            printf "| condition %s: flow VM | %.1f ns | %.2f× the closure |  |\n", c, f, f / k
-            printf "| condition %s: CEL | %.1f ns | %.1f× slower than flow |  |\n", c, e, e / f
-            printf "| condition %s: Rhai | %.1f ns | %.1f× slower than flow |  |\n", c, r, r / f
-            printf "| condition %s: Rust closure | %.1f ns |  |  |\n", c, k
+        awk -v c="$c" -v f="$f" -v d="$d" -v v="$v" -v t="$t" -v k="$k" -v e="$e" -v r="$r" 'BEGIN {
+            printf "| condition %s: flow, typed slots | %.2f ns | %.2f× the typed closure |  |\n", c, f, f / t
+            printf "| condition %s: flow, decode slots + condition | %.1f ns | %.1f× the typed closure |  |\n", c, d, d / t
+            printf "| condition %s: flow VM alone | %.1f ns | %.1f× slower than slots |  |\n", c, v, v / f
+            printf "| condition %s: CEL | %.1f ns | %.0f× slower than flow |  |\n", c, e, e / f
+            printf "| condition %s: Rhai | %.1f ns | %.0f× slower than flow |  |\n", c, r, r / f
+            printf "| condition %s: Rust closure, typed struct | %.2f ns |  |  |\n", c, t
+            printf "| condition %s: Rust closure, serde_json::Value | %.1f ns | %.1f× the typed closure |  |\n", c, k, k / t
         }'
     done
     awk -v n="$EVENTS" -v b="$BYTES" -v j="$JOBS" \

@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 #![forbid(unsafe_code)]
 
+use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
 /// One condition as flow, CEL and Rhai write it. The event is `event` for CEL and
@@ -13,8 +14,41 @@ pub struct Condition {
     pub flow: &'static str,
     pub cel: &'static str,
     pub rhai: &'static str,
-    /// The hand-written Rust closure: the floor.
+    /// A hand-written Rust closure over the decoded `serde_json::Value`.
     pub closure: fn(&Json) -> bool,
+    /// A hand-written Rust closure over a typed struct of the fields, decoded once
+    /// from the event ([`TypedEvent`]): the floor.
+    pub typed: fn(&TypedEvent) -> bool,
+}
+
+/// The fields the six conditions read, decoded once from the event JSON with serde.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TypedEvent {
+    pub pending_webhooks: i64,
+    pub data: TypedData,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct TypedData {
+    pub object: TypedPaymentIntent,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct TypedPaymentIntent {
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub livemode: bool,
+    /// An ID, an expanded customer or null: only whether it is null matters here.
+    pub customer: Option<serde::de::IgnoredAny>,
+    pub created: i64,
+}
+
+impl TypedEvent {
+    /// Decode the fields from an event; `None` when one is missing or of another type.
+    pub fn decode(event: &Json) -> Option<TypedEvent> {
+        TypedEvent::deserialize(event).ok()
+    }
 }
 
 fn object(e: &Json) -> &Json {
@@ -28,6 +62,7 @@ pub const CONDITIONS: [Condition; 6] = [
         cel: "event.pending_webhooks == 1",
         rhai: "event.pending_webhooks == 1",
         closure: |e| e["pending_webhooks"].as_i64() == Some(1),
+        typed: |e| e.pending_webhooks == 1,
     },
     Condition {
         name: "string_eq",
@@ -35,6 +70,7 @@ pub const CONDITIONS: [Condition; 6] = [
         cel: "event.data.object.status == 'succeeded'",
         rhai: "event.data.object.status == \"succeeded\"",
         closure: |e| object(e)["status"].as_str() == Some("succeeded"),
+        typed: |e| e.data.object.status == "succeeded",
     },
     Condition {
         name: "range",
@@ -46,6 +82,7 @@ pub const CONDITIONS: [Condition; 6] = [
                 .as_i64()
                 .is_some_and(|c| (1_764_000_000..1_765_000_000).contains(&c))
         },
+        typed: |e| (1_764_000_000..1_765_000_000).contains(&e.data.object.created),
     },
     Condition {
         name: "in_set",
@@ -53,6 +90,7 @@ pub const CONDITIONS: [Condition; 6] = [
         cel: "event.data.object.currency in ['usd', 'eur', 'gbp']",
         rhai: "event.data.object.currency in [\"usd\", \"eur\", \"gbp\"]",
         closure: |e| matches!(object(e)["currency"].as_str(), Some("usd" | "eur" | "gbp")),
+        typed: |e| matches!(e.data.object.currency.as_str(), "usd" | "eur" | "gbp"),
     },
     Condition {
         name: "and3",
@@ -65,6 +103,10 @@ pub const CONDITIONS: [Condition; 6] = [
                 && o["livemode"].as_bool() == Some(false)
                 && !o["customer"].is_null()
         },
+        typed: |e| {
+            let o = &e.data.object;
+            o.status == "succeeded" && !o.livemode && o.customer.is_some()
+        },
     },
     Condition {
         name: "money_gt",
@@ -75,6 +117,7 @@ pub const CONDITIONS: [Condition; 6] = [
             let o = object(e);
             o["currency"].as_str() == Some("usd") && o["amount"].as_i64().is_some_and(|a| a > 100_000)
         },
+        typed: |e| e.data.object.currency == "usd" && e.data.object.amount > 100_000,
     },
 ];
 

@@ -10,6 +10,8 @@ use flow_check::Checked;
 pub use flow_program::{disassemble, BranchPoint, CallSpec, Op, Pattern, Program, UpdateSpec};
 use flow_syntax::Span;
 
+mod typed;
+
 /// A compiled file: one program per workflow, in file order.
 #[derive(Clone, Debug)]
 pub struct Compiled {
@@ -35,6 +37,7 @@ pub fn compile_workflow(w: &TWorkflow) -> Program {
         c.expr(cond);
         let jump = c.emit(Op::JumpIfFalse(0), cond.span);
         c.branch("when", cond.span, test);
+        c.p.typed = typed::condition(cond, &c.p.reads, Some(c.here()));
         c.stmts(&w.body);
         c.emit(Op::Halt, w.span);
         let skip = c.here();
@@ -55,6 +58,7 @@ pub fn compile_expr(e: &TExpr, locals: u16) -> Program {
     };
     c.expr(e);
     c.emit(Op::Halt, e.span);
+    c.p.typed = typed::condition(e, &c.p.reads, None);
     c.p
 }
 

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::{ArithOp, CmpOp, FieldRead, Func, Lit, Rounding};
+use crate::{ArithOp, CmpOp, FieldRead, Func, Lit, Rounding, TypedCond};
 use flow_syntax::Span;
 
 /// An instruction. In the canonical form (see `canonical.rs`) an instruction keeps
@@ -301,6 +301,11 @@ pub struct Program {
     /// Stripe steps (actions and conditions), for reports.
     #[serde(skip)]
     pub span: Span,
+    /// The `when` (or the expression compiled alone) in typed form over slots, when
+    /// it is made only of what that form handles: derived from `code`, so not part
+    /// of the canonical form.
+    #[serde(skip)]
+    pub typed: Option<TypedCond>,
 }
 
 impl Program {
@@ -340,6 +345,7 @@ impl Program {
             locals,
             max_actions: DEFAULT_MAX_ACTIONS,
             span,
+            typed: None,
         }
     }
 }

@@ -8,6 +8,7 @@ mod bytecode;
 mod canonical;
 mod disasm;
 mod operand;
+mod slots;
 
 pub use bytecode::{
     ArgKind, BranchPoint, CallSpec, InputSpec, InputType, Op, Pattern, Program, ScheduleSpec,
@@ -15,3 +16,4 @@ pub use bytecode::{
 };
 pub use disasm::disassemble;
 pub use operand::{ArithOp, CmpOp, Conv, FieldRead, Func, Lit, Root, Rounding};
+pub use slots::{Key, Node, SlotKind, SlotLayout, SlotSpec, TypedCond};

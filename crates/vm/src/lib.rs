@@ -10,6 +10,7 @@ mod error;
 pub mod input;
 mod ops;
 mod report;
+pub mod slots;
 mod stripe;
 pub mod value;
 
@@ -28,6 +29,7 @@ use flow_program::{Op, Program};
 use flow_stdlib::money::{Currency, Money};
 use flow_syntax::{SourceFile, Span};
 pub use report::{LoopRun, RunReport, Status, WaitRun};
+pub use slots::{eval_typed, Slot, SlotFrame};
 pub use value::Value;
 
 /// A Stripe event: the envelope, with `data.object` inside.
@@ -222,8 +224,46 @@ pub fn run(
         p,
         source,
         event,
+        None,
     )
     .0
+}
+
+/// [`run`] with the slots of the program's typed `when` already decoded (by
+/// [`SlotFrame::decode`] or another decoder, for `p.typed`'s layout): the `when` is
+/// answered from them where it can be, and the report is the same as [`run`]'s.
+pub fn run_with_slots(
+    p: &Program,
+    source: &SourceFile,
+    event: &Event,
+    frame: &SlotFrame<'_>,
+    bindings: &mut dyn Bindings,
+) -> RunReport {
+    run_in(
+        Machine::new(p, Some(source), event, bindings),
+        p,
+        source,
+        event,
+        Some(frame),
+    )
+    .0
+}
+
+/// The program's `when` answered from the typed slots given: `Some(false)` skips the run,
+/// `Some(true)` goes on at the body; `None` runs the instructions. Strict (test)
+/// events always run the instructions, which name a missing field.
+#[inline]
+fn typed_when(p: &Program, event: &Event, frame: Option<&SlotFrame<'_>>) -> Option<(bool, usize)> {
+    let cond = p.typed.as_ref()?;
+    let then = cond.then? as usize;
+    if event.strict {
+        return None;
+    }
+    // Decoding the slots from the event's JSON costs the same lookups as the
+    // instructions' own in-place reads, and more: a run given only the JSON runs the
+    // instructions. Slots pay when a decoder fills them without building the JSON.
+    let frame = frame.filter(|f| f.len() == cond.layout.len())?;
+    Some((eval_typed(cond, frame)?, then))
 }
 
 /// [`run`], counting how many times each instruction was reached (for coverage:
@@ -236,7 +276,7 @@ pub fn run_counted(
 ) -> (RunReport, Vec<u32>) {
     let mut machine = Machine::new(p, Some(source), event, bindings);
     machine.visits = Some(vec![0; p.code.len()]);
-    run_in(machine, p, source, event)
+    run_in(machine, p, source, event, None)
 }
 
 fn run_in<'a>(
@@ -244,10 +284,17 @@ fn run_in<'a>(
     p: &Program,
     source: &SourceFile,
     event: &Event,
+    frame: Option<&SlotFrame<'_>>,
 ) -> (RunReport, Vec<u32>) {
     let mut locals = vec![Value::Null; p.locals as usize];
     let result = match fill_inputs(p, event, &mut locals) {
-        Ok(()) => machine.exec(&mut locals),
+        // Coverage counts the condition's instructions: it runs them.
+        Ok(()) if machine.visits.is_none() => match typed_when(p, event, frame) {
+            Some((false, _)) => Ok(Outcome::Skipped),
+            Some((true, then)) => machine.exec(&mut locals, then),
+            None => machine.exec(&mut locals, 0),
+        },
+        Ok(()) => machine.exec(&mut locals, 0),
         Err(e) => Err(e),
     };
     let visits = machine.visits.take().unwrap_or_default();
@@ -319,7 +366,7 @@ pub fn eval(
         locals.resize(p.locals as usize, Value::Null);
     }
     let mut machine = Machine::new(p, source, event, bindings);
-    let r = machine.exec(locals).map(|o| match o {
+    let r = machine.exec(locals, 0).map(|o| match o {
         Outcome::Halted(v) => v,
         Outcome::Skipped | Outcome::Waiting(_) => None,
     });
@@ -475,20 +522,25 @@ impl<'a> Machine<'a> {
     }
 
     #[inline(always)]
-    fn exec(&mut self, locals: &mut [Value]) -> Result<Outcome, RunError> {
+    fn exec(&mut self, locals: &mut [Value], start: usize) -> Result<Outcome, RunError> {
         // Two copies of the loop: the one for coverage counts instructions, the other
         // has no trace of it.
         if self.visits.is_some() {
-            self.exec_loop::<true>(locals)
+            self.exec_loop::<true>(locals, start)
         } else {
-            self.exec_loop::<false>(locals)
+            self.exec_loop::<false>(locals, start)
         }
     }
 
+    /// Run from instruction `start` (0, or the body of a `when` answered from slots).
     #[inline(always)]
-    fn exec_loop<const COUNT: bool>(&mut self, locals: &mut [Value]) -> Result<Outcome, RunError> {
+    fn exec_loop<const COUNT: bool>(
+        &mut self,
+        locals: &mut [Value],
+        start: usize,
+    ) -> Result<Outcome, RunError> {
         let code = &self.p.code;
-        let mut pc = 0usize;
+        let mut pc = start;
         while let Some(&op) = code.get(pc) {
             if COUNT {
                 if let Some(count) = self.visits.as_mut().and_then(|v| v.get_mut(pc)) {
