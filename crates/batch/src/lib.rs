@@ -99,7 +99,16 @@ pub struct Batch<'a> {
     /// Whether runs are decided from slots before the event is decoded (off: every
     /// line is decoded; the reports are the same).
     use_slots: bool,
+    /// Whether a worker stops trying the slots for a while when they decide too
+    /// few lines (see [`SLOT_WINDOW`]); off in tests, to try them on every line.
+    slots_pause: bool,
 }
+
+/// Slots are worth trying when they decide at least half the lines: a line they do
+/// not decide is scanned twice. Each worker counts over this many lines, and below
+/// half, decodes the next [`SLOT_PAUSE`] lines without trying them.
+const SLOT_WINDOW: u32 = 256;
+const SLOT_PAUSE: u32 = 16 * 1024;
 
 /// The workflows of one event type, in file order, and their shared pre-filter.
 struct Triggered<'a> {
@@ -111,14 +120,19 @@ struct Triggered<'a> {
     whens: Vec<Option<Planned>>,
     /// The typed form of each probe of `index`, by group.
     probes: Vec<Vec<Option<Planned>>>,
+    /// Whether every run could be decided from slots alone, and with the index.
+    decidable_alone: bool,
+    decidable_with_index: bool,
 }
 
 impl Triggered<'_> {
     /// Whether every run could be decided from slots (and the index, when used).
     fn decidable(&self, use_index: bool) -> bool {
-        (0..self.programs.len()).all(|i| {
-            matches!(self.whens.get(i), Some(Some(_))) || (use_index && self.index.has_leading(i))
-        })
+        if use_index {
+            self.decidable_with_index
+        } else {
+            self.decidable_alone
+        }
     }
 }
 
@@ -173,7 +187,7 @@ impl<'a> Batch<'a> {
             .map(|(t, programs)| {
                 let index = Index::new(&programs);
                 let skipped_json = programs.iter().map(|p| SkippedJson::new(p)).collect();
-                let whens = programs
+                let whens: Vec<Option<Planned>> = programs
                     .iter()
                     .map(|p| slots.plan(slots::when_of(p)?))
                     .collect();
@@ -181,6 +195,11 @@ impl<'a> Batch<'a> {
                     .probes()
                     .map(|g| g.iter().map(|p| slots.plan(slots::probe_of(p)?)).collect())
                     .collect();
+                let decidable_alone = whens.iter().all(Option::is_some);
+                let decidable_with_index = whens
+                    .iter()
+                    .enumerate()
+                    .all(|(i, w)| w.is_some() || index.has_leading(i));
                 (
                     t,
                     Triggered {
@@ -189,6 +208,8 @@ impl<'a> Batch<'a> {
                         index,
                         whens,
                         probes,
+                        decidable_alone,
+                        decidable_with_index,
                     },
                 )
             })
@@ -203,6 +224,7 @@ impl<'a> Batch<'a> {
             use_index: true,
             slots,
             use_slots: true,
+            slots_pause: true,
         }
     }
 
@@ -449,6 +471,11 @@ struct Worker<'b, 'a> {
     values: Vec<vm::Slot<'static>>,
     slot_answers: Vec<Answer>,
     off: Vec<bool>,
+    /// Lines tried and decided from slots in this window; lines left to decode
+    /// without trying them.
+    tried: u32,
+    decided: u32,
+    paused: u32,
 }
 
 impl<'b, 'a> Worker<'b, 'a> {
@@ -464,6 +491,9 @@ impl<'b, 'a> Worker<'b, 'a> {
             values: Vec::new(),
             slot_answers: Vec::new(),
             off: Vec::new(),
+            tried: 0,
+            decided: 0,
+            paused: 0,
         }
     }
 
@@ -488,9 +518,25 @@ impl<'b, 'a> Worker<'b, 'a> {
         };
         let mut off = std::mem::take(&mut self.off);
         off.clear();
-        if self.slots && self.by_slots(text, &mut off, out) {
-            self.off = off;
-            return;
+        if self.slots && self.paused == 0 {
+            let done = self.by_slots(text, &mut off, out);
+            if self.batch.slots_pause {
+                self.tried += 1;
+                self.decided += u32::from(done);
+                if self.tried == SLOT_WINDOW {
+                    if self.decided * 2 < SLOT_WINDOW {
+                        self.paused = SLOT_PAUSE;
+                    }
+                    self.tried = 0;
+                    self.decided = 0;
+                }
+            }
+            if done {
+                self.off = off;
+                return;
+            }
+        } else if self.paused > 0 {
+            self.paused -= 1;
         }
         self.decoded(text, number, &off, out);
         self.off = off;
@@ -541,28 +587,35 @@ impl<'b, 'a> Worker<'b, 'a> {
         batch.slots.values(got, &mut values);
         if use_index {
             triggered.index.answer_by(&mut self.slot_answers, |g, i| {
-                triggered.probes.get(g)?.get(i)?.as_ref()?.eval(&values)
+                triggered.probes.get(g)?.get(i)?.as_ref()?.probe(&values)
             });
         }
         let mut all = true;
         for (i, when) in triggered.whens.iter().enumerate() {
             let skipped = (use_index && triggered.index.skips(i, &self.slot_answers))
                 || when.as_ref().and_then(|w| w.eval(&values)) == Some(false);
-            all &= skipped;
             off.push(skipped);
+            if !skipped {
+                // The line is decoded: the rest are left to the index and the VM.
+                all = false;
+                break;
+            }
         }
         self.values = slots::recycle(values);
         if !all {
             return false;
         }
         self.summary.events += 1;
+        self.summary.skipped += triggered.programs.len() as u64;
+        if batch.skipped == Skipped::Omit {
+            return true;
+        }
         let id = match got.get(slots::ID) {
             Some(Got::Str(id)) => Some(&**id),
             _ => None,
         };
         for (i, p) in triggered.programs.iter().enumerate() {
-            self.summary.skipped += 1;
-            if batch.skipped == Skipped::Include {
+            {
                 match (batch.output, &triggered.skipped_json[i]) {
                     (Output::Json, Some(json)) => json.write(id, out),
                     _ => self.write(&skipped_report(p, id), out),

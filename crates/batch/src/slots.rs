@@ -227,6 +227,29 @@ impl Planned {
         );
         eval_typed(&self.cond, &frame)
     }
+
+    /// An index probe's value (`field OP constant`). As the VM compares money
+    /// (never converted): an amount in another currency than the constant's is
+    /// unequal and unordered, so `!=` is true and every other comparison false.
+    /// Anything else as [`Planned::eval`].
+    pub(crate) fn probe(&self, values: &[Slot<'_>]) -> Option<bool> {
+        if let (
+            Node::Test {
+                op,
+                key: Key::Money(k),
+                ..
+            },
+            [d],
+        ) = (&self.cond.root, &self.at[..])
+        {
+            if let Some(Slot::Money(m)) = values.get(*d as usize) {
+                if m.currency != k.currency {
+                    return Some(*op == CmpOp::Ne);
+                }
+            }
+        }
+        self.eval(values)
+    }
 }
 
 /// A workflow's typed `when`, when its being false skips the run with nothing else

@@ -1306,12 +1306,14 @@ fn slots_change_no_report() {
                     for index in [true, false] {
                         for jobs in [1, 2] {
                             let run = |slots: bool| {
-                                let batch =
+                                let mut batch =
                                     Batch::new(&programs, &source, event_type, objects(), output)
                                         .with_now(Some(1_764_153_720))
                                         .with_skipped(skipped)
                                         .with_index(index)
                                         .with_slots(slots);
+                                // Tried on every line.
+                                batch.slots_pause = false;
                                 run_batch(batch, &lines, jobs)
                             };
                             let (on, s_on) = run(true);
@@ -1374,8 +1376,12 @@ fn lines_whose_runs_are_all_skipped_are_decided_without_decoding() {
     let small = r#"{"id":"evt_a","object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":500,"currency":"usd","customer":"cus_1"}}}"#;
     let cases = [
         (small.to_string(), true),
-        // Money in another currency: the ordinary path decides.
-        (small.replace("\"usd\"", "\"eur\""), false),
+        // Money in another currency: the index's probe compares it as the VM does
+        // (never converted: `>` is false).
+        (small.replace("\"usd\"", "\"eur\""), true),
+        // Not a currency: the ordinary path decides.
+        (small.replace("\"usd\"", "7"), false),
+        (small.replace("\"usd\"", "\"us\""), false),
         // Large enough: it runs.
         (small.replace("500", "250000"), false),
         (small.replace("500", "250000,\"amount\":500"), true),
@@ -1451,4 +1457,46 @@ fn the_slot_scan_refuses_what_the_scan_refuses() {
         }
     }
     assert!(filled > 100, "{filled}");
+}
+
+/// A worker that finds the slots decide too few lines stops trying them for a
+/// while; the reports are the same either way.
+#[test]
+fn slots_paused_change_no_report() {
+    let (source, programs) = build("t.flow", TEMPLATES[0].1);
+    let small = r#"{"id":"evt_a","object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":500,"currency":"usd","customer":"cus_1"}}}"#;
+    // First lines the slots cannot decide (they run), then lines they can.
+    let mut lines = vec![small.replace("500", "250000"); 600];
+    lines.extend(vec![small.to_string(); 20_000]);
+    lines.extend(vec![small.replace("500", "250000"); 600]);
+    lines.extend(generated_events(300, 5));
+    let (source, programs) = (source, programs);
+    let run = |slots: bool, pause: bool| {
+        let mut batch = Batch::new(&programs, &source, None, objects(), Output::Json)
+            .with_now(Some(1_764_153_720))
+            .with_slots(slots);
+        batch.slots_pause = pause;
+        run_batch(batch, &lines, 1)
+    };
+    let (off, s_off) = run(false, true);
+    assert_eq!(run(true, true), (off.clone(), s_off));
+    assert_eq!(run(true, false), (off, s_off));
+    assert_eq!(s_off.events + s_off.bad_lines, lines.len() as u64);
+    assert!(
+        s_off.succeeded >= 1200 && s_off.skipped >= 20_000,
+        "{s_off:?}"
+    );
+    // The pause is taken, and ends.
+    let batch = Batch::new(&programs, &source, None, objects(), Output::Json);
+    let mut worker = Worker::new(&batch);
+    let mut out = Vec::new();
+    for (n, line) in lines.iter().enumerate().take(SLOT_WINDOW as usize) {
+        worker.line(line.as_bytes(), n as u64 + 1, &mut out);
+    }
+    assert_eq!(worker.paused, SLOT_PAUSE);
+    for (n, line) in lines.iter().enumerate().take(SLOT_PAUSE as usize + 1) {
+        worker.line(line.as_bytes(), n as u64 + 1, &mut out);
+    }
+    assert_eq!(worker.paused, 0);
+    assert!(worker.tried > 0);
 }
