@@ -258,6 +258,24 @@ impl Index {
         }
     }
 
+    /// Whether these answers make every leading comparison false: then every
+    /// workflow that has one is skipped.
+    pub(crate) fn all_false(&self, answers: &[Answer]) -> bool {
+        answers.len() == self.groups.len()
+            && self.groups.iter().zip(answers).all(|(g, a)| match a {
+                Answer::Unknown => false,
+                // No rank on the `true_below` side.
+                Answer::Boundary(n) => {
+                    if g.true_below {
+                        *n == 0
+                    } else {
+                        *n >= g.probes.len()
+                    }
+                }
+                Answer::Each(each) => each.iter().all(|b| !b),
+            })
+    }
+
     /// Whether workflow `i` has a leading comparison answered here.
     pub(crate) fn has_leading(&self, i: usize) -> bool {
         matches!(self.leading.get(i), Some(Some(_)))

@@ -123,6 +123,8 @@ struct Triggered<'a> {
     /// Whether every run could be decided from slots alone, and with the index.
     decidable_alone: bool,
     decidable_with_index: bool,
+    /// Whether every workflow has a leading comparison in `index`.
+    all_led: bool,
 }
 
 impl Triggered<'_> {
@@ -196,6 +198,7 @@ impl<'a> Batch<'a> {
                     .map(|g| g.iter().map(|p| slots.plan(slots::probe_of(p)?)).collect())
                     .collect();
                 let decidable_alone = whens.iter().all(Option::is_some);
+                let all_led = (0..programs.len()).all(|i| index.has_leading(i));
                 let decidable_with_index = whens
                     .iter()
                     .enumerate()
@@ -210,6 +213,7 @@ impl<'a> Batch<'a> {
                         probes,
                         decidable_alone,
                         decidable_with_index,
+                        all_led,
                     },
                 )
             })
@@ -591,14 +595,18 @@ impl<'b, 'a> Worker<'b, 'a> {
             });
         }
         let mut all = true;
-        for (i, when) in triggered.whens.iter().enumerate() {
-            let skipped = (use_index && triggered.index.skips(i, &self.slot_answers))
-                || when.as_ref().and_then(|w| w.eval(&values)) == Some(false);
-            off.push(skipped);
-            if !skipped {
-                // The line is decoded: the rest are left to the index and the VM.
-                all = false;
-                break;
+        // Every leading comparison false: every run is skipped, none looked at.
+        let every = use_index && triggered.all_led && triggered.index.all_false(&self.slot_answers);
+        if !every {
+            for (i, when) in triggered.whens.iter().enumerate() {
+                let skipped = (use_index && triggered.index.skips(i, &self.slot_answers))
+                    || when.as_ref().and_then(|w| w.eval(&values)) == Some(false);
+                off.push(skipped);
+                if !skipped {
+                    // The line is decoded: the rest are left to the index and the VM.
+                    all = false;
+                    break;
+                }
             }
         }
         self.values = slots::recycle(values);

@@ -1297,6 +1297,20 @@ fn slots_change_no_report() {
         .collect();
     files.push(("slots.flow".into(), SLOT_FLOWS.into()));
     files.push(("many.flow".into(), generated_workflows(200, 11)));
+    // Every workflow led by a comparison the index answers, mostly false.
+    let mut never = String::new();
+    for i in 0..40 {
+        let when = match i % 4 {
+            0 => format!("amount > {} USD and currency == EUR", 1000 + i * 997),
+            1 => format!("amount < {} USD", i),
+            2 => format!("amount >= {} EUR", 3 + i * 50),
+            _ => ["status == \"canceled\"", "status == \"processing\""][i % 8 / 4].to_string(),
+        };
+        never.push_str(&format!(
+            "workflow \"N{i}\"\non payment_intent.succeeded\nwhen {when} {{\n    email to: \"ops@example.com\", body: \"n\"\n}}\n\n"
+        ));
+    }
+    files.push(("never.flow".into(), never));
     let mut compared = 0;
     for (name, text) in &files {
         let (source, programs) = build(name, text);
