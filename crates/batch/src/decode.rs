@@ -114,6 +114,11 @@ impl Decoder {
         }
     }
 
+    /// The event type of bare objects (`--type`), if any.
+    pub(crate) fn event_type(&self) -> Option<&str> {
+        self.event_type.as_deref()
+    }
+
     /// Decode one line into an event, or say why it is not one.
     pub fn decode(&self, line: &str) -> Result<Event, String> {
         let json = self.decode_json(line).map_err(|e| {

@@ -205,15 +205,30 @@ impl Index {
         locals: &mut Vec<Value>,
         answers: &mut Vec<Answer>,
     ) {
+        self.answer_by(answers, |g, i| {
+            let p = self.groups.get(g)?.probes.get(i)?;
+            match vm::eval(p, None, event, locals, bindings).0 {
+                Ok(Some(Value::Bool(b))) => Some(b),
+                _ => None,
+            }
+        });
+    }
+
+    /// The probes of each group, in order (for another way of asking them).
+    pub(crate) fn probes(&self) -> impl Iterator<Item = &[Program]> {
+        self.groups.iter().map(|g| &g.probes[..])
+    }
+
+    /// Answer every group (into `answers`, one per group), probe `i` of group `g`
+    /// being answered by `ask(g, i)` (`None`: it fails).
+    pub(crate) fn answer_by(
+        &self,
+        answers: &mut Vec<Answer>,
+        mut ask: impl FnMut(usize, usize) -> Option<bool>,
+    ) {
         answers.clear();
-        for g in &self.groups {
-            let mut ask = |i: usize| -> Option<bool> {
-                let p = g.probes.get(i)?;
-                match vm::eval(p, None, event, locals, bindings).0 {
-                    Ok(Some(Value::Bool(b))) => Some(b),
-                    _ => None,
-                }
-            };
+        for (n, g) in self.groups.iter().enumerate() {
+            let mut ask = |i: usize| ask(n, i);
             let answer = if g.ordered {
                 // The first rank on the far side: `>`: the first false; `<`: the first
                 // true. Each probe is the VM's answer; the order does the rest.
@@ -241,6 +256,29 @@ impl Index {
             };
             answers.push(answer);
         }
+    }
+
+    /// Whether these answers make every leading comparison false: then every
+    /// workflow that has one is skipped.
+    pub(crate) fn all_false(&self, answers: &[Answer]) -> bool {
+        answers.len() == self.groups.len()
+            && self.groups.iter().zip(answers).all(|(g, a)| match a {
+                Answer::Unknown => false,
+                // No rank on the `true_below` side.
+                Answer::Boundary(n) => {
+                    if g.true_below {
+                        *n == 0
+                    } else {
+                        *n >= g.probes.len()
+                    }
+                }
+                Answer::Each(each) => each.iter().all(|b| !b),
+            })
+    }
+
+    /// Whether workflow `i` has a leading comparison answered here.
+    pub(crate) fn has_leading(&self, i: usize) -> bool {
+        matches!(self.leading.get(i), Some(Some(_)))
     }
 
     /// Whether workflow `i`'s leading comparison is known to be false (it is skipped).

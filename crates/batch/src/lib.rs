@@ -20,6 +20,7 @@
 mod decode;
 mod index;
 mod scan;
+mod slots;
 #[cfg(test)]
 mod tests;
 
@@ -34,6 +35,7 @@ use flow_program::Program;
 use flow_syntax::SourceFile;
 use flow_vm::{self as vm, RunReport, Status, Value};
 use index::{Answer, Index};
+use slots::{Got, Planned, Slots};
 
 /// How reports are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +94,21 @@ pub struct Batch<'a> {
     /// Whether [`Index`] answers leading comparisons (off: every workflow runs in
     /// the VM; the reports are the same).
     use_index: bool,
+    /// The fields the typed `when`s read, filled from each line's bytes.
+    slots: Slots,
+    /// Whether runs are decided from slots before the event is decoded (off: every
+    /// line is decoded; the reports are the same).
+    use_slots: bool,
+    /// Whether a worker stops trying the slots for a while when they decide too
+    /// few lines (see [`SLOT_WINDOW`]); off in tests, to try them on every line.
+    slots_pause: bool,
 }
+
+/// Slots are worth trying when they decide at least half the lines: a line they do
+/// not decide is scanned twice. Each worker counts over this many lines, and below
+/// half, decodes the next [`SLOT_PAUSE`] lines without trying them.
+const SLOT_WINDOW: u32 = 256;
+const SLOT_PAUSE: u32 = 16 * 1024;
 
 /// The workflows of one event type, in file order, and their shared pre-filter.
 struct Triggered<'a> {
@@ -100,6 +116,26 @@ struct Triggered<'a> {
     /// Each program's skipped report as JSON, around its event id.
     skipped_json: Vec<Option<SkippedJson>>,
     index: Index,
+    /// Each program's typed `when`, over the slots filled from the line.
+    whens: Vec<Option<Planned>>,
+    /// The typed form of each probe of `index`, by group.
+    probes: Vec<Vec<Option<Planned>>>,
+    /// Whether every run could be decided from slots alone, and with the index.
+    decidable_alone: bool,
+    decidable_with_index: bool,
+    /// Whether every workflow has a leading comparison in `index`.
+    all_led: bool,
+}
+
+impl Triggered<'_> {
+    /// Whether every run could be decided from slots (and the index, when used).
+    fn decidable(&self, use_index: bool) -> bool {
+        if use_index {
+            self.decidable_with_index
+        } else {
+            self.decidable_alone
+        }
+    }
 }
 
 /// A workflow's skipped report as one JSON line, made once from its serialization:
@@ -147,17 +183,37 @@ impl<'a> Batch<'a> {
         for p in programs {
             grouped.entry(p.trigger.as_str()).or_default().push(p);
         }
+        let mut slots = Slots::new();
         let by_trigger = grouped
             .into_iter()
             .map(|(t, programs)| {
                 let index = Index::new(&programs);
                 let skipped_json = programs.iter().map(|p| SkippedJson::new(p)).collect();
+                let whens: Vec<Option<Planned>> = programs
+                    .iter()
+                    .map(|p| slots.plan(slots::when_of(p)?))
+                    .collect();
+                let probes = index
+                    .probes()
+                    .map(|g| g.iter().map(|p| slots.plan(slots::probe_of(p)?)).collect())
+                    .collect();
+                let decidable_alone = whens.iter().all(Option::is_some);
+                let all_led = (0..programs.len()).all(|i| index.has_leading(i));
+                let decidable_with_index = whens
+                    .iter()
+                    .enumerate()
+                    .all(|(i, w)| w.is_some() || index.has_leading(i));
                 (
                     t,
                     Triggered {
                         programs,
                         skipped_json,
                         index,
+                        whens,
+                        probes,
+                        decidable_alone,
+                        decidable_with_index,
+                        all_led,
                     },
                 )
             })
@@ -170,7 +226,27 @@ impl<'a> Batch<'a> {
             output,
             skipped: Skipped::Include,
             use_index: true,
+            slots,
+            use_slots: true,
+            slots_pause: true,
         }
+    }
+
+    /// Whether runs are decided from typed slots read straight from each line, so
+    /// that a line whose runs are all skipped is never decoded (the default), or
+    /// every line is decoded; the reports are the same.
+    pub fn with_slots(mut self, on: bool) -> Batch<'a> {
+        self.use_slots = on;
+        self
+    }
+
+    /// Whether some event type's runs could all be decided from slots.
+    fn slots_pay(&self) -> bool {
+        self.use_slots
+            && self
+                .by_trigger
+                .values()
+                .any(|t| t.decidable(self.use_index))
     }
 
     /// Whether leading comparisons are answered once per event for all workflows
@@ -391,6 +467,19 @@ struct Worker<'b, 'a> {
     /// Scratch space of the pre-filter.
     answers: Vec<Answer>,
     locals: Vec<Value>,
+    /// Whether lines go through the slots first.
+    slots: bool,
+    /// Scratch space of the slots: what the scan found, the slots' values, the
+    /// index's answers from them, and which runs they decided are skipped.
+    got: Vec<Got<'static>>,
+    values: Vec<vm::Slot<'static>>,
+    slot_answers: Vec<Answer>,
+    off: Vec<bool>,
+    /// Lines tried and decided from slots in this window; lines left to decode
+    /// without trying them.
+    tried: u32,
+    decided: u32,
+    paused: u32,
 }
 
 impl<'b, 'a> Worker<'b, 'a> {
@@ -401,6 +490,14 @@ impl<'b, 'a> Worker<'b, 'a> {
             summary: Summary::default(),
             answers: Vec::new(),
             locals: Vec::new(),
+            slots: batch.slots_pay(),
+            got: Vec::new(),
+            values: Vec::new(),
+            slot_answers: Vec::new(),
+            off: Vec::new(),
+            tried: 0,
+            decided: 0,
+            paused: 0,
         }
     }
 
@@ -411,13 +508,135 @@ impl<'b, 'a> Worker<'b, 'a> {
         if raw.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        let event = match std::str::from_utf8(raw) {
-            Err(e) => Err(format!(
-                "not valid UTF-8 (at byte {} of the line)",
-                e.valid_up_to() + 1
-            )),
-            Ok(text) => self.batch.decoder.decode(text),
+        let text = match std::str::from_utf8(raw) {
+            Err(e) => {
+                let message = format!(
+                    "not valid UTF-8 (at byte {} of the line)",
+                    e.valid_up_to() + 1
+                );
+                self.summary.bad_lines += 1;
+                self.error_record(number, &message, out);
+                return;
+            }
+            Ok(text) => text,
         };
+        let mut off = std::mem::take(&mut self.off);
+        off.clear();
+        if self.slots && self.paused == 0 {
+            let done = self.by_slots(text, &mut off, out);
+            if self.batch.slots_pause {
+                self.tried += 1;
+                self.decided += u32::from(done);
+                if self.tried == SLOT_WINDOW {
+                    if self.decided * 2 < SLOT_WINDOW {
+                        self.paused = SLOT_PAUSE;
+                    }
+                    self.tried = 0;
+                    self.decided = 0;
+                }
+            }
+            if done {
+                self.off = off;
+                return;
+            }
+        } else if self.paused > 0 {
+            self.paused -= 1;
+        }
+        self.decoded(text, number, &off, out);
+        self.off = off;
+    }
+
+    /// Decide the line's runs from slots filled from its bytes: `true` when that
+    /// is all there is to do (no run, or every run skipped, its reports written).
+    /// Otherwise `off` says which runs are known to be skipped, and the line is
+    /// decoded as usual.
+    fn by_slots(&mut self, text: &str, off: &mut Vec<bool>, out: &mut Vec<u8>) -> bool {
+        let mut got: Vec<Got<'_>> = slots::recycle(std::mem::take(&mut self.got));
+        got.resize(self.batch.slots.fields(), Got::Absent);
+        let done = self.decide(text, &mut got, off, out);
+        self.got = slots::recycle(got);
+        done
+    }
+
+    fn decide<'t>(
+        &mut self,
+        text: &'t str,
+        got: &mut [Got<'t>],
+        off: &mut Vec<bool>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let batch = self.batch;
+        if scan::fill(&batch.slots.tree, text, got).is_none() {
+            return false;
+        }
+        // As `Event::from_json` asks of an event; anything else is decoded.
+        if !matches!(got.get(slots::OBJECT), Some(Got::Str(o)) if o == "event")
+            || !matches!(got.get(slots::DATA_OBJECT), Some(Got::Object))
+        {
+            return false;
+        }
+        let Some(Got::Str(event_type)) = got.get(slots::TYPE) else {
+            return false;
+        };
+        let event_type = batch.decoder.event_type().unwrap_or(event_type);
+        let Some(triggered) = batch.by_trigger.get(event_type) else {
+            self.summary.events += 1;
+            return true;
+        };
+        let use_index = batch.use_index && !triggered.index.is_empty();
+        if !triggered.decidable(use_index) {
+            return false;
+        }
+        let mut values = slots::recycle(std::mem::take(&mut self.values));
+        batch.slots.values(got, &mut values);
+        if use_index {
+            triggered.index.answer_by(&mut self.slot_answers, |g, i| {
+                triggered.probes.get(g)?.get(i)?.as_ref()?.probe(&values)
+            });
+        }
+        let mut all = true;
+        // Every leading comparison false: every run is skipped, none looked at.
+        let every = use_index && triggered.all_led && triggered.index.all_false(&self.slot_answers);
+        if !every {
+            for (i, when) in triggered.whens.iter().enumerate() {
+                let skipped = (use_index && triggered.index.skips(i, &self.slot_answers))
+                    || when.as_ref().and_then(|w| w.eval(&values)) == Some(false);
+                off.push(skipped);
+                if !skipped {
+                    // The line is decoded: the rest are left to the index and the VM.
+                    all = false;
+                    break;
+                }
+            }
+        }
+        self.values = slots::recycle(values);
+        if !all {
+            return false;
+        }
+        self.summary.events += 1;
+        self.summary.skipped += triggered.programs.len() as u64;
+        if batch.skipped == Skipped::Omit {
+            return true;
+        }
+        let id = match got.get(slots::ID) {
+            Some(Got::Str(id)) => Some(&**id),
+            _ => None,
+        };
+        for (i, p) in triggered.programs.iter().enumerate() {
+            {
+                match (batch.output, &triggered.skipped_json[i]) {
+                    (Output::Json, Some(json)) => json.write(id, out),
+                    _ => self.write(&skipped_report(p, id), out),
+                }
+            }
+        }
+        true
+    }
+
+    /// Run one line the usual way: decode it, then run each triggered workflow but
+    /// those `off` says are skipped.
+    fn decoded(&mut self, text: &str, number: u64, off: &[bool], out: &mut Vec<u8>) {
+        let event = self.batch.decoder.decode(text);
         let event = match event {
             Ok(e) => e,
             Err(message) => {
@@ -440,14 +659,14 @@ impl<'b, 'a> Worker<'b, 'a> {
             &triggered.index
         });
         for (i, p) in triggered.programs.iter().enumerate() {
-            if index.is_some_and(|x| x.skips(i, &self.answers)) {
+            if off.get(i) == Some(&true) || index.is_some_and(|x| x.skips(i, &self.answers)) {
                 // Its `when` is false from the start: the run would do nothing but
                 // end skipped.
                 self.summary.skipped += 1;
                 if self.batch.skipped == Skipped::Include {
                     match (self.batch.output, &triggered.skipped_json[i]) {
                         (Output::Json, Some(json)) => json.write(event.id(), out),
-                        _ => self.write(&skipped_report(p, Some(&event)), out),
+                        _ => self.write(&skipped_report(p, event.id()), out),
                     }
                 }
                 continue;
@@ -491,10 +710,10 @@ impl<'b, 'a> Worker<'b, 'a> {
 
 /// The report `vm::run` gives a workflow on an event trigger whose `when` is false
 /// at once: skipped, nothing done. (The event's type is the workflow's trigger.)
-fn skipped_report(p: &Program, event: Option<&vm::Event>) -> RunReport {
+fn skipped_report(p: &Program, event: Option<&str>) -> RunReport {
     RunReport {
         workflow: p.name.clone(),
-        event: event.and_then(|e| e.id()).map(str::to_string),
+        event: event.map(str::to_string),
         event_type: p.trigger.clone(),
         trigger: p.trigger_kind(),
         slot: None,

@@ -13,9 +13,12 @@
 //! Strings are scanned eight bytes at a time (SWAR on a `u64`), in safe code that
 //! runs on any processor.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Number, Value as Json};
 
 use crate::decode::Node;
+use crate::slots::{FieldNode, Got};
 
 /// Deeper than this (objects and lists inside each other), the serde path decides:
 /// `serde_json` refuses nesting deeper than 128.
@@ -32,6 +35,24 @@ pub(crate) fn scan(top: &Node, text: &str) -> Option<Json> {
     let json = s.kept(top, 0)?;
     s.ws();
     (s.i == s.b.len()).then_some(json)
+}
+
+/// Record in `got` (one entry per field of `tree`) what each field of `text` holds,
+/// checking the syntax of the whole text as [`scan`] does; `None` when [`scan`]
+/// would not vouch for the text, or the text is not an object.
+pub(crate) fn fill<'a>(tree: &FieldNode, text: &'a str, got: &mut [Got<'a>]) -> Option<()> {
+    let mut s = Scanner {
+        text,
+        b: text.as_bytes(),
+        i: 0,
+    };
+    s.ws();
+    if s.peek() != Some(b'{') {
+        return None;
+    }
+    s.field(tree, 0, got)?;
+    s.ws();
+    (s.i == s.b.len()).then_some(())
 }
 
 struct Scanner<'a> {
@@ -142,6 +163,11 @@ impl<'a> Scanner<'a> {
     /// A member's key: the index of the child it names, or `None` (a key that is
     /// not kept).
     fn key(&mut self, node: &Node) -> Option<Option<usize>> {
+        self.key_in(&node.children)
+    }
+
+    /// A member's key: its index among `children`, or `None`.
+    fn key_in<T>(&mut self, children: &[(String, T)]) -> Option<Option<usize>> {
         if self.peek() != Some(b'"') {
             return None;
         }
@@ -149,10 +175,124 @@ impl<'a> Scanner<'a> {
         let escaped = self.skip_string()?;
         let raw = &self.b[start..self.i - 1];
         if !escaped {
-            return Some(node.children.iter().position(|(k, _)| k.as_bytes() == raw));
+            return Some(children.iter().position(|(k, _)| k.as_bytes() == raw));
         }
         let key: String = serde_json::from_str(&self.text[start - 1..self.i]).ok()?;
-        Some(node.children.iter().position(|(k, _)| *k == key))
+        Some(children.iter().position(|(k, _)| *k == key))
+    }
+
+    /// A value at a node of the field tree: what it holds is recorded for the fields
+    /// that end here, and the fields below are looked for in it. Its syntax is
+    /// checked as [`Scanner::kept`] and [`Scanner::skip`] check it, at the same
+    /// depths. A member seen again replaces what the first one recorded, as the last
+    /// of duplicate keys wins in the decoded value.
+    fn field(&mut self, node: &FieldNode, depth: usize, got: &mut [Got<'a>]) -> Option<()> {
+        self.ws();
+        for &f in node.here.iter().chain(&node.below) {
+            if let Some(g) = got.get_mut(f) {
+                *g = Got::Absent;
+            }
+        }
+        let wanted = !node.here.is_empty();
+        let v = match self.peek()? {
+            b'{' if !node.children.is_empty() => {
+                self.field_object(node, depth + 1, got)?;
+                Got::Object
+            }
+            b'{' => {
+                self.skip(depth)?;
+                Got::Object
+            }
+            b'[' => {
+                self.skip(depth)?;
+                // A list on the way: the ordinary path reads it.
+                for &f in &node.below {
+                    if let Some(g) = got.get_mut(f) {
+                        *g = Got::Other;
+                    }
+                }
+                Got::Other
+            }
+            b'"' if wanted => Got::Str(self.str_value()?),
+            b'"' => {
+                self.skip_string()?;
+                Got::Other
+            }
+            b't' => self.literal(b"true").map(|()| Got::Bool(true))?,
+            b'f' => self.literal(b"false").map(|()| Got::Bool(false))?,
+            b'n' => self.literal(b"null").map(|()| Got::Null)?,
+            _ => self.int_value()?,
+        };
+        if wanted {
+            for &f in &node.here {
+                if let Some(g) = got.get_mut(f) {
+                    *g = v.clone();
+                }
+            }
+        }
+        Some(())
+    }
+
+    fn field_object(&mut self, node: &FieldNode, depth: usize, got: &mut [Got<'a>]) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.i += 1; // '{'
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let found = self.key_in(&node.children)?;
+            self.eat(b':')?;
+            match found.and_then(|k| node.children.get(k)) {
+                Some((_, child)) => self.field(child, depth, got)?,
+                None => {
+                    self.ws();
+                    self.skip(depth)?;
+                }
+            }
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string value, borrowed from the text when it has no escape.
+    fn str_value(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.i;
+        let escaped = self.skip_string()?;
+        let text = self.text;
+        if escaped {
+            serde_json::from_str(text.get(start..self.i)?)
+                .ok()
+                .map(Cow::Owned)
+        } else {
+            text.get(start + 1..self.i - 1).map(Cow::Borrowed)
+        }
+    }
+
+    /// A number (checked as [`Scanner::skip`] checks it): an `Int` when
+    /// `serde_json` holds it as an `i64`, else `Other`.
+    fn int_value(&mut self) -> Option<Got<'a>> {
+        let start = self.i;
+        if !self.skip_number()? {
+            serde_json::from_str::<Json>(self.text.get(start..self.i)?).ok()?;
+        }
+        let token = self.text.get(start..self.i)?;
+        // A fraction or an exponent is a float, and so is `-0`.
+        if token.contains(['.', 'e', 'E']) || token == "-0" {
+            return Some(Got::Other);
+        }
+        Some(token.parse::<i64>().map_or(Got::Other, Got::Int))
     }
 
     /// A string value, decoded.

@@ -1034,10 +1034,483 @@ fn skipped_report_lines_are_byte_for_byte_to_json() {
             let want = format!("{}\n", report.to_json());
             assert_eq!(String::from_utf8(out).unwrap(), want);
             let mut out = Vec::new();
-            write_report_line(&mut out, &skipped_report(p, Some(&ev)));
+            write_report_line(&mut out, &skipped_report(p, ev.id()));
             assert_eq!(String::from_utf8(out).unwrap(), want);
             checked += 1;
         }
     }
     assert!(checked > 50, "{checked}");
+}
+
+/// Workflows whose `when`s have a typed form over every kind of slot: money, a
+/// currency, strings, an ID (a string or an expanded object), a bool, timestamps,
+/// null tests, `in`, `not`, `or`.
+const SLOT_FLOWS: &str = r#"
+workflow "Money"
+on payment_intent.succeeded
+when amount > 1000 USD {
+    email to: "ops@example.com", body: "money"
+}
+
+workflow "Customer"
+on payment_intent.succeeded
+when customer == "cus_1" {
+    email to: "ops@example.com", body: "customer"
+}
+
+workflow "Live"
+on payment_intent.succeeded
+when livemode and currency == EUR {
+    email to: "ops@example.com", body: "live"
+}
+
+workflow "Status"
+on payment_intent.succeeded
+when status in ["canceled", "requires_action"] or description == null {
+    email to: "ops@example.com", body: "status"
+}
+
+workflow "Not"
+on payment_intent.succeeded
+when not (amount_received >= 5 USD) and created > 2025-11-26 {
+    email to: "ops@example.com", body: "not"
+}
+
+workflow "No customer"
+on payment_intent.succeeded
+when customer == null {
+    email to: "ops@example.com", body: "none"
+}
+
+workflow "Refunds"
+on charge.refunded
+when amount_refunded > 0 USD and currency != JPY {
+    email to: "ops@example.com", body: "r"
+}
+"#;
+
+/// Lines for the slots: each changes one field of an event the money workflows
+/// skip, in a way the scan must read exactly as the decoded event does.
+fn slot_lines() -> Vec<String> {
+    let obj = r#""id":"pi_1","object":"payment_intent","amount":500,"amount_received":500,"currency":"usd","customer":"cus_9","livemode":false,"status":"succeeded","description":"d","created":1764153720,"metadata":{"order_id":"7"}"#;
+    let wrap = |o: &str| {
+        format!(
+            r#"{{"id":"evt_s","object":"event","type":"payment_intent.succeeded","created":1764153720,"data":{{"object":{{{o}}}}}}}"#
+        )
+    };
+    let mut lines = vec![wrap(obj)];
+    for (from, to) in [
+        (r#""amount":500"#, r#""amount":250000"#),
+        (r#""currency":"usd""#, r#""currency":"eur""#),
+        (r#""currency":"usd""#, r#""currency":"EUR""#),
+        (r#""currency":"usd""#, r#""currency":"xyz""#),
+        (r#""currency":"usd""#, r#""currency":7"#),
+        (r#""currency":"usd""#, r#""currency":null"#),
+        (r#""currency":"usd","#, ""),
+        (r#""currency":"usd""#, r#""currency":["usd"]"#),
+        (r#""currency":"usd""#, r#""curr\u0065ncy":"eur""#),
+        (r#""currency":"usd""#, r#""currency":"\u0065ur""#),
+        (r#""amount":500"#, r#""amount":null"#),
+        (r#""amount":500,"#, ""),
+        (r#""amount":500"#, r#""amount":"500""#),
+        (r#""amount":500"#, r#""amount":500.0"#),
+        (r#""amount":500"#, r#""amount":5e2"#),
+        (r#""amount":500"#, r#""amount":-0"#),
+        (r#""amount":500"#, r#""amount":-500"#),
+        (r#""amount":500"#, r#""amount":99999999999999999999"#),
+        (r#""amount":500"#, r#""amount":9223372036854775807"#),
+        (r#""amount":500"#, r#""amount":9223372036854775808"#),
+        (r#""amount":500"#, r#""amount":-9223372036854775808"#),
+        (r#""amount":500"#, r#""amount":1e400"#),
+        (r#""amount":500"#, r#""amount":[500]"#),
+        (r#""amount":500"#, r#""amount":{"value":500}"#),
+        (r#""amount":500"#, r#""amount":500,"amount":250000"#),
+        (r#""amount":500"#, r#""amount":250000,"amount":500"#),
+        (r#""amount":500"#, r#""amount":250000,"amount":null"#),
+        (r#""amount":500"#, r#""amount":500,"currency":"eur""#),
+        (r#""customer":"cus_9""#, r#""customer":"cus_1""#),
+        (r#""customer":"cus_9""#, r#""customer":null"#),
+        (r#""customer":"cus_9","#, ""),
+        (
+            r#""customer":"cus_9""#,
+            r#""customer":{"id":"cus_1","object":"customer"}"#,
+        ),
+        (
+            r#""customer":"cus_9""#,
+            r#""customer":{"id":"cus_9","object":"customer"}"#,
+        ),
+        (
+            r#""customer":"cus_9""#,
+            r#""customer":{"object":"customer"}"#,
+        ),
+        (r#""customer":"cus_9""#, r#""customer":{"id":7}"#),
+        (
+            r#""customer":"cus_9""#,
+            r#""customer":{"id":"cus_1","id":"cus_9"}"#,
+        ),
+        (
+            r#""customer":"cus_9""#,
+            r#""customer":{"id":"cus_9","id":"cus_1"}"#,
+        ),
+        (r#""customer":"cus_9""#, r#""customer":["cus_1"]"#),
+        (r#""customer":"cus_9""#, r#""customer":"cus_\u0031""#),
+        (r#""customer":"cus_9""#, r#""customer":"c\"us""#),
+        (
+            r#""customer":"cus_9""#,
+            r#""customer":"cus_1","customer":"cus_9""#,
+        ),
+        (r#""livemode":false"#, r#""livemode":true"#),
+        (r#""livemode":false"#, r#""livemode":true,"currency":"eur""#),
+        (r#""livemode":false"#, r#""livemode":null"#),
+        (r#""livemode":false"#, r#""livemode":"true""#),
+        (r#""livemode":false"#, r#""livemode":0"#),
+        (r#""status":"succeeded""#, r#""status":"canceled""#),
+        (r#""status":"succeeded""#, r#""status":"c\u0061nceled""#),
+        (r#""status":"succeeded""#, r#""status":null"#),
+        (r#""status":"succeeded""#, r#""status":["canceled"]"#),
+        (r#""description":"d""#, r#""description":null"#),
+        (r#""description":"d","#, ""),
+        (
+            r#""description":"d""#,
+            r#""description":{"a":[1,{"b":null}]}"#,
+        ),
+        (r#""amount_received":500"#, r#""amount_received":1"#),
+        (
+            r#""amount_received":500"#,
+            r#""amount_received":1,"created":1000"#,
+        ),
+        (
+            r#""amount_received":500"#,
+            r#""amount_received":1,"created":1764153720.5"#,
+        ),
+        (
+            r#""amount_received":500"#,
+            r#""amount_received":1,"created":"x""#,
+        ),
+        (
+            r#""metadata":{"order_id":"7"}"#,
+            r#""metadata":[[[[{"a":"\ud83d\ude00"}]]]]"#,
+        ),
+        (r#""metadata":{"order_id":"7"}"#, r#""metadata":"\ud800""#),
+        (r#""metadata":{"order_id":"7"}"#, r#""metadata":"\x""#),
+        (
+            r#""metadata":{"order_id":"7"}"#,
+            r#""metadata":{"order_id":"7"},"#,
+        ),
+        (r#""metadata":{"order_id":"7"}"#, r#""metadata":1e999"#),
+    ] {
+        assert!(obj.contains(from), "{from}");
+        lines.push(wrap(&obj.replacen(from, to, 1)));
+    }
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    lines.push(wrap(&format!(r#"{obj},"deep":{deep}"#)));
+    let deep = format!("{}1{}", "[".repeat(95), "]".repeat(95));
+    lines.push(wrap(&format!(r#"{obj},"deep":{deep}"#)));
+    let base = wrap(obj);
+    for (from, to) in [
+        (
+            r#""object":"event""#,
+            r#""object":"event","object":"charge""#,
+        ),
+        (
+            r#""object":"event""#,
+            r#""object":"charge","object":"event""#,
+        ),
+        (r#""object":"event""#, r#""object":"ev\u0065nt""#),
+        (r#""object":"event""#, r#""object":null"#),
+        (r#""type":"payment_intent.succeeded""#, r#""type":7"#),
+        (
+            r#""type":"payment_intent.succeeded""#,
+            r#""type":"charge.refunded""#,
+        ),
+        (
+            r#""type":"payment_intent.succeeded""#,
+            r#""type":"customer.created""#,
+        ),
+        (
+            r#""type":"payment_intent.succeeded""#,
+            r#""type":"payment_intent.succeeded","type":"charge.refunded""#,
+        ),
+        (
+            r#""type":"payment_intent.succeeded""#,
+            r#""type":"payment_intent.succ\u0065eded""#,
+        ),
+        (r#""id":"evt_s""#, r#""id":null"#),
+        (r#""id":"evt_s""#, r#""id":"evt_\"q\u00e9""#),
+        (r#""id":"evt_s""#, r#""id":5"#),
+        (r#""id":"evt_s","#, ""),
+        (r#""data":{"#, r#""data":{"object":[],"#),
+        (r#""data":{"#, r#""data":null,"data":{"#),
+        (
+            r#""created":1764153720,"#,
+            r#""data":{"object":{"amount":1}},"#,
+        ),
+    ] {
+        assert!(base.contains(from), "{from}");
+        lines.push(base.replacen(from, to, 1));
+    }
+    // The whole `data` again after it: the last one wins.
+    lines.push(base.replacen(
+        "}}}",
+        r#"}},"data":{"object":{"amount":250000,"currency":"usd"}}}"#,
+        1,
+    ));
+    lines.push(base.replacen("}}}", r#"}},"data":{"object":7}}"#, 1));
+    lines.push(base.replacen("}}}", r#"}},"data":[{"object":{}}]}"#, 1));
+    lines.push(base.replacen("}}}", "}}} x", 1));
+    lines.push(format!(" \t{base}\r"));
+    lines.push(base.replace(',', " ,\n\t"));
+    lines
+}
+
+/// Every corpus of these tests, for the slots.
+fn slot_corpus() -> Vec<String> {
+    let mut rng = Rng(0x5107_0001);
+    let mut lines = example_events();
+    lines.extend(generated_events(300, 0x5107));
+    lines.extend(edge_lines());
+    let slot = slot_lines();
+    for l in &slot {
+        lines.push(l.clone());
+        lines.extend(mutations(l, &mut rng, 4));
+    }
+    // A newline ends a line of the stream.
+    lines.retain(|l| !l.contains('\n'));
+    lines
+}
+
+fn run_batch(batch: Batch<'_>, lines: &[String], jobs: usize) -> (String, Summary) {
+    let input = lines.join("\n") + "\n";
+    let mut out = Vec::new();
+    let summary = batch
+        .run(io::BufReader::new(input.as_bytes()), &mut out, jobs)
+        .unwrap();
+    (String::from_utf8(out).unwrap(), summary)
+}
+
+#[test]
+fn slots_change_no_report() {
+    let lines = slot_corpus();
+    let mut files: Vec<(String, String)> = TEMPLATES
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    files.push(("slots.flow".into(), SLOT_FLOWS.into()));
+    files.push(("many.flow".into(), generated_workflows(200, 11)));
+    // Every workflow led by a comparison the index answers, mostly false.
+    let mut never = String::new();
+    for i in 0..40 {
+        let when = match i % 4 {
+            0 => format!("amount > {} USD and currency == EUR", 1000 + i * 997),
+            1 => format!("amount < {} USD", i),
+            2 => format!("amount >= {} EUR", 3 + i * 50),
+            _ => ["status == \"canceled\"", "status == \"processing\""][i % 8 / 4].to_string(),
+        };
+        never.push_str(&format!(
+            "workflow \"N{i}\"\non payment_intent.succeeded\nwhen {when} {{\n    email to: \"ops@example.com\", body: \"n\"\n}}\n\n"
+        ));
+    }
+    files.push(("never.flow".into(), never));
+    let mut compared = 0;
+    for (name, text) in &files {
+        let (source, programs) = build(name, text);
+        for event_type in [None, Some("payment_intent.succeeded")] {
+            for output in [Output::Json, Output::Text] {
+                for skipped in [Skipped::Include, Skipped::Omit] {
+                    for index in [true, false] {
+                        for jobs in [1, 2] {
+                            let run = |slots: bool| {
+                                let mut batch =
+                                    Batch::new(&programs, &source, event_type, objects(), output)
+                                        .with_now(Some(1_764_153_720))
+                                        .with_skipped(skipped)
+                                        .with_index(index)
+                                        .with_slots(slots);
+                                // Tried on every line.
+                                batch.slots_pause = false;
+                                run_batch(batch, &lines, jobs)
+                            };
+                            let (on, s_on) = run(true);
+                            let (off, s_off) = run(false);
+                            let what = format!("{name} {event_type:?} {output:?} {skipped:?} index {index} jobs {jobs}");
+                            assert_eq!(s_on, s_off, "{what}");
+                            if on != off {
+                                for (a, b) in on.lines().zip(off.lines()) {
+                                    assert_eq!(a, b, "{what}");
+                                }
+                                panic!("{what}: reports differ");
+                            }
+                            assert!(s_on.events > 100 && s_on.bad_lines > 10, "{what}: {s_on:?}");
+                            compared += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(compared, files.len() * 2 * 2 * 2 * 2 * 2);
+}
+
+#[test]
+fn slot_lines_in_batch_mode_are_vm_run_per_line() {
+    let lines: Vec<String> = slot_lines()
+        .into_iter()
+        .filter(|l| !l.contains('\n'))
+        .collect();
+    let (source, programs) = build("slots.flow", SLOT_FLOWS);
+    let want = expected_output(&source, &programs, &lines);
+    let batch =
+        Batch::new(&programs, &source, None, objects(), Output::Json).with_now(Some(1_764_153_720));
+    let (got, summary) = run_batch(batch, &lines, 1);
+    assert_eq!(got.lines().count(), want.lines().count());
+    for (g, w) in got.lines().zip(want.lines()) {
+        let g: Json = serde_json::from_str(g).unwrap();
+        let w: Json = serde_json::from_str(w).unwrap();
+        if w.get("line").is_some() {
+            // (The whole-event decoder here words its errors its own way.)
+            assert_eq!(g["line"], w["line"]);
+        } else {
+            assert_eq!(g, w);
+        }
+    }
+    assert!(
+        summary.skipped > 50 && summary.succeeded > 10 && summary.bad_lines >= 5,
+        "{summary:?}"
+    );
+}
+
+/// Which lines the slots decide alone (every run skipped, or none triggered), and
+/// what they write then.
+#[test]
+fn lines_whose_runs_are_all_skipped_are_decided_without_decoding() {
+    let (source, programs) = build("t.flow", TEMPLATES[0].1);
+    let batch = Batch::new(&programs, &source, None, objects(), Output::Json);
+    let mut worker = Worker::new(&batch);
+    assert!(worker.slots);
+    let small = r#"{"id":"evt_a","object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":500,"currency":"usd","customer":"cus_1"}}}"#;
+    let cases = [
+        (small.to_string(), true),
+        // Money in another currency: the index's probe compares it as the VM does
+        // (never converted: `>` is false).
+        (small.replace("\"usd\"", "\"eur\""), true),
+        // Not a currency: the ordinary path decides.
+        (small.replace("\"usd\"", "7"), false),
+        (small.replace("\"usd\"", "\"us\""), false),
+        // Large enough: it runs.
+        (small.replace("500", "250000"), false),
+        (small.replace("500", "250000,\"amount\":500"), true),
+        (small.replace("500", "500,\"amount\":250000"), false),
+        (small.replace("500", "500.0"), false),
+        (small.replace("500", "null"), false),
+        (small.replace("\"usd\"", "\"\\u0075sd\""), true),
+        (small.replace("\"usd\"", "[\"usd\"]"), false),
+        // No workflow on this type: nothing to run, nothing decoded.
+        (
+            small.replace("payment_intent.succeeded", "customer.created"),
+            true,
+        ),
+        (small.replace("\"event\"", "\"charge\""), false),
+        (small.replace("}}}", "}}"), false),
+        (small.replace("\"evt_a\"", "\"evt\\ud800\""), false),
+    ];
+    for (line, decided) in &cases {
+        let mut out = Vec::new();
+        let mut off = Vec::new();
+        let before = worker.summary;
+        assert_eq!(
+            worker.by_slots(line, &mut off, &mut out),
+            *decided,
+            "{line}"
+        );
+        if *decided {
+            let ev = full(line, None).unwrap();
+            let mut want = String::new();
+            for p in programs.iter().filter(|p| p.trigger == ev.event_type()) {
+                let r = vm::run(p, &source, &ev, &mut objects());
+                assert_eq!(r.status, Status::Skipped);
+                want.push_str(&format!("{}\n", r.to_json()));
+            }
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{line}");
+            assert_eq!(worker.summary.events, before.events + 1);
+        } else {
+            assert!(out.is_empty());
+            assert_eq!(worker.summary, before);
+        }
+    }
+}
+
+#[test]
+fn the_slot_scan_refuses_what_the_scan_refuses() {
+    let (source, programs) = build("slots.flow", SLOT_FLOWS);
+    let batch = Batch::new(&programs, &source, None, objects(), Output::Json);
+    let decoder = Decoder::new(&programs, None);
+    let mut filled = 0;
+    for line in slot_corpus() {
+        let mut got = vec![slots::Got::Absent; batch.slots.fields()];
+        let ok = crate::scan::fill(&batch.slots.tree, &line, &mut got).is_some();
+        if ok {
+            // Whatever the slot scan takes, the serde path takes too, and the
+            // envelope's fields are what the decoded event holds.
+            let json = decoder.decode_json_serde(&line).expect("valid JSON");
+            let s = |v: Option<&Json>| v.and_then(Json::as_str).map(str::to_string);
+            let string = |g: &slots::Got| match g {
+                slots::Got::Str(s) => Some(s.to_string()),
+                _ => None,
+            };
+            assert_eq!(string(&got[slots::ID]), s(json.get("id")), "{line}");
+            assert_eq!(string(&got[slots::TYPE]), s(json.get("type")), "{line}");
+            assert_eq!(string(&got[slots::OBJECT]), s(json.get("object")), "{line}");
+            assert_eq!(
+                got[slots::DATA_OBJECT] == slots::Got::Object,
+                json.get("data")
+                    .and_then(|d| d.get("object"))
+                    .is_some_and(Json::is_object),
+                "{line}"
+            );
+            filled += 1;
+        }
+    }
+    assert!(filled > 100, "{filled}");
+}
+
+/// A worker that finds the slots decide too few lines stops trying them for a
+/// while; the reports are the same either way.
+#[test]
+fn slots_paused_change_no_report() {
+    let (source, programs) = build("t.flow", TEMPLATES[0].1);
+    let small = r#"{"id":"evt_a","object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":500,"currency":"usd","customer":"cus_1"}}}"#;
+    // First lines the slots cannot decide (they run), then lines they can.
+    let mut lines = vec![small.replace("500", "250000"); 600];
+    lines.extend(vec![small.to_string(); 20_000]);
+    lines.extend(vec![small.replace("500", "250000"); 600]);
+    lines.extend(generated_events(300, 5));
+    let (source, programs) = (source, programs);
+    let run = |slots: bool, pause: bool| {
+        let mut batch = Batch::new(&programs, &source, None, objects(), Output::Json)
+            .with_now(Some(1_764_153_720))
+            .with_slots(slots);
+        batch.slots_pause = pause;
+        run_batch(batch, &lines, 1)
+    };
+    let (off, s_off) = run(false, true);
+    assert_eq!(run(true, true), (off.clone(), s_off));
+    assert_eq!(run(true, false), (off, s_off));
+    assert_eq!(s_off.events + s_off.bad_lines, lines.len() as u64);
+    assert!(
+        s_off.succeeded >= 1200 && s_off.skipped >= 20_000,
+        "{s_off:?}"
+    );
+    // The pause is taken, and ends.
+    let batch = Batch::new(&programs, &source, None, objects(), Output::Json);
+    let mut worker = Worker::new(&batch);
+    let mut out = Vec::new();
+    for (n, line) in lines.iter().enumerate().take(SLOT_WINDOW as usize) {
+        worker.line(line.as_bytes(), n as u64 + 1, &mut out);
+    }
+    assert_eq!(worker.paused, SLOT_PAUSE);
+    for (n, line) in lines.iter().enumerate().take(SLOT_PAUSE as usize + 1) {
+        worker.line(line.as_bytes(), n as u64 + 1, &mut out);
+    }
+    assert_eq!(worker.paused, 0);
+    assert!(worker.tried > 0);
 }
