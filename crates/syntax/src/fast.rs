@@ -390,21 +390,8 @@ impl<'a> P<'a> {
             } else {
                 loop {
                     inputs.push(self.input_param()?);
-                    self.ws();
-                    match self.cur() {
-                        b',' => {
-                            self.pos += 1;
-                            self.ws();
-                            if self.cur() == b')' {
-                                self.pos += 1;
-                                break;
-                            }
-                        }
-                        b')' => {
-                            self.pos += 1;
-                            break;
-                        }
-                        _ => return Err(Decline),
+                    if self.list_sep(b')')? {
+                        break;
                     }
                 }
             }
@@ -1370,22 +1357,31 @@ impl<'a> P<'a> {
         }
         loop {
             items.push(self.expr()?);
-            self.ws();
-            match self.cur() {
-                b',' => {
-                    self.pos += 1;
-                    self.ws();
-                    if self.cur() == close {
-                        self.pos += 1;
-                        return Ok(items);
-                    }
-                }
-                c if c == close => {
-                    self.pos += 1;
-                    return Ok(items);
-                }
-                _ => return Err(Decline),
+            if self.list_sep(close)? {
+                return Ok(items);
             }
+        }
+    }
+
+    /// After an item of a list: `"," ~ CLOSE?` or `CLOSE`. True when the list closed
+    /// (its bracket consumed), false when another item follows.
+    fn list_sep(&mut self, close: u8) -> R<bool> {
+        self.ws();
+        match self.cur() {
+            b',' => {
+                self.pos += 1;
+                self.ws();
+                if self.cur() == close {
+                    self.pos += 1;
+                    return Ok(true);
+                }
+                Ok(false)
+            }
+            c if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => Err(Decline),
         }
     }
 
@@ -1462,21 +1458,8 @@ impl<'a> P<'a> {
                 };
                 let value = self.expr()?;
                 args.push(CallArg { name, value });
-                self.ws();
-                match self.cur() {
-                    b',' => {
-                        self.pos += 1;
-                        self.ws();
-                        if self.cur() == b')' {
-                            self.pos += 1;
-                            break;
-                        }
-                    }
-                    b')' => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return Err(Decline),
+                if self.list_sep(b')')? {
+                    break;
                 }
             }
         }
