@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use flow_program::{CmpOp, Conv, FieldRead, Key, Lit, Node, Root, SlotKind, SlotLayout, SlotSpec};
+use flow_program::{CmpOp, Key, Node, Root, SlotKind, SlotLayout, SlotSpec};
 use flow_program::{Op, Program, TypedCond};
 use flow_stdlib::money::{Currency, Money};
 use flow_vm::{eval_typed, Slot, SlotFrame};
@@ -273,8 +273,8 @@ pub(crate) fn probe_of(p: &Program) -> Option<TypedCond> {
     };
     let read = p.reads.first()?;
     let lit = p.consts.first()?;
-    let spec = spec_of(read)?;
-    let key = key_of(spec.kind, op, lit)?;
+    let spec = SlotSpec::for_read(0, read)?;
+    let key = Key::for_literal(spec.kind, op, lit)?;
     let required = read.required;
     Some(TypedCond {
         layout: SlotLayout { slots: vec![spec] },
@@ -285,45 +285,6 @@ pub(crate) fn probe_of(p: &Program) -> Option<TypedCond> {
             required,
         },
         then: None,
-    })
-}
-
-/// The slot of a read, as the compiler makes it.
-fn spec_of(r: &FieldRead) -> Option<SlotSpec> {
-    if !matches!(r.root, Root::Object | Root::Event) || r.path.is_empty() {
-        return None;
-    }
-    let (kind, currency_path) = match &r.conv {
-        Conv::Int | Conv::Timestamp => (SlotKind::Int, Vec::new()),
-        Conv::Str => (SlotKind::Str, Vec::new()),
-        Conv::Ref => (SlotKind::Ref, Vec::new()),
-        Conv::Bool => (SlotKind::Bool, Vec::new()),
-        Conv::Currency => (SlotKind::Currency, Vec::new()),
-        Conv::Money { currency_path } => (SlotKind::Money, currency_path.clone()),
-        _ => return None,
-    };
-    Some(SlotSpec {
-        read: 0,
-        root: r.root,
-        path: r.path.clone(),
-        kind,
-        currency_path,
-        required: r.required,
-    })
-}
-
-/// The constant of `slot OP lit`, as the compiler makes it: only where the typed
-/// form compares exactly as the instructions do.
-fn key_of(kind: SlotKind, op: CmpOp, lit: &Lit) -> Option<Key> {
-    let equality = matches!(op, CmpOp::Eq | CmpOp::Ne);
-    Some(match (kind, lit) {
-        (_, Lit::Null) if equality => Key::Null,
-        (SlotKind::Int, Lit::Int(i) | Lit::Time(i)) => Key::Int(*i),
-        (SlotKind::Str | SlotKind::Ref, Lit::Str(s)) => Key::Str(s.as_str().into()),
-        (SlotKind::Bool, Lit::Bool(b)) => Key::Bool(*b),
-        (SlotKind::Currency, Lit::Currency(c)) if equality => Key::Currency(*c),
-        (SlotKind::Money, Lit::Money(m)) => Key::Money(*m),
-        _ => return None,
     })
 }
 

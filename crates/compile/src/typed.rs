@@ -36,50 +36,12 @@ fn flip(op: CmpOp) -> CmpOp {
     }
 }
 
-fn is_equality(op: CmpOp) -> bool {
-    matches!(op, CmpOp::Eq | CmpOp::Ne)
-}
-
-/// The constant of `slot OP lit`, when the typed form compares them exactly as the
-/// ordinary instructions do.
-fn key(kind: SlotKind, op: CmpOp, lit: &Lit) -> Option<Key> {
-    Some(match (kind, lit) {
-        // Null is a value for `==` and `!=` only (ordering it is an error).
-        (_, Lit::Null) if is_equality(op) => Key::Null,
-        (SlotKind::Int, Lit::Int(i) | Lit::Time(i)) => Key::Int(*i),
-        (SlotKind::Str | SlotKind::Ref, Lit::Str(s)) => Key::Str(s.as_str().into()),
-        (SlotKind::Bool, Lit::Bool(b)) => Key::Bool(*b),
-        // Currencies are not ordered.
-        (SlotKind::Currency, Lit::Currency(c)) if is_equality(op) => Key::Currency(*c),
-        (SlotKind::Money, Lit::Money(m)) => Key::Money(*m),
-        _ => return None,
-    })
-}
-
 impl Typer<'_> {
     fn slot(&mut self, r: &FieldRead) -> Option<(u16, SlotKind)> {
-        if !matches!(r.root, Root::Object | Root::Event) || r.path.is_empty() {
-            return None;
-        }
-        let (kind, currency_path) = match &r.conv {
-            Conv::Int | Conv::Timestamp => (SlotKind::Int, Vec::new()),
-            Conv::Str => (SlotKind::Str, Vec::new()),
-            Conv::Ref => (SlotKind::Ref, Vec::new()),
-            Conv::Bool => (SlotKind::Bool, Vec::new()),
-            Conv::Currency => (SlotKind::Currency, Vec::new()),
-            Conv::Money { currency_path } => (SlotKind::Money, currency_path.clone()),
-            _ => return None,
-        };
         let read = self.reads.iter().position(|x| x == r)? as u32;
-        let slot = self.layout.slot(read, || SlotSpec {
-            read,
-            root: r.root,
-            path: r.path.clone(),
-            kind,
-            currency_path,
-            required: r.required,
-        });
-        Some((slot, kind))
+        let spec = SlotSpec::for_read(read, r)?;
+        let kind = spec.kind;
+        Some((self.layout.slot(read, || spec), kind))
     }
 
     fn test(&mut self, r: &FieldRead, op: CmpOp, lit: &Lit) -> Option<Node> {
@@ -87,7 +49,7 @@ impl Typer<'_> {
         Some(Node::Test {
             slot,
             op,
-            key: key(kind, op, lit)?,
+            key: Key::for_literal(kind, op, lit)?,
             required: r.required,
         })
     }
@@ -131,7 +93,7 @@ impl Typer<'_> {
                     let TExprKind::Lit(l) = &i.kind else {
                         return None;
                     };
-                    keys.push(key(kind, CmpOp::Eq, l)?);
+                    keys.push(Key::for_literal(kind, CmpOp::Eq, l)?);
                 }
                 Node::AnyOf {
                     slot,

@@ -12,7 +12,7 @@
 
 use flow_stdlib::money::{Currency, Money};
 
-use crate::{CmpOp, Root};
+use crate::{CmpOp, Conv, FieldRead, Lit, Root};
 
 /// What a slot holds when it holds what its field's schema type says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +46,33 @@ pub struct SlotSpec {
     /// Null or absent is an error (the schema says it is always there): the
     /// ordinary path reports it.
     pub required: bool,
+}
+
+impl SlotSpec {
+    /// The slot of `read` (its entry `index` in [`crate::Program::reads`]), when its
+    /// field is under the event or `data.object` and of a kind a slot holds.
+    pub fn for_read(index: u32, read: &FieldRead) -> Option<SlotSpec> {
+        if !matches!(read.root, Root::Object | Root::Event) || read.path.is_empty() {
+            return None;
+        }
+        let (kind, currency_path) = match &read.conv {
+            Conv::Int | Conv::Timestamp => (SlotKind::Int, Vec::new()),
+            Conv::Str => (SlotKind::Str, Vec::new()),
+            Conv::Ref => (SlotKind::Ref, Vec::new()),
+            Conv::Bool => (SlotKind::Bool, Vec::new()),
+            Conv::Currency => (SlotKind::Currency, Vec::new()),
+            Conv::Money { currency_path } => (SlotKind::Money, currency_path.clone()),
+            _ => return None,
+        };
+        Some(SlotSpec {
+            read: index,
+            root: read.root,
+            path: read.path.clone(),
+            kind,
+            currency_path,
+            required: read.required,
+        })
+    }
 }
 
 /// The slots of one typed condition, in slot order.
@@ -84,6 +111,25 @@ pub enum Key {
     Bool(bool),
     Currency(Currency),
     Money(Money),
+}
+
+impl Key {
+    /// The constant of `slot OP lit` for a slot of `kind`: only where the typed form
+    /// compares exactly as the instructions do.
+    pub fn for_literal(kind: SlotKind, op: CmpOp, lit: &Lit) -> Option<Key> {
+        let equality = matches!(op, CmpOp::Eq | CmpOp::Ne);
+        Some(match (kind, lit) {
+            // Null is a value for `==` and `!=` only (ordering it is an error).
+            (_, Lit::Null) if equality => Key::Null,
+            (SlotKind::Int, Lit::Int(i) | Lit::Time(i)) => Key::Int(*i),
+            (SlotKind::Str | SlotKind::Ref, Lit::Str(s)) => Key::Str(s.as_str().into()),
+            (SlotKind::Bool, Lit::Bool(b)) => Key::Bool(*b),
+            // Currencies are not ordered.
+            (SlotKind::Currency, Lit::Currency(c)) if equality => Key::Currency(*c),
+            (SlotKind::Money, Lit::Money(m)) => Key::Money(*m),
+            _ => return None,
+        })
+    }
 }
 
 /// A node of a typed condition. Each evaluates to a bool, or to "not here" (a slot
