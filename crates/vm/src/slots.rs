@@ -259,17 +259,20 @@ fn test(v: Slot<'_>, op: CmpOp, k: &Key, required: bool) -> Option<bool> {
     Some(ordered(op, ord))
 }
 
+/// Whether `ord` satisfies `op`, without a branch on `op`: each operator is the set
+/// of orderings it accepts (bit 0 less, bit 1 equal, bit 2 greater).
 #[inline(always)]
 fn ordered(op: CmpOp, ord: std::cmp::Ordering) -> bool {
-    use std::cmp::Ordering;
-    match op {
-        CmpOp::Eq => ord == Ordering::Equal,
-        CmpOp::Ne => ord != Ordering::Equal,
-        CmpOp::Lt => ord == Ordering::Less,
-        CmpOp::Le => ord != Ordering::Greater,
-        CmpOp::Gt => ord == Ordering::Greater,
-        CmpOp::Ge => ord != Ordering::Less,
-    }
+    let accepts: u8 = match op {
+        CmpOp::Eq => 0b010,
+        CmpOp::Ne => 0b101,
+        CmpOp::Lt => 0b001,
+        CmpOp::Le => 0b011,
+        CmpOp::Gt => 0b100,
+        CmpOp::Ge => 0b110,
+    };
+    // `Ordering` is -1, 0 or 1.
+    (accepts >> (ord as i8 + 1)) & 1 == 1
 }
 
 #[inline(never)]
