@@ -19,6 +19,7 @@
 
 mod decode;
 mod index;
+mod kept;
 mod scan;
 mod slots;
 #[cfg(test)]

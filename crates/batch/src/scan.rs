@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Number, Value as Json};
 
-use crate::decode::Node;
+use crate::kept::Node;
 use crate::slots::{FieldNode, Got};
 
 /// Deeper than this (objects and lists inside each other), the serde path decides:
