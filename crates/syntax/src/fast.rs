@@ -1,5 +1,5 @@
 //! A hand-written parser for the grammar of `grammar/flow.pest`: recursive descent,
-//! with the same precedence climbing as [`crate::parser`] for expressions.
+//! with the same precedence climbing as [`crate::grammar`] for expressions.
 //!
 //! It builds exactly the tree the pest path builds (same nodes, same spans) for the
 //! files it accepts, and it only accepts files pest accepts. Whatever it is not sure
@@ -15,7 +15,7 @@
 use rust_decimal::Decimal;
 
 use super::ast::*;
-use super::parser::{parse_time, push_text, unescape, MAX_CHAIN, MAX_NESTING};
+use super::literal::{parse_time, push_text, unescape, MAX_CHAIN, MAX_NESTING};
 use super::Span;
 
 /// Why parsing stopped: the pest path takes over.

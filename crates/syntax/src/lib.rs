@@ -1,7 +1,8 @@
 //! Stage 1: text → [`ast::File`].
 //!
-//! The grammar is `grammar/flow.pest`; [`parser`] builds the AST and turns syntax
-//! errors into diagnostics. [`Span`] and [`SourceFile`] are owned here and used by
+//! [`parser`] is the front door: a hand-written parser (`fast.rs`) reads a file
+//! first, and pest's grammar (`grammar/flow.pest`, `grammar.rs`) parses what it
+//! declines, turning syntax errors into diagnostics. [`Span`] and [`SourceFile`] are owned here and used by
 //! every later stage to point back at the user's text.
 
 #![forbid(unsafe_code)]
@@ -9,6 +10,8 @@
 pub mod ast;
 mod diagnostic;
 mod fast;
+mod grammar;
+mod literal;
 pub mod parser;
 mod span;
 
