@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::Rng;
+
 use std::path::{Path, PathBuf};
 
 use flow::settings::Settings;
@@ -81,20 +83,6 @@ fn one_file_of_everything_checks_alike() {
     // Twice over: every workflow name is taken twice.
     let twice = format!("{text}\n{text}");
     assert!(same(&all, &twice, &Settings::default()) > n);
-}
-
-/// xorshift64*: small, deterministic.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 #[test]

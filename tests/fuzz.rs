@@ -5,26 +5,14 @@
 
 mod common;
 
+use common::Rng;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use flow::bindings::Recording;
 use flow::settings::Settings;
 use flow::syntax::SourceFile;
 use flow::vm::Event;
-
-/// xorshift64*: small, deterministic.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const TOKENS: &[&str] = &[
     "{",
@@ -218,31 +206,6 @@ fn mutated_programs_never_panic() {
     );
 }
 
-/// The hand-written parser and pest on one input: where the hand-written one
-/// accepts, pest accepts too and builds the same tree; `parse` (which falls back to
-/// pest where it declines) gives the pest path's tree and diagnostics.
-fn parses_alike(text: &str) -> bool {
-    use flow::syntax::parser::{parse_fast, parse_with_pest, pest_accepts};
-    let source = SourceFile::new("fuzz.flow", text);
-    let reference = parse_with_pest(&source);
-    let fast = parse_fast(text);
-    if let Some(file) = &fast {
-        assert!(pest_accepts(text), "accepted what pest rejects:\n{text}");
-        assert_eq!(
-            format!("{file:?}"),
-            format!("{:?}", reference.file),
-            "a different tree for:\n{text}"
-        );
-    }
-    let got = flow::syntax::parse(&source);
-    assert_eq!(
-        format!("{:?} {:?}", got.file, got.diagnostics),
-        format!("{:?} {:?}", reference.file, reference.diagnostics),
-        "parse differs from the pest path on:\n{text}"
-    );
-    fast.is_some()
-}
-
 #[test]
 fn mutated_programs_parse_alike_with_both_parsers() {
     let seeds = seeds();
@@ -250,7 +213,7 @@ fn mutated_programs_parse_alike_with_both_parsers() {
     let mut accepted = 0;
     for i in 0..4000 {
         let text = mutate(&mut rng, &seeds[i % seeds.len()]);
-        if parses_alike(&text) {
+        if common::parses_alike(&text) {
             accepted += 1;
         }
     }
@@ -284,7 +247,7 @@ fn arbitrary_bytes_never_panic() {
         assert!(r.is_ok(), "panicked on: {text:?}");
         let r = catch_unwind(AssertUnwindSafe(|| flow::syntax::parse_expr(&text).is_ok()));
         assert!(r.is_ok(), "parse_expr panicked on: {text:?}");
-        parses_alike(&text);
+        common::parses_alike(&text);
     }
 }
 

@@ -7,37 +7,12 @@
 
 mod common;
 
+use common::Rng;
+
 use std::path::Path;
 
-use flow::syntax::parser::{parse_fast, parse_with_pest, pest_accepts};
-use flow::syntax::{parse, SourceFile};
-
-/// Compare the two parsers on `text`; whether the hand-written one accepted it.
-fn compare(text: &str) -> bool {
-    let source = SourceFile::new("t.flow", text);
-    let reference = parse_with_pest(&source);
-    let fast = parse_fast(text);
-    if let Some(file) = &fast {
-        assert!(pest_accepts(text), "accepted what pest rejects:\n{text}");
-        assert_eq!(
-            format!("{file:?}"),
-            format!("{:?}", reference.file),
-            "a different tree for:\n{text}"
-        );
-    }
-    let got = parse(&source);
-    assert_eq!(
-        format!("{:?}", got.file),
-        format!("{:?}", reference.file),
-        "parse differs from the pest path on:\n{text}"
-    );
-    assert_eq!(
-        format!("{:?}", got.diagnostics),
-        format!("{:?}", reference.diagnostics),
-        "diagnostics differ on:\n{text}"
-    );
-    fast.is_some()
-}
+use flow::syntax::parser::parse_with_pest;
+use flow::syntax::SourceFile;
 
 fn flow_files(dir: &Path, out: &mut Vec<(String, String)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -110,7 +85,7 @@ fn every_file_of_the_repository_parses_alike() {
     assert!(corpus.len() > 100, "found {} inputs", corpus.len());
     let mut missed = Vec::new();
     for (name, text) in &corpus {
-        let accepted = compare(text);
+        let accepted = common::parses_alike(text);
         // The programs people start from must take the fast path.
         let realistic = name.contains("/examples/") || name.contains("/stdlib/templates/");
         if realistic
@@ -123,20 +98,6 @@ fn every_file_of_the_repository_parses_alike() {
         }
     }
     assert!(missed.is_empty(), "declined valid programs: {missed:?}");
-}
-
-/// xorshift64*: small, deterministic.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 /// Split a text into tokens: words and numbers, strings, runs of spaces, single
@@ -270,7 +231,7 @@ fn token_mutations_parse_alike() {
     let (mut accepted, mut declined) = (0, 0);
     for i in 0..6000 {
         let text = mutate(&mut rng, seeds[i % seeds.len()]);
-        if compare(&text) {
+        if common::parses_alike(&text) {
             accepted += 1;
         } else {
             declined += 1;
@@ -330,7 +291,7 @@ fn edge_cases_parse_alike() {
         "on charge.succeeded\u{a0}{ }",
     ];
     for c in cases {
-        compare(c);
+        common::parses_alike(c);
     }
 }
 
@@ -372,7 +333,7 @@ fn deep_nesting_parses_alike() {
             let ok = std::thread::Builder::new()
                 .stack_size(2 << 20)
                 .spawn(move || {
-                    compare(&t);
+                    common::parses_alike(&t);
                 })
                 .map(|h| h.join().is_ok())
                 .unwrap_or(false);

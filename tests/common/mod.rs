@@ -149,3 +149,50 @@ pub fn line_diff(old: &str, new: &str) -> String {
     }
     out
 }
+
+/// xorshift64*: small, deterministic.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// The hand-written parser and pest on one input: where the hand-written one
+/// accepts, pest accepts too and builds the same tree; `parse` (which falls back to
+/// pest where it declines) gives the pest path's tree and diagnostics. Whether the
+/// hand-written parser accepted it.
+pub fn parses_alike(text: &str) -> bool {
+    use flow::syntax::parser::{parse_fast, parse_with_pest, pest_accepts};
+    use flow::syntax::{parse, SourceFile};
+
+    let source = SourceFile::new("t.flow", text);
+    let reference = parse_with_pest(&source);
+    let fast = parse_fast(text);
+    if let Some(file) = &fast {
+        assert!(pest_accepts(text), "accepted what pest rejects:\n{text}");
+        assert_eq!(
+            format!("{file:?}"),
+            format!("{:?}", reference.file),
+            "a different tree for:\n{text}"
+        );
+    }
+    let got = parse(&source);
+    assert_eq!(
+        format!("{:?}", got.file),
+        format!("{:?}", reference.file),
+        "parse differs from the pest path on:\n{text}"
+    );
+    assert_eq!(
+        format!("{:?}", got.diagnostics),
+        format!("{:?}", reference.diagnostics),
+        "diagnostics differ on:\n{text}"
+    );
+    fast.is_some()
+}
