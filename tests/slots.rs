@@ -5,6 +5,8 @@
 //! objects, lists on the way). The reference is the same program with its typed
 //! form taken away.
 
+mod common;
+
 use serde_json::{json, Map, Value as Json};
 
 use flow::bindings::Recording;
@@ -289,17 +291,7 @@ fn examples_and_templates_run_the_same_from_slots() {
 }
 
 fn condition(text: &str) -> Program {
-    let expr = flow::syntax::parse_expr(text).unwrap_or_else(|d| panic!("{text}: {d:?}"));
-    let env = flow::check::Env::new(flow::stdlib::builtin());
-    let mut checker = flow::check::Checker::new(env);
-    checker.set_object(Some("payment_intent".into()));
-    let typed = checker.condition(&expr, "the condition");
-    assert!(
-        checker.diagnostics.iter().all(|d| !d.is_error()),
-        "{text}: {:?}",
-        checker.diagnostics
-    );
-    flow::compile::compile_expr(&typed, checker.locals_count())
+    common::condition_program(text)
 }
 
 fn eval(p: &Program, e: &Event) -> String {

@@ -4,6 +4,8 @@
 //! shape: each condition is also written with its operands the other way round
 //! (`1000 USD < amount`), which the in-place comparison does not handle.
 
+mod common;
+
 use serde_json::{json, Map, Value as Json};
 
 use flow::bindings::Recording;
@@ -11,17 +13,7 @@ use flow::compile::Program;
 use flow::vm::{self, Event, Value};
 
 fn program(text: &str) -> Program {
-    let expr = flow::syntax::parse_expr(text).unwrap_or_else(|d| panic!("{text}: {d:?}"));
-    let env = flow::check::Env::new(flow::stdlib::builtin());
-    let mut checker = flow::check::Checker::new(env);
-    checker.set_object(Some("payment_intent".into()));
-    let typed = checker.condition(&expr, "the condition");
-    assert!(
-        checker.diagnostics.iter().all(|d| !d.is_error()),
-        "{text}: {:?}",
-        checker.diagnostics
-    );
-    flow::compile::compile_expr(&typed, checker.locals_count())
+    common::condition_program(text)
 }
 
 fn eval(p: &Program, e: &Event) -> Result<Option<bool>, String> {

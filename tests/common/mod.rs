@@ -196,3 +196,18 @@ pub fn parses_alike(text: &str) -> bool {
     );
     fast.is_some()
 }
+
+/// A condition on `payment_intent.succeeded`, checked (no errors) and compiled alone.
+pub fn condition_program(text: &str) -> flow::compile::Program {
+    let expr = flow::syntax::parse_expr(text).unwrap_or_else(|d| panic!("{text}: {d:?}"));
+    let env = flow::check::Env::new(flow::stdlib::builtin());
+    let mut checker = flow::check::Checker::new(env);
+    checker.set_object(Some("payment_intent".into()));
+    let typed = checker.condition(&expr, "the condition");
+    assert!(
+        checker.diagnostics.iter().all(|d| !d.is_error()),
+        "{text}: {:?}",
+        checker.diagnostics
+    );
+    flow::compile::compile_expr(&typed, checker.locals_count())
+}
