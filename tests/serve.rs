@@ -914,3 +914,183 @@ fn key_of(event: &str, workflow: &str, step: usize) -> String {
     })
     .expect("an event id gives a key")
 }
+
+const MANY: &str = r#"workflow "Big in dollars"
+on payment_intent.succeeded
+when amount > 1000 USD {
+    email to: "ops@example.com", body: "big"
+}
+
+workflow "Huge in dollars"
+on payment_intent.succeeded
+when amount >= 5000 USD and customer != null {
+    email to: "ops@example.com", body: "huge"
+}
+
+workflow "Paid in euros"
+on payment_intent.succeeded
+when currency == EUR {
+    email to: "ops@example.com", body: "euros"
+}
+
+workflow "No customer"
+on payment_intent.succeeded
+when customer == null or amount_received < 0 USD {
+    email to: "ops@example.com", body: "guest"
+}
+
+workflow "Every payment"
+on payment_intent.succeeded {
+    email to: "ops@example.com", body: "paid"
+}
+"#;
+
+/// A `when` that starts with a comparison found false is decided as the event is
+/// recorded: its run is in the log as skipped, finished, with one attempt, as a
+/// worker would have left it, and is never handed to a worker. Any other run is
+/// carried out as before.
+#[test]
+fn a_when_false_from_its_leading_comparison_is_recorded_skipped_with_the_event() {
+    let dir = flows_dir(&[("many.flow", MANY)]);
+    let s = start(dir.path(), &[]);
+    let events = [
+        ("evt_a", 250_000, "usd", Some("cus_A")),
+        ("evt_b", 800, "usd", None),
+        ("evt_c", 100_000, "eur", Some("cus_C")),
+        ("evt_d", 900_000, "usd", Some("cus_D")),
+    ];
+    for (id, amount, currency, customer) in events {
+        let (status, reply) = s.deliver(&payment_event(id, amount, currency, customer));
+        assert_eq!(status, 200, "{reply}");
+        // Every workflow's run is counted, decided already or not.
+        assert_eq!(
+            reply,
+            json!({"received": true, "duplicate": false, "runs": 5})
+        );
+    }
+    s.wait_idle(WAIT);
+
+    // What each run came to: the same as `flow run` says of these events.
+    let c = db(dir.path());
+    let mut st = c
+        .prepare(
+            "SELECT r.event_id, r.workflow, r.status, r.attempts, r.started_at IS NOT NULL,
+                    r.finished_at IS NOT NULL, a.status
+             FROM runs r LEFT JOIN attempts a ON a.run_id = r.id ORDER BY r.event_id, r.id",
+        )
+        .unwrap();
+    type Row = (String, String, String, i64, bool, bool, Option<String>);
+    let rows: Vec<Row> = st
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let (sk, ok) = ("skipped", "succeeded");
+    let expected = [
+        (
+            "evt_a",
+            ["Big in dollars", ok],
+            ["Huge in dollars", sk],
+            ["Paid in euros", sk],
+            ["No customer", sk],
+        ),
+        (
+            "evt_b",
+            ["Big in dollars", sk],
+            ["Huge in dollars", sk],
+            ["Paid in euros", sk],
+            ["No customer", ok],
+        ),
+        (
+            "evt_c",
+            ["Big in dollars", sk],
+            ["Huge in dollars", sk],
+            ["Paid in euros", ok],
+            ["No customer", sk],
+        ),
+        (
+            "evt_d",
+            ["Big in dollars", ok],
+            ["Huge in dollars", ok],
+            ["Paid in euros", sk],
+            ["No customer", sk],
+        ),
+    ];
+    let mut want: Vec<(String, String, String)> = Vec::new();
+    for (event, a, b, c, d) in expected {
+        for [w, status] in [a, b, c, d, ["Every payment", ok]] {
+            want.push((event.into(), w.into(), status.into()));
+        }
+    }
+    want.sort();
+    let mut got: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.0.clone(), r.1.clone(), r.2.clone()))
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    // Each finished run has one attempt, started and finished, in its history.
+    for r in &rows {
+        assert_eq!((r.3, r.4, r.5), (1, true, true), "{r:?}");
+        assert_eq!(r.6.as_deref(), Some(r.2.as_str()), "{r:?}");
+    }
+
+    // Decided as the event was recorded: the skipped runs whose leading comparison
+    // is false. "No customer" starts with an `or`: its worker decides.
+    let mut at_ack: Vec<(String, String)> = s
+        .logs()
+        .iter()
+        .filter(|l| l["msg"] == "run finished" && l["detail"].is_string())
+        .map(|l| {
+            assert_eq!(l["status"], "skipped", "{l}");
+            assert_eq!(l["attempt"], 1, "{l}");
+            (
+                l["event"].as_str().unwrap().to_string(),
+                l["workflow"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    at_ack.sort();
+    let mut want_at_ack: Vec<(String, String)> = [
+        ("evt_a", "Huge in dollars"),
+        ("evt_a", "Paid in euros"),
+        ("evt_b", "Big in dollars"),
+        ("evt_b", "Huge in dollars"),
+        ("evt_b", "Paid in euros"),
+        ("evt_c", "Big in dollars"),
+        ("evt_c", "Huge in dollars"),
+        ("evt_d", "Paid in euros"),
+    ]
+    .iter()
+    .map(|(e, w)| (e.to_string(), w.to_string()))
+    .collect();
+    want_at_ack.sort();
+    assert_eq!(at_ack, want_at_ack);
+    // The other skipped runs went through a worker.
+    let by_worker = s.count_logs(|l| {
+        l["msg"] == "run finished" && l["status"] == "skipped" && l["detail"].is_null()
+    });
+    assert_eq!(by_worker, 3, "{}", s.log_text());
+
+    let (_, metrics) = s.get("/metrics");
+    assert!(
+        metrics.contains("flow_runs_total{status=\"skipped\"} 11\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("flow_runs_total{status=\"succeeded\"} 9\n"),
+        "{metrics}"
+    );
+    // Only what was carried out was performed: one e-mail per succeeded run.
+    assert_eq!(performed(dir.path()).len(), 9);
+}

@@ -18,7 +18,6 @@
 #![forbid(unsafe_code)]
 
 mod decode;
-mod index;
 mod kept;
 mod scan;
 mod slots;
@@ -34,8 +33,8 @@ pub use decode::Decoder;
 use flow_bindings::Recording;
 use flow_program::Program;
 use flow_syntax::SourceFile;
+use flow_vm::index::{Answer, Index};
 use flow_vm::{self as vm, RunReport, Status, Value};
-use index::{Answer, Index};
 use slots::{Got, Planned, Slots};
 
 /// How reports are written.
@@ -651,12 +650,9 @@ impl<'b, 'a> Worker<'b, 'a> {
             return;
         };
         let index = (self.batch.use_index && !triggered.index.is_empty()).then(|| {
-            triggered.index.answer(
-                &event,
-                &mut self.bindings,
-                &mut self.locals,
-                &mut self.answers,
-            );
+            triggered
+                .index
+                .answer(&event, &mut self.locals, &mut self.answers);
             &triggered.index
         });
         for (i, p) in triggered.programs.iter().enumerate() {

@@ -712,7 +712,6 @@ fn the_pre_filter_answers_most_workflows_and_only_where_vm_skips() {
     let index = Index::new(&pis);
     let decoder = Decoder::new(programs.iter(), None);
     let (mut answered, mut skips) = (0, 0);
-    let mut bindings = objects();
     let (mut locals, mut answers) = (Vec::new(), Vec::new());
     for line in generated_events(300, 43) {
         let Ok(event) = decoder.decode(&line) else {
@@ -721,7 +720,7 @@ fn the_pre_filter_answers_most_workflows_and_only_where_vm_skips() {
         if event.event_type() != "payment_intent.succeeded" {
             continue;
         }
-        index.answer(&event, &mut bindings, &mut locals, &mut answers);
+        index.answer(&event, &mut locals, &mut answers);
         for (i, p) in pis.iter().enumerate() {
             if index.skips(i, &answers) {
                 skips += 1;

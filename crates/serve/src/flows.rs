@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
@@ -26,6 +26,8 @@ use flow_diagnostics::{self as diagnostics, Diagnostic, Severity};
 use flow_program::Program;
 use flow_project::settings::{self, Settings};
 use flow_syntax::SourceFile;
+use flow_vm::index::Index;
+use flow_vm::Event;
 
 /// One loaded workflow at one version.
 #[derive(Debug)]
@@ -104,6 +106,16 @@ pub struct Registry {
     /// Files that changed and are not built yet, with the fingerprint seen at the last
     /// look: built once a look finds the same one again.
     settling: BTreeMap<PathBuf, String>,
+    /// The workflows of each event type, with their shared pre-filter; made at the
+    /// first event after a (re)load.
+    by_trigger: OnceLock<HashMap<String, Triggered>>,
+}
+
+/// The workflows one event type starts, in the order they are loaded, and the index
+/// over their leading comparisons.
+struct Triggered {
+    workflows: Vec<Arc<Workflow>>,
+    index: Index,
 }
 
 impl Registry {
@@ -119,13 +131,38 @@ impl Registry {
         self.len() == 0
     }
 
-    /// The workflows an event of this type starts a run of (before activation).
-    pub fn candidates(&self, event_type: &str) -> Vec<Candidate> {
-        self.workflows()
-            .filter(|w| w.trigger == event_type)
-            .map(|w| Candidate {
+    /// The workflows an event starts a run of (before activation). A workflow whose
+    /// `when` the index finds false from its leading comparison is marked skipped:
+    /// its run is recorded as such, and never carried out.
+    pub fn candidates(&self, event: &Event) -> Vec<Candidate> {
+        let by_trigger = self.by_trigger.get_or_init(|| {
+            let mut by: HashMap<String, Vec<Arc<Workflow>>> = HashMap::new();
+            for w in self.workflows() {
+                by.entry(w.trigger.clone()).or_default().push(w.clone());
+            }
+            by.into_iter()
+                .map(|(trigger, workflows)| {
+                    let programs: Vec<&Program> = workflows.iter().map(|w| &w.program).collect();
+                    let index = Index::new(&programs);
+                    (trigger, Triggered { workflows, index })
+                })
+                .collect()
+        });
+        let Some(triggered) = by_trigger.get(event.event_type()) else {
+            return Vec::new();
+        };
+        let mut answers = Vec::new();
+        if !triggered.index.is_empty() {
+            triggered.index.answer(event, &mut Vec::new(), &mut answers);
+        }
+        triggered
+            .workflows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| Candidate {
                 workflow: w.name.clone(),
                 version: w.version.clone(),
+                skipped: triggered.index.skips(i, &answers),
             })
             .collect()
     }

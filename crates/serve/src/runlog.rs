@@ -590,19 +590,34 @@ fn in_savepoint<R>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R>) 
 pub struct Candidate {
     pub workflow: String,
     pub version: String,
+    /// Its `when` is already known to be false for this event: the run is recorded
+    /// as skipped (one attempt, started and finished now), never carried out.
+    pub skipped: bool,
+}
+
+/// A run recorded skipped with its event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SkippedRun {
+    pub run: i64,
+    pub workflow: String,
+    pub version: String,
 }
 
 /// What recording an event did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Recorded {
-    /// First delivery: the runs it started.
-    New(Vec<i64>),
+    /// First delivery: the runs it started, to be carried out, and those recorded
+    /// as skipped.
+    New {
+        runs: Vec<i64>,
+        skipped: Vec<SkippedRun>,
+    },
     /// The event id is already in the log; nothing was started.
     Duplicate,
 }
 
 /// Record an event and start a run for each candidate workflow that is active, in one
-/// transaction.
+/// transaction (a candidate already known to be skipped is recorded finished).
 pub fn record_event(
     conn: &Connection,
     id: &str,
@@ -626,9 +641,31 @@ pub fn record_event(
         )?;
         return Ok(Recorded::Duplicate);
     }
-    let mut runs = Vec::new();
+    let (mut runs, mut skipped) = (Vec::new(), Vec::new());
     for c in candidates {
         if !is_active(conn, &c.workflow)? {
+            continue;
+        }
+        if c.skipped {
+            // As a worker would leave it: claimed once, finished skipped.
+            exec(
+                conn,
+                "INSERT INTO runs (event_id, workflow, version, status, attempts, created_at, started_at, finished_at)
+                 VALUES (?1, ?2, ?3, 'skipped', 1, ?4, ?4, ?4)",
+                params![id, c.workflow, c.version, now],
+            )?;
+            let run = conn.last_insert_rowid();
+            exec(
+                conn,
+                "INSERT INTO attempts (run_id, attempt, status, error, started_at, finished_at)
+                 VALUES (?1, 1, 'skipped', NULL, ?2, ?2)",
+                params![run, now],
+            )?;
+            skipped.push(SkippedRun {
+                run,
+                workflow: c.workflow.clone(),
+                version: c.version.clone(),
+            });
             continue;
         }
         exec(
@@ -639,7 +676,7 @@ pub fn record_event(
         )?;
         runs.push(conn.last_insert_rowid());
     }
-    Ok(Recorded::New(runs))
+    Ok(Recorded::New { runs, skipped })
 }
 
 /// A workflow is active unless it was deactivated.

@@ -238,6 +238,7 @@ impl Scheduler {
         let candidate = Candidate {
             workflow: w.name.clone(),
             version: w.version.clone(),
+            skipped: false,
         };
         let (eid, name) = (id.clone(), w.name.clone());
         let recorded = self.writer.write(move |c| {
@@ -254,7 +255,7 @@ impl Scheduler {
             Ok(recorded)
         })?;
         match recorded {
-            Recorded::New(runs) => {
+            Recorded::New { runs, .. } => {
                 for r in &runs {
                     self.queue.push(*r);
                 }

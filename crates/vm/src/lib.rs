@@ -7,6 +7,7 @@
 
 mod action;
 mod error;
+pub mod index;
 pub mod input;
 mod ops;
 mod report;

@@ -115,6 +115,7 @@ pub fn invoke(app: &App, req: &Request) -> Response {
     let candidate = Candidate {
         workflow: workflow.name.clone(),
         version: workflow.version.clone(),
+        skipped: false,
     };
     let (eid, wname) = (id.clone(), workflow.name.clone());
     let given = event.object().clone();
@@ -129,7 +130,7 @@ pub fn invoke(app: &App, req: &Request) -> Response {
             &[candidate],
         )?;
         // A key sent again must come with the same input.
-        let same = matches!(r, Recorded::New(_))
+        let same = matches!(r, Recorded::New { .. })
             || runlog::event_payload(c, &eid)?
                 .and_then(|p| serde_json::from_slice::<Json>(&p).ok())
                 .is_some_and(|j| j.pointer("/data/object") == Some(&given));

@@ -192,7 +192,7 @@ fn check(app: &App, req: &Request) -> Result<Checked, Response> {
     } else {
         app.registry
             .read()
-            .map(|r| r.candidates(&event_type))
+            .map(|r| r.candidates(&event))
             .unwrap_or_default()
     };
     Ok(Checked {
@@ -238,18 +238,33 @@ async fn record(app: Arc<App>, checked: Checked, payload: Vec<u8>) -> Response {
                 &json!({"received": true, "duplicate": true, "runs": 0}),
             )
         }
-        Ok(Recorded::New(runs)) => {
+        Ok(Recorded::New { runs, skipped }) => {
             app.metrics.events_received.fetch_add(1, Relaxed);
             for r in &runs {
                 app.queue.push(*r);
             }
+            let mut all: Vec<i64> = runs
+                .iter()
+                .copied()
+                .chain(skipped.iter().map(|s| s.run))
+                .collect();
+            all.sort_unstable();
             log::info(
                 "event received",
-                json!({"event": id, "type": event_type, "runs": runs}),
+                json!({"event": id, "type": event_type, "runs": all}),
             );
+            for s in &skipped {
+                app.metrics.count_run("skipped");
+                log::info(
+                    "run finished",
+                    json!({"run": s.run, "event": id, "workflow": s.workflow, "version": s.version,
+                           "status": "skipped", "error": null, "attempt": 1, "resumed": false,
+                           "detail": "its `when` is false for this event: decided as the event was recorded"}),
+                );
+            }
             Response::json(
                 200,
-                &json!({"received": true, "duplicate": false, "runs": runs.len()}),
+                &json!({"received": true, "duplicate": false, "runs": all.len()}),
             )
         }
         Err(e) => {

@@ -15,11 +15,30 @@
 //! the answer is the VM's own. A probe that fails (a read error, a type the VM cannot
 //! order) answers nothing: every workflow of that group is run in full, and reports
 //! the error as it always did. Only a clean `false` skips a workflow.
+//!
+//! Batch mode (`flow run --events`) and `flow serve` both use it: batch mode skips a
+//! workflow's run without running it, and `flow serve` records the run as skipped in
+//! the transaction that records the event.
 
-use flow_bindings::Bindings;
 use flow_program::{CmpOp, FieldRead, Lit, Op, Program, Root};
 use flow_syntax::Span;
-use flow_vm::{self as vm, Event, Value};
+
+use crate::{Action, ActionContext, ActionError, Bindings, Event, Value};
+
+/// A probe reads fields and compares: it never carries out an action.
+struct NoActions;
+
+impl Bindings for NoActions {
+    fn perform(
+        &mut self,
+        _: &Action,
+        _: &ActionContext<'_>,
+    ) -> Result<serde_json::Value, ActionError> {
+        Err(ActionError::new(
+            "a condition's probe carries out no action",
+        ))
+    }
+}
 
 /// Where a workflow's leading comparison is answered: `group`, constant `rank`.
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +58,7 @@ struct Group {
 
 /// What a group's probes answered for one event.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Answer {
+pub enum Answer {
     /// A probe failed: its workflows run in full.
     Unknown,
     /// Ordered: the number of leading ranks on the `true_below` side whose
@@ -50,7 +69,7 @@ pub(crate) enum Answer {
 }
 
 /// The pre-filter of the workflows of one event type (in their order).
-pub(crate) struct Index {
+pub struct Index {
     leading: Vec<Option<Leading>>,
     groups: Vec<Group>,
 }
@@ -120,7 +139,7 @@ fn probe(read: &FieldRead, op: CmpOp, lit: &Lit) -> Program {
 }
 
 impl Index {
-    pub(crate) fn new(programs: &[&Program]) -> Index {
+    pub fn new(programs: &[&Program]) -> Index {
         // Group key: the read (its root, path, conversion, requiredness), the
         // operator, and the kind of constant (for ordered groups).
         struct Building<'p> {
@@ -193,21 +212,15 @@ impl Index {
     }
 
     /// Whether any workflow can be answered here.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }
 
     /// Answer every group for this event (into `answers`, one per group).
-    pub(crate) fn answer(
-        &self,
-        event: &Event,
-        bindings: &mut dyn Bindings,
-        locals: &mut Vec<Value>,
-        answers: &mut Vec<Answer>,
-    ) {
+    pub fn answer(&self, event: &Event, locals: &mut Vec<Value>, answers: &mut Vec<Answer>) {
         self.answer_by(answers, |g, i| {
             let p = self.groups.get(g)?.probes.get(i)?;
-            match vm::eval(p, None, event, locals, bindings).0 {
+            match crate::eval(p, None, event, locals, &mut NoActions).0 {
                 Ok(Some(Value::Bool(b))) => Some(b),
                 _ => None,
             }
@@ -215,13 +228,13 @@ impl Index {
     }
 
     /// The probes of each group, in order (for another way of asking them).
-    pub(crate) fn probes(&self) -> impl Iterator<Item = &[Program]> {
+    pub fn probes(&self) -> impl Iterator<Item = &[Program]> {
         self.groups.iter().map(|g| &g.probes[..])
     }
 
     /// Answer every group (into `answers`, one per group), probe `i` of group `g`
     /// being answered by `ask(g, i)` (`None`: it fails).
-    pub(crate) fn answer_by(
+    pub fn answer_by(
         &self,
         answers: &mut Vec<Answer>,
         mut ask: impl FnMut(usize, usize) -> Option<bool>,
@@ -260,7 +273,7 @@ impl Index {
 
     /// Whether these answers make every leading comparison false: then every
     /// workflow that has one is skipped.
-    pub(crate) fn all_false(&self, answers: &[Answer]) -> bool {
+    pub fn all_false(&self, answers: &[Answer]) -> bool {
         answers.len() == self.groups.len()
             && self.groups.iter().zip(answers).all(|(g, a)| match a {
                 Answer::Unknown => false,
@@ -277,12 +290,12 @@ impl Index {
     }
 
     /// Whether workflow `i` has a leading comparison answered here.
-    pub(crate) fn has_leading(&self, i: usize) -> bool {
+    pub fn has_leading(&self, i: usize) -> bool {
         matches!(self.leading.get(i), Some(Some(_)))
     }
 
     /// Whether workflow `i`'s leading comparison is known to be false (it is skipped).
-    pub(crate) fn skips(&self, i: usize, answers: &[Answer]) -> bool {
+    pub fn skips(&self, i: usize, answers: &[Answer]) -> bool {
         let Some(Some(l)) = self.leading.get(i) else {
             return false;
         };
