@@ -191,7 +191,7 @@ impl<'a> Batch<'a> {
                 let skipped_json = programs.iter().map(|p| SkippedJson::new(p)).collect();
                 let whens: Vec<Option<Planned>> = programs
                     .iter()
-                    .map(|p| slots.plan(slots::when_of(p)?))
+                    .map(|p| slots.plan(p.skipping_when()?.clone()))
                     .collect();
                 let probes = index
                     .probes()

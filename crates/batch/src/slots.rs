@@ -252,17 +252,6 @@ impl Planned {
     }
 }
 
-/// A workflow's typed `when`, when its being false skips the run with nothing else
-/// done (an event trigger without inputs, as the index requires).
-pub(crate) fn when_of(p: &Program) -> Option<TypedCond> {
-    if p.trigger_kind() != "event" || !p.inputs.is_empty() {
-        return None;
-    }
-    let t = p.typed.as_ref()?;
-    t.then?;
-    Some(t.clone())
-}
-
 /// The typed form of an index probe (`Load 0, Const 0, Compare op, Halt`: the field
 /// compared with the constant), as the compiler builds it for `field OP constant`.
 pub(crate) fn probe_of(p: &Program) -> Option<TypedCond> {

@@ -318,6 +318,18 @@ impl Program {
         }
     }
 
+    /// The typed form of the `when`, when its being false skips the run with nothing
+    /// else done: an event trigger without inputs, a `when` that opens the program.
+    /// Its `Some(false)` is the VM's skip, wherever the run would be asked.
+    pub fn skipping_when(&self) -> Option<&TypedCond> {
+        if self.trigger_kind() != "event" || !self.inputs.is_empty() {
+            return None;
+        }
+        let t = self.typed.as_ref()?;
+        t.then?;
+        Some(t)
+    }
+
     pub fn empty(
         name: impl Into<String>,
         trigger: impl Into<String>,

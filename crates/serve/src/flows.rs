@@ -27,7 +27,7 @@ use flow_program::Program;
 use flow_project::settings::{self, Settings};
 use flow_syntax::SourceFile;
 use flow_vm::index::Index;
-use flow_vm::Event;
+use flow_vm::{Event, SlotFrame};
 
 /// One loaded workflow at one version.
 #[derive(Debug)]
@@ -132,8 +132,11 @@ impl Registry {
     }
 
     /// The workflows an event starts a run of (before activation). A workflow whose
-    /// `when` the index finds false from its leading comparison is marked skipped:
-    /// its run is recorded as such, and never carried out.
+    /// `when` is found false here is marked skipped: its run is recorded as such, and
+    /// never carried out. The index answers the leading comparisons of all of them at
+    /// once; a `when` with a typed form is then answered from its slots. Either
+    /// answer is the VM's own (an answer that is not clean leaves the run to a
+    /// worker, which reports what the VM reports).
     pub fn candidates(&self, event: &Event) -> Vec<Candidate> {
         let by_trigger = self.by_trigger.get_or_init(|| {
             let mut by: HashMap<String, Vec<Arc<Workflow>>> = HashMap::new();
@@ -162,10 +165,20 @@ impl Registry {
             .map(|(i, w)| Candidate {
                 workflow: w.name.clone(),
                 version: w.version.clone(),
-                skipped: triggered.index.skips(i, &answers),
+                skipped: triggered.index.skips(i, &answers) || typed_false(&w.program, event),
             })
             .collect()
     }
+}
+
+/// Whether the program's typed `when` is false for the event, from its slots.
+fn typed_false(program: &Program, event: &Event) -> bool {
+    if event.strict {
+        return false;
+    }
+    program.skipping_when().is_some_and(|t| {
+        flow_vm::eval_typed(t, &SlotFrame::decode(&t.layout, event)) == Some(false)
+    })
 }
 
 /// What a (re)load did.
