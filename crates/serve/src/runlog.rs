@@ -21,7 +21,7 @@ use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value as Json};
 
 /// 2: `runs.wake_at` (runs waiting for a `wait` to end) and `schedule_state`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// How long a connection waits for another one's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,10 +57,12 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at  INTEGER,
     finished_at INTEGER,
     wake_at     INTEGER,               -- set while the run waits (`wait`): when it goes on
-    UNIQUE (event_id, workflow)
+    -- An event's runs are written in the event's transaction, created when the event
+    -- was received: one per workflow. Led by the time, this key grows at its end;
+    -- led by the event id, it would land on a random page at every event.
+    UNIQUE (created_at, event_id, workflow)
 );
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
-CREATE INDEX IF NOT EXISTS runs_by_created ON runs(created_at);
 CREATE TABLE IF NOT EXISTS actions (
     run_id          INTEGER NOT NULL REFERENCES runs(id),
     step            INTEGER NOT NULL,
@@ -202,28 +204,88 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
 }
 
 /// Bring a run log to [`SCHEMA_VERSION`] in one transaction: the tables that are
-/// missing are created, and a `runs` table of version 1 gets its `wake_at` column (a
-/// waiting run keeps the status `started`, so the status check stays as it was).
+/// missing are created, and a `runs` table of an older version is written again
+/// with its rows and ids (version 1 had no `wake_at`: a waiting run keeps the status
+/// `started`, so the status check stays as it was; versions 1 and 2 keyed runs by
+/// event id and workflow).
 fn migrate(conn: &Connection) -> Result<()> {
+    let old_runs: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
+        [],
+        |r| r.get(0),
+    )?;
+    // Foreign keys are checked once the rows are back, not while `runs` is replaced
+    // (the pragma is ignored inside a transaction).
+    conn.execute_batch("PRAGMA foreign_keys=OFF")?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let done = (|| -> Result<()> {
-        conn.execute_batch(SCHEMA)?;
-        if !has_column(conn, "runs", "wake_at")? {
-            conn.execute_batch("ALTER TABLE runs ADD COLUMN wake_at INTEGER")?;
+        if old_runs {
+            let wake_at = if has_column(conn, "runs", "wake_at")? {
+                "wake_at"
+            } else {
+                "NULL"
+            };
+            // SQLite's way of changing a table's keys: a new table, the rows copied,
+            // the old one dropped and the new one renamed (renaming the old one would
+            // take the other tables' references to it along).
+            let runs = SCHEMA
+                .split_once("CREATE TABLE IF NOT EXISTS runs (")
+                .and_then(|(_, rest)| rest.split_once(");"))
+                .map(|(columns, _)| columns)
+                .ok_or_else(|| LogError::new("the schema has no runs table"))?;
+            // The numbering goes on where it was: a run id is never given twice.
+            let seq: i64 = conn
+                .query_row(
+                    "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'runs'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            conn.execute_batch(&format!(
+                "CREATE TABLE runs_new ({runs});
+                 INSERT INTO runs_new (id, event_id, workflow, version, status, error, attempts,
+                                       created_at, started_at, finished_at, wake_at)
+                 SELECT id, event_id, workflow, version, status, error, attempts,
+                        created_at, started_at, finished_at, {wake_at} FROM runs;
+                 DROP TABLE runs;
+                 ALTER TABLE runs_new RENAME TO runs;"
+            ))?;
+            exec(
+                conn,
+                "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'runs'",
+                [seq],
+            )?;
+            exec(
+                conn,
+                "INSERT INTO sqlite_sequence (name, seq)
+                 SELECT 'runs', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'runs')",
+                [seq],
+            )?;
+            conn.execute_batch(SCHEMA)?;
+            let broken: Option<String> = conn
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                return Err(LogError::new(format!(
+                    "the run log's rows do not hold together (table {table}); it was left as it was"
+                )));
+            }
+        } else {
+            conn.execute_batch(SCHEMA)?;
         }
         conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         Ok(())
     })();
-    match done {
-        Ok(()) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(())
-        }
+    let ended = match done {
+        Ok(()) => conn.execute_batch("COMMIT").map_err(LogError::from),
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
         }
-    }
+    };
+    conn.execute_batch("PRAGMA foreign_keys=ON")?;
+    ended
 }
 
 fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
@@ -827,7 +889,9 @@ pub fn event_payload(conn: &Connection, id: &str) -> Result<Option<Vec<u8>>> {
 pub fn run_of(conn: &Connection, event_id: &str, workflow: &str) -> Result<Option<i64>> {
     Ok(row(
         conn,
-        "SELECT id FROM runs WHERE event_id = ?1 AND workflow = ?2",
+        "SELECT r.id FROM events e
+         JOIN runs r ON r.created_at = e.received_at AND r.event_id = e.id
+         WHERE e.id = ?1 AND r.workflow = ?2",
         params![event_id, workflow],
         |r| r.get(0),
     )
@@ -1271,21 +1335,40 @@ mod tests {
         started_at  INTEGER,
         finished_at INTEGER,
         UNIQUE (event_id, workflow)
-    );";
+    );
+    CREATE INDEX runs_by_status ON runs(status);
+    CREATE INDEX runs_by_created ON runs(created_at);";
 
-    fn old_log(path: &Path) {
+    /// A run log of an older `version` whose runs table was `runs` (its indexes
+    /// included), the other tables as now (up to `until`, the first table that
+    /// version did not have, when given).
+    fn old_schema(path: &Path, runs: &str, version: i64, until: Option<&str>) -> Connection {
         let c = Connection::open(path).unwrap();
         let (before, rest) = SCHEMA
             .split_once("CREATE TABLE IF NOT EXISTS runs (")
             .unwrap();
         let (_, after) = rest.split_once(");").unwrap();
-        let (after, _) = after
-            .split_once("CREATE TABLE IF NOT EXISTS schedule_state")
-            .unwrap();
+        let after = after.replace(
+            "CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);",
+            "",
+        );
+        let after = until
+            .and_then(|u| after.split_once(u))
+            .map_or(&*after, |(a, _)| a);
         c.execute_batch(&format!(
-            "{before}{RUNS_V1}{after} PRAGMA user_version = 1;"
+            "PRAGMA foreign_keys=ON; {before}{runs}{after} PRAGMA user_version = {version};"
         ))
         .unwrap();
+        c
+    }
+
+    fn old_log(path: &Path) {
+        let c = old_schema(
+            path,
+            RUNS_V1,
+            1,
+            Some("CREATE TABLE IF NOT EXISTS schedule_state"),
+        );
         c.execute_batch(
             "INSERT INTO events (id, type, payload, received_at, last_delivery_at)
                VALUES ('evt_1', 'invoice.finalized', x'7b7d', 1, 1);
@@ -1344,6 +1427,108 @@ mod tests {
         // Opened again: nothing to do.
         let c = open(&path, false).unwrap();
         assert_eq!(waiting_runs(&c).unwrap(), Vec::<(i64, i64)>::new());
+    }
+
+    /// The `runs` table as version 2 of the run log wrote it: version 1's, with
+    /// `wake_at`, still keyed by event id and workflow.
+    fn runs_v2() -> String {
+        RUNS_V1.replace(
+            "finished_at INTEGER,",
+            "finished_at INTEGER,\n        wake_at     INTEGER,",
+        )
+    }
+
+    #[test]
+    fn a_version_2_run_log_keeps_its_runs_ids_and_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        let c = old_schema(&path, &runs_v2(), 2, None);
+        c.execute_batch(
+            "INSERT INTO events (id, type, payload, received_at, last_delivery_at)
+               VALUES ('evt_1', 'invoice.finalized', x'7b7d', 1000, 1000),
+                      ('evt_2', 'invoice.finalized', x'7b7d', 2000, 2000);
+             INSERT INTO versions (hash, workflow, trigger, path, source, settings, loaded_at)
+               VALUES ('v1', 'Nudge', 'invoice.finalized', 'n.flow', '', '', 1);
+             INSERT INTO runs (event_id, workflow, version, status, attempts, created_at)
+               VALUES ('evt_1', 'Nudge', 'v1', 'succeeded', 1, 1000),
+                      ('evt_2', 'Nudge', 'v1', 'started', 0, 2000);
+             INSERT INTO actions (run_id, step, kind, action, idempotency_key, status,
+                                  started_at, finished_at, duration_us)
+               VALUES (1, 0, 'email', '{}', 'k1', 'succeeded', 1000, 1000, 1);
+             INSERT INTO attempts (run_id, attempt, status, finished_at)
+               VALUES (1, 1, 'succeeded', 1001);
+             DELETE FROM sqlite_sequence; INSERT INTO sqlite_sequence VALUES ('runs', 7);",
+        )
+        .unwrap();
+        drop(c);
+
+        let c = open(&path, false).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        // The runs are there with their ids, and their actions and attempts still
+        // belong to them.
+        assert_eq!(unfinished_runs(&c).unwrap(), vec![2]);
+        assert_eq!(actions(&c, 1).unwrap().len(), 1);
+        assert_eq!(attempts(&c, 1).unwrap().len(), 1);
+        let broken: Option<String> = c
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .unwrap();
+        assert_eq!(broken, None);
+        // The tables that refer to runs refer to the new one.
+        let refs: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%runs_new%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(refs, 0);
+        assert_eq!(run_of(&c, "evt_2", "Nudge").unwrap(), Some(2));
+        assert_eq!(run_of(&c, "evt_2", "Other").unwrap(), None);
+        // The key is led by the time; the index on the time alone is gone.
+        let indexes: Vec<String> = c
+            .prepare("SELECT name FROM pragma_index_list('runs') ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(indexes, ["runs_by_status", "sqlite_autoindex_runs_1"]);
+        let key: Vec<String> = c
+            .prepare("SELECT name FROM pragma_index_info('sqlite_autoindex_runs_1') ORDER BY seqno")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(key, ["created_at", "event_id", "workflow"]);
+        // New runs go on from the old numbering, never reusing an id.
+        let candidates = [Candidate {
+            workflow: "Nudge".into(),
+            version: "v1".into(),
+            skipped: false,
+        }];
+        let r = record_event(
+            &c,
+            "evt_3",
+            "invoice.finalized",
+            b"{}",
+            None,
+            3000,
+            &candidates,
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            Recorded::New {
+                runs: vec![8],
+                skipped: vec![]
+            }
+        );
+        assert_eq!(run_of(&c, "evt_3", "Nudge").unwrap(), Some(8));
     }
 
     #[test]
