@@ -293,10 +293,16 @@ impl StrKey {
             return false;
         }
         if a.len() > 16 {
-            return a == b;
+            return long_eq(a, b);
         }
         words(a) == self.words
     }
+}
+
+/// Out of line: the call of `memcmp` would hold registers where a key is compared.
+#[inline(never)]
+fn long_eq(a: &[u8], b: &[u8]) -> bool {
+    a == b
 }
 
 /// A string of up to 16 bytes as two words that are equal for two strings of one

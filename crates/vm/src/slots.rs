@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use smallvec::SmallVec;
 
 use flow_program::{
-    Check, CmpOp, Key, Node, Root, SlotKind, SlotLayout, SlotSpec, Step, TypedCond,
+    Check, CmpOp, Key, Node, Root, SlotKind, SlotLayout, SlotSpec, Step, StrKey, TypedCond,
 };
 use flow_stdlib::money::{Currency, Money};
 
@@ -213,9 +213,10 @@ fn check(step: &Step, slots: &[Slot<'_>]) -> Option<bool> {
         },
         Check::Currency { slot, keys, ne } => match at(slot)? {
             Slot::Currency(c) => Some(
-                keys.iter()
-                    .any(|k| (k[0] == c) | (k[1] == c) | (k[2] == c) | (k[3] == c))
-                    != *ne,
+                match &**keys {
+                    [four] => among(four, c),
+                    more => more.iter().any(|four| among(four, c)),
+                } != *ne,
             ),
             _ => tree(source, slots),
         },
@@ -240,7 +241,7 @@ fn check(step: &Step, slots: &[Slot<'_>]) -> Option<bool> {
             _ => None,
         },
         Check::StrIn { slot, keys, ne } => match at(slot)? {
-            Slot::Str(s) => Some(keys.iter().any(|k| k.matches(s)) != *ne),
+            Slot::Str(s) => Some(str_in(keys, s) != *ne),
             _ => tree(source, slots),
         },
         Check::IntIn { slot, keys, ne } => match at(slot)? {
@@ -249,6 +250,19 @@ fn check(step: &Step, slots: &[Slot<'_>]) -> Option<bool> {
         },
         Check::Tree => tree(source, slots),
     }
+}
+
+/// `c` is one of `four`, without a branch.
+#[inline(always)]
+fn among(four: &[Currency; 4], c: Currency) -> bool {
+    (four[0] == c) | (four[1] == c) | (four[2] == c) | (four[3] == c)
+}
+
+/// Out of line: a loop over the keys would hold registers that every other step
+/// needs.
+#[inline(never)]
+fn str_in(keys: &[StrKey], s: &str) -> bool {
+    keys.iter().any(|k| k.matches(s))
 }
 
 /// A step of no specialised kind, or over a slot of another kind than the step's:
