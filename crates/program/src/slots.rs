@@ -5,10 +5,12 @@
 //! The compiler builds a [`TypedCond`] for a `when` (and for an expression compiled
 //! alone) made only of comparisons of a field with a constant, `in [constants]`,
 //! null tests, bool fields, `and`, `or` and `not`. The VM evaluates it over a frame
-//! of slots (see `flow_vm::SlotFrame`) and, wherever a slot holds something the
-//! typed form does not expect, runs the ordinary instructions instead, which give
-//! every error exactly as before. The typed form is derived from the instructions:
-//! it is not part of the canonical form, and does not change a version.
+//! of slots (see `flow_vm::SlotFrame`), from its [`Plan`] (built with it: a flat
+//! sequence of tests each specialised to the kind of its constant) and, wherever a
+//! slot holds something the typed form does not expect, runs the ordinary
+//! instructions instead, which give every error exactly as before. The typed form
+//! is derived from the instructions: it is not part of the canonical form, and does
+//! not change a version.
 
 use flow_stdlib::money::{Currency, Money};
 
@@ -250,8 +252,8 @@ pub enum Check {
         ne: bool,
     },
     /// A currency slot among `keys` (`ne`: not among them): `==`, `!=` and `in`. The
-    /// keys are in fours, the last four filled up with the first key, so that a four
-    /// is compared without a branch.
+    /// keys are in fours, the last four filled up with its own first key, so that a
+    /// four is compared without a branch.
     Currency {
         slot: u16,
         keys: Box<[[Currency; 4]]>,
@@ -273,7 +275,7 @@ pub enum Check {
 /// of `memcmp`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StrKey {
-    pub text: Box<str>,
+    text: Box<str>,
     words: (u64, u64),
 }
 
@@ -283,6 +285,10 @@ impl StrKey {
             text: text.into(),
             words: words(text.as_bytes()),
         }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// `s == self.text`.
