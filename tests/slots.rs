@@ -186,7 +186,7 @@ fn events_for(p: &Program, n: usize, rng: &mut Rng) -> Vec<Event> {
         return Vec::new();
     };
     let mut keys = Vec::new();
-    keys_of(&cond.root, &mut keys);
+    keys_of(cond.root(), &mut keys);
     let trigger = if p.trigger.contains('.') {
         p.trigger.clone()
     } else {

@@ -240,7 +240,7 @@ impl Planned {
                 ..
             },
             [d],
-        ) = (&self.cond.root, &self.at[..])
+        ) = (self.cond.root(), &self.at[..])
         {
             if let Some(Slot::Money(m)) = values.get(*d as usize) {
                 if m.currency != k.currency {
@@ -265,16 +265,16 @@ pub(crate) fn probe_of(p: &Program) -> Option<TypedCond> {
     let spec = SlotSpec::for_read(0, read)?;
     let key = Key::for_literal(spec.kind, op, lit)?;
     let required = read.required;
-    Some(TypedCond {
-        layout: SlotLayout { slots: vec![spec] },
-        root: Node::Test {
+    Some(TypedCond::new(
+        SlotLayout { slots: vec![spec] },
+        Node::Test {
             slot: 0,
             op,
             key,
             required,
         },
-        then: None,
-    })
+        None,
+    ))
 }
 
 /// A vector emptied and given back for values of another lifetime (its buffer kept).

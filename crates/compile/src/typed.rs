@@ -13,11 +13,7 @@ pub(crate) fn condition(e: &TExpr, reads: &[FieldRead], then: Option<u32>) -> Op
         layout: SlotLayout::default(),
     };
     let root = t.node(e)?;
-    Some(TypedCond {
-        layout: t.layout,
-        root,
-        then,
-    })
+    Some(TypedCond::new(t.layout, root, then))
 }
 
 struct Typer<'a> {

@@ -16,4 +16,6 @@ pub use bytecode::{
 };
 pub use disasm::disassemble;
 pub use operand::{ArithOp, CmpOp, Conv, FieldRead, Func, Lit, Root, Rounding};
-pub use slots::{Key, Node, SlotKind, SlotLayout, SlotSpec, TypedCond};
+pub use slots::{
+    Check, Key, Node, Plan, SlotKind, SlotLayout, SlotSpec, Step, StrKey, TypedCond, Within,
+};

@@ -12,7 +12,9 @@
 use serde_json::Value as Json;
 use smallvec::SmallVec;
 
-use flow_program::{CmpOp, Key, Node, Root, SlotKind, SlotLayout, SlotSpec, TypedCond};
+use flow_program::{
+    Check, CmpOp, Key, Node, Root, SlotKind, SlotLayout, SlotSpec, Step, StrKey, TypedCond,
+};
 use flow_stdlib::money::{Currency, Money};
 
 use crate::Event;
@@ -154,7 +156,120 @@ pub fn decode_slot<'a>(spec: &SlotSpec, event: &'a Json, object: &'a Json) -> Sl
 /// run the ordinary instructions.
 #[inline]
 pub fn eval_typed(cond: &TypedCond, frame: &SlotFrame<'_>) -> Option<bool> {
-    leaf(&cond.root, &frame.slots)
+    let plan = cond.plan();
+    let slots = &frame.slots[..];
+    // A step on its own (`and` and `or` of one are the step) is the common case.
+    match &*plan.steps {
+        [step] => check(step, slots),
+        steps => sequence(plan.all, steps, slots),
+    }
+}
+
+/// Steps joined by `and` (`all`) or by `or`.
+#[inline(never)]
+fn sequence(all: bool, steps: &[Step], slots: &[Slot<'_>]) -> Option<bool> {
+    if all {
+        for s in steps {
+            if !check(s, slots)? {
+                return Some(false);
+            }
+        }
+        Some(true)
+    } else {
+        for s in steps {
+            if check(s, slots)? {
+                return Some(true);
+            }
+        }
+        Some(false)
+    }
+}
+
+/// One step of a plan: the slot of the kind the step expects answers here, in a
+/// compare or two; anything else is the step's source node, as a tree.
+#[inline(always)]
+fn check(step: &Step, slots: &[Slot<'_>]) -> Option<bool> {
+    let at = |slot: &u16| slots.get(*slot as usize).copied();
+    let source = &step.source;
+    match &step.check {
+        Check::Int { slot, within } => match at(slot)? {
+            Slot::Int(x) => Some(within.test(x)),
+            _ => tree(source, slots),
+        },
+        Check::Money {
+            slot,
+            currency,
+            within,
+        } => match at(slot)? {
+            Slot::Money(m) if m.currency == *currency => Some(within.test(m.minor)),
+            // Never compared with money in another currency: the ordinary path
+            // decides.
+            Slot::Money(_) => None,
+            _ => tree(source, slots),
+        },
+        Check::Str { slot, key, ne } => match at(slot)? {
+            Slot::Str(s) => Some(key.matches(s) != *ne),
+            _ => tree(source, slots),
+        },
+        Check::Currency { slot, keys, ne } => match at(slot)? {
+            Slot::Currency(c) => Some(
+                match &**keys {
+                    [four] => among(four, c),
+                    more => more.iter().any(|four| among(four, c)),
+                } != *ne,
+            ),
+            _ => tree(source, slots),
+        },
+        Check::Bool { slot, want } => match at(slot)? {
+            Slot::Bool(b) => Some(b == *want),
+            _ => tree(source, slots),
+        },
+        Check::Null { slot, ne, required } => match at(slot)? {
+            Slot::Json(_) => None,
+            Slot::Null | Slot::Absent => {
+                if *required {
+                    None
+                } else {
+                    Some(!*ne)
+                }
+            }
+            // A value is never null.
+            _ => Some(*ne),
+        },
+        Check::Truth { slot, ne } => match at(slot)? {
+            Slot::Bool(b) => Some(b != *ne),
+            _ => None,
+        },
+        Check::StrIn { slot, keys, ne } => match at(slot)? {
+            Slot::Str(s) => Some(str_in(keys, s) != *ne),
+            _ => tree(source, slots),
+        },
+        Check::IntIn { slot, keys, ne } => match at(slot)? {
+            Slot::Int(x) => Some(keys.contains(&x) != *ne),
+            _ => tree(source, slots),
+        },
+        Check::Tree => tree(source, slots),
+    }
+}
+
+/// `c` is one of `four`, without a branch.
+#[inline(always)]
+fn among(four: &[Currency; 4], c: Currency) -> bool {
+    (four[0] == c) | (four[1] == c) | (four[2] == c) | (four[3] == c)
+}
+
+/// Out of line: a loop over the keys would hold registers that every other step
+/// needs.
+#[inline(never)]
+fn str_in(keys: &[StrKey], s: &str) -> bool {
+    keys.iter().any(|k| k.matches(s))
+}
+
+/// A step of no specialised kind, or over a slot of another kind than the step's:
+/// the node as a tree, out of the way of the compares.
+#[inline(never)]
+fn tree(n: &Node, slots: &[Slot<'_>]) -> Option<bool> {
+    leaf(n, slots)
 }
 
 /// A node, with the tests (the leaves, and most of the work) inline.
@@ -313,4 +428,387 @@ fn test_other(v: Slot<'_>, op: CmpOp, k: &Key, required: bool) -> Option<bool> {
         _ => return None,
     };
     Some(ordered(op, ord))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The evaluation of the tree as it was before plans, kept word for word: what
+    /// every plan must answer.
+    mod reference {
+        use super::super::Slot;
+        use flow_program::{CmpOp, Key, Node};
+
+        pub fn leaf(n: &Node, slots: &[Slot<'_>]) -> Option<bool> {
+            match n {
+                Node::Test {
+                    slot,
+                    op,
+                    key,
+                    required,
+                } => test(*slots.get(*slot as usize)?, *op, key, *required),
+                Node::Truth { slot, .. } => match slots.get(*slot as usize)? {
+                    Slot::Bool(b) => Some(*b),
+                    _ => None,
+                },
+                _ => node(n, slots),
+            }
+        }
+
+        fn node(n: &Node, slots: &[Slot<'_>]) -> Option<bool> {
+            match n {
+                Node::Test { .. } | Node::Truth { .. } => leaf(n, slots),
+                Node::AnyOf {
+                    slot,
+                    keys,
+                    required,
+                } => {
+                    let v = *slots.get(*slot as usize)?;
+                    if matches!(v, Slot::Json(_)) || (*required && is_null(v)) {
+                        return None;
+                    }
+                    let mut found = false;
+                    for k in keys.iter() {
+                        found |= equal(v, k)?;
+                    }
+                    Some(found)
+                }
+                Node::Not(inner) => leaf(inner, slots).map(|b| !b),
+                Node::All(parts) => {
+                    for p in parts.iter() {
+                        if !leaf(p, slots)? {
+                            return Some(false);
+                        }
+                    }
+                    Some(true)
+                }
+                Node::Any(parts) => {
+                    for p in parts.iter() {
+                        if leaf(p, slots)? {
+                            return Some(true);
+                        }
+                    }
+                    Some(false)
+                }
+            }
+        }
+
+        fn is_null(v: Slot<'_>) -> bool {
+            matches!(v, Slot::Null | Slot::Absent)
+        }
+
+        fn equal(v: Slot<'_>, k: &Key) -> Option<bool> {
+            Some(match (v, k) {
+                (Slot::Json(_), _) => return None,
+                (Slot::Null | Slot::Absent, k) => matches!(k, Key::Null),
+                (_, Key::Null) => false,
+                (Slot::Int(a), Key::Int(b)) => a == *b,
+                (Slot::Str(a), Key::Str(b)) => a == &**b,
+                (Slot::Bool(a), Key::Bool(b)) => a == *b,
+                (Slot::Currency(a), Key::Currency(b)) => a == *b,
+                (Slot::Money(a), Key::Money(b)) => a == *b,
+                _ => return None,
+            })
+        }
+
+        fn test(v: Slot<'_>, op: CmpOp, k: &Key, required: bool) -> Option<bool> {
+            if let (Slot::Int(a), Key::Int(b)) = (v, k) {
+                return Some(ordered(op, a.cmp(b)));
+            }
+            let ord = match (v, k) {
+                (Slot::Int(a), Key::Int(b)) => a.cmp(b),
+                (Slot::Str(a), Key::Str(b)) => a.cmp(&**b),
+                (Slot::Bool(a), Key::Bool(b)) => a.cmp(b),
+                (Slot::Money(a), Key::Money(b)) if a.currency == b.currency => {
+                    a.minor.cmp(&b.minor)
+                }
+                (Slot::Currency(a), Key::Currency(b)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+                    return Some((a == *b) == (op == CmpOp::Eq))
+                }
+                (
+                    Slot::Int(_)
+                    | Slot::Str(_)
+                    | Slot::Bool(_)
+                    | Slot::Money(_)
+                    | Slot::Currency(_),
+                    Key::Null,
+                ) if matches!(op, CmpOp::Eq | CmpOp::Ne) => return Some(op == CmpOp::Ne),
+                _ => return test_other(v, op, k, required),
+            };
+            Some(ordered(op, ord))
+        }
+
+        fn ordered(op: CmpOp, ord: std::cmp::Ordering) -> bool {
+            let accepts: u8 = match op {
+                CmpOp::Eq => 0b010,
+                CmpOp::Ne => 0b101,
+                CmpOp::Lt => 0b001,
+                CmpOp::Le => 0b011,
+                CmpOp::Gt => 0b100,
+                CmpOp::Ge => 0b110,
+            };
+            (accepts >> (ord as i8 + 1)) & 1 == 1
+        }
+
+        fn test_other(v: Slot<'_>, op: CmpOp, k: &Key, required: bool) -> Option<bool> {
+            let ord = match (v, k) {
+                (Slot::Json(_), _) => return None,
+                (Slot::Null | Slot::Absent, _) if required => return None,
+                (Slot::Null | Slot::Absent, _) | (_, Key::Null) => {
+                    let eq = is_null(v) == matches!(k, Key::Null);
+                    return match op {
+                        CmpOp::Eq => Some(eq),
+                        CmpOp::Ne => Some(!eq),
+                        _ => None,
+                    };
+                }
+                (Slot::Int(a), Key::Int(b)) => a.cmp(b),
+                (Slot::Str(a), Key::Str(b)) => a.cmp(&**b),
+                (Slot::Bool(a), Key::Bool(b)) => a.cmp(b),
+                (Slot::Currency(a), Key::Currency(b)) => {
+                    return match op {
+                        CmpOp::Eq => Some(a == *b),
+                        CmpOp::Ne => Some(a != *b),
+                        _ => None,
+                    }
+                }
+                (Slot::Money(a), Key::Money(b)) => {
+                    if a.currency != b.currency {
+                        return None;
+                    }
+                    a.minor.cmp(&b.minor)
+                }
+                _ => return None,
+            };
+            Some(ordered(op, ord))
+        }
+    }
+
+    /// xorshift: the same cases every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn pick<T: Clone>(&mut self, of: &[T]) -> T {
+            of[self.below(of.len())].clone()
+        }
+
+        fn chance(&mut self, percent: usize) -> bool {
+            self.below(100) < percent
+        }
+    }
+
+    const INTS: [i64; 11] = [
+        i64::MIN,
+        i64::MIN + 1,
+        -1,
+        0,
+        1,
+        2,
+        5,
+        10,
+        1_764_000_000,
+        i64::MAX - 1,
+        i64::MAX,
+    ];
+    const STRS: [&str; 14] = [
+        "",
+        "a",
+        "b",
+        "ab",
+        "abcde",
+        "abcdE",
+        "succeeded",
+        "succeedeD",
+        "Succeeded",
+        "succeeded!",
+        "requires_payment_method",
+        "requires_payment_methoD",
+        "Requires_payment_method",
+        "é",
+    ];
+    const OPS: [CmpOp; 6] = [
+        CmpOp::Eq,
+        CmpOp::Ne,
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+    ];
+    /// The kinds of value: 0 int, 1 string, 2 bool, 3 currency, 4 money.
+    const KINDS: usize = 5;
+
+    fn currencies() -> [Currency; 4] {
+        ["usd", "eur", "gbp", "jpy"].map(|c| Currency::parse(c).expect("a currency"))
+    }
+
+    fn key(rng: &mut Rng, kind: usize) -> Key {
+        let cs = currencies();
+        match kind {
+            0 => Key::Int(rng.pick(&INTS)),
+            1 => Key::Str(rng.pick(&STRS).into()),
+            2 => Key::Bool(rng.chance(50)),
+            3 => Key::Currency(rng.pick(&cs)),
+            _ => Key::Money(Money::new(rng.pick(&INTS), rng.pick(&cs[..2]))),
+        }
+    }
+
+    /// A constant, mostly of the slot's kind: now and then null or another kind.
+    fn key_near(rng: &mut Rng, kind: usize) -> Key {
+        match rng.below(10) {
+            0 => Key::Null,
+            1 => {
+                let other = rng.below(KINDS);
+                key(rng, other)
+            }
+            _ => key(rng, kind),
+        }
+    }
+
+    fn value<'j>(rng: &mut Rng, kind: usize, json: &'j Json) -> Slot<'j> {
+        let cs = currencies();
+        let kind = match rng.below(10) {
+            0 => return rng.pick(&[Slot::Absent, Slot::Null, Slot::Json(json)]),
+            1 => rng.below(KINDS),
+            _ => kind,
+        };
+        match kind {
+            0 => Slot::Int(rng.pick(&INTS)),
+            1 => Slot::Str(rng.pick(&STRS)),
+            2 => Slot::Bool(rng.chance(50)),
+            3 => Slot::Currency(rng.pick(&cs)),
+            _ => Slot::Money(Money::new(rng.pick(&INTS), rng.pick(&cs[..2]))),
+        }
+    }
+
+    /// A node over `kinds.len()` slots (and now and then a slot past them).
+    fn node(rng: &mut Rng, kinds: &[usize], depth: usize) -> Node {
+        let slot = if rng.chance(2) {
+            kinds.len()
+        } else {
+            rng.below(kinds.len())
+        };
+        let kind = kinds.get(slot).copied().unwrap_or(0);
+        let required = rng.chance(30);
+        let leaf = |rng: &mut Rng| Node::Test {
+            slot: slot as u16,
+            op: rng.pick(&OPS),
+            key: key_near(rng, kind),
+            required,
+        };
+        match rng.below(if depth == 0 { 4 } else { 8 }) {
+            0 | 1 => leaf(rng),
+            2 => {
+                let n = rng.below(6);
+                Node::AnyOf {
+                    slot: slot as u16,
+                    keys: (0..n).map(|_| key_near(rng, kind)).collect(),
+                    required,
+                }
+            }
+            3 => Node::Truth {
+                slot: slot as u16,
+                required,
+            },
+            4 => Node::Not(Box::new(node(rng, kinds, depth - 1))),
+            // Comparisons of one slot side by side: ranges.
+            5 => {
+                let n = 1 + rng.below(4);
+                let mut parts: Vec<Node> = (0..n).map(|_| leaf(rng)).collect();
+                if rng.chance(30) {
+                    parts.insert(rng.below(n + 1), node(rng, kinds, depth - 1));
+                }
+                Node::All(parts.into())
+            }
+            6 => {
+                let n = rng.below(4);
+                Node::All((0..n).map(|_| node(rng, kinds, depth - 1)).collect())
+            }
+            _ => {
+                let n = rng.below(4);
+                Node::Any((0..n).map(|_| node(rng, kinds, depth - 1)).collect())
+            }
+        }
+    }
+
+    /// The plan answers exactly as the tree always did, for every kind of slot value,
+    /// operator and constant, in every combination of `and`, `or` and `not`.
+    #[test]
+    fn plans_answer_as_the_tree() {
+        let json = Json::Array(Vec::new());
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut made = [0usize; 10];
+        let mut answered = 0;
+        let cases = 200_000;
+        for _ in 0..cases {
+            let kinds: Vec<usize> = (0..1 + rng.below(3)).map(|_| rng.below(KINDS)).collect();
+            let root = node(&mut rng, &kinds, 3);
+            let cond = TypedCond::new(SlotLayout::default(), root, None);
+            for s in cond.plan().steps.iter() {
+                made[match s.check {
+                    Check::Int { .. } => 0,
+                    Check::Money { .. } => 1,
+                    Check::Str { .. } => 2,
+                    Check::StrIn { .. } => 3,
+                    Check::IntIn { .. } => 4,
+                    Check::Currency { .. } => 5,
+                    Check::Bool { .. } => 6,
+                    Check::Null { .. } => 7,
+                    Check::Truth { .. } => 8,
+                    Check::Tree => 9,
+                }] += 1;
+            }
+            for _ in 0..4 {
+                let frame = SlotFrame {
+                    slots: kinds.iter().map(|k| value(&mut rng, *k, &json)).collect(),
+                };
+                let want = reference::leaf(cond.root(), &frame.slots);
+                assert_eq!(
+                    eval_typed(&cond, &frame),
+                    want,
+                    "{:?}\n{:?}\n{:?}",
+                    cond.root(),
+                    cond.plan(),
+                    frame
+                );
+                answered += usize::from(want.is_some());
+            }
+        }
+        // Every kind of step was made, and most cases have an answer.
+        assert!(made.iter().all(|n| *n > 100), "{made:?}");
+        assert!(answered > cases, "{answered} of {}", cases * 4);
+    }
+
+    #[test]
+    fn ranges_are_one_step() {
+        let test = |op, k| Node::Test {
+            slot: 0,
+            op,
+            key: Key::Int(k),
+            required: true,
+        };
+        let cond = TypedCond::new(
+            SlotLayout::default(),
+            Node::All([test(CmpOp::Ge, 10), test(CmpOp::Lt, 20)].into()),
+            None,
+        );
+        assert_eq!(cond.plan().steps.len(), 1);
+        for (x, want) in [(9, false), (10, true), (19, true), (20, false)] {
+            let frame = SlotFrame {
+                slots: [Slot::Int(x)].into_iter().collect(),
+            };
+            assert_eq!(eval_typed(&cond, &frame), Some(want), "{x}");
+        }
+        let frame = SlotFrame {
+            slots: [Slot::Null].into_iter().collect(),
+        };
+        assert_eq!(eval_typed(&cond, &frame), None);
+    }
 }
