@@ -147,6 +147,17 @@ impl Rng {
     }
 }
 
+/// The event every condition is timed on: the first generated one in US dollars, so
+/// that `amount > 1000 USD` compares amounts (money in another currency is left to
+/// the VM) and `currency in [USD, EUR, GBP]` holds.
+pub fn timed_event() -> Json {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    (0..)
+        .map(|n| payment_event(&mut rng, n))
+        .find(|e| e["data"]["object"]["currency"] == "usd")
+        .unwrap_or(Json::Null)
+}
+
 /// A realistic `payment_intent.succeeded` event of about 1 KB, as Stripe sends it:
 /// amounts spread over four orders of magnitude, mostly USD, a few guests (no
 /// customer) and a few expanded customers.

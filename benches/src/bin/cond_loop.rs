@@ -28,7 +28,7 @@ fn main() {
     let Some(c) = flow_benches::CONDITIONS.iter().find(|c| c.name == name) else {
         usage()
     };
-    let json = flow_benches::payment_event(&mut flow_benches::Rng(0x9e37_79b9_7f4a_7c15), 0);
+    let json = flow_benches::timed_event();
     let event = Event::from_json(json.clone(), None).expect("an event");
     let typed = flow_benches::TypedEvent::decode(&json).expect("the typed fields decode");
     let expr = flow::syntax::parse_expr(c.flow).expect("parses");
