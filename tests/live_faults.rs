@@ -839,3 +839,56 @@ fn an_event_from_a_connected_account_is_acted_on_in_that_account() {
     );
     assert_eq!(stripe.seen().len(), 2, "nothing more was sent");
 }
+
+const LOOK_FOUR_TIMES: &str = r#"workflow "Look four times"
+on radar.early_fraud_warning.created {
+    let ch = retrieve charge
+    let _again = retrieve charge
+    let _once_more = retrieve charge
+    let _and_again = retrieve charge
+    refund charge: ch, amount: ch.amount, reason: "fraudulent"
+}
+"#;
+
+#[test]
+fn requests_wait_for_their_turn_under_the_rate_limit() {
+    let stripe = fake_stripe(vec![
+        ("GET", "/v1/charges/ch_1", vec![charge()]),
+        ("POST", "/v1/refunds", vec![refund_ok()]),
+    ]);
+    let key = test_key();
+    // Two requests a second: the run's five requests take three seconds of the clock
+    // (two, two and one), so the first and the last are more than a second apart.
+    let toml = format!("{}rate_limit = 2\n", stripe.toml(2.0, 3, 10.0));
+    let dir = workdir(
+        &toml,
+        &[
+            ("look.flow", LOOK_FOUR_TIMES),
+            ("event.json", &warning("evt_rate_1")),
+        ],
+    );
+    let out = flow(
+        dir.path(),
+        Some(&key),
+        &["run", "look.flow", "--event", "event.json", "--live"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let seen: Vec<_> = stripe.seen().into_iter().map(|s| s.at).collect();
+    assert_eq!(seen.len(), 5, "{}", out.all());
+    let spread = seen[4] - seen[0];
+    assert!(
+        spread > Duration::from_millis(1000),
+        "five requests in {spread:?}"
+    );
+    // A limit that is not a number of requests a second is refused.
+    let toml = format!("{}rate_limit = 0\n", stripe.toml(2.0, 3, 10.0));
+    let (_dir, out) = run_refund(&toml, &key);
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains(
+            "[stripe] rate_limit: 0 is not a number of requests a second from 1 to 10000"
+        ),
+        "{}",
+        out.all()
+    );
+}

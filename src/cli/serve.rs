@@ -12,7 +12,7 @@ use flow_diagnostics::Diagnostic;
 use flow_serve::bindings::{self, BindingsFactory};
 use flow_serve::flows::Versions;
 use flow_serve::metrics::Metrics;
-use flow_serve::runlog::{self, Filter, RunRow, Writer};
+use flow_serve::runlog::{self, Filter, Location, RunRow, Store};
 use flow_serve::time::{self, rfc3339, rfc3339_ms};
 use flow_serve::worker::Runner;
 use flow_serve::{print_diagnostic, ServeOptions};
@@ -34,9 +34,11 @@ pub struct ServeArgs {
     /// Threads that execute runs [default: 8, or `workers` under `[serve]`].
     #[arg(long)]
     pub workers: Option<usize>,
-    /// The run log [default: .flow/runs.db in the folder of the flows].
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
+    /// The run log: a SQLite file, or a PostgreSQL database (`postgres://…`) shared by
+    /// several servers [default: FLOW_DATABASE_URL, or `database_url` under `[serve]`,
+    /// or .flow/runs.db in the folder of the flows].
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: Option<String>,
     /// A folder of Stripe objects that `retrieve` finds by id (recording bindings).
     #[arg(long, value_name = "DIR")]
     pub objects: Option<PathBuf>,
@@ -87,9 +89,10 @@ pub struct RunsArgs {
     /// At most this many (the newest).
     #[arg(long, default_value = "100")]
     pub limit: usize,
-    /// The run log [default: .flow/runs.db].
-    #[arg(long, value_name = "FILE", global = true)]
-    pub db: Option<PathBuf>,
+    /// The run log: a file or `postgres://…` [default: FLOW_DATABASE_URL, or
+    /// `database_url` under `[serve]`, or .flow/runs.db].
+    #[arg(long, value_name = "FILE|URL", global = true)]
+    pub db: Option<String>,
     #[arg(long, value_enum, default_value = "text", global = true)]
     pub format: Format,
 }
@@ -122,9 +125,10 @@ pub enum RunsCommand {
 pub struct ActivationArgs {
     /// The workflow's name (`workflow "…"`, or the file's stem).
     pub name: String,
-    /// The run log [default: .flow/runs.db].
-    #[arg(long, value_name = "FILE")]
-    pub db: Option<PathBuf>,
+    /// The run log: a file or `postgres://…` [default: FLOW_DATABASE_URL, or
+    /// `database_url` under `[serve]`, or .flow/runs.db].
+    #[arg(long, value_name = "FILE|URL")]
+    pub db: Option<String>,
 }
 
 pub fn serve(a: ServeArgs) -> i32 {
@@ -147,30 +151,62 @@ pub fn serve(a: ServeArgs) -> i32 {
     })
 }
 
-fn db_path(db: Option<PathBuf>) -> PathBuf {
-    db.unwrap_or_else(|| runlog::default_path(Path::new(".")))
-}
-
-fn open_log(db: &Path) -> Result<runlog::Connection, i32> {
-    if !db.is_file() {
+/// Where the run log is: `--db`, else `FLOW_DATABASE_URL`, else `database_url` in
+/// the `flow.toml` of the working directory, else `.flow/runs.db`.
+fn location(db: Option<String>) -> Result<Location, i32> {
+    let settings = flow_project::settings::load_for(None).map_err(|e| {
         print_diagnostic(
-            &Diagnostic::error("E0925", format!("no run log at {}", db.display())).with_help(
-                "`flow serve` keeps it in .flow/runs.db beside the flows: run this in that folder, or give --db FILE",
-            ),
-        );
-        return Err(2);
-    }
-    runlog::open(db, false).map_err(|e| {
-        print_diagnostic(
-            &Diagnostic::error("E0925", format!("cannot read the run log: {e}"))
-                .with_help("check the path given with --db"),
+            &Diagnostic::error("E0920", format!("invalid settings: {e}"))
+                .with_help("see `[serve]` in flow.toml; `--db` names the run log"),
         );
         2
-    })
+    })?;
+    Ok(flow_serve::config::run_log(
+        db.as_deref(),
+        std::env::var(flow_serve::config::DATABASE_ENV).ok(),
+        &settings,
+        Path::new("."),
+    ))
+}
+
+fn open_log(at: &Location) -> Result<Store, i32> {
+    if let Location::File(db) = at {
+        if !db.is_file() {
+            print_diagnostic(
+                &Diagnostic::error("E0925", format!("no run log at {}", db.display())).with_help(
+                    "`flow serve` keeps it in .flow/runs.db beside the flows: run this in that folder, or give --db FILE",
+                ),
+            );
+            return Err(2);
+        }
+    }
+    Store::open_existing(at)
+        .map(|(store, _)| store)
+        .map_err(|e| {
+            print_diagnostic(
+                &Diagnostic::error(
+                    "E0925",
+                    format!("cannot read the run log {}: {e}", at.describe()),
+                )
+                .with_help("check the file or database given with --db"),
+            );
+            2
+        })
+}
+
+fn read_error(e: &runlog::LogError) -> i32 {
+    print_diagnostic(
+        &Diagnostic::error("E0925", format!("cannot read the run log: {e}"))
+            .with_help("check the file or database given with --db"),
+    );
+    2
 }
 
 pub fn runs(a: RunsArgs) -> i32 {
-    let db = db_path(a.db);
+    let db = match location(a.db) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     match a.command {
         None => list(
             &db,
@@ -191,7 +227,7 @@ pub fn runs(a: RunsArgs) -> i32 {
 }
 
 fn list(
-    db: &Path,
+    db: &Location,
     status: Option<RunStatus>,
     workflow: Option<String>,
     since: Option<&str>,
@@ -209,7 +245,7 @@ fn list(
             return 2;
         }
     };
-    let conn = match open_log(db) {
+    let store = match open_log(db) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -219,15 +255,9 @@ fn list(
         since_ms,
         limit: Some(limit),
     };
-    let rows = match runlog::list_runs(&conn, &filter) {
+    let rows = match store.list_runs(&filter) {
         Ok(r) => r,
-        Err(e) => {
-            print_diagnostic(
-                &Diagnostic::error("E0925", format!("cannot read the run log: {e}"))
-                    .with_help("check the path given with --db"),
-            );
-            return 2;
-        }
+        Err(e) => return read_error(&e),
     };
     if format == Format::Json {
         for r in &rows {
@@ -294,22 +324,18 @@ fn table(rows: &[RunRow]) -> String {
     out
 }
 
-fn show(db: &Path, run: i64, format: Format) -> i32 {
-    let conn = match open_log(db) {
+fn show(db: &Location, run: i64, format: Format) -> i32 {
+    let store = match open_log(db) {
         Ok(c) => c,
         Err(code) => return code,
     };
     let read = (|| -> runlog::Result<_> {
-        let Some(row) = runlog::run(&conn, run)? else {
+        let Some(row) = store.run(run)? else {
             return Ok(None);
         };
-        let actions = runlog::actions(&conn, run)?;
-        let attempts = runlog::attempts(&conn, run)?;
-        let payload: Vec<u8> = conn.query_row(
-            "SELECT payload FROM events WHERE id = ?1",
-            [&row.event_id],
-            |r| r.get(0),
-        )?;
+        let actions = store.actions(run)?;
+        let attempts = store.attempts(run)?;
+        let payload = store.event_payload(&row.event_id)?.unwrap_or_default();
         Ok(Some((row, actions, attempts, payload)))
     })();
     let (row, actions, attempts, payload) = match read {
@@ -321,13 +347,7 @@ fn show(db: &Path, run: i64, format: Format) -> i32 {
             );
             return 2;
         }
-        Err(e) => {
-            print_diagnostic(
-                &Diagnostic::error("E0925", format!("cannot read the run log: {e}"))
-                    .with_help("check the path given with --db"),
-            );
-            return 2;
-        }
+        Err(e) => return read_error(&e),
     };
     if format == Format::Json {
         let event: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_default();
@@ -415,7 +435,7 @@ fn show(db: &Path, run: i64, format: Format) -> i32 {
 }
 
 fn retry(
-    db: &Path,
+    db: &Location,
     run: i64,
     live: bool,
     objects: Option<PathBuf>,
@@ -426,14 +446,19 @@ fn retry(
     if let Err(code) = open_log(db) {
         return code;
     }
-    let lock = match flow_serve::try_lock(db) {
-        Ok(l) => l,
-        Err(e) => {
-            print_diagnostic(
-                &Diagnostic::error("E0923", e).with_help("check the folder's permissions"),
-            );
-            return 2;
-        }
+    // A file is a server's alone while it runs: without one, the run is carried out
+    // here; a shared database's runs are carried out by its servers.
+    let lock = match db {
+        Location::File(path) => match flow_serve::try_lock(path) {
+            Ok(l) => l,
+            Err(e) => {
+                print_diagnostic(
+                    &Diagnostic::error("E0923", e).with_help("check the folder's permissions"),
+                );
+                return 2;
+            }
+        },
+        Location::Postgres(_) => None,
     };
     let factory: Option<Arc<dyn BindingsFactory>> = match (&lock, live) {
         (Some(_), true) => match flow_project::settings::load_for(None)
@@ -453,17 +478,11 @@ fn retry(
     };
     // Opened after the lock, so closed before it on every return: closing the lock's
     // descriptor would release the locks SQLite holds on the same file.
-    let conn = match open_log(db) {
+    let store = match open_log(db) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let marked = conn
-        .execute_batch("BEGIN IMMEDIATE")
-        .map_err(runlog::LogError::from)
-        .and_then(|()| runlog::retry_run(&conn, run))
-        .and_then(|()| conn.execute_batch("COMMIT").map_err(runlog::LogError::from));
-    if let Err(e) = marked {
-        let _ = conn.execute_batch("ROLLBACK");
+    if let Err(e) = store.retry_run(run) {
         print_diagnostic(
             &Diagnostic::error("E0925", format!("cannot retry: {e}"))
                 .with_help("`flow runs --status failed` lists the runs that can be retried"),
@@ -471,53 +490,35 @@ fn retry(
         return 2;
     }
     let finished = if lock.is_none() {
-        // A server owns the run log: it picks the run up on its next look.
+        // A server owns the run log (or the servers of a shared one): it picks the run
+        // up on its next look.
         eprintln!("run {run} queued again; the running server carries it out");
         let start = Instant::now();
         loop {
-            match runlog::run(&conn, run) {
+            match store.run(run) {
                 Ok(Some(r)) if r.status != "started" => break r,
                 Ok(_) if start.elapsed() < wait => std::thread::sleep(Duration::from_millis(100)),
                 Ok(_) => {
                     eprintln!("run {run} has not finished yet; see `flow runs show {run}`");
                     return 0;
                 }
-                Err(e) => {
-                    print_diagnostic(
-                        &Diagnostic::error("E0925", format!("cannot read the run log: {e}"))
-                            .with_help("check the path given with --db"),
-                    );
-                    return 2;
-                }
+                Err(e) => return read_error(&e),
             }
         }
     } else {
         // No server: carry it out here, holding the lock meanwhile.
-        let started = runlog::open(db, false).and_then(Writer::start);
-        let (writer, thread) = match started {
-            Ok(w) => w,
-            Err(e) => {
-                print_diagnostic(
-                    &Diagnostic::error("E0925", format!("cannot open the run log: {e}"))
-                        .with_help("check the path given with --db"),
-                );
-                return 2;
-            }
-        };
         let factory = factory
             .unwrap_or_else(|| Arc::new(bindings::RecordingFactory::new(objects, Duration::ZERO)));
         let runner = Runner {
-            writer: writer.clone(),
+            store: store.clone(),
             versions: Arc::new(Versions::default()),
             metrics: Arc::new(Metrics::default()),
             factory,
         };
-        let outcome = runner.execute(&conn, run);
+        let outcome = runner.execute(run);
         drop(runner);
-        drop(writer);
-        let _ = thread.join();
         match outcome {
-            Ok(_) => match runlog::run(&conn, run) {
+            Ok(_) => match store.run(run) {
                 Ok(Some(r)) => r,
                 _ => return 2,
             },
@@ -532,7 +533,7 @@ fn retry(
             }
         }
     };
-    drop(conn);
+    drop(store);
     drop(lock);
     if format == Format::Json {
         println!("{}", finished.to_json());
@@ -559,12 +560,15 @@ fn retry(
 }
 
 pub fn activate(a: ActivationArgs, active: bool) -> i32 {
-    let db = db_path(a.db);
-    let conn = match open_log(&db) {
+    let db = match location(a.db) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let store = match open_log(&db) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let known = runlog::known_workflows(&conn).unwrap_or_default();
+    let known = store.known_workflows().unwrap_or_default();
     if !known.contains(&a.name) {
         let close = crate::check::did_you_mean(&a.name, known.iter().map(String::as_str));
         let help = crate::check::phrase(&close).unwrap_or_else(|| {
@@ -587,10 +591,10 @@ pub fn activate(a: ActivationArgs, active: bool) -> i32 {
         );
         return 2;
     }
-    if let Err(e) = runlog::set_active(&conn, &a.name, active, time::now_ms()) {
+    if let Err(e) = store.set_active(&a.name, active, time::now_ms()) {
         print_diagnostic(
             &Diagnostic::error("E0925", format!("cannot write the run log: {e}"))
-                .with_help("check the path given with --db"),
+                .with_help("check the file or database given with --db"),
         );
         return 2;
     }

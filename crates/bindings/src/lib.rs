@@ -15,6 +15,7 @@ pub mod email;
 pub mod live;
 #[cfg(feature = "live")]
 pub mod outbound;
+pub mod rate;
 pub mod recording;
 #[cfg(feature = "live")]
 pub mod retry;

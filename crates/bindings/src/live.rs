@@ -3,6 +3,7 @@
 //! `http` requests through [`Outbound`].
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -11,6 +12,7 @@ use flow_syntax::Diagnostic;
 
 use crate::email::Mailer;
 use crate::outbound::Outbound;
+use crate::rate::{LocalGate, RateGate};
 use crate::settings::{EmailSettings, HttpSettings, SlackSettings, StripeSettings};
 use crate::stripe::{ApiKey, Stripe, StripeConfig, API_KEY_VAR};
 use crate::{Action, ActionContext, ActionError, Bindings};
@@ -85,6 +87,8 @@ enum MailSetup {
 #[derive(Clone)]
 pub struct LiveSetup {
     stripe: Option<(StripeConfig, ApiKey)>,
+    /// Where Stripe requests wait for their turn, and how many a second.
+    gate: (Arc<dyn RateGate>, u32),
     mail: Option<MailSetup>,
     slack: SlackSettings,
     http: HttpSettings,
@@ -107,12 +111,14 @@ impl LiveSetup {
         outbox: Option<&Path>,
         needs: Needs,
     ) -> Result<LiveSetup, Diagnostic> {
+        let mut per_second = stripe.rate_limit.unwrap_or(crate::rate::TEST_PER_SECOND);
         let stripe = if needs.stripe {
             let key = ApiKey::from_env().map_err(|e| {
                 Diagnostic::error("E0961", format!("cannot run live: {e}")).with_help(format!(
                     "export {API_KEY_VAR} with a secret key from the Stripe Dashboard (a test-mode key, sk_test_…, to try a flow out); the key is read from the environment only"
                 ))
             })?;
+            per_second = stripe.rate_limit.unwrap_or(key.default_rate_limit());
             Some((StripeConfig::from(stripe), key))
         } else {
             None
@@ -154,6 +160,7 @@ impl LiveSetup {
         };
         Ok(LiveSetup {
             stripe,
+            gate: (Arc::new(LocalGate::default()), per_second),
             mail,
             slack: SlackSettings::default(),
             http: HttpSettings::default(),
@@ -173,6 +180,21 @@ impl LiveSetup {
         }
     }
 
+    /// Stripe requests take their turn at `gate` (shared by several servers) rather
+    /// than at a gate of this process.
+    pub fn rate_gate(self, gate: Arc<dyn RateGate>) -> LiveSetup {
+        LiveSetup {
+            gate: (gate, self.gate.1),
+            ..self
+        }
+    }
+
+    /// Requests a second to Stripe: `rate_limit` under `[stripe]`, else Stripe's
+    /// limit for the key's mode.
+    pub fn rate_limit(&self) -> u32 {
+        self.gate.1
+    }
+
     /// Print each request to Stripe and each e-mail to stderr.
     pub fn verbose(self, on: bool) -> LiveSetup {
         LiveSetup {
@@ -188,10 +210,11 @@ impl LiveSetup {
 
     /// Fresh bindings for one run (E0963 when the mail setup cannot be made).
     pub fn connect(&self) -> Result<Live, Diagnostic> {
-        let stripe = self
-            .stripe
-            .as_ref()
-            .map(|(config, key)| Stripe::new(config.clone(), key.clone()).verbose(self.verbose));
+        let stripe = self.stripe.as_ref().map(|(config, key)| {
+            Stripe::new(config.clone(), key.clone())
+                .verbose(self.verbose)
+                .gate(self.gate.0.clone(), self.gate.1)
+        });
         let mail = match &self.mail {
             None => None,
             Some(MailSetup::Outbox { dir, from }) => Some(Mailer::outbox(dir, from)),

@@ -22,6 +22,8 @@ pub struct StripeSettings {
     pub max_network_retries: u32,
     /// The longest a request may take with all its retries and the waits between them.
     pub max_retry_time: Duration,
+    /// Requests a second, at most (`None`: Stripe's limit for the key's mode).
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for StripeSettings {
@@ -32,6 +34,7 @@ impl Default for StripeSettings {
             timeout: Duration::from_secs(30),
             max_network_retries: 3,
             max_retry_time: Duration::from_secs(60),
+            rate_limit: None,
         }
     }
 }

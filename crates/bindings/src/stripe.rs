@@ -88,6 +88,24 @@ impl ApiKey {
     fn authorization(&self) -> String {
         format!("Bearer {}", self.0)
     }
+
+    /// Names the key's account without showing the key: the first 16 hex digits of
+    /// its SHA-256 (what a shared rate limit is counted under).
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.0.as_bytes());
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("key_{hex}")
+    }
+
+    /// Stripe's limit for the key's mode, in requests a second.
+    pub fn default_rate_limit(&self) -> u32 {
+        if self.is_live_mode() {
+            crate::rate::LIVE_PER_SECOND
+        } else {
+            crate::rate::TEST_PER_SECOND
+        }
+    }
 }
 
 /// How requests are sent and retried.
@@ -238,6 +256,8 @@ pub struct Stripe {
     key: ApiKey,
     agent: ureq::Agent,
     verbose: bool,
+    /// Where each attempt waits for its turn, and the limit a second.
+    gate: Option<(std::sync::Arc<dyn crate::rate::RateGate>, u32)>,
 }
 
 impl fmt::Debug for Stripe {
@@ -264,7 +284,18 @@ impl Stripe {
             key,
             agent,
             verbose: false,
+            gate: None,
         }
+    }
+
+    /// Each attempt waits for its turn at `gate`, at most `per_second` a second.
+    pub fn gate(
+        mut self,
+        gate: std::sync::Arc<dyn crate::rate::RateGate>,
+        per_second: u32,
+    ) -> Stripe {
+        self.gate = Some((gate, per_second));
+        self
     }
 
     /// Log each request and retry to stderr (never the key).
@@ -323,6 +354,14 @@ impl Stripe {
         account: Option<&str>,
         timeout: Duration,
     ) -> Attempt<Json> {
+        if let Some((gate, per_second)) = &self.gate {
+            if let Err(e) = gate.wait_turn(&self.key.fingerprint(), *per_second) {
+                return Attempt::Retry {
+                    why: format!("the rate limit could not be checked: {e}"),
+                    after: None,
+                };
+            }
+        }
         let url = format!("{}{path}", self.config.api_base);
         let result = match method {
             Method::Get(query) | Method::Delete(query) => {

@@ -559,7 +559,7 @@ pub const ALL: &[Code] = &[
         code: "E0923",
         severity: Severity::Error,
         summary: "`flow serve`: the run log cannot be opened, or another server is using it",
-        explanation: "`flow serve`: the run log cannot be opened, or another server is using it (one server per run log; `--db FILE` gives a server its own).",
+        explanation: "`flow serve`: the run log cannot be opened, or another server is using it (one server per SQLite run log; `--db FILE` gives a server its own, and servers that share one use PostgreSQL, `--db postgres://…`). For PostgreSQL: the database cannot be reached (its host, port, user, database or password; `sslmode=require` in the URL asks for TLS), or it was written by a newer flow (its `flow.schema_version` is higher than this flow knows) and is left as it was. Passwords are never shown: `cannot open the run log postgres://flow:***@db.internal:5432/flow: cannot connect: PostgreSQL: error connecting to server: Connection refused (os error 111)`.",
         example: None,
     },
     Code {
@@ -572,8 +572,8 @@ pub const ALL: &[Code] = &[
     Code {
         code: "E0925",
         severity: Severity::Error,
-        summary: "`flow runs`, `flow activate`, `flow deactivate`: no run log where one was expected (`.flow/runs.db`, or `--db FILE`), no such run, or a run that cannot be retried (only failed runs are)",
-        explanation: "`flow runs`, `flow activate`, `flow deactivate`: no run log where one was expected (`.flow/runs.db`, or `--db FILE`), no such run, or a run that cannot be retried (only failed runs are).",
+        summary: "`flow runs`, `flow activate`, `flow deactivate`: no run log where one was expected, a database that cannot be reached, no such run, or a run that cannot be retried (only failed runs are)",
+        explanation: "`flow runs`, `flow activate`, `flow deactivate`: no run log where one was expected, a database that cannot be reached, no such run, or a run that cannot be retried (only failed runs are). The run log is `.flow/runs.db` in the working directory, or what `--db FILE|URL`, `FLOW_DATABASE_URL` or `database_url` under `[serve]` name.",
         example: None,
     },
     Code {
@@ -593,8 +593,8 @@ pub const ALL: &[Code] = &[
     Code {
         code: "E0929",
         severity: Severity::Error,
-        summary: "`flow serve`: `schedule_catch_up` under `[serve]` is not a duration or `none`, or `FLOW_SERVE_CLOCK` is not a time",
-        explanation: "`flow serve`: `schedule_catch_up` under `[serve]` is not a duration or `none`, or `FLOW_SERVE_CLOCK` is not a time. The catch-up policy is a duration (`\"24h\"`, `\"90m\"`, `\"7d\"`) or `\"none\"`; `FLOW_SERVE_CLOCK` (a testing aid: the time the server's clock starts at) is an RFC 3339 time such as `2026-03-08T06:59:58Z`.",
+        summary: "`flow serve`: `schedule_catch_up` under `[serve]` is not a duration or `none`, `lease` is not a duration from `2s` to `1h`, or `FLOW_SERVE_CLOCK` is not a time",
+        explanation: "`flow serve`: `schedule_catch_up` under `[serve]` is not a duration or `none`, `lease` is not a duration from `2s` to `1h`, or `FLOW_SERVE_CLOCK` is not a time. The catch-up policy is a duration (`\"24h\"`, `\"90m\"`, `\"7d\"`) or `\"none\"`; `FLOW_SERVE_CLOCK` (a testing aid: the time the server's clock starts at) is an RFC 3339 time such as `2026-03-08T06:59:58Z`.",
         example: None,
     },
     Code {

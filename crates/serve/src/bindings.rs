@@ -57,6 +57,17 @@ pub trait BindingsFactory: Send + Sync {
     fn make(&self) -> Result<Box<dyn RunBindings>, String>;
     /// `recording` or `live`, for logs.
     fn mode(&self) -> &'static str;
+    /// The same bindings, whose Stripe requests take their turn at `gate` (shared by
+    /// the servers of a run log) rather than at one of this process. The recording
+    /// bindings send nothing: they are unchanged.
+    fn share_rate_limit(
+        self: Box<Self>,
+        gate: std::sync::Arc<dyn flow_bindings::rate::RateGate>,
+    ) -> Box<dyn BindingsFactory>;
+    /// Stripe requests a second, when the bindings send any.
+    fn rate_limit(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// The idempotency key of an action: the same for the same event, workflow and step,
@@ -97,6 +108,13 @@ impl BindingsFactory for RecordingFactory {
 
     fn mode(&self) -> &'static str {
         "recording"
+    }
+
+    fn share_rate_limit(
+        self: Box<Self>,
+        _gate: std::sync::Arc<dyn flow_bindings::rate::RateGate>,
+    ) -> Box<dyn BindingsFactory> {
+        self
     }
 }
 
@@ -174,5 +192,16 @@ impl BindingsFactory for LiveFactory {
 
     fn mode(&self) -> &'static str {
         "live"
+    }
+
+    fn share_rate_limit(
+        self: Box<Self>,
+        gate: std::sync::Arc<dyn flow_bindings::rate::RateGate>,
+    ) -> Box<dyn BindingsFactory> {
+        Box::new(LiveFactory(self.0.rate_gate(gate)))
+    }
+
+    fn rate_limit(&self) -> Option<u32> {
+        Some(self.0.rate_limit())
     }
 }

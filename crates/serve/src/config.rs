@@ -9,6 +9,8 @@
 //! max_connections = 1024      # open at once; more are closed unread
 //! max_connections_per_peer = 128  # from one address; raise it behind a proxy
 //! schedule_catch_up = "24h"   # slots missed while stopped, run on start; or "none"
+//! database_url = "postgres://…"  # a run log shared by several servers; --db wins
+//! lease = "30s"               # in a shared run log: a stopped server's runs are taken over after it
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -101,6 +103,43 @@ pub fn catch_up(settings: &Settings) -> Result<CatchUp, String> {
     match &settings.serve.schedule_catch_up {
         None => Ok(DEFAULT_CATCH_UP),
         Some(t) => parse_catch_up(t),
+    }
+}
+
+/// The environment variable naming the run log (a file, or `postgres://…`); `--db`
+/// wins over it, and it over `database_url` in `flow.toml`.
+pub const DATABASE_ENV: &str = "FLOW_DATABASE_URL";
+
+/// Where the run log is: `--db`, else `FLOW_DATABASE_URL`, else `database_url` under
+/// `[serve]`, else `.flow/runs.db` in `base`.
+pub fn run_log(
+    given: Option<&str>,
+    env: Option<String>,
+    settings: &Settings,
+    base: &Path,
+) -> crate::runlog::Location {
+    use crate::runlog::Location;
+    given
+        .map(str::to_string)
+        .or(env)
+        .or_else(|| settings.serve.database_url.clone())
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| Location::parse(&t))
+        .unwrap_or_else(|| Location::default_in(base))
+}
+
+/// `lease`: how long a server holds a run of a shared run log without renewing it
+/// (`"30s"` by default; from 2 seconds to an hour).
+pub fn lease(settings: &Settings) -> Result<std::time::Duration, String> {
+    let Some(t) = &settings.serve.lease else {
+        return Ok(crate::runlog::DEFAULT_LEASE);
+    };
+    match parse_catch_up(t) {
+        Ok(CatchUp::Within(s)) if (2..=3_600).contains(&s) => {
+            Ok(std::time::Duration::from_secs(s.unsigned_abs()))
+        }
+        Ok(CatchUp::Within(_)) => Err(format!("`{}` is not between 2s and 1h", t.trim())),
+        _ => Err(format!("`{}` is not a duration", t.trim())),
     }
 }
 
@@ -197,5 +236,47 @@ mod tests {
         assert_eq!(c.secret_source.as_deref(), Some(SECRET_ENV));
         std::fs::write(&p, "[serve]\nsecret = \"x\"\n").unwrap();
         assert!(load(dir.path(), None).is_err());
+    }
+
+    #[test]
+    fn the_run_log_is_the_flag_then_the_environment_then_the_file() {
+        use crate::runlog::Location;
+        let mut settings = Settings::default();
+        let base = Path::new("flows");
+        assert_eq!(
+            run_log(None, None, &settings, base),
+            Location::File(PathBuf::from("flows/.flow/runs.db"))
+        );
+        settings.serve.database_url = Some("postgres://db/file".into());
+        assert_eq!(
+            run_log(None, None, &settings, base),
+            Location::Postgres("postgres://db/file".into())
+        );
+        let env = Some("postgresql://db/env".to_string());
+        assert_eq!(
+            run_log(None, env.clone(), &settings, base),
+            Location::Postgres("postgresql://db/env".into())
+        );
+        assert_eq!(
+            run_log(Some("runs.db"), env, &settings, base),
+            Location::File(PathBuf::from("runs.db"))
+        );
+    }
+
+    #[test]
+    fn leases_are_durations_between_two_seconds_and_an_hour() {
+        let mut settings = Settings::default();
+        assert_eq!(lease(&settings), Ok(crate::runlog::DEFAULT_LEASE));
+        settings.serve.lease = Some("5s".into());
+        assert_eq!(lease(&settings), Ok(std::time::Duration::from_secs(5)));
+        settings.serve.lease = Some("1s".into());
+        assert_eq!(
+            lease(&settings),
+            Err("`1s` is not between 2s and 1h".into())
+        );
+        settings.serve.lease = Some("none".into());
+        assert_eq!(lease(&settings), Err("`none` is not a duration".into()));
+        settings.serve.lease = Some("2h".into());
+        assert!(lease(&settings).is_err());
     }
 }

@@ -51,7 +51,7 @@ use serde_json::json;
 use flow_diagnostics::{self as diagnostics, Diagnostic};
 use flows::{Registry, Versions};
 use metrics::Metrics;
-use runlog::Writer;
+use runlog::{Location, Store};
 use worker::{Queue, Runner};
 
 /// Default number of workers.
@@ -66,7 +66,9 @@ pub struct ServeOptions {
     pub listen: Option<String>,
     pub live: bool,
     pub workers: Option<usize>,
-    pub db: Option<PathBuf>,
+    /// The run log: a SQLite file or `postgres://…` (else `FLOW_DATABASE_URL`, else
+    /// `database_url` under `[serve]`, else `.flow/runs.db` beside the flows).
+    pub db: Option<String>,
     pub objects: Option<PathBuf>,
     /// How often the flow files are looked at for changes.
     pub poll: Duration,
@@ -116,7 +118,7 @@ pub fn try_lock(db: &Path) -> Result<Option<File>, String> {
 fn apply(
     what: &str,
     loaded: flows::Loaded,
-    writer: &Writer,
+    store: &Store,
     versions: &Versions,
     registry: &RwLock<Arc<Registry>>,
     metrics: &Metrics,
@@ -147,12 +149,7 @@ fn apply(
     }
     let rows: Vec<_> = loaded.new.iter().map(|w| w.version_row()).collect();
     let now = time::now_ms();
-    if let Err(e) = writer.write(move |c| {
-        for r in &rows {
-            runlog::save_version(c, r, now)?;
-        }
-        Ok(())
-    }) {
+    if let Err(e) = store.save_versions(rows, now) {
         log::error(
             "reload not applied",
             json!({"error": e.to_string(), "detail": "the new versions could not be recorded; the previous ones stay active"}),
@@ -291,53 +288,74 @@ pub fn serve(opts: ServeOptions) -> i32 {
         return 2;
     }
 
-    // The run log, for this server only.
-    let db = opts
-        .db
-        .clone()
-        .unwrap_or_else(|| runlog::default_path(&base));
-    let _lock = match try_lock(&db) {
-        Ok(Some(l)) => l,
-        Ok(None) => {
+    // The run log: a file for this server only, or a database shared with others.
+    let lease = match config::lease(&settings) {
+        Ok(l) => l,
+        Err(e) => {
+            print_diagnostic(
+                &Diagnostic::error("E0929", format!("[serve] lease: {e}"))
+                    .with_help("write a duration such as \"30s\" (the default) or \"2m\": how long a server's hold on a run of a shared run log lasts without being renewed"),
+            );
+            return 2;
+        }
+    };
+    let location = config::run_log(
+        opts.db.as_deref(),
+        std::env::var(config::DATABASE_ENV).ok(),
+        &settings,
+        &base,
+    );
+    let _lock = match &location {
+        Location::File(db) => match try_lock(db) {
+            Ok(Some(l)) => Some(l),
+            Ok(None) => {
+                print_diagnostic(
+                    &Diagnostic::error(
+                        "E0923",
+                        format!("another flow serve is using the run log {}", db.display()),
+                    )
+                    .with_help("stop it first, or give this server its own run log with --db; servers that share a run log use PostgreSQL (--db postgres://…)"),
+                );
+                return 2;
+            }
+            Err(e) => {
+                print_diagnostic(
+                    &Diagnostic::error("E0923", e).with_help("check the folder's permissions"),
+                );
+                return 2;
+            }
+        },
+        Location::Postgres(_) => None,
+    };
+    let (store, writer_thread) = match Store::open_server(&location, lease) {
+        Ok(pair) => pair,
+        Err(e) => {
+            let help = match &location {
+                Location::File(_) => "check the path and its permissions; `--db FILE` chooses another file",
+                Location::Postgres(_) => "check that the database is up and the URL (host, port, user, database, password); `sslmode=require` in the URL asks for TLS",
+            };
             print_diagnostic(
                 &Diagnostic::error(
                     "E0923",
-                    format!("another flow serve is using the run log {}", db.display()),
+                    format!("cannot open the run log {}: {e}", location.describe()),
                 )
-                .with_help("stop it first, or give this server its own run log with --db"),
-            );
-            return 2;
-        }
-        Err(e) => {
-            print_diagnostic(
-                &Diagnostic::error("E0923", e).with_help("check the folder's permissions"),
-            );
-            return 2;
-        }
-    };
-    let opened = runlog::open(&db, true).and_then(|w| {
-        let reader = runlog::open(&db, false)?;
-        Ok((Writer::start(w)?, reader))
-    });
-    let ((writer, writer_thread), reader) = match opened {
-        Ok(pair) => pair,
-        Err(e) => {
-            print_diagnostic(
-                &Diagnostic::error("E0923", format!("cannot open the run log: {e}")).with_help(
-                    "check the path and its permissions; `--db FILE` chooses another file",
-                ),
+                .with_help(help),
             );
             return 2;
         }
     };
 
-    let metrics = Arc::new(Metrics::with_run_log(writer.health()));
+    let metrics = Arc::new(Metrics::with_run_log(store.health()));
     let versions = Arc::new(Versions::default());
     let registry = Arc::new(RwLock::new(Arc::new(Registry::default())));
-    apply("loaded", loaded, &writer, &versions, &registry, &metrics);
+    apply("loaded", loaded, &store, &versions, &registry, &metrics);
 
     let factory: Arc<dyn bindings::BindingsFactory> = match live {
-        Some(f) => Arc::from(f),
+        // In a shared run log, Stripe's rate limit is counted there, for all servers.
+        Some(f) => match store.rate_gate() {
+            Some(gate) => Arc::from(f.share_rate_limit(gate)),
+            None => Arc::from(f),
+        },
         None => Arc::new(bindings::RecordingFactory::new(
             opts.objects.clone(),
             opts.latency,
@@ -348,7 +366,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
     let app = Arc::new(http::App {
         secrets: cfg.secrets.clone(),
         tolerance: cfg.tolerance,
-        writer: writer.clone(),
+        store: store.clone(),
         queue: queue.clone(),
         registry: registry.clone(),
         metrics: metrics.clone(),
@@ -403,17 +421,17 @@ pub fn serve(opts: ServeOptions) -> i32 {
     }
 
     // Runs recorded by an earlier server and not finished: first in the queue. Runs
-    // stopped at a `wait` go on at their time.
-    let unfinished = runlog::unfinished_runs(&reader).unwrap_or_default();
-    for r in &unfinished {
+    // stopped at a `wait` go on at their time. (In a shared run log: the runs nobody
+    // holds, or whose lease ran out.)
+    let takeable = store.takeable(true).unwrap_or_default();
+    for r in &takeable.ready {
         queue.push(*r);
     }
-    let waiting = runlog::waiting_runs(&reader).unwrap_or_default();
-    for (r, at) in &waiting {
+    for (r, at) in &takeable.waiting {
         queue.sleep_until(*r, *at);
     }
     let runner = Arc::new(Runner {
-        writer: writer.clone(),
+        store: store.clone(),
         versions: versions.clone(),
         metrics: metrics.clone(),
         factory: factory.clone(),
@@ -423,7 +441,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
         .or(cfg.workers)
         .unwrap_or(DEFAULT_WORKERS)
         .max(1);
-    let worker_threads = match worker::start(workers, runner, queue.clone(), &db) {
+    let worker_threads = match worker::start(workers, runner, queue.clone()) {
         Ok(h) => h,
         Err(e) => {
             server.shutdown();
@@ -435,29 +453,45 @@ pub fn serve(opts: ServeOptions) -> i32 {
     };
 
     let scheduler_stop = Arc::new(AtomicBool::new(false));
-    let scheduler_thread = match runlog::open(&db, false).and_then(|reader| {
-        let scheduler = schedule::Scheduler::new(
-            writer.clone(),
-            reader,
-            registry.clone(),
-            queue.clone(),
-            catch_up,
-        );
+    let scheduler =
+        schedule::Scheduler::new(store.clone(), registry.clone(), queue.clone(), catch_up);
+    let scheduler_thread = match std::thread::Builder::new().name("scheduler".into()).spawn({
         let stop = scheduler_stop.clone();
-        std::thread::Builder::new()
-            .name("scheduler".into())
-            .spawn(move || scheduler.run(&stop))
-            .map_err(|e| runlog::LogError::new(format!("cannot start the scheduler: {e}")))
+        move || scheduler.run(&stop)
     }) {
         Ok(h) => h,
         Err(e) => {
             server.shutdown();
             queue.close();
             print_diagnostic(
-                &Diagnostic::error("E0923", e.to_string()).with_help("check the run log"),
+                &Diagnostic::error("E0923", format!("cannot start the scheduler: {e}"))
+                    .with_help("the system is out of threads or memory"),
             );
             return 2;
         }
+    };
+    // In a shared run log: this server's leases are renewed, and the runs other
+    // servers gave back or left are taken up.
+    let taker_thread = if store.shared() {
+        let (store, taken, stop) = (store.clone(), queue.clone(), scheduler_stop.clone());
+        let renew_every = lease / 3;
+        match std::thread::Builder::new()
+            .name("lease-keeper".into())
+            .spawn(move || keep_leases(&store, &taken, &stop, renew_every))
+        {
+            Ok(h) => Some(h),
+            Err(e) => {
+                server.shutdown();
+                queue.close();
+                print_diagnostic(
+                    &Diagnostic::error("E0923", format!("cannot start the lease keeper: {e}"))
+                        .with_help("the system is out of threads or memory"),
+                );
+                return 2;
+            }
+        }
+    } else {
+        None
     };
 
     let loaded_now: Vec<_> = registry
@@ -475,12 +509,14 @@ pub fn serve(opts: ServeOptions) -> i32 {
             "webhook": format!("http://{addr}/webhook"),
             "workflows": loaded_now,
             "bindings": factory.mode(),
-            "run_log": db.display().to_string(),
+            "stripe_requests_per_second": factory.rate_limit(),
+            "run_log": location.describe(),
+            "shared": store.shared(),
             "workers": workers,
             "tolerance": cfg.tolerance,
             "secret_from": cfg.secret_source,
-            "resuming": unfinished.len(),
-            "waiting": waiting.len(),
+            "resuming": takeable.ready.len(),
+            "waiting": takeable.waiting.len(),
             "invoke": invoke_token.as_ref().map(|_| format!("http://{addr}/invoke/NAME")),
             "schedule_catch_up": catch_up.describe(),
             "clock": time::rfc3339_ms(time::clock_ms()),
@@ -515,14 +551,20 @@ pub fn serve(opts: ServeOptions) -> i32 {
             } else {
                 opts.poll
             };
-            apply("reloaded", loaded, &writer, &versions, &registry, &metrics);
-            match runlog::unfinished_runs(&reader) {
-                Ok(runs) => {
-                    for r in runs {
-                        queue.push(r);
+            apply("reloaded", loaded, &store, &versions, &registry, &metrics);
+            // Runs put back by `flow runs retry` (a shared run log's are taken up by
+            // the lease keeper).
+            if !store.shared() {
+                match store.takeable(false) {
+                    Ok(t) => {
+                        for r in t.ready {
+                            queue.push(r);
+                        }
+                    }
+                    Err(e) => {
+                        log::error("cannot read the run log", json!({"error": e.to_string()}))
                     }
                 }
-                Err(e) => log::error("cannot read the run log", json!({"error": e.to_string()})),
             }
         }
     }
@@ -537,15 +579,63 @@ pub fn serve(opts: ServeOptions) -> i32 {
     app.stopping.store(true, Relaxed);
     scheduler_stop.store(true, Relaxed);
     let _ = scheduler_thread.join();
+    if let Some(h) = taker_thread {
+        let _ = h.join();
+    }
     server.shutdown();
     queue.close();
     for h in worker_threads {
         let _ = h.join();
     }
+    // In a shared run log, the runs still queued here are given back at once.
+    if let Err(e) = store.release() {
+        log::warn(
+            "runs not given back",
+            json!({"error": e.to_string(), "detail": "the other servers take them once their lease runs out"}),
+        );
+    }
     drop(app);
     drop(factory);
-    drop(writer);
-    let _ = writer_thread.join();
+    drop(store);
+    if let Some(h) = writer_thread {
+        let _ = h.join();
+    }
     log::info("stopped", json!({}));
     0
+}
+
+/// The lease keeper of a server on a shared run log: renews this server's leases every
+/// `renew_every`, and queues the runs it can take (given back, left by a server whose
+/// lease ran out, or whose `wait` ended) as soon as it is told of them, or at the
+/// latest at the next renewal.
+fn keep_leases(store: &Store, queue: &Queue, stop: &AtomicBool, renew_every: Duration) {
+    let mut last_renewal = Instant::now();
+    let look = renew_every.min(Duration::from_secs(2));
+    // Why this look: at start, after a wake-up (`NOTIFY`), or on time.
+    let mut after = "start";
+    while !stop.load(Relaxed) {
+        if last_renewal.elapsed() >= renew_every {
+            last_renewal = Instant::now();
+            if let Err(e) = store.renew() {
+                log::error(
+                    "leases not renewed",
+                    json!({"error": e.to_string(), "detail": "tried again in a moment; if they run out, other servers take the runs over"}),
+                );
+            }
+        }
+        match store.takeable(false) {
+            Ok(t) => {
+                let taken: Vec<i64> = t.ready.into_iter().filter(|r| queue.push(*r)).collect();
+                if !taken.is_empty() {
+                    log::info("runs taken up", json!({"runs": taken, "after": after}));
+                }
+            }
+            Err(e) => log::error("cannot read the run log", json!({"error": e.to_string()})),
+        }
+        after = if store.wait_for_runs(look) {
+            "a wake-up"
+        } else {
+            "a look"
+        };
+    }
 }

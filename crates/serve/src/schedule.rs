@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use rusqlite::Connection;
 use serde_json::json;
 
 use flow_stdlib::cron::Schedule;
@@ -25,7 +24,7 @@ use flow_vm::Event;
 use super::config::CatchUp;
 use super::flows::{Registry, Workflow};
 use super::log;
-use super::runlog::{self, Candidate, Recorded, Writer};
+use super::runlog::{self, Candidate, NewEvent, Recorded, Store};
 use super::time;
 use super::worker::Queue;
 
@@ -81,8 +80,7 @@ pub fn plan(schedule: &Schedule, last: i64, now: i64, catch_up: Option<CatchUp>)
 
 /// The scheduler thread's state.
 pub struct Scheduler {
-    pub writer: Writer,
-    pub reader: Connection,
+    pub store: Store,
     pub registry: Arc<RwLock<Arc<Registry>>>,
     pub queue: Arc<Queue>,
     pub catch_up: CatchUp,
@@ -96,15 +94,13 @@ pub struct Scheduler {
 
 impl Scheduler {
     pub fn new(
-        writer: Writer,
-        reader: Connection,
+        store: Store,
         registry: Arc<RwLock<Arc<Registry>>>,
         queue: Arc<Queue>,
         catch_up: CatchUp,
     ) -> Scheduler {
         Scheduler {
-            writer,
-            reader,
+            store,
             registry,
             queue,
             catch_up,
@@ -144,7 +140,7 @@ impl Scheduler {
     pub fn tick(&mut self) {
         // While the run log cannot be written, slots wait (they are fired, late,
         // once it can).
-        if self.writer.health().fault().is_some() {
+        if self.store.health().fault().is_some() {
             return;
         }
         let scheduled: Vec<Arc<Workflow>> = match self.registry.read() {
@@ -174,14 +170,12 @@ impl Scheduler {
         let first_look = !self.seen.contains(&w.name);
         let last = match self.last.get(&w.name) {
             Some(t) => Some(*t),
-            None => runlog::schedule_state(&self.reader, &w.name)?,
+            None => self.store.schedule_state(&w.name)?,
         };
         let Some(last) = last else {
             // Seen for the first time: it starts from now.
-            let name = w.name.clone();
-            let at = time::now_ms();
-            self.writer
-                .write(move |c| runlog::set_schedule_state(c, &name, now, at))?;
+            self.store
+                .set_schedule_state(&w.name, now, time::now_ms())?;
             self.last.insert(w.name.clone(), now);
             self.seen.insert(w.name.clone());
             log::info(
@@ -195,10 +189,8 @@ impl Scheduler {
         let catching_up = first_look.then_some(self.catch_up);
         let p = plan(schedule, last, now, catching_up);
         if let (Some(first), Some(skipped_last)) = (p.skipped_first, p.skipped_last) {
-            let name = w.name.clone();
-            let at = time::now_ms();
-            self.writer
-                .write(move |c| runlog::set_schedule_state(c, &name, skipped_last, at))?;
+            self.store
+                .set_schedule_state(&w.name, skipped_last, time::now_ms())?;
             self.last.insert(w.name.clone(), skipped_last);
             log::warn(
                 "schedule slots skipped",
@@ -240,20 +232,19 @@ impl Scheduler {
             version: w.version.clone(),
             skipped: false,
         };
-        let (eid, name) = (id.clone(), w.name.clone());
-        let recorded = self.writer.write(move |c| {
-            let recorded = runlog::record_event(
-                c,
-                &eid,
-                flow_program::SCHEDULE,
-                &payload,
-                None,
-                time::clock_ms(),
-                &[candidate],
-            )?;
-            runlog::set_schedule_state(c, &name, slot, time::now_ms())?;
-            Ok(recorded)
-        })?;
+        let recorded = self.store.record_slot(
+            NewEvent {
+                id: id.clone(),
+                event_type: flow_program::SCHEDULE.to_string(),
+                payload,
+                signed_at: None,
+                now: time::clock_ms(),
+                candidates: vec![candidate],
+            },
+            &w.name,
+            slot,
+            time::now_ms(),
+        )?;
         match recorded {
             Recorded::New { runs, .. } => {
                 for r in &runs {

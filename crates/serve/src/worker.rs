@@ -16,14 +16,13 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
 use serde_json::{json, Value as Json};
 
 use super::bindings::{idempotency_key, BindingsFactory, RunBindings};
 use super::flows::{self, Versions, Workflow};
 use super::log;
 use super::metrics::Metrics;
-use super::runlog::{self, ActionRow, LogError, Performed, Writer};
+use super::runlog::{self, ActionRow, LogError, PerformedRow, Store};
 use super::time;
 use flow_bindings::{Action, ActionContext, ActionError, Bindings};
 use flow_vm::{self as vm, Event};
@@ -206,7 +205,7 @@ impl Queue {
 
 struct Journal<'a> {
     inner: &'a mut dyn RunBindings,
-    writer: &'a Writer,
+    store: &'a Store,
     metrics: &'a Metrics,
     run: i64,
     recorded: &'a BTreeMap<usize, ActionRow>,
@@ -243,7 +242,7 @@ impl Bindings for Journal<'_> {
         let took = clock.elapsed();
         self.metrics.observe_action(action.kind(), took);
         let effect = self.inner.take_effect();
-        let mut row = ActionRow {
+        let row = ActionRow {
             step: cx.step,
             kind: action.kind().to_string(),
             action: json,
@@ -255,34 +254,16 @@ impl Bindings for Journal<'_> {
             finished_at: time::now_ms(),
             duration_us: i64::try_from(took.as_micros()).unwrap_or(i64::MAX),
         };
-        let run = self.run;
         // The action's journal entry, and its effect when the run log holds it: one
         // transaction.
-        let recorded = match self
-            .writer
-            .write(move |conn| {
-                if let Some(e) = effect {
-                    let done = runlog::record_performed(
-                        conn,
-                        &e.key,
-                        e.event_id.as_deref(),
-                        &e.workflow,
-                        e.step,
-                        &e.action,
-                        row.finished_at,
-                    )?;
-                    if let Performed::Conflict(first) = done {
-                        row.succeeded = false;
-                        row.result = Json::Null;
-                        row.error = Some(format!(
-                            "idempotency key `{}` was first used for another action ({first}); not carried out",
-                            e.key
-                        ));
-                    }
-                }
-                runlog::record_action(conn, run, &row)?;
-                Ok(row)
-            }) {
+        let effect = effect.map(|e| PerformedRow {
+            key: e.key,
+            event_id: e.event_id,
+            workflow: e.workflow,
+            step: e.step,
+            action: e.action,
+        });
+        let recorded = match self.store.journal(self.run, effect, row) {
             Ok(row) => row,
             Err(e) => {
                 let err = unrecorded(&e);
@@ -361,7 +342,7 @@ enum Ended {
 
 /// What executing runs needs; shared by the workers.
 pub struct Runner {
-    pub writer: Writer,
+    pub store: Store,
     pub versions: Arc<Versions>,
     pub metrics: Arc<Metrics>,
     pub factory: Arc<dyn BindingsFactory>,
@@ -369,11 +350,13 @@ pub struct Runner {
 
 impl Runner {
     /// The workflow at a version: loaded, or built again from the run log.
-    fn workflow(&self, reader: &Connection, hash: &str) -> Result<Arc<Workflow>, String> {
+    fn workflow(&self, hash: &str) -> Result<Arc<Workflow>, String> {
         if let Some(w) = self.versions.get(hash) {
             return Ok(w);
         }
-        let row = runlog::version(reader, hash)
+        let row = self
+            .store
+            .version(hash)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("version {hash} is not in the run log"))?;
         let (w, differs) = flows::rebuild(&row)?;
@@ -391,25 +374,24 @@ impl Runner {
 
     /// Execute a run; `None` when it was not waiting to run. An error leaves the run
     /// waiting (recorded as started), to be carried out again.
-    pub fn execute(&self, reader: &Connection, run: i64) -> Result<Option<Finished>, LogError> {
-        let now = time::now_ms();
-        let Some(attempt) = self.writer.write(move |c| runlog::claim_run(c, run, now))? else {
+    pub fn execute(&self, run: i64) -> Result<Option<Finished>, LogError> {
+        let Some(attempt) = self.store.claim_run(run, time::now_ms())? else {
             return Ok(None);
         };
-        let job = runlog::run_job(reader, run)?;
-        let finished_attempts = runlog::attempts(reader, run)?.len();
+        let job = self.store.run_job(run)?;
+        let finished_attempts = self.store.attempts(run)?.len();
         let resumed = usize::try_from(attempt).unwrap_or(0) > finished_attempts + 1;
         if resumed {
             self.metrics
                 .runs_resumed
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        let (status, error) = match self.run_once(reader, &job) {
+        let (status, error) = match self.run_once(&job) {
             Ok(Ended::Finished(status, error)) => (status, error),
             Ok(Ended::Waiting(at)) => {
-                let now = time::now_ms();
-                self.writer
-                    .write(move |c| runlog::set_waiting(c, run, at, now))?;
+                if !self.store.set_waiting(run, at, time::now_ms())? {
+                    return Ok(Some(taken_over(job, attempt, resumed)));
+                }
                 return Ok(Some(Finished {
                     run,
                     event_id: job.event_id,
@@ -425,10 +407,12 @@ impl Runner {
             Err(Stop::Failed(message)) => ("failed", Some(message)),
             Err(Stop::Unrecorded(e)) => return Err(e),
         };
-        let err = error.clone();
-        let at = time::now_ms();
-        self.writer
-            .write(move |c| runlog::finish_run(c, run, status, err.as_deref(), at))?;
+        if !self
+            .store
+            .finish_run(run, status, error.as_deref(), time::now_ms())?
+        {
+            return Ok(Some(taken_over(job, attempt, resumed)));
+        }
         self.metrics.count_run(status);
         Ok(Some(Finished {
             run,
@@ -443,8 +427,8 @@ impl Runner {
         }))
     }
 
-    fn run_once(&self, reader: &Connection, job: &runlog::RunJob) -> Result<Ended, Stop> {
-        let workflow = self.workflow(reader, &job.version)?;
+    fn run_once(&self, job: &runlog::RunJob) -> Result<Ended, Stop> {
+        let workflow = self.workflow(&job.version)?;
         let json: Json = serde_json::from_slice(&job.payload)
             .map_err(|e| format!("the stored event is not JSON: {e}"))?;
         let mut event = Event::from_json(json, None)?;
@@ -463,7 +447,7 @@ impl Runner {
             .map_err(|e| format!("cannot set up the {} bindings: {e}", self.factory.mode()))?;
         let mut journal = Journal {
             inner: bindings.as_mut(),
-            writer: &self.writer,
+            store: &self.store,
             metrics: &self.metrics,
             run: job.id,
             recorded: &job.recorded,
@@ -480,30 +464,48 @@ impl Runner {
     }
 }
 
-/// Start `n` workers. Each opens its own connection to read the run log.
+/// A run whose lease ran out while it was executed here, and which another server
+/// took over (a shared run log): its end is that server's to write.
+fn taken_over(job: runlog::RunJob, attempt: i64, resumed: bool) -> Finished {
+    Finished {
+        run: job.id,
+        event_id: job.event_id,
+        workflow: job.workflow,
+        version: job.version,
+        status: "taken over",
+        error: Some("the run's lease ran out while it was executed here; another server took it over, and its end is that server's to record".into()),
+        attempt,
+        resumed,
+        wake_at: None,
+    }
+}
+
+/// Start `n` workers.
 pub fn start(
     n: usize,
     runner: Arc<Runner>,
     queue: Arc<Queue>,
-    db: &std::path::Path,
 ) -> Result<Vec<std::thread::JoinHandle<()>>, LogError> {
     let mut handles = Vec::new();
     for i in 0..n {
-        let reader = runlog::open(db, false)?;
         let runner = runner.clone();
         let queue = queue.clone();
         let h = std::thread::Builder::new()
             .name(format!("worker-{i}"))
             .spawn(move || {
                 while let Some(run) = queue.pop() {
-                    match runner.execute(&reader, run) {
+                    match runner.execute(run) {
                         Ok(Some(f)) if f.wake_at.is_some() => {
                             log::info("run waiting", f.to_json());
                             queue.sleep(run, f.wake_at.unwrap_or_default());
                         }
                         Ok(finished) => {
-                            if let Some(f) = finished {
-                                log::info("run finished", f.to_json());
+                            match finished {
+                                Some(f) if f.status == "taken over" => {
+                                    log::warn("run taken over", f.to_json());
+                                }
+                                Some(f) => log::info("run finished", f.to_json()),
+                                None => {}
                             }
                             queue.done(run);
                         }

@@ -19,6 +19,8 @@ pub(super) struct StripeSection {
     timeout: Option<f64>,
     max_network_retries: Option<i64>,
     max_retry_time: Option<f64>,
+    /// Requests a second to Stripe, shared by the servers of a run log.
+    rate_limit: Option<i64>,
     /// Accepted only to refuse it with a clear message (its value is never shown).
     api_key: Option<toml::Value>,
     secret_key: Option<toml::Value>,
@@ -152,6 +154,16 @@ impl StripeSection {
                 u32::try_from(n).ok().filter(|n| *n <= 20).ok_or_else(|| {
                     format!("[stripe] max_network_retries: {n} is not a count from 0 to 20")
                 })?;
+        }
+        if let Some(n) = self.rate_limit {
+            s.rate_limit = Some(
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| (1..=10_000).contains(n))
+                    .ok_or_else(|| {
+                        format!("[stripe] rate_limit: {n} is not a number of requests a second from 1 to 10000")
+                    })?,
+            );
         }
         Ok(s)
     }

@@ -142,6 +142,14 @@ pub struct ServeSection {
     /// once it starts again: a duration (`"24h"`, the default) or `"none"`. Checked
     /// by the server.
     pub schedule_catch_up: Option<String>,
+    /// The run log: a SQLite file (default `.flow/runs.db`) or a PostgreSQL database
+    /// (`postgres://…`) shared by several servers; `--db` wins. Better given in
+    /// `FLOW_DATABASE_URL` when it holds a password.
+    pub database_url: Option<String>,
+    /// How long a server's hold on a run lasts without being renewed, in a shared run
+    /// log (`"30s"`, the default): the runs of a server that stopped are taken over by
+    /// the others after it. Checked by the server.
+    pub lease: Option<String>,
 }
 
 impl Settings {

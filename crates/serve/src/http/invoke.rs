@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 use super::{App, Request, Response};
 use crate::config::INVOKE_TOKEN_ENV;
 use crate::log;
-use crate::runlog::{self, Candidate, Recorded};
+use crate::runlog::{Candidate, NewEvent, Recorded};
 use crate::time;
 use flow_stdlib::suggest::did_you_mean;
 use flow_vm::{input, Event};
@@ -117,26 +117,30 @@ pub fn invoke(app: &App, req: &Request) -> Response {
         version: workflow.version.clone(),
         skipped: false,
     };
-    let (eid, wname) = (id.clone(), workflow.name.clone());
     let given = event.object().clone();
-    let recorded = app.writer.write(move |c| {
-        let r = runlog::record_event(
-            c,
-            &eid,
-            flow_program::DEMAND,
-            &payload,
-            None,
+    let recorded = (|| {
+        let r = app.store.record_event(NewEvent {
+            id: id.clone(),
+            event_type: flow_program::DEMAND.to_string(),
+            payload,
+            signed_at: None,
             now,
-            &[candidate],
-        )?;
-        // A key sent again must come with the same input.
+            candidates: vec![candidate],
+        })?;
+        // A key sent again must come with the same input. What was recorded for it
+        // does not change, so it is read after the event's transaction.
         let same = matches!(r, Recorded::New { .. })
-            || runlog::event_payload(c, &eid)?
+            || app
+                .store
+                .event_payload(&id)?
                 .and_then(|p| serde_json::from_slice::<Json>(&p).ok())
                 .is_some_and(|j| j.pointer("/data/object") == Some(&given));
-        let run = runlog::run_of(c, &eid, &wname)?;
-        Ok((r, run, same))
-    });
+        let run = match &r {
+            Recorded::New { runs, .. } => runs.first().copied(),
+            Recorded::Duplicate => app.store.run_of(&id, &workflow.name)?,
+        };
+        Ok::<_, crate::runlog::LogError>((r, run, same))
+    })();
     let recorded = match recorded {
         Ok((_, _, false)) => {
             return Response::json(

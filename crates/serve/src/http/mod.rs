@@ -23,7 +23,7 @@ use serde_json::{json, Value as Json};
 use super::flows::Registry;
 use super::log;
 use super::metrics::{Gauges, Metrics};
-use super::runlog::{self, Recorded, Writer};
+use super::runlog::{self, NewEvent, Recorded, Store};
 use super::signature::{self, Secrets};
 use super::time;
 use super::worker::Queue;
@@ -36,7 +36,7 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 pub struct App {
     pub secrets: Secrets,
     pub tolerance: u64,
-    pub writer: Writer,
+    pub store: Store,
     pub queue: Arc<Queue>,
     pub registry: Arc<RwLock<Arc<Registry>>>,
     pub metrics: Arc<Metrics>,
@@ -211,19 +211,15 @@ async fn record(app: Arc<App>, checked: Checked, payload: Vec<u8>) -> Response {
         signed_at,
         candidates,
     } = checked;
-    let (eid, etype) = (id.clone(), event_type.clone());
     let recorded = app
-        .writer
-        .write_async(move |conn| {
-            runlog::record_event(
-                conn,
-                &eid,
-                &etype,
-                &payload,
-                Some(signed_at),
-                time::clock_ms(),
-                &candidates,
-            )
+        .store
+        .record_event_async(NewEvent {
+            id: id.clone(),
+            event_type: event_type.clone(),
+            payload,
+            signed_at: Some(signed_at),
+            now: time::clock_ms(),
+            candidates,
         })
         .await;
     match recorded {

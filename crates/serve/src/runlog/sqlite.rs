@@ -1,24 +1,25 @@
-//! The run log: an embedded SQLite database (`.flow/runs.db` beside the flows).
-//!
-//! It holds every event received (its raw payload), every version of every workflow
-//! loaded (its source, so a run can finish on its version after a restart), every run
-//! (workflow, version, status, error, times), every action a run carried out (with the
-//! answer, so a resumed run does not carry it out again), which workflows are
-//! deactivated, and — for the recording bindings — what they were asked to carry out.
+//! The run log in an embedded SQLite database (`.flow/runs.db` beside the flows),
+//! for one server at a time.
 //!
 //! All writes of a server go through one [`Writer`] thread, which commits the jobs
 //! waiting for it together (one `fsync` for many), in WAL mode with
 //! `synchronous=FULL`: a job's result is returned only once it is on disk.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use rusqlite::Connection;
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value as Json};
+
+use super::{
+    apply_performed, ActionRow, AttemptRow, Candidate, Filter, Health, LogError, NewEvent,
+    Performed, PerformedRow, Pool, Recorded, Result, RunJob, RunRow, SkippedRun, Takeable,
+    VersionRow,
+};
 
 /// 2: `runs.wake_at` (runs waiting for a `wait` to end) and `schedule_state`.
 const SCHEMA_VERSION: i64 = 3;
@@ -108,29 +109,6 @@ CREATE TABLE IF NOT EXISTS schedule_state (
 );
 "#;
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct LogError {
-    pub message: String,
-    /// The storage failed (a full disk, an I/O error, a read-only or vanished file),
-    /// rather than the request: the same write may succeed later.
-    pub storage: bool,
-}
-
-impl LogError {
-    pub fn new(message: impl Into<String>) -> LogError {
-        LogError {
-            message: message.into(),
-            storage: false,
-        }
-    }
-}
-
-impl std::fmt::Display for LogError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 impl From<rusqlite::Error> for LogError {
     fn from(e: rusqlite::Error) -> LogError {
         use rusqlite::ErrorCode as C;
@@ -152,8 +130,6 @@ impl From<rusqlite::Error> for LogError {
         }
     }
 }
-
-pub type Result<T> = std::result::Result<T, LogError>;
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 64;
@@ -307,35 +283,6 @@ type Done = Box<dyn FnOnce(Option<&LogError>) + Send>;
 /// met, if any.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> (Done, Option<LogError>) + Send>;
 
-/// Whether the run log can be written, as its writer last found it.
-#[derive(Debug, Default)]
-pub struct Health {
-    fault: Mutex<Option<String>>,
-}
-
-impl Health {
-    /// Why the run log cannot be written now; `None` while it can.
-    pub fn fault(&self) -> Option<String> {
-        self.fault.lock().map(|f| f.clone()).unwrap_or(None)
-    }
-
-    /// Record a failure; `true` when the run log was writable until now.
-    fn fail(&self, reason: &str) -> bool {
-        match self.fault.lock() {
-            Ok(mut f) => f.replace(reason.to_string()).is_none(),
-            Err(_) => false,
-        }
-    }
-
-    /// Record a write that succeeded; `true` when the run log was not writable.
-    fn recover(&self) -> bool {
-        match self.fault.lock() {
-            Ok(mut f) => f.take().is_some(),
-            Err(_) => false,
-        }
-    }
-}
-
 /// The one writer of a run log in a process: jobs run on its thread, each in a
 /// savepoint, and the jobs that queued up meanwhile are committed together.
 ///
@@ -462,7 +409,7 @@ fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Job>, health: &Health) {
             // Space the write-ahead log holds is given back first.
             checkpoint(conn);
             if probe(conn).is_ok() && health.recover() {
-                super::log::info("run log writable again", json!({}));
+                crate::log::info("run log writable again", json!({}));
             }
         }
         let Some(first) = first else { continue };
@@ -478,7 +425,7 @@ fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Job>, health: &Health) {
         if let Some(e) = fault.as_ref().or(err.as_ref()) {
             last_try = Instant::now();
             if health.fail(&e.message) {
-                super::log::error(
+                crate::log::error(
                     "run log not writable",
                     json!({"error": e.message,
                            "detail": "events are answered 500 and runs wait until it can be written again; /healthz answers 503"}),
@@ -647,37 +594,6 @@ fn in_savepoint<R>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R>) 
 
 // ------------------------------------------------------------------ events and runs
 
-/// A workflow version an event starts a run of.
-#[derive(Clone, Debug)]
-pub struct Candidate {
-    pub workflow: String,
-    pub version: String,
-    /// Its `when` is already known to be false for this event: the run is recorded
-    /// as skipped (one attempt, started and finished now), never carried out.
-    pub skipped: bool,
-}
-
-/// A run recorded skipped with its event.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SkippedRun {
-    pub run: i64,
-    pub workflow: String,
-    pub version: String,
-}
-
-/// What recording an event did.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Recorded {
-    /// First delivery: the runs it started, to be carried out, and those recorded
-    /// as skipped.
-    New {
-        runs: Vec<i64>,
-        skipped: Vec<SkippedRun>,
-    },
-    /// The event id is already in the log; nothing was started.
-    Duplicate,
-}
-
 /// Record an event and start a run for each candidate workflow that is active, in one
 /// transaction (a candidate already known to be skipped is recorded finished).
 pub fn record_event(
@@ -761,17 +677,6 @@ pub fn set_active(conn: &Connection, workflow: &str, active: bool, now: i64) -> 
         params![workflow, active, now],
     )?;
     Ok(())
-}
-
-/// A version of a workflow, as stored.
-#[derive(Clone, Debug)]
-pub struct VersionRow {
-    pub hash: String,
-    pub workflow: String,
-    pub trigger: String,
-    pub path: String,
-    pub source: String,
-    pub settings: String,
 }
 
 pub fn save_version(conn: &Connection, v: &VersionRow, now: i64) -> Result<()> {
@@ -918,20 +823,6 @@ pub fn claim_run(conn: &Connection, run: i64, now: i64) -> Result<Option<i64>> {
     )?))
 }
 
-/// What a worker needs to execute a run.
-#[derive(Clone, Debug)]
-pub struct RunJob {
-    pub id: i64,
-    pub event_id: String,
-    pub workflow: String,
-    pub version: String,
-    pub payload: Vec<u8>,
-    /// When the run was recorded (Unix milliseconds): the start of its clock.
-    pub created_at: i64,
-    /// Actions recorded for this run before, by step.
-    pub recorded: BTreeMap<usize, ActionRow>,
-}
-
 // The reads of every run compare with `+?1` rather than `?1`: the same plan (the same
 // index), but SQLite then does not compile the statement again each time a new value
 // is bound, as it does for `col = ?1` with an `ORDER BY`, or in this join (a parse per
@@ -967,21 +858,6 @@ pub fn run_job(conn: &Connection, run: i64) -> Result<RunJob> {
         created_at,
         recorded,
     })
-}
-
-/// One action of a run, as journaled.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ActionRow {
-    pub step: usize,
-    pub kind: String,
-    pub action: Json,
-    pub idempotency_key: String,
-    pub succeeded: bool,
-    pub result: Json,
-    pub error: Option<String>,
-    pub started_at: i64,
-    pub finished_at: i64,
-    pub duration_us: i64,
 }
 
 pub fn record_action(conn: &Connection, run: i64, a: &ActionRow) -> Result<()> {
@@ -1061,20 +937,7 @@ pub fn retry_run(conn: &Connection, run: i64) -> Result<()> {
         r.get(0)
     })
     .optional()?;
-    match status.as_deref() {
-        None => return Err(LogError::new(format!("there is no run {run}"))),
-        Some("failed") => {}
-        Some("started") => {
-            return Err(LogError::new(format!(
-                "run {run} has not finished yet: it is waiting for a worker or running"
-            )))
-        }
-        Some(other) => {
-            return Err(LogError::new(format!(
-                "run {run} {other}; only a failed run is retried"
-            )))
-        }
-    }
+    retryable(run, status.as_deref())?;
     exec(
         conn,
         "DELETE FROM actions WHERE run_id = ?1 AND status = 'failed'",
@@ -1088,18 +951,21 @@ pub fn retry_run(conn: &Connection, run: i64) -> Result<()> {
     Ok(())
 }
 
-// ------------------------------------------------------------------ the recording bindings' world
-
-/// How a request with an idempotency key was answered.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Performed {
-    /// First request with this key: carried out.
-    New,
-    /// The key was seen before with the same action: not carried out again.
-    Repeat,
-    /// The key was seen before with another action.
-    Conflict(Json),
+/// Only a failed run is retried; `status` is the run's, `None` when there is none.
+pub(super) fn retryable(run: i64, status: Option<&str>) -> Result<()> {
+    match status {
+        None => Err(LogError::new(format!("there is no run {run}"))),
+        Some("failed") => Ok(()),
+        Some("started") => Err(LogError::new(format!(
+            "run {run} has not finished yet: it is waiting for a worker or running"
+        ))),
+        Some(other) => Err(LogError::new(format!(
+            "run {run} {other}; only a failed run is retried"
+        ))),
+    }
 }
+
+// ------------------------------------------------------------------ the recording bindings' world
 
 /// Record an action the recording bindings were asked to carry out, keyed like a
 /// Stripe request: a second request with the same key is not carried out again.
@@ -1147,63 +1013,6 @@ pub fn record_performed(
 
 // ------------------------------------------------------------------ reading, for `flow runs`
 
-#[derive(Clone, Debug)]
-pub struct RunRow {
-    pub id: i64,
-    pub event_id: String,
-    pub event_type: String,
-    pub workflow: String,
-    pub version: String,
-    pub status: String,
-    pub error: Option<String>,
-    pub attempts: i64,
-    pub created_at: i64,
-    pub started_at: Option<i64>,
-    pub finished_at: Option<i64>,
-    /// While the run waits (status `waiting`): when it goes on, Unix milliseconds.
-    pub wake_at: Option<i64>,
-}
-
-impl RunRow {
-    /// What started the run: `event`, `schedule` or `demand` (from its event's type).
-    pub fn trigger(&self) -> &'static str {
-        match self.event_type.as_str() {
-            flow_program::SCHEDULE => "schedule",
-            flow_program::DEMAND => "demand",
-            _ => "event",
-        }
-    }
-
-    /// The slot of a scheduled run, as its event id names it (RFC 3339, UTC).
-    pub fn slot(&self) -> Option<&str> {
-        if self.trigger() != "schedule" {
-            return None;
-        }
-        let rest = self.event_id.strip_prefix("schedule:")?;
-        rest.strip_prefix(self.workflow.as_str())?.strip_prefix(':')
-    }
-
-    pub fn to_json(&self) -> Json {
-        use super::time::rfc3339_ms;
-        json!({
-            "run": self.id,
-            "event": self.event_id,
-            "event_type": self.event_type,
-            "trigger": self.trigger(),
-            "slot": self.slot(),
-            "workflow": self.workflow,
-            "version": self.version,
-            "status": self.status,
-            "error": self.error,
-            "attempts": self.attempts,
-            "created_at": rfc3339_ms(self.created_at),
-            "started_at": self.started_at.map(rfc3339_ms),
-            "finished_at": self.finished_at.map(rfc3339_ms),
-            "wakes_at": self.wake_at.map(rfc3339_ms),
-        })
-    }
-}
-
 /// The status shown: a run that waits for a `wait` to end is `waiting`.
 const STATUS_SHOWN: &str =
     "CASE WHEN r.status = 'started' AND r.wake_at IS NOT NULL THEN 'waiting' ELSE r.status END";
@@ -1232,15 +1041,6 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     })
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    pub status: Option<String>,
-    pub workflow: Option<String>,
-    pub since_ms: Option<i64>,
-    /// The newest this many (all when `None`).
-    pub limit: Option<usize>,
-}
-
 /// Runs matching the filter, oldest first.
 pub fn list_runs(conn: &Connection, f: &Filter) -> Result<Vec<RunRow>> {
     let limit = f.limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
@@ -1266,15 +1066,6 @@ pub fn run(conn: &Connection, id: i64) -> Result<Option<RunRow>> {
     Ok(conn.query_row(&sql, [id], run_row).optional()?)
 }
 
-#[derive(Clone, Debug)]
-pub struct AttemptRow {
-    pub attempt: i64,
-    pub status: String,
-    pub error: Option<String>,
-    pub started_at: Option<i64>,
-    pub finished_at: i64,
-}
-
 pub fn attempts(conn: &Connection, run: i64) -> Result<Vec<AttemptRow>> {
     let mut st = conn.prepare_cached(ATTEMPTS_SQL)?;
     let rows = st.query_map([run], |r| {
@@ -1294,6 +1085,216 @@ pub fn inactive(conn: &Connection) -> Result<HashSet<String>> {
     let mut st = conn.prepare_cached("SELECT workflow FROM workflow_state WHERE active = 0")?;
     let rows = st.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+// ------------------------------------------------------------------ the store
+
+/// A SQLite run log open in a process: its one writer, and readers kept for reuse.
+#[derive(Clone)]
+pub struct Log {
+    path: PathBuf,
+    writer: Writer,
+    readers: Arc<Pool<Connection>>,
+}
+
+impl Log {
+    /// Open (creating it when `create`) and start its writer thread.
+    pub fn open(path: &Path, create: bool) -> Result<(Log, JoinHandle<()>)> {
+        let (writer, thread) = Writer::start(open(path, create)?)?;
+        let log = Log {
+            path: path.to_path_buf(),
+            writer,
+            readers: Arc::new(Pool::new(usize::MAX)),
+        };
+        Ok((log, thread))
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        self.readers
+            .with(|| open(&self.path, false), |_| true, |c| f(c))
+    }
+
+    pub fn health(&self) -> Arc<Health> {
+        self.writer.health()
+    }
+
+    pub fn record_event(&self, e: NewEvent) -> Result<Recorded> {
+        self.writer.write(move |c| record_new(c, &e))
+    }
+
+    pub fn record_event_async(
+        &self,
+        e: NewEvent,
+    ) -> impl std::future::Future<Output = Result<Recorded>> + Send {
+        self.writer.write_async(move |c| record_new(c, &e))
+    }
+
+    pub fn record_slot(
+        &self,
+        e: NewEvent,
+        workflow: &str,
+        slot: i64,
+        now: i64,
+    ) -> Result<Recorded> {
+        let name = workflow.to_string();
+        self.writer.write(move |c| {
+            let recorded = record_new(c, &e)?;
+            set_schedule_state(c, &name, slot, now)?;
+            Ok(recorded)
+        })
+    }
+
+    pub fn event_payload(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| event_payload(c, id))
+    }
+
+    pub fn run_of(&self, event_id: &str, workflow: &str) -> Result<Option<i64>> {
+        self.read(|c| run_of(c, event_id, workflow))
+    }
+
+    pub fn save_versions(&self, rows: Vec<VersionRow>, now: i64) -> Result<()> {
+        self.writer.write(move |c| {
+            for r in &rows {
+                save_version(c, r, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn version(&self, hash: &str) -> Result<Option<VersionRow>> {
+        self.read(|c| version(c, hash))
+    }
+
+    pub fn schedule_state(&self, workflow: &str) -> Result<Option<i64>> {
+        self.read(|c| schedule_state(c, workflow))
+    }
+
+    pub fn set_schedule_state(&self, workflow: &str, last_slot: i64, now: i64) -> Result<()> {
+        let name = workflow.to_string();
+        self.writer
+            .write(move |c| set_schedule_state(c, &name, last_slot, now))
+    }
+
+    pub fn claim_run(&self, run: i64, now: i64) -> Result<Option<i64>> {
+        self.writer.write(move |c| claim_run(c, run, now))
+    }
+
+    pub fn run_job(&self, run: i64) -> Result<RunJob> {
+        self.read(|c| run_job(c, run))
+    }
+
+    pub fn journal(
+        &self,
+        run: i64,
+        effect: Option<PerformedRow>,
+        mut row: ActionRow,
+    ) -> Result<ActionRow> {
+        self.writer.write(move |c| {
+            if let Some(e) = effect {
+                let done = record_performed(
+                    c,
+                    &e.key,
+                    e.event_id.as_deref(),
+                    &e.workflow,
+                    e.step,
+                    &e.action,
+                    row.finished_at,
+                )?;
+                apply_performed(&mut row, &e.key, done);
+            }
+            record_action(c, run, &row)?;
+            Ok(row)
+        })
+    }
+
+    pub fn set_waiting(&self, run: i64, wake_at: i64, now: i64) -> Result<bool> {
+        self.writer
+            .write(move |c| set_waiting(c, run, wake_at, now))
+            .map(|()| true)
+    }
+
+    pub fn finish_run(
+        &self,
+        run: i64,
+        status: &str,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
+        let (status, error) = (status.to_string(), error.map(str::to_string));
+        self.writer
+            .write(move |c| finish_run(c, run, &status, error.as_deref(), now))
+            .map(|()| true)
+    }
+
+    /// One server per file: every unfinished run is this server's.
+    pub fn takeable(&self, start: bool) -> Result<Takeable> {
+        self.read(|c| {
+            Ok(Takeable {
+                ready: unfinished_runs(c)?,
+                waiting: if start { waiting_runs(c)? } else { Vec::new() },
+            })
+        })
+    }
+
+    pub fn renew(&self) -> Result<()> {
+        Ok(())
+    }
+
+    pub fn release(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Nobody else writes this run log while a server holds it.
+    pub fn wait_for_runs(&self, timeout: Duration) -> bool {
+        std::thread::sleep(timeout);
+        false
+    }
+
+    pub fn list_runs(&self, f: &Filter) -> Result<Vec<RunRow>> {
+        self.read(|c| list_runs(c, f))
+    }
+
+    pub fn run(&self, id: i64) -> Result<Option<RunRow>> {
+        self.read(|c| run(c, id))
+    }
+
+    pub fn actions(&self, run: i64) -> Result<Vec<ActionRow>> {
+        self.read(|c| actions(c, run))
+    }
+
+    pub fn attempts(&self, run: i64) -> Result<Vec<AttemptRow>> {
+        self.read(|c| attempts(c, run))
+    }
+
+    pub fn known_workflows(&self) -> Result<Vec<String>> {
+        self.read(known_workflows)
+    }
+
+    pub fn set_active(&self, workflow: &str, active: bool, now: i64) -> Result<()> {
+        let name = workflow.to_string();
+        self.writer
+            .write(move |c| set_active(c, &name, active, now))
+    }
+
+    pub fn inactive(&self) -> Result<HashSet<String>> {
+        self.read(inactive)
+    }
+
+    pub fn retry_run(&self, run: i64) -> Result<()> {
+        self.writer.write(move |c| retry_run(c, run))
+    }
+}
+
+fn record_new(c: &Connection, e: &NewEvent) -> Result<Recorded> {
+    record_event(
+        c,
+        &e.id,
+        &e.event_type,
+        &e.payload,
+        e.signed_at,
+        e.now,
+        &e.candidates,
+    )
 }
 
 #[cfg(test)]
