@@ -3,9 +3,12 @@
 //! once the last is answered), for a duration or a count; prints one JSON line.
 //!
 //! ```sh
-//! load_gen --addr 127.0.0.1:8080 --connections 32 --seconds 5 [--count N]
-//!          [--path /webhook] [--secret whsec_…] [--warmup-ms 500]
+//! load_gen --addr 127.0.0.1:8080 [--addr 127.0.0.1:8081 …] --connections 32 --seconds 5
+//!          [--count N] [--path /webhook] [--secret whsec_…] [--warmup-ms 500]
 //! ```
+//!
+//! With several `--addr`, the connections are spread over them in turn (connection
+//! `i` to address `i mod n`), as a round-robin load balancer would.
 //!
 //! The secret is `--secret`, else `STRIPE_WEBHOOK_SECRET`. Each event has an id of
 //! its own (a per-run prefix, the connection and a sequence number), and is signed
@@ -25,7 +28,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 
 struct Options {
-    addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
     path: String,
     connections: usize,
     seconds: f64,
@@ -37,14 +40,14 @@ struct Options {
 fn usage(message: &str) -> ! {
     eprintln!("load_gen: {message}");
     eprintln!(
-        "usage: load_gen --addr 127.0.0.1:PORT [--connections N] [--seconds S] [--count N] \
+        "usage: load_gen --addr 127.0.0.1:PORT [--addr …] [--connections N] [--seconds S] [--count N] \
          [--path /webhook] [--secret SECRET] [--warmup-ms MS]"
     );
     std::process::exit(2);
 }
 
 fn options() -> Options {
-    let mut addr = None;
+    let mut addrs = Vec::new();
     let mut path = "/webhook".to_string();
     let mut connections = 32usize;
     let mut seconds = 5.0f64;
@@ -60,7 +63,7 @@ fn options() -> Options {
         match flag.as_str() {
             "--addr" => {
                 let v = value();
-                addr = Some(
+                addrs.push(
                     v.parse::<SocketAddr>()
                         .unwrap_or_else(|_| usage(&format!("not an address: {v}"))),
                 )
@@ -100,15 +103,17 @@ fn options() -> Options {
             other => usage(&format!("unknown argument {other}")),
         }
     }
-    let addr = addr.unwrap_or_else(|| usage("--addr is required"));
-    if !addr.ip().is_loopback() {
+    if addrs.is_empty() {
+        usage("--addr is required");
+    }
+    if addrs.iter().any(|a| !a.ip().is_loopback()) {
         usage("only loopback addresses are load-tested");
     }
     let secret = secret
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| usage("no secret: --secret or STRIPE_WEBHOOK_SECRET"));
     Options {
-        addr,
+        addrs,
         path,
         connections,
         seconds,
@@ -178,7 +183,8 @@ async fn connection(plan: Arc<Plan>, conn: usize) -> Tally {
         tally.errors += 1;
         tally.first_error.get_or_insert(e);
     };
-    let stream = match tokio::net::TcpStream::connect(plan.opts.addr).await {
+    let addr = plan.opts.addrs[conn % plan.opts.addrs.len()];
+    let stream = match tokio::net::TcpStream::connect(addr).await {
         Ok(s) => s,
         Err(e) => {
             fail(&mut tally, format!("connect: {e}"));
@@ -194,7 +200,7 @@ async fn connection(plan: Arc<Plan>, conn: usize) -> Tally {
         }
     };
     tokio::spawn(driver);
-    let host = plan.opts.addr.to_string();
+    let host = addr.to_string();
     let mut rng = flow_benches::Rng(0x9e37_79b9_7f4a_7c15 ^ ((conn as u64 + 1) << 20));
     let mut seq = 0u64;
     while plan.take() {
