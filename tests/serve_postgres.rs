@@ -297,8 +297,24 @@ fn deactivation_reaches_every_server_and_a_newer_schema_is_refused() {
         (200, Some(true)),
         "{reply}"
     );
+    // A payment under the template's threshold: its run is recorded skipped with the
+    // event, finished, with its one attempt.
+    let (status, reply) = a.deliver(&payment_event("evt_small", 50_000, "usd", Some("cus_3")));
+    assert_eq!((status, reply["runs"].as_i64()), (200, Some(1)), "{reply}");
     pg.wait_idle(&[&a, &b]);
-    assert_eq!(pg.count("SELECT count(*) FROM flow.runs"), 1);
+    assert_eq!(pg.count("SELECT count(*) FROM flow.runs"), 2);
+    assert_eq!(
+        pg.count(
+            "SELECT count(*) FROM flow.runs r JOIN flow.attempts t ON t.run_id = r.id
+             WHERE r.event_id = 'evt_small' AND r.status = 'skipped' AND r.attempts = 1
+               AND t.attempt = 1 AND t.status = 'skipped' AND r.lease_owner IS NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        a.count_logs(|l| l["msg"] == "run finished" && l["status"] == "skipped"),
+        1
+    );
     assert_eq!(a.stop(), 0);
     assert_eq!(b.stop(), 0);
 

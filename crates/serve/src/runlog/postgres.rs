@@ -385,8 +385,9 @@ impl Log {
         self.note(r)
     }
 
-    /// Run `f` on a connection, outside a transaction (reads).
-    fn read<R>(&self, f: impl FnOnce(&mut Q<'_, Client>) -> Result<R>) -> Result<R> {
+    /// Run `f` on a connection outside an explicit transaction: reads, and writes of
+    /// one statement (each statement is a transaction of its own).
+    fn direct<R>(&self, f: impl FnOnce(&mut Q<'_, Client>) -> Result<R>) -> Result<R> {
         let r = self.inner.pool.with(
             || self.connect(),
             |c| !c.client.is_closed(),
@@ -406,7 +407,7 @@ impl Log {
 
     pub fn record_event(&self, e: NewEvent) -> Result<Recorded> {
         let (owner, lease) = (self.inner.owner.as_str(), ms(self.inner.lease));
-        self.tx(|q| record_event(q, &e, owner, lease))
+        self.direct(|q| record_event(q, &e, owner, lease))
     }
 
     /// On a blocking thread of the runtime: the client blocks.
@@ -438,14 +439,14 @@ impl Log {
     }
 
     pub fn event_payload(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        self.read(|q| {
+        self.direct(|q| {
             Ok(q.opt("SELECT payload FROM events WHERE id = $1", &[&id])?
                 .map(|r| r.get(0)))
         })
     }
 
     pub fn run_of(&self, event_id: &str, workflow: &str) -> Result<Option<i64>> {
-        self.read(|q| {
+        self.direct(|q| {
             Ok(q.opt(
                 "SELECT id FROM runs WHERE event_id = $1 AND workflow = $2",
                 &[&event_id, &workflow],
@@ -468,7 +469,7 @@ impl Log {
     }
 
     pub fn version(&self, hash: &str) -> Result<Option<VersionRow>> {
-        self.read(|q| {
+        self.direct(|q| {
             Ok(q
                 .opt(
                     "SELECT hash, workflow, trigger, path, source, settings FROM versions WHERE hash = $1",
@@ -486,7 +487,7 @@ impl Log {
     }
 
     pub fn schedule_state(&self, workflow: &str) -> Result<Option<i64>> {
-        self.read(|q| {
+        self.direct(|q| {
             Ok(q.opt(
                 "SELECT last_slot FROM schedule_state WHERE workflow = $1",
                 &[&workflow],
@@ -503,7 +504,8 @@ impl Log {
     /// or ran out; the lease is renewed.
     pub fn claim_run(&self, run: i64, now: i64) -> Result<Option<i64>> {
         let (owner, lease) = (self.inner.owner.as_str(), ms(self.inner.lease));
-        self.tx(|q| {
+        // One statement: a transaction of its own.
+        self.direct(|q| {
             Ok(q.opt(
                 "UPDATE runs SET attempts = attempts + 1, started_at = $2, wake_at = NULL,
                             lease_owner = $3, lease_until = now_ms() + $4
@@ -517,7 +519,7 @@ impl Log {
     }
 
     pub fn run_job(&self, run: i64) -> Result<RunJob> {
-        self.read(|q| {
+        self.direct(|q| {
             let r = q
                 .opt(
                     "SELECT r.event_id, r.workflow, r.version, e.payload, r.created_at
@@ -542,65 +544,46 @@ impl Log {
         &self,
         run: i64,
         effect: Option<PerformedRow>,
-        mut row: ActionRow,
+        row: ActionRow,
     ) -> Result<ActionRow> {
-        self.tx(|q| {
-            if let Some(e) = effect {
+        match effect {
+            // The effect and the journal entry together: a transaction.
+            Some(e) => self.tx(|q| {
+                let mut row = row;
                 let done = record_performed(q, &e, row.finished_at)?;
                 apply_performed(&mut row, &e.key, done);
-            }
-            let (step, action, result) = (
-                i64::try_from(row.step).unwrap_or(i64::MAX),
-                row.action.to_string(),
-                row.result.to_string(),
-            );
-            let status = if row.succeeded { "succeeded" } else { "failed" };
-            q.exec(
-                "INSERT INTO actions (run_id, step, kind, action, idempotency_key, status, result,
-                                      error, started_at, finished_at, duration_us)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (run_id, step) DO UPDATE SET
-                     kind = EXCLUDED.kind, action = EXCLUDED.action,
-                     idempotency_key = EXCLUDED.idempotency_key, status = EXCLUDED.status,
-                     result = EXCLUDED.result, error = EXCLUDED.error,
-                     started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
-                     duration_us = EXCLUDED.duration_us",
-                &[
-                    &run,
-                    &step,
-                    &row.kind,
-                    &action,
-                    &row.idempotency_key,
-                    &status,
-                    &result,
-                    &row.error,
-                    &row.started_at,
-                    &row.finished_at,
-                    &row.duration_us,
-                ],
-            )?;
-            Ok(row)
-        })
+                journal_action(q, run, row)
+            }),
+            // The journal entry alone: one statement.
+            None => self.direct(|q| journal_action(q, run, row)),
+        }
     }
 
     /// The run waits, held by nobody: whichever server's clock reaches `wake_at`
     /// first takes it.
     pub fn set_waiting(&self, run: i64, wake_at: i64, now: i64) -> Result<bool> {
         let owner = self.inner.owner.as_str();
-        self.tx(|q| {
-            let n = q.exec(
-                "UPDATE runs SET wake_at = $2, lease_owner = NULL, lease_until = NULL
-                 WHERE id = $1 AND lease_owner = $3 AND status = 'started'",
-                &[&run, &wake_at, &owner],
-            )?;
-            if n == 0 {
-                return Ok(false);
-            }
-            end_attempt(q, run, "waiting", None, now)?;
-            Ok(true)
+        self.direct(|q| {
+            Ok(!q
+                .rows(
+                    "WITH r AS (
+                         UPDATE runs SET wake_at = $2, lease_owner = NULL, lease_until = NULL
+                         WHERE id = $1 AND lease_owner = $3 AND status = 'started'
+                         RETURNING id, attempts, started_at)
+                     INSERT INTO attempts (run_id, attempt, status, error, started_at, finished_at)
+                     SELECT id, attempts, 'waiting', NULL, started_at, $4 FROM r
+                     ON CONFLICT (run_id, attempt) DO UPDATE SET
+                         status = EXCLUDED.status, error = EXCLUDED.error,
+                         started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at
+                     RETURNING run_id",
+                    &[&run, &wake_at, &owner, &now],
+                )?
+                .is_empty())
         })
     }
 
+    /// The run's status and its attempt's, in one statement; nothing when the run
+    /// is no longer this server's.
     pub fn finish_run(
         &self,
         run: i64,
@@ -609,21 +592,67 @@ impl Log {
         now: i64,
     ) -> Result<bool> {
         let owner = self.inner.owner.as_str();
-        self.tx(|q| {
-            let n = q.exec(
-                "UPDATE runs SET status = $2, error = $3, finished_at = $4,
-                        lease_owner = NULL, lease_until = NULL
-                 WHERE id = $1 AND lease_owner = $5 AND status = 'started'",
-                &[&run, &status, &error, &now, &owner],
-            )?;
-            if n == 0 {
-                return Ok(false);
-            }
-            end_attempt(q, run, status, error, now)?;
-            Ok(true)
+        self.direct(|q| {
+            Ok(!q
+                .rows(
+                    "WITH r AS (
+                         UPDATE runs SET status = $2, error = $3, finished_at = $4,
+                                lease_owner = NULL, lease_until = NULL
+                         WHERE id = $1 AND lease_owner = $5 AND status = 'started'
+                         RETURNING id, attempts, started_at)
+                     INSERT INTO attempts (run_id, attempt, status, error, started_at, finished_at)
+                     SELECT id, attempts, $2, $3, started_at, $4 FROM r
+                     ON CONFLICT (run_id, attempt) DO UPDATE SET
+                         status = EXCLUDED.status, error = EXCLUDED.error,
+                         started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at
+                     RETURNING run_id",
+                    &[&run, &status, &error, &now, &owner],
+                )?
+                .is_empty())
         })
     }
+}
 
+/// An action's journal entry (written again when the step was journaled before).
+fn journal_action<C: GenericClient>(
+    q: &mut Q<'_, C>,
+    run: i64,
+    row: ActionRow,
+) -> Result<ActionRow> {
+    let (step, action, result) = (
+        i64::try_from(row.step).unwrap_or(i64::MAX),
+        row.action.to_string(),
+        row.result.to_string(),
+    );
+    let status = if row.succeeded { "succeeded" } else { "failed" };
+    q.exec(
+        "INSERT INTO actions (run_id, step, kind, action, idempotency_key, status, result,
+                                      error, started_at, finished_at, duration_us)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (run_id, step) DO UPDATE SET
+                     kind = EXCLUDED.kind, action = EXCLUDED.action,
+                     idempotency_key = EXCLUDED.idempotency_key, status = EXCLUDED.status,
+                     result = EXCLUDED.result, error = EXCLUDED.error,
+                     started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
+                     duration_us = EXCLUDED.duration_us",
+        &[
+            &run,
+            &step,
+            &row.kind,
+            &action,
+            &row.idempotency_key,
+            &status,
+            &result,
+            &row.error,
+            &row.started_at,
+            &row.finished_at,
+            &row.duration_us,
+        ],
+    )?;
+    Ok(row)
+}
+
+impl Log {
     /// Take over the runs nobody holds, or whose lease ran out, that are due: not
     /// waiting, or waiting until a time the server's clock has reached.
     pub fn takeable(&self, _start: bool) -> Result<Takeable> {
@@ -750,7 +779,7 @@ impl Log {
 
     pub fn list_runs(&self, f: &Filter) -> Result<Vec<RunRow>> {
         let limit = f.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-        self.read(|q| {
+        self.direct(|q| {
             let rows = q.rows(
                 "SELECT r.id, r.event_id, e.type, r.workflow, r.version,
                         CASE WHEN r.status = 'started' AND r.wake_at IS NOT NULL THEN 'waiting' ELSE r.status END,
@@ -769,7 +798,7 @@ impl Log {
     }
 
     pub fn run(&self, id: i64) -> Result<Option<RunRow>> {
-        self.read(|q| {
+        self.direct(|q| {
             Ok(q
                 .opt(
                     "SELECT r.id, r.event_id, e.type, r.workflow, r.version,
@@ -784,11 +813,11 @@ impl Log {
     }
 
     pub fn actions(&self, run: i64) -> Result<Vec<ActionRow>> {
-        self.read(|q| actions(q, run))
+        self.direct(|q| actions(q, run))
     }
 
     pub fn attempts(&self, run: i64) -> Result<Vec<AttemptRow>> {
-        self.read(|q| {
+        self.direct(|q| {
             Ok(q.rows(
                 "SELECT attempt, status, error, started_at, finished_at FROM attempts
                      WHERE run_id = $1 ORDER BY attempt",
@@ -807,7 +836,7 @@ impl Log {
     }
 
     pub fn known_workflows(&self) -> Result<Vec<String>> {
-        self.read(|q| {
+        self.direct(|q| {
             Ok(q.rows(
                 "SELECT DISTINCT workflow FROM versions ORDER BY workflow",
                 &[],
@@ -830,7 +859,7 @@ impl Log {
     }
 
     pub fn inactive(&self) -> Result<HashSet<String>> {
-        self.read(|q| {
+        self.direct(|q| {
             Ok(
                 q.rows("SELECT workflow FROM workflow_state WHERE NOT active", &[])?
                     .iter()
@@ -899,69 +928,93 @@ fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
+/// The event, and a run for each active candidate (a skipped one finished, with its
+/// attempt), in one statement; a second one counts a redelivery.
 fn record_event<C: GenericClient>(
     q: &mut Q<'_, C>,
     e: &NewEvent,
     owner: &str,
     lease: i64,
 ) -> Result<Recorded> {
-    let inserted = q.exec(
-        "INSERT INTO events (id, type, payload, signed_at, received_at, last_delivery_at)
-         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING",
-        &[&e.id, &e.event_type, &e.payload, &e.signed_at, &e.now],
-    )?;
-    if inserted == 0 {
+    let workflows: Vec<&str> = e.candidates.iter().map(|c| c.workflow.as_str()).collect();
+    let versions: Vec<&str> = e.candidates.iter().map(|c| c.version.as_str()).collect();
+    let skipped: Vec<bool> = e.candidates.iter().map(|c| c.skipped).collect();
+    let row = q
+        .opt(
+            "WITH e AS (
+                 INSERT INTO events (id, type, payload, signed_at, received_at, last_delivery_at)
+                 VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING
+                 RETURNING id),
+             c AS (
+                 SELECT c.workflow, c.version, c.skipped, c.n
+                 FROM unnest($6::TEXT[], $7::TEXT[], $8::BOOLEAN[])
+                      WITH ORDINALITY AS c(workflow, version, skipped, n)
+                 WHERE EXISTS (SELECT 1 FROM e)
+                   AND NOT EXISTS (SELECT 1 FROM workflow_state w
+                                   WHERE w.workflow = c.workflow AND NOT w.active)),
+             r AS (
+                 INSERT INTO runs (event_id, workflow, version, status, attempts, created_at,
+                                   started_at, finished_at, lease_owner, lease_until)
+                 SELECT $1, workflow, version,
+                        CASE WHEN skipped THEN 'skipped' ELSE 'started' END,
+                        CASE WHEN skipped THEN 1 ELSE 0 END,
+                        $5,
+                        CASE WHEN skipped THEN $5::BIGINT END,
+                        CASE WHEN skipped THEN $5::BIGINT END,
+                        CASE WHEN skipped THEN NULL ELSE $9 END,
+                        CASE WHEN skipped THEN NULL ELSE now_ms() + $10 END
+                 FROM c ORDER BY n
+                 RETURNING id, workflow, version, status),
+             a AS (
+                 INSERT INTO attempts (run_id, attempt, status, error, started_at, finished_at)
+                 SELECT id, 1, 'skipped', NULL, $5, $5 FROM r WHERE status = 'skipped')
+             SELECT (SELECT count(*) FROM e),
+                    coalesce(array_agg(id ORDER BY id), '{}'),
+                    coalesce(array_agg(workflow ORDER BY id), '{}'),
+                    coalesce(array_agg(version ORDER BY id), '{}'),
+                    coalesce(array_agg(status = 'skipped' ORDER BY id), '{}')
+             FROM r",
+            &[
+                &e.id,
+                &e.event_type,
+                &e.payload,
+                &e.signed_at,
+                &e.now,
+                &workflows,
+                &versions,
+                &skipped,
+                &owner,
+                &lease,
+            ],
+        )?
+        .ok_or_else(|| LogError::new("the event's runs were not read back"))?;
+    let new: i64 = row.get(0);
+    if new == 0 {
         q.exec(
             "UPDATE events SET deliveries = deliveries + 1, last_delivery_at = $2 WHERE id = $1",
             &[&e.id, &e.now],
         )?;
         return Ok(Recorded::Duplicate);
     }
-    let names: Vec<&str> = e.candidates.iter().map(|c| c.workflow.as_str()).collect();
-    let inactive: HashSet<String> = if names.is_empty() {
-        HashSet::new()
-    } else {
-        q.rows(
-            "SELECT workflow FROM workflow_state WHERE NOT active AND workflow = ANY($1)",
-            &[&names],
-        )?
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
-    };
-    let (mut runs, mut skipped) = (Vec::new(), Vec::new());
-    for c in e
-        .candidates
-        .iter()
-        .filter(|c| !inactive.contains(&c.workflow))
+    let (ids, names, versions, skipped): (Vec<i64>, Vec<String>, Vec<String>, Vec<bool>) =
+        (row.get(1), row.get(2), row.get(3), row.get(4));
+    let (mut runs, mut skipped_runs) = (Vec::new(), Vec::new());
+    for (((run, workflow), version), skip) in ids.into_iter().zip(names).zip(versions).zip(skipped)
     {
-        if c.skipped {
-            let row = q.opt(
-                "INSERT INTO runs (event_id, workflow, version, status, attempts, created_at, started_at, finished_at)
-                 VALUES ($1, $2, $3, 'skipped', 1, $4, $4, $4) RETURNING id",
-                &[&e.id, &c.workflow, &c.version, &e.now],
-            )?;
-            let run: i64 = row.map(|r| r.get(0)).unwrap_or_default();
-            q.exec(
-                "INSERT INTO attempts (run_id, attempt, status, error, started_at, finished_at)
-                 VALUES ($1, 1, 'skipped', NULL, $2, $2)",
-                &[&run, &e.now],
-            )?;
-            skipped.push(SkippedRun {
+        if skip {
+            skipped_runs.push(SkippedRun {
                 run,
-                workflow: c.workflow.clone(),
-                version: c.version.clone(),
+                workflow,
+                version,
             });
-            continue;
+        } else {
+            runs.push(run);
         }
-        let row = q.opt(
-            "INSERT INTO runs (event_id, workflow, version, status, created_at, lease_owner, lease_until)
-             VALUES ($1, $2, $3, 'started', $4, $5, now_ms() + $6) RETURNING id",
-            &[&e.id, &c.workflow, &c.version, &e.now, &owner, &lease],
-        )?;
-        runs.push(row.map(|r| r.get(0)).unwrap_or_default());
     }
-    Ok(Recorded::New { runs, skipped })
+    Ok(Recorded::New {
+        runs,
+        skipped: skipped_runs,
+    })
 }
 
 fn set_schedule_state<C: GenericClient>(
@@ -975,25 +1028,6 @@ fn set_schedule_state<C: GenericClient>(
          ON CONFLICT (workflow) DO UPDATE
              SET last_slot = GREATEST(schedule_state.last_slot, $2), updated_at = $3",
         &[&workflow, &last_slot, &now],
-    )?;
-    Ok(())
-}
-
-/// The attempt a run is on, ended with this status.
-fn end_attempt<C: GenericClient>(
-    q: &mut Q<'_, C>,
-    run: i64,
-    status: &str,
-    error: Option<&str>,
-    now: i64,
-) -> Result<()> {
-    q.exec(
-        "INSERT INTO attempts (run_id, attempt, status, error, started_at, finished_at)
-         SELECT id, attempts, $2, $3, started_at, $4 FROM runs WHERE id = $1
-         ON CONFLICT (run_id, attempt) DO UPDATE SET
-             status = EXCLUDED.status, error = EXCLUDED.error,
-             started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at",
-        &[&run, &status, &error, &now],
     )?;
     Ok(())
 }
