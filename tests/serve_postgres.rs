@@ -446,3 +446,69 @@ fn stripes_rate_limit_is_shared_by_the_servers_of_a_database() {
     assert_eq!(turns.iter().sum::<i64>(), 40, "{turns:?}");
     assert!(turns.len() >= 5, "{turns:?}");
 }
+
+fn wait_flow(second_subject: &str) -> String {
+    format!(
+        r#"workflow "Wait and tell"
+on payment_intent.succeeded {{
+    email to: "first@example.com", subject: "First", body: "Before the wait for {{id}}."
+    wait 2 seconds
+    email to: "second@example.com", subject: "{second_subject}", body: "After the wait for {{id}}."
+}}
+"#
+    )
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: .ci/run starts it and runs these tests"]
+fn a_waiting_run_of_a_killed_server_wakes_on_another_on_its_version() {
+    let pg = Pg::new("waits");
+    // Two servers, each with its own copy of the flows; the second one's copy was
+    // changed since, so the run's version is not one it loaded.
+    let one = flows_dir(&[("wait.flow", &wait_flow("Second"))]);
+    let two = flows_dir(&[("wait.flow", &wait_flow("Changed since"))]);
+    let a = start_with(one.path(), &["--db", &pg.url], &secret());
+    let (status, reply) = a.deliver(&payment_event("evt_wait", 1_200, "usd", None));
+    assert_eq!((status, reply["runs"].as_i64()), (200, Some(1)), "{reply}");
+    a.wait_log(WAIT, |l| l["msg"] == "run waiting")
+        .unwrap_or_else(|| panic!("the run never waited:\n{}", a.log_text()));
+    a.kill9();
+
+    let b = start_with(two.path(), &["--db", &pg.url], &secret());
+    pg.wait_idle(&[&b]);
+    let taken = b
+        .wait_log(WAIT, |l| l["msg"] == "runs taken up")
+        .unwrap_or_else(|| panic!("never taken up:\n{}", b.log_text()));
+    assert_eq!(taken["runs"].as_array().map(Vec::len), Some(1), "{taken}");
+    let finished = b
+        .wait_log(WAIT, |l| l["msg"] == "run finished")
+        .unwrap_or_else(|| panic!("never finished:\n{}", b.log_text()));
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    // Each e-mail once: the first answered from the journal, the second from the
+    // version the run was recorded with.
+    let mut c = pg.client();
+    let sent: Vec<(String, i64)> = c
+        .query(
+            "SELECT action, calls FROM flow.performed ORDER BY step",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.iter().all(|(_, calls)| *calls == 1), "{sent:?}");
+    assert!(sent[1].0.contains("\"Second\""), "{sent:?}");
+    let attempts: Vec<String> = c
+        .query(
+            "SELECT t.status FROM flow.attempts t JOIN flow.runs r ON r.id = t.run_id
+             WHERE r.event_id = 'evt_wait' ORDER BY t.attempt",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(attempts, vec!["waiting", "succeeded"]);
+    assert_eq!(b.stop(), 0);
+}
