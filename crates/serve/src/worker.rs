@@ -375,11 +375,11 @@ impl Runner {
     /// Execute a run; `None` when it was not waiting to run. An error leaves the run
     /// waiting (recorded as started), to be carried out again.
     pub fn execute(&self, run: i64) -> Result<Option<Finished>, LogError> {
-        let Some(attempt) = self.store.claim_run(run, time::now_ms())? else {
+        let Some(claimed) = self.store.claim(run, time::now_ms())? else {
             return Ok(None);
         };
-        let job = self.store.run_job(run)?;
-        let finished_attempts = self.store.attempts(run)?.len();
+        let (attempt, job, finished_attempts) =
+            (claimed.attempt, claimed.job, claimed.ended_attempts);
         let resumed = usize::try_from(attempt).unwrap_or(0) > finished_attempts + 1;
         if resumed {
             self.metrics

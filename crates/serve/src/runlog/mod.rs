@@ -305,6 +305,17 @@ pub struct NewEvent {
     pub candidates: Vec<Candidate>,
 }
 
+/// A run taken by a worker.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    /// This attempt's number (1 the first time).
+    pub attempt: i64,
+    pub job: RunJob,
+    /// Attempts that ended before (finished, failed, or stopped at a `wait`); fewer
+    /// than `attempt - 1` when an attempt was cut off (a crash, a kill).
+    pub ended_attempts: usize,
+}
+
 /// The runs a server may take up: found unfinished, or whose `wait` ends.
 #[derive(Clone, Debug, Default)]
 pub struct Takeable {
@@ -427,14 +438,10 @@ impl Store {
         either!(self, s => s.set_schedule_state(workflow, last_slot, now))
     }
 
-    /// Take a run for a worker: the attempt number, or `None` when it is not waiting
-    /// to run (finished meanwhile, or held by another server).
-    pub fn claim_run(&self, run: i64, now: i64) -> Result<Option<i64>> {
-        either!(self, s => s.claim_run(run, now))
-    }
-
-    pub fn run_job(&self, run: i64) -> Result<RunJob> {
-        either!(self, s => s.run_job(run))
+    /// Take a run for a worker, with what executing it needs; `None` when it is not
+    /// waiting to run (finished meanwhile, or held by another server).
+    pub fn claim(&self, run: i64, now: i64) -> Result<Option<Claimed>> {
+        either!(self, s => s.claim(run, now))
     }
 
     /// Journal an action's outcome (and, for the recording bindings, its effect) in

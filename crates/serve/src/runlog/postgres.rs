@@ -36,7 +36,7 @@ use postgres::{Client, GenericClient, Statement};
 use serde_json::{json, Value as Json};
 
 use super::{
-    apply_performed, ActionRow, AttemptRow, Filter, Health, LogError, NewEvent, Performed,
+    apply_performed, ActionRow, AttemptRow, Claimed, Filter, Health, LogError, NewEvent, Performed,
     PerformedRow, Pool, Recorded, Result, RunJob, RunRow, SkippedRun, Takeable, VersionRow,
 };
 
@@ -501,43 +501,55 @@ impl Log {
     }
 
     /// Taken when the run is waiting to run and its lease is this server's, nobody's
-    /// or ran out; the lease is renewed.
-    pub fn claim_run(&self, run: i64, now: i64) -> Result<Option<i64>> {
+    /// or ran out; the lease is renewed. One statement: the claim, the run's event,
+    /// its journal and how many attempts ended before.
+    pub fn claim(&self, run: i64, now: i64) -> Result<Option<Claimed>> {
         let (owner, lease) = (self.inner.owner.as_str(), ms(self.inner.lease));
-        // One statement: a transaction of its own.
-        self.direct(|q| {
-            Ok(q.opt(
-                "UPDATE runs SET attempts = attempts + 1, started_at = $2, wake_at = NULL,
+        let Some(r) = self.direct(|q| {
+            q.opt(
+                "WITH c AS (
+                     UPDATE runs SET attempts = attempts + 1, started_at = $2, wake_at = NULL,
                             lease_owner = $3, lease_until = now_ms() + $4
                      WHERE id = $1 AND status = 'started'
                        AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until < now_ms())
-                     RETURNING attempts",
+                     RETURNING id, attempts, event_id, workflow, version, created_at)
+                 SELECT c.attempts, c.event_id, c.workflow, c.version, e.payload, c.created_at,
+                        (SELECT count(*) FROM attempts t WHERE t.run_id = c.id),
+                        (SELECT coalesce(json_agg(json_build_array(a.step, a.kind, a.action,
+                                    a.idempotency_key, a.status, a.result, a.error, a.started_at,
+                                    a.finished_at, a.duration_us) ORDER BY a.step), '[]')::TEXT
+                         FROM actions a WHERE a.run_id = c.id)
+                 FROM c JOIN events e ON e.id = c.event_id",
                 &[&run, &now, &owner, &lease],
-            )?
-            .map(|r| r.get(0)))
-        })
-    }
-
-    pub fn run_job(&self, run: i64) -> Result<RunJob> {
-        self.direct(|q| {
-            let r = q
-                .opt(
-                    "SELECT r.event_id, r.workflow, r.version, e.payload, r.created_at
-                     FROM runs r JOIN events e ON e.id = r.event_id WHERE r.id = $1",
-                    &[&run],
-                )?
-                .ok_or_else(|| LogError::new(format!("there is no run {run}")))?;
-            let recorded = actions(q, run)?.into_iter().map(|a| (a.step, a)).collect();
-            Ok(RunJob {
-                id: run,
-                event_id: r.get(0),
-                workflow: r.get(1),
-                version: r.get(2),
-                payload: r.get(3),
-                created_at: r.get(4),
-                recorded,
+            )
+        })?
+        else {
+            return Ok(None);
+        };
+        let journal: Json = serde_json::from_str(&r.get::<_, String>(7))
+            .map_err(|e| LogError::new(format!("run {run}'s journal does not read back: {e}")))?;
+        let recorded = journal
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(action_of)
+                    .map(|a| (a.step, a))
+                    .collect()
             })
-        })
+            .unwrap_or_default();
+        Ok(Some(Claimed {
+            attempt: r.get(0),
+            job: RunJob {
+                id: run,
+                event_id: r.get(1),
+                workflow: r.get(2),
+                version: r.get(3),
+                payload: r.get(4),
+                created_at: r.get(5),
+                recorded,
+            },
+            ended_attempts: usize::try_from(r.get::<_, i64>(6)).unwrap_or(0),
+        }))
     }
 
     pub fn journal(
@@ -1090,6 +1102,28 @@ fn actions<C: GenericClient>(q: &mut Q<'_, C>, run: i64) -> Result<Vec<ActionRow
         }
     })
     .collect())
+}
+
+/// One journal entry as `claim` reads it: `[step, kind, action, key, status, result,
+/// error, started_at, finished_at, duration_us]`, the JSON texts as strings.
+fn action_of(row: &Json) -> Option<ActionRow> {
+    let f = row.as_array()?;
+    let text = |i: usize| f.get(i).and_then(Json::as_str);
+    let int = |i: usize| f.get(i).and_then(Json::as_i64);
+    Some(ActionRow {
+        step: usize::try_from(int(0)?).ok()?,
+        kind: text(1)?.to_string(),
+        action: serde_json::from_str(text(2)?).unwrap_or(Json::Null),
+        idempotency_key: text(3)?.to_string(),
+        succeeded: text(4)? == "succeeded",
+        result: text(5)
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(Json::Null),
+        error: text(6).map(str::to_string),
+        started_at: int(7)?,
+        finished_at: int(8)?,
+        duration_us: int(9)?,
+    })
 }
 
 fn run_row(r: &postgres::Row) -> RunRow {

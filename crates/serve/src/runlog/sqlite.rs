@@ -16,7 +16,7 @@ use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value as Json};
 
 use super::{
-    apply_performed, ActionRow, AttemptRow, Candidate, Filter, Health, LogError, NewEvent,
+    apply_performed, ActionRow, AttemptRow, Candidate, Claimed, Filter, Health, LogError, NewEvent,
     Performed, PerformedRow, Pool, Recorded, Result, RunJob, RunRow, SkippedRun, Takeable,
     VersionRow,
 };
@@ -1175,12 +1175,17 @@ impl Log {
             .write(move |c| set_schedule_state(c, &name, last_slot, now))
     }
 
-    pub fn claim_run(&self, run: i64, now: i64) -> Result<Option<i64>> {
-        self.writer.write(move |c| claim_run(c, run, now))
-    }
-
-    pub fn run_job(&self, run: i64) -> Result<RunJob> {
-        self.read(|c| run_job(c, run))
+    pub fn claim(&self, run: i64, now: i64) -> Result<Option<Claimed>> {
+        let Some(attempt) = self.writer.write(move |c| claim_run(c, run, now))? else {
+            return Ok(None);
+        };
+        self.read(|c| {
+            Ok(Some(Claimed {
+                attempt,
+                job: run_job(c, run)?,
+                ended_attempts: attempts(c, run)?.len(),
+            }))
+        })
     }
 
     pub fn journal(
