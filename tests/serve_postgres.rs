@@ -80,6 +80,12 @@ fn secret() -> [(&'static str, &'static str); 1] {
     [("STRIPE_WEBHOOK_SECRET", SECRET)]
 }
 
+const NOTIFY: &str = r#"workflow "Notify sales"
+on payment_intent.succeeded {
+    email to: "sales@example.com", subject: "Paid", body: "Payment {id} succeeded."
+}
+"#;
+
 /// Deliver as Stripe does: to the server in turn, and to the next one when a server
 /// does not acknowledge it. The server that acknowledged it, or `None`.
 fn deliver(addrs: &[Option<String>], first: usize, body: &str) -> Option<usize> {
@@ -99,8 +105,10 @@ fn deliver(addrs: &[Option<String>], first: usize, body: &str) -> Option<usize> 
 fn three_servers_share_a_run_log_and_a_killed_ones_runs_are_taken_over() {
     const EVENTS: usize = 450;
     let pg = Pg::new("three_servers");
+    // Two workflows on the event: every event starts two runs.
     let dir = flows_dir(&[
         ("tag.flow", TAG),
+        ("notify.flow", NOTIFY),
         ("flow.toml", "[serve]\nlease = \"2s\"\n"),
     ]);
     let d = dir.path();
@@ -166,21 +174,24 @@ fn three_servers_share_a_run_log_and_a_killed_ones_runs_are_taken_over() {
         pg.count("SELECT sum(deliveries)::BIGINT FROM flow.events"),
         n + redelivered as i64
     );
-    assert_eq!(pg.count("SELECT count(*) FROM flow.runs"), n);
+    assert_eq!(pg.count("SELECT count(*) FROM flow.runs"), 2 * n);
     assert_eq!(
-        pg.count("SELECT count(DISTINCT event_id) FROM flow.runs WHERE status = 'succeeded'"),
-        n,
-        "every event has one succeeded run"
+        pg.count(
+            "SELECT count(*) FROM (SELECT DISTINCT event_id, workflow FROM flow.runs
+                                   WHERE status = 'succeeded') AS s"
+        ),
+        2 * n,
+        "every event has one succeeded run per workflow"
     );
     // Every action was carried out once: one journal entry per action, and the
     // recording bindings saw each idempotency key once (a resumed run's action asked
     // again with its key is counted, not carried out).
     assert_eq!(
         pg.count("SELECT count(*) FROM flow.actions WHERE status = 'succeeded'"),
-        2 * n,
-        "the template e-mails and tags each customer"
+        3 * n,
+        "the template e-mails and tags each customer; the other workflow e-mails"
     );
-    assert_eq!(pg.count("SELECT count(*) FROM flow.performed"), 2 * n);
+    assert_eq!(pg.count("SELECT count(*) FROM flow.performed"), 3 * n);
     assert_eq!(
         pg.count(
             "SELECT count(*) FROM flow.performed p
@@ -210,7 +221,7 @@ fn three_servers_share_a_run_log_and_a_killed_ones_runs_are_taken_over() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(listed.len(), EVENTS);
+    assert_eq!(listed.len(), 2 * EVENTS);
     assert!(listed.iter().all(|r| r["status"] == "succeeded"));
 
     for s in servers.into_iter().flatten() {
