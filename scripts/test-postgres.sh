@@ -5,8 +5,12 @@
 # 127.0.0.1 at a free port, with trust authentication for the role `flow`.
 #
 #   eval "$(scripts/test-postgres.sh start DIR)"   # prints: export FLOW_TEST_POSTGRES=…
+#                                                  #    and FLOW_TEST_POSTGRES_TLS=…
 #   scripts/test-postgres.sh stop DIR
 #
+# The server also takes TLS, with a certificate for 127.0.0.1 from a CA made here
+# (openssl): FLOW_TEST_POSTGRES_TLS is the same database with `sslmode=require` and
+# `sslrootcert` naming that CA; FLOW_TEST_POSTGRES connects without TLS.
 # The cluster is for tests only: fsync is off (the tests kill flow, not the database),
 # unless FLOW_PG_DURABLE=1 (the load test's, which compares with SQLite's durable commits).
 set -euo pipefail
@@ -46,6 +50,19 @@ start)
         id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
         chown postgres "$dir"
     fi
+    # A CA, and the server's certificate for 127.0.0.1 signed by it.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=flow test CA" \
+        -keyout "$dir/ca.key" -out "$dir/ca.pem" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+    printf 'subjectAltName=IP:127.0.0.1\n' > "$dir/san.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 2 -extfile "$dir/san.ext" -out "$dir/server.pem" >/dev/null 2>&1
+    chmod 600 "$dir/server.key"
+    chmod 644 "$dir/ca.pem"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$dir/server.key" "$dir/server.pem"
+    fi
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     as_owner "$BIN/initdb" -D "$dir/data" -U flow --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
@@ -54,11 +71,12 @@ start)
         fsync=on
     fi
     as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=200" start >&2 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=200 -c ssl=on -c ssl_cert_file=$dir/server.pem -c ssl_key_file=$dir/server.key" start >&2 \
         || { cat "$dir/server.log" >&2; exit 1; }
     "$BIN/pg_isready" -h 127.0.0.1 -p "$port" -t 30 >&2
     echo "PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($dir)" >&2
     echo "export FLOW_TEST_POSTGRES=postgres://flow@127.0.0.1:$port/postgres"
+    echo "export FLOW_TEST_POSTGRES_TLS='postgres://flow@127.0.0.1:$port/postgres?sslmode=require&sslrootcert=$dir/ca.pem'"
     ;;
 stop)
     BIN=$(bin_dir)

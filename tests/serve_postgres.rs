@@ -523,3 +523,52 @@ fn a_waiting_run_of_a_killed_server_wakes_on_another_on_its_version() {
     assert_eq!(attempts, vec!["waiting", "succeeded"]);
     assert_eq!(b.stop(), 0);
 }
+
+#[test]
+#[ignore = "needs PostgreSQL: .ci/run starts it and runs these tests"]
+fn a_server_reaches_its_database_over_tls_trusting_only_the_ca_it_is_given() {
+    let pg = Pg::new("tls");
+    let tls = std::env::var("FLOW_TEST_POSTGRES_TLS").unwrap_or_default();
+    assert!(
+        tls.contains("sslrootcert="),
+        "FLOW_TEST_POSTGRES_TLS is not set (scripts/test-postgres.sh prints it)"
+    );
+    // The same database, over TLS, with the test CA to trust.
+    let (base, query) = tls.split_once('?').expect("a query");
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    let url = format!("{base}/{}?{query}", pg.name);
+    let dir = flows_dir(&[("tag.flow", TAG)]);
+    let d = dir.path();
+    let s = start_with(d, &["--db", &url], &secret());
+    let (status, reply) = s.deliver(&payment_event("evt_tls", 250_000, "usd", Some("cus_T")));
+    assert_eq!((status, reply["runs"].as_i64()), (200, Some(1)), "{reply}");
+    pg.wait_idle(&[&s]);
+    assert_eq!(
+        pg.count("SELECT count(*) FROM flow.runs WHERE status = 'succeeded'"),
+        1
+    );
+    // The server's connections are encrypted.
+    assert!(
+        pg.count(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.application_name = 'flow serve' AND s.ssl"
+        ) > 0
+    );
+    assert_eq!(s.stop(), 0);
+
+    // Without the CA, the server's certificate is not trusted: nothing is read.
+    let untrusted = format!("{base}/{}?sslmode=require", pg.name);
+    let (code, _, err) = flow_in(d, &["runs", "--db", &untrusted]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("E0925"), "{err}");
+    assert!(err.contains("certificate"), "{err}");
+    // libpq's verify-full is taken (the certificate is always verified, name included).
+    let full = format!(
+        "{base}/{}?{}",
+        pg.name,
+        query.replace("sslmode=require", "sslmode=verify-full")
+    );
+    let (code, out, err) = flow_in(d, &["runs", "--db", &full, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+}

@@ -559,7 +559,7 @@ pub const ALL: &[Code] = &[
         code: "E0923",
         severity: Severity::Error,
         summary: "`flow serve`: the run log cannot be opened, or another server is using it",
-        explanation: "`flow serve`: the run log cannot be opened, or another server is using it (one server per SQLite run log; `--db FILE` gives a server its own, and servers that share one use PostgreSQL, `--db postgres://…`). For PostgreSQL: the database cannot be reached (its host, port, user, database or password; `sslmode=require` in the URL asks for TLS), or it was written by a newer flow (its `flow.schema_version` is higher than this flow knows) and is left as it was. Passwords are never shown: `cannot open the run log postgres://flow:***@db.internal:5432/flow: cannot connect: PostgreSQL: error connecting to server: Connection refused (os error 111)`.",
+        explanation: "`flow serve`: the run log cannot be opened, or another server is using it (one server per SQLite run log; `--db FILE` gives a server its own, and servers that share one use PostgreSQL, `--db postgres://…`). For PostgreSQL: the database cannot be reached (its host, port, user, database or password; `sslmode=require` in the URL requires TLS, and `sslrootcert=FILE` names the CA that signed the server's certificate when it is not a public one), or it was written by a newer flow (its `flow.schema_version` is higher than this flow knows) and is left as it was. Passwords are never shown: `cannot open the run log postgres://flow:***@db.internal:5432/flow: cannot connect: PostgreSQL: error connecting to server: Connection refused (os error 111)`.",
         example: None,
     },
     Code {

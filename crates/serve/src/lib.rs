@@ -332,7 +332,7 @@ pub fn serve(opts: ServeOptions) -> i32 {
         Err(e) => {
             let help = match &location {
                 Location::File(_) => "check the path and its permissions; `--db FILE` chooses another file",
-                Location::Postgres(_) => "check that the database is up and the URL (host, port, user, database, password); `sslmode=require` in the URL asks for TLS",
+                Location::Postgres(_) => "check that the database is up and the URL (host, port, user, database, password); `sslmode=require` in the URL requires TLS, `sslrootcert=FILE` names the CA to trust (else the public roots), `sslmode=disable` turns TLS off",
             };
             print_diagnostic(
                 &Diagnostic::error(

@@ -256,6 +256,7 @@ struct Inner {
     health: Arc<Health>,
     /// The connection that listens for wake-ups.
     listener: Mutex<Option<Client>>,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
 }
 
 /// A PostgreSQL run log, open in a process. Clones share the connections.
@@ -264,15 +265,137 @@ pub struct Log {
     inner: Arc<Inner>,
 }
 
-fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
+/// A URL's TLS options that the driver does not read, taken out of it: `sslrootcert`
+/// (a PEM file of the certificates to trust, e.g. a managed database's CA, instead of
+/// the public roots), and libpq's `sslmode=verify-ca` and `verify-full`, read as
+/// `require`: with `require`, a server's certificate is verified here, name included
+/// (stricter than libpq's `require`).
+fn split_tls(url: &str) -> (String, Option<std::path::PathBuf>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut root = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "sslrootcert" => {
+                let path = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+                root = Some(std::path::PathBuf::from(path.into_owned()));
+            }
+            "sslmode" if value == "verify-ca" || value == "verify-full" => {
+                kept.push("sslmode=require".to_string());
+            }
+            _ => kept.push(pair.to_string()),
+        }
+    }
+    if kept.is_empty() {
+        (base.to_string(), root)
+    } else {
+        (format!("{base}?{}", kept.join("&")), root)
+    }
+}
+
+/// libpq's `sslmode=prefer` (the default): encrypted when the server offers TLS, its
+/// certificate not checked (as libpq does: a server with its own certificate, such as
+/// the one Debian's PostgreSQL makes, is reached without configuration). Any other
+/// mode that uses TLS verifies the certificate and its name.
+#[derive(Debug)]
+struct Unverified(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Whether a URL's `sslmode` asks for a verified certificate (anything but `prefer`,
+/// the default, and `disable`, which uses no TLS).
+fn verifies(config: &postgres::Config) -> bool {
+    matches!(config.get_ssl_mode(), postgres::config::SslMode::Require)
+}
+
+fn tls(
+    root: Option<&std::path::Path>,
+    verify: bool,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {
     let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    match root {
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Some(path) => {
+            use rustls::pki_types::{pem::PemObject, CertificateDer};
+            let shown = path.display();
+            let pem = std::fs::read(path)
+                .map_err(|e| LogError::new(format!("sslrootcert {shown}: {e}")))?;
+            let mut n = 0;
+            for cert in CertificateDer::pem_slice_iter(&pem) {
+                let cert = cert.map_err(|e| {
+                    LogError::new(format!("sslrootcert {shown}: not a PEM certificate: {e}"))
+                })?;
+                roots.add(cert).map_err(|e| {
+                    LogError::new(format!(
+                        "sslrootcert {shown}: a certificate is not usable: {e}"
+                    ))
+                })?;
+                n += 1;
+            }
+            if n == 0 {
+                return Err(LogError::new(format!(
+                    "sslrootcert {shown}: no certificate in it (PEM, `-----BEGIN CERTIFICATE-----`)"
+                )));
+            }
+        }
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| LogError::new(format!("cannot set up TLS for PostgreSQL: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    if !verify && root.is_none() {
+        config
+            .dangerous()
+            .set_certificate_verifier(Arc::new(Unverified(provider)));
+    }
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
@@ -298,9 +421,11 @@ fn ms(d: Duration) -> i64 {
 impl Log {
     /// Connect, and bring the schema up to date.
     pub fn open(url: &str, lease: Duration) -> Result<Log> {
-        let mut config: postgres::Config = url
+        let (driver_url, root) = split_tls(url);
+        let mut config: postgres::Config = driver_url
             .parse()
             .map_err(|e| LogError::new(format!("{}: not a PostgreSQL URL: {e}", redact(url))))?;
+        let tls = tls(root.as_deref(), verifies(&config))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -316,6 +441,7 @@ impl Log {
                 pool: Pool::new(CONNECTIONS),
                 health: Arc::default(),
                 listener: Mutex::new(None),
+                tls,
             }),
         };
         let mut conn = log.connect()?;
@@ -325,12 +451,16 @@ impl Log {
     }
 
     fn client(&self) -> Result<Client> {
-        let mut client = self.inner.config.connect(tls()?).map_err(|e| {
-            let mut err = LogError::from(e);
-            err.message = format!("cannot connect: {}", err.message);
-            err.storage = true;
-            err
-        })?;
+        let mut client = self
+            .inner
+            .config
+            .connect(self.inner.tls.clone())
+            .map_err(|e| {
+                let mut err = LogError::from(e);
+                err.message = format!("cannot connect: {}", err.message);
+                err.storage = true;
+                err
+            })?;
         client.batch_execute("SET search_path TO flow")?;
         Ok(client)
     }
@@ -1146,6 +1276,31 @@ fn run_row(r: &postgres::Row) -> RunRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_options_the_driver_does_not_read_are_taken_out() {
+        assert_eq!(
+            split_tls(
+                "postgres://db/flow?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&application_name=x"
+            ),
+            (
+                "postgres://db/flow?sslmode=require&application_name=x".to_string(),
+                Some(std::path::PathBuf::from("/etc/ca.pem"))
+            )
+        );
+        assert_eq!(
+            split_tls("postgres://db/flow?sslrootcert=/ca.pem"),
+            (
+                "postgres://db/flow".to_string(),
+                Some(std::path::PathBuf::from("/ca.pem"))
+            )
+        );
+        assert_eq!(
+            split_tls("postgres://db/flow"),
+            ("postgres://db/flow".to_string(), None)
+        );
+        assert!(tls(Some(std::path::Path::new("/no/such/ca.pem")), true).is_err());
+    }
 
     #[test]
     fn passwords_are_left_out_of_urls() {
