@@ -422,9 +422,12 @@ impl Log {
     /// Connect, and bring the schema up to date.
     pub fn open(url: &str, lease: Duration) -> Result<Log> {
         let (driver_url, root) = split_tls(url);
-        let mut config: postgres::Config = driver_url
-            .parse()
-            .map_err(|e| LogError::new(format!("{}: not a PostgreSQL URL: {e}", redact(url))))?;
+        let mut config: postgres::Config = driver_url.parse().map_err(|e| {
+            let cause = std::error::Error::source(&e)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            LogError::new(format!("not a PostgreSQL URL: {e}{cause}"))
+        })?;
         let tls = tls(root.as_deref(), verifies(&config))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
@@ -1300,6 +1303,20 @@ mod tests {
             ("postgres://db/flow".to_string(), None)
         );
         assert!(tls(Some(std::path::Path::new("/no/such/ca.pem")), true).is_err());
+    }
+
+    #[test]
+    fn a_url_the_driver_refuses_says_why() {
+        let e = Log::open(
+            "postgres://flow@127.0.0.1:1/x?sslcert=/a.pem",
+            Duration::from_secs(30),
+        )
+        .err()
+        .expect("refused");
+        assert_eq!(
+            e.message,
+            "not a PostgreSQL URL: invalid connection string: unknown option `sslcert`"
+        );
     }
 
     #[test]
