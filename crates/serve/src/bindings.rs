@@ -21,15 +21,8 @@ use flow_bindings::{Action, ActionContext, ActionError, Bindings, Recording};
 use flow_diagnostics::Diagnostic;
 
 /// An effect to record with the journal entry of the action that made it, in one
-/// transaction.
-#[derive(Clone, Debug)]
-pub struct Effect {
-    pub key: String,
-    pub event_id: Option<String>,
-    pub workflow: String,
-    pub step: usize,
-    pub action: Json,
-}
+/// transaction: a row of the run log's `performed` table.
+pub use super::runlog::PerformedRow as Effect;
 
 /// The bindings of one run, as the journal sees them.
 pub trait RunBindings: Bindings {

@@ -70,31 +70,36 @@ pub fn duration_text(secs: i64) -> String {
     format!("{secs}s")
 }
 
+/// A duration such as `"30s"`, `"90m"`, `"24h"` or `"7d"`, in seconds; `None` when it
+/// is not one.
+fn duration_secs(t: &str) -> Option<i128> {
+    let per = match t.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let digits = &t[..t.len() - 1];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = digits.parse().ok()?;
+    Some(i128::from(n) * per)
+}
+
 /// `schedule_catch_up`: `"none"`, or a duration (`"24h"`, `"90m"`, `"7d"`, `"30s"`).
 pub fn parse_catch_up(text: &str) -> Result<CatchUp, String> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("none") {
         return Ok(CatchUp::None);
     }
-    let bad = || format!("`{t}` is not a duration or `none`");
-    let unit = t.chars().last().ok_or_else(bad)?;
-    let per = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3_600,
-        'd' => 86_400,
-        _ => return Err(bad()),
-    };
-    let digits = &t[..t.len() - 1];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let n: i64 = digits.parse().map_err(|_| bad())?;
     // More than ten years back is not a policy but a mistake.
-    match n.checked_mul(per) {
+    match duration_secs(t) {
+        None => Err(format!("`{t}` is not a duration or `none`")),
         Some(0) => Ok(CatchUp::None),
-        Some(s) if s <= 10 * 366 * 86_400 => Ok(CatchUp::Within(s)),
-        _ => Err(format!("`{t}` is longer than ten years")),
+        Some(s) if s <= 10 * 366 * 86_400 => Ok(CatchUp::Within(s as i64)),
+        Some(_) => Err(format!("`{t}` is longer than ten years")),
     }
 }
 
@@ -134,12 +139,11 @@ pub fn lease(settings: &Settings) -> Result<std::time::Duration, String> {
     let Some(t) = &settings.serve.lease else {
         return Ok(crate::runlog::DEFAULT_LEASE);
     };
-    match parse_catch_up(t) {
-        Ok(CatchUp::Within(s)) if (2..=3_600).contains(&s) => {
-            Ok(std::time::Duration::from_secs(s.unsigned_abs()))
-        }
-        Ok(CatchUp::Within(_)) => Err(format!("`{}` is not between 2s and 1h", t.trim())),
-        _ => Err(format!("`{}` is not a duration", t.trim())),
+    let t = t.trim();
+    match duration_secs(t) {
+        Some(s) if (2..=3_600).contains(&s) => Ok(std::time::Duration::from_secs(s as u64)),
+        Some(_) => Err(format!("`{t}` is not between 2s and 1h")),
+        None => Err(format!("`{t}` is not a duration")),
     }
 }
 

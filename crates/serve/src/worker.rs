@@ -22,7 +22,7 @@ use super::bindings::{idempotency_key, BindingsFactory, RunBindings};
 use super::flows::{self, Versions, Workflow};
 use super::log;
 use super::metrics::Metrics;
-use super::runlog::{self, ActionRow, LogError, PerformedRow, Store};
+use super::runlog::{self, ActionRow, LogError, Store};
 use super::time;
 use flow_bindings::{Action, ActionContext, ActionError, Bindings};
 use flow_vm::{self as vm, Event};
@@ -256,13 +256,6 @@ impl Bindings for Journal<'_> {
         };
         // The action's journal entry, and its effect when the run log holds it: one
         // transaction.
-        let effect = effect.map(|e| PerformedRow {
-            key: e.key,
-            event_id: e.event_id,
-            workflow: e.workflow,
-            step: e.step,
-            action: e.action,
-        });
         let recorded = match self.store.journal(self.run, effect, row) {
             Ok(row) => row,
             Err(e) => {

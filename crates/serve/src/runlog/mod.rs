@@ -270,7 +270,8 @@ pub struct AttemptRow {
     pub finished_at: i64,
 }
 
-/// The run log as a [`Performed`] row: what the recording bindings carried out.
+/// A row of the `performed` table: an action the recording bindings carried out,
+/// keyed like a Stripe request (see [`Performed`]).
 #[derive(Clone, Debug)]
 pub struct PerformedRow {
     pub key: String,
@@ -289,6 +290,20 @@ fn apply_performed(row: &mut ActionRow, key: &str, done: Performed) {
         row.error = Some(format!(
             "idempotency key `{key}` was first used for another action ({first}); not carried out"
         ));
+    }
+}
+
+/// Only a failed run is retried; `status` is the run's, `None` when there is none.
+pub(crate) fn retryable(run: i64, status: Option<&str>) -> Result<()> {
+    match status {
+        None => Err(LogError::new(format!("there is no run {run}"))),
+        Some("failed") => Ok(()),
+        Some("started") => Err(LogError::new(format!(
+            "run {run} has not finished yet: it is waiting for a worker or running"
+        ))),
+        Some(other) => Err(LogError::new(format!(
+            "run {run} {other}; only a failed run is retried"
+        ))),
     }
 }
 
@@ -391,13 +406,10 @@ impl Store {
     }
 
     /// [`Store::record_event`], for async code: no thread waits for the commit.
-    pub fn record_event_async(
-        &self,
-        e: NewEvent,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Recorded>> + Send>> {
+    pub async fn record_event_async(&self, e: NewEvent) -> Result<Recorded> {
         match self {
-            Store::Sqlite(s) => Box::pin(s.record_event_async(e)),
-            Store::Postgres(s) => Box::pin(s.record_event_async(e)),
+            Store::Sqlite(s) => s.record_event_async(e).await,
+            Store::Postgres(s) => s.record_event_async(e).await,
         }
     }
 

@@ -630,16 +630,16 @@ impl Log {
     }
 
     pub fn set_schedule_state(&self, workflow: &str, last_slot: i64, now: i64) -> Result<()> {
-        self.tx(|q| set_schedule_state(q, workflow, last_slot, now))
+        self.direct(|q| set_schedule_state(q, workflow, last_slot, now))
     }
 
     /// Taken when the run is waiting to run and its lease is this server's, nobody's
-    /// or ran out; the lease is renewed. One statement: the claim, the run's event,
-    /// its journal and how many attempts ended before.
+    /// or ran out; the lease is renewed. The claim reads the run's event and how many
+    /// attempts ended before in the same statement, then its journal.
     pub fn claim(&self, run: i64, now: i64) -> Result<Option<Claimed>> {
         let (owner, lease) = (self.inner.owner.as_str(), ms(self.inner.lease));
-        let Some(r) = self.direct(|q| {
-            q.opt(
+        self.direct(|q| {
+            let Some(r) = q.opt(
                 "WITH c AS (
                      UPDATE runs SET attempts = attempts + 1, started_at = $2, wake_at = NULL,
                             lease_owner = $3, lease_until = now_ms() + $4
@@ -647,42 +647,28 @@ impl Log {
                        AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until < now_ms())
                      RETURNING id, attempts, event_id, workflow, version, created_at)
                  SELECT c.attempts, c.event_id, c.workflow, c.version, e.payload, c.created_at,
-                        (SELECT count(*) FROM attempts t WHERE t.run_id = c.id),
-                        (SELECT coalesce(json_agg(json_build_array(a.step, a.kind, a.action,
-                                    a.idempotency_key, a.status, a.result, a.error, a.started_at,
-                                    a.finished_at, a.duration_us) ORDER BY a.step), '[]')::TEXT
-                         FROM actions a WHERE a.run_id = c.id)
+                        (SELECT count(*) FROM attempts t WHERE t.run_id = c.id)
                  FROM c JOIN events e ON e.id = c.event_id",
                 &[&run, &now, &owner, &lease],
-            )
-        })?
-        else {
-            return Ok(None);
-        };
-        let journal: Json = serde_json::from_str(&r.get::<_, String>(7))
-            .map_err(|e| LogError::new(format!("run {run}'s journal does not read back: {e}")))?;
-        let recorded = journal
-            .as_array()
-            .map(|rows| {
-                rows.iter()
-                    .filter_map(action_of)
-                    .map(|a| (a.step, a))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(Some(Claimed {
-            attempt: r.get(0),
-            job: RunJob {
-                id: run,
-                event_id: r.get(1),
-                workflow: r.get(2),
-                version: r.get(3),
-                payload: r.get(4),
-                created_at: r.get(5),
-                recorded,
-            },
-            ended_attempts: usize::try_from(r.get::<_, i64>(6)).unwrap_or(0),
-        }))
+            )?
+            else {
+                return Ok(None);
+            };
+            let recorded = actions(q, run)?.into_iter().map(|a| (a.step, a)).collect();
+            Ok(Some(Claimed {
+                attempt: r.get(0),
+                job: RunJob {
+                    id: run,
+                    event_id: r.get(1),
+                    workflow: r.get(2),
+                    version: r.get(3),
+                    payload: r.get(4),
+                    created_at: r.get(5),
+                    recorded,
+                },
+                ended_attempts: usize::try_from(r.get::<_, i64>(6)).unwrap_or(0),
+            }))
+        })
     }
 
     pub fn journal(
@@ -803,7 +789,7 @@ impl Log {
     pub fn takeable(&self, _start: bool) -> Result<Takeable> {
         let (owner, lease) = (self.inner.owner.as_str(), ms(self.inner.lease));
         let clock = crate::time::clock_ms();
-        let mut ready: Vec<i64> = self.tx(|q| {
+        let mut ready: Vec<i64> = self.direct(|q| {
             Ok(q.rows(
                 "UPDATE runs SET lease_owner = $1, lease_until = now_ms() + $2
                      WHERE id IN (
@@ -830,7 +816,7 @@ impl Log {
     /// Extend the leases of this server's runs.
     pub fn renew(&self) -> Result<()> {
         let (owner, lease) = (self.inner.owner.as_str(), ms(self.inner.lease));
-        self.tx(|q| {
+        self.direct(|q| {
             q.exec(
                 "UPDATE runs SET lease_until = now_ms() + $2
                  WHERE status = 'started' AND lease_owner = $1",
@@ -993,7 +979,7 @@ impl Log {
     }
 
     pub fn set_active(&self, workflow: &str, active: bool, now: i64) -> Result<()> {
-        self.tx(|q| {
+        self.direct(|q| {
             q.exec(
                 "INSERT INTO workflow_state (workflow, active, changed_at) VALUES ($1, $2, $3)
                  ON CONFLICT (workflow) DO UPDATE SET active = $2, changed_at = $3",
@@ -1020,7 +1006,7 @@ impl Log {
             let status: Option<String> = q
                 .opt("SELECT status FROM runs WHERE id = $1 FOR UPDATE", &[&run])?
                 .map(|r| r.get(0));
-            super::sqlite::retryable(run, status.as_deref())?;
+            super::retryable(run, status.as_deref())?;
             q.exec(
                 "DELETE FROM actions WHERE run_id = $1 AND status = 'failed'",
                 &[&run],
@@ -1235,28 +1221,6 @@ fn actions<C: GenericClient>(q: &mut Q<'_, C>, run: i64) -> Result<Vec<ActionRow
         }
     })
     .collect())
-}
-
-/// One journal entry as `claim` reads it: `[step, kind, action, key, status, result,
-/// error, started_at, finished_at, duration_us]`, the JSON texts as strings.
-fn action_of(row: &Json) -> Option<ActionRow> {
-    let f = row.as_array()?;
-    let text = |i: usize| f.get(i).and_then(Json::as_str);
-    let int = |i: usize| f.get(i).and_then(Json::as_i64);
-    Some(ActionRow {
-        step: usize::try_from(int(0)?).ok()?,
-        kind: text(1)?.to_string(),
-        action: serde_json::from_str(text(2)?).unwrap_or(Json::Null),
-        idempotency_key: text(3)?.to_string(),
-        succeeded: text(4)? == "succeeded",
-        result: text(5)
-            .and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or(Json::Null),
-        error: text(6).map(str::to_string),
-        started_at: int(7)?,
-        finished_at: int(8)?,
-        duration_us: int(9)?,
-    })
 }
 
 fn run_row(r: &postgres::Row) -> RunRow {

@@ -937,7 +937,7 @@ pub fn retry_run(conn: &Connection, run: i64) -> Result<()> {
         r.get(0)
     })
     .optional()?;
-    retryable(run, status.as_deref())?;
+    super::retryable(run, status.as_deref())?;
     exec(
         conn,
         "DELETE FROM actions WHERE run_id = ?1 AND status = 'failed'",
@@ -949,20 +949,6 @@ pub fn retry_run(conn: &Connection, run: i64) -> Result<()> {
         [run],
     )?;
     Ok(())
-}
-
-/// Only a failed run is retried; `status` is the run's, `None` when there is none.
-pub(super) fn retryable(run: i64, status: Option<&str>) -> Result<()> {
-    match status {
-        None => Err(LogError::new(format!("there is no run {run}"))),
-        Some("failed") => Ok(()),
-        Some("started") => Err(LogError::new(format!(
-            "run {run} has not finished yet: it is waiting for a worker or running"
-        ))),
-        Some(other) => Err(LogError::new(format!(
-            "run {run} {other}; only a failed run is retried"
-        ))),
-    }
 }
 
 // ------------------------------------------------------------------ the recording bindings' world
