@@ -256,8 +256,9 @@ pub struct Stripe {
     key: ApiKey,
     agent: ureq::Agent,
     verbose: bool,
-    /// Where each attempt waits for its turn, and the limit a second.
-    gate: Option<(std::sync::Arc<dyn crate::rate::RateGate>, u32)>,
+    /// Where each attempt waits for its turn, the limit a second, and the account it
+    /// is counted under (the key's fingerprint).
+    gate: Option<(std::sync::Arc<dyn crate::rate::RateGate>, u32, String)>,
 }
 
 impl fmt::Debug for Stripe {
@@ -294,7 +295,7 @@ impl Stripe {
         gate: std::sync::Arc<dyn crate::rate::RateGate>,
         per_second: u32,
     ) -> Stripe {
-        self.gate = Some((gate, per_second));
+        self.gate = Some((gate, per_second, self.key.fingerprint()));
         self
     }
 
@@ -354,8 +355,8 @@ impl Stripe {
         account: Option<&str>,
         timeout: Duration,
     ) -> Attempt<Json> {
-        if let Some((gate, per_second)) = &self.gate {
-            if let Err(e) = gate.wait_turn(&self.key.fingerprint(), *per_second) {
+        if let Some((gate, per_second, account)) = &self.gate {
+            if let Err(e) = gate.wait_turn(account, *per_second) {
                 return Attempt::Retry {
                     why: format!("the rate limit could not be checked: {e}"),
                     after: None,
