@@ -22,7 +22,7 @@ use super::{
 };
 
 /// 2: `runs.wake_at` (runs waiting for a `wait` to end) and `schedule_state`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// How long a connection waits for another one's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,7 +63,9 @@ CREATE TABLE IF NOT EXISTS runs (
     -- led by the event id, it would land on a random page at every event.
     UNIQUE (created_at, event_id, workflow)
 );
-CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);
+-- Only the runs still to carry out: a run skipped when its event was received never
+-- enters it, and a finished run leaves it.
+CREATE INDEX IF NOT EXISTS runs_open ON runs(wake_at) WHERE status = 'started';
 CREATE TABLE IF NOT EXISTS actions (
     run_id          INTEGER NOT NULL REFERENCES runs(id),
     step            INTEGER NOT NULL,
@@ -174,7 +176,7 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
         )));
     }
     if version < SCHEMA_VERSION {
-        migrate(&conn)?;
+        migrate(&conn, version)?;
     }
     Ok(conn)
 }
@@ -183,8 +185,10 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
 /// missing are created, and a `runs` table of an older version is written again
 /// with its rows and ids (version 1 had no `wake_at`: a waiting run keeps the status
 /// `started`, so the status check stays as it was; versions 1 and 2 keyed runs by
-/// event id and workflow).
-fn migrate(conn: &Connection) -> Result<()> {
+/// event id and workflow). Version 3 had an index of every run by its status, where
+/// version 4 indexes only the runs still to carry out: that is the one change made to
+/// a version 3 log.
+fn migrate(conn: &Connection, version: i64) -> Result<()> {
     let old_runs: bool = conn.query_row(
         "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
         [],
@@ -195,7 +199,10 @@ fn migrate(conn: &Connection) -> Result<()> {
     conn.execute_batch("PRAGMA foreign_keys=OFF")?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let done = (|| -> Result<()> {
-        if old_runs {
+        if old_runs && version == 3 {
+            conn.execute_batch("DROP INDEX IF EXISTS runs_by_status;")?;
+            conn.execute_batch(SCHEMA)?;
+        } else if old_runs {
             let wake_at = if has_column(conn, "runs", "wake_at")? {
                 "wake_at"
             } else {
@@ -625,7 +632,8 @@ pub fn record_event(
             continue;
         }
         if c.skipped {
-            // As a worker would leave it: claimed once, finished skipped.
+            // As a worker would leave it: claimed once, finished skipped. Its one
+            // attempt is not written: it is the run's own times (see `attempts`).
             exec(
                 conn,
                 "INSERT INTO runs (event_id, workflow, version, status, attempts, created_at, started_at, finished_at)
@@ -633,12 +641,6 @@ pub fn record_event(
                 params![id, c.workflow, c.version, now],
             )?;
             let run = conn.last_insert_rowid();
-            exec(
-                conn,
-                "INSERT INTO attempts (run_id, attempt, status, error, started_at, finished_at)
-                 VALUES (?1, 1, 'skipped', NULL, ?2, ?2)",
-                params![run, now],
-            )?;
             skipped.push(SkippedRun {
                 run,
                 workflow: c.workflow.clone(),
@@ -832,8 +834,15 @@ const RUN_JOB_SQL: &str = "SELECT r.event_id, r.workflow, r.version, e.payload, 
 const ACTIONS_SQL: &str = "SELECT step, kind, action, idempotency_key, status, result, error,
             started_at, finished_at, duration_us
      FROM actions WHERE run_id = +?1 ORDER BY step";
+/// A run's attempts: a run skipped when its event was received has one attempt,
+/// not written since version 4 of the run log (an older log has its row).
 const ATTEMPTS_SQL: &str = "SELECT attempt, status, error, started_at, finished_at FROM attempts
-     WHERE run_id = +?1 ORDER BY attempt";
+     WHERE run_id = +?1
+     UNION ALL
+     SELECT 1, 'skipped', NULL, started_at, finished_at FROM runs
+     WHERE id = +?1 AND status = 'skipped' AND attempts = 1
+       AND NOT EXISTS (SELECT 1 FROM attempts WHERE run_id = +?1)
+     ORDER BY 1";
 
 pub fn run_job(conn: &Connection, run: i64) -> Result<RunJob> {
     let (event_id, workflow, version, payload, created_at) = row(conn, RUN_JOB_SQL, [run], |r| {
@@ -1341,7 +1350,7 @@ mod tests {
             .unwrap();
         let (_, after) = rest.split_once(");").unwrap();
         let after = after.replace(
-            "CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);",
+            "CREATE INDEX IF NOT EXISTS runs_open ON runs(wake_at) WHERE status = 'started';",
             "",
         );
         let after = until
@@ -1481,14 +1490,10 @@ mod tests {
         assert_eq!(run_of(&c, "evt_2", "Nudge").unwrap(), Some(2));
         assert_eq!(run_of(&c, "evt_2", "Other").unwrap(), None);
         // The key is led by the time; the index on the time alone is gone.
-        let indexes: Vec<String> = c
-            .prepare("SELECT name FROM pragma_index_list('runs') ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
-        assert_eq!(indexes, ["runs_by_status", "sqlite_autoindex_runs_1"]);
+        assert_eq!(
+            indexes(&c, "runs"),
+            ["runs_open", "sqlite_autoindex_runs_1"]
+        );
         let key: Vec<String> = c
             .prepare("SELECT name FROM pragma_index_info('sqlite_autoindex_runs_1') ORDER BY seqno")
             .unwrap()
@@ -1521,6 +1526,130 @@ mod tests {
             }
         );
         assert_eq!(run_of(&c, "evt_3", "Nudge").unwrap(), Some(8));
+    }
+
+    /// The names of a table's indexes.
+    fn indexes(c: &Connection, table: &str) -> Vec<String> {
+        c.prepare("SELECT name FROM pragma_index_list(?1) ORDER BY name")
+            .unwrap()
+            .query_map([table], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_run_skipped_on_receipt_shows_one_attempt_without_writing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(&dir.path().join("runs.db"), true).unwrap();
+        c.execute_batch(
+            "INSERT INTO versions (hash, workflow, trigger, path, source, settings, loaded_at)
+               VALUES ('v1', 'Nudge', 'invoice.finalized', 'n.flow', '', '', 1);",
+        )
+        .unwrap();
+        let candidates = [
+            Candidate {
+                workflow: "Nudge".into(),
+                version: "v1".into(),
+                skipped: true,
+            },
+            Candidate {
+                workflow: "Other".into(),
+                version: "v1".into(),
+                skipped: false,
+            },
+        ];
+        let r = record_event(
+            &c,
+            "evt_1",
+            "invoice.finalized",
+            b"{}",
+            None,
+            5_000,
+            &candidates,
+        )
+        .unwrap();
+        let Recorded::New { runs, skipped } = r else {
+            panic!("not recorded: {r:?}")
+        };
+        assert_eq!((runs.len(), skipped.len()), (1, 1));
+        let stored: i64 = c
+            .query_row("SELECT count(*) FROM attempts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, 0);
+        let shown = attempts(&c, skipped[0].run).unwrap();
+        assert_eq!(shown.len(), 1);
+        assert_eq!(
+            (
+                shown[0].attempt,
+                &*shown[0].status,
+                shown[0].error.as_deref()
+            ),
+            (1, "skipped", None)
+        );
+        assert_eq!(
+            (shown[0].started_at, shown[0].finished_at),
+            (Some(5_000), 5_000)
+        );
+        // Neither run skipped on receipt nor runs not yet started show made-up attempts.
+        assert!(attempts(&c, runs[0]).unwrap().is_empty());
+        // Only the run to carry out is in the index of open runs.
+        assert_eq!(unfinished_runs(&c).unwrap(), runs);
+        let in_index: i64 = c
+            .query_row(
+                "SELECT count(*) FROM runs INDEXED BY runs_open WHERE status = 'started'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(in_index, 1);
+        // A run that a worker found skipped keeps the attempt it wrote, once.
+        claim_run(&c, runs[0], 6_000).unwrap();
+        finish_run(&c, runs[0], "skipped", None, 6_500).unwrap();
+        let shown = attempts(&c, runs[0]).unwrap();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert_eq!(shown[0].finished_at, 6_500);
+    }
+
+    #[test]
+    fn a_version_3_run_log_gets_the_index_of_open_runs_and_keeps_its_attempts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        let v3 = SCHEMA.replace(
+            "CREATE INDEX IF NOT EXISTS runs_open ON runs(wake_at) WHERE status = 'started';",
+            "CREATE INDEX IF NOT EXISTS runs_by_status ON runs(status);",
+        );
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(&format!(
+            "{v3}
+             INSERT INTO events (id, type, payload, received_at, last_delivery_at)
+               VALUES ('evt_1', 'invoice.finalized', x'7b7d', 1, 1);
+             INSERT INTO versions (hash, workflow, trigger, path, source, settings, loaded_at)
+               VALUES ('v1', 'Nudge', 'invoice.finalized', 'n.flow', '', '', 1);
+             INSERT INTO runs (event_id, workflow, version, status, attempts, created_at,
+                               started_at, finished_at)
+               VALUES ('evt_1', 'Nudge', 'v1', 'skipped', 1, 1000, 1000, 1000);
+             INSERT INTO attempts (run_id, attempt, status, error, started_at, finished_at)
+               VALUES (1, 1, 'skipped', NULL, 1000, 1000);
+             INSERT INTO runs (event_id, workflow, version, status, created_at)
+               VALUES ('evt_1', 'Other', 'v1', 'started', 1000);
+             PRAGMA user_version = 3;"
+        ))
+        .unwrap();
+        drop(c);
+        let c = open(&path, true).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        assert_eq!(
+            indexes(&c, "runs"),
+            ["runs_open", "sqlite_autoindex_runs_1"]
+        );
+        // The attempt written by version 3 is shown once, not twice.
+        let shown = attempts(&c, 1).unwrap();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert_eq!(unfinished_runs(&c).unwrap(), vec![2]);
     }
 
     #[test]
