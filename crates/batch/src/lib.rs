@@ -25,7 +25,7 @@ mod slots;
 mod tests;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
@@ -288,25 +288,18 @@ impl<'a> Batch<'a> {
         out: &mut W,
     ) -> io::Result<Summary> {
         let mut worker = Worker::new(self);
-        let mut line = Vec::new();
+        let mut lines = Lines::default();
         let mut buf = Vec::with_capacity(OUT_CHUNK);
-        let mut number = 0u64;
-        loop {
-            line.clear();
-            if input.read_until(b'\n', &mut line)? == 0 {
-                break;
-            }
-            number += 1;
-            worker.line(&line, number, &mut buf);
-            // Write when the buffer is full, or when the next line is not there yet.
-            if buf.len() >= OUT_CHUNK || input.buffer().is_empty() {
-                out.write_all(&buf)?;
-                out.flush()?;
-                buf.clear();
-            }
+        let mut spare = Vec::new();
+        while let Some(chunk) = lines.next(&mut input, spare)? {
+            chunk.each(|line, number| worker.line(line, number, &mut buf));
+            // A chunk ends when full, or when the next line is not there yet: its
+            // reports are written then.
+            out.write_all(&buf)?;
+            out.flush()?;
+            buf.clear();
+            spare = chunk.data;
         }
-        out.write_all(&buf)?;
-        out.flush()?;
         Ok(worker.summary)
     }
 
@@ -321,13 +314,14 @@ impl<'a> Batch<'a> {
         W: Write,
     {
         // At most this many chunks are read and not yet written: memory stays flat.
+        // Their buffers go round: read into, run, written, and back to the reader.
         let in_flight = jobs * 2 + 2;
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(in_flight);
         let chunk_rx = Arc::new(Mutex::new(chunk_rx));
         let (done_tx, done_rx) = mpsc::sync_channel::<Done>(in_flight);
-        let (token_tx, token_rx) = mpsc::sync_channel::<()>(in_flight);
+        let (token_tx, token_rx) = mpsc::sync_channel::<Vec<u8>>(in_flight);
         for _ in 0..in_flight {
-            let _ = token_tx.send(());
+            let _ = token_tx.send(Vec::new());
         }
         std::thread::scope(|s| {
             let reader = s.spawn(move || read_chunks(&mut input, &chunk_tx, &token_rx));
@@ -344,16 +338,12 @@ impl<'a> Batch<'a> {
                         let Ok(chunk) = next else { return };
                         let mut buf = Vec::with_capacity(chunk.data.len() / 2);
                         worker.summary = Summary::default();
-                        let mut start = 0;
-                        for (i, &end) in chunk.ends.iter().enumerate() {
-                            let line = &chunk.data[start..end];
-                            worker.line(line, chunk.first_line + i as u64, &mut buf);
-                            start = end;
-                        }
+                        chunk.each(|line, number| worker.line(line, number, &mut buf));
                         let done = Done {
                             seq: chunk.seq,
                             out: buf,
                             summary: worker.summary,
+                            data: chunk.data,
                         };
                         if tx.send(done).is_err() {
                             return;
@@ -381,67 +371,156 @@ impl<'a> Batch<'a> {
 
 /// Output is written in blocks of about this size.
 const OUT_CHUNK: usize = 64 * 1024;
-/// Lines are handed to workers in chunks of about this size.
+/// Input is read, and lines handed to workers, in chunks of about this size.
 const IN_CHUNK: usize = 256 * 1024;
 
+/// Whole lines of the input, read straight into the chunk's buffer.
 struct Chunk {
     seq: u64,
     first_line: u64,
+    /// The lines, up to the last of `ends`; what follows is not part of the chunk.
     data: Vec<u8>,
-    /// The end of each line in `data` (newline included).
+    /// The end of each line in `data` (its newline included; the last line of the
+    /// input may have none).
     ends: Vec<usize>,
+}
+
+impl Chunk {
+    /// Each line with its number.
+    fn each(&self, mut f: impl FnMut(&[u8], u64)) {
+        let mut start = 0;
+        for (i, &end) in self.ends.iter().enumerate() {
+            f(
+                self.data.get(start..end).unwrap_or_default(),
+                self.first_line + i as u64,
+            );
+            start = end;
+        }
+    }
 }
 
 struct Done {
     seq: u64,
     out: Vec<u8>,
     summary: Summary,
+    /// The chunk's buffer, for the reader to fill again.
+    data: Vec<u8>,
+}
+
+/// Cuts the input into chunks of whole lines: large reads into the chunk's own
+/// buffer, with no copy of each line, the start of a line cut by a read carried to
+/// the next chunk.
+#[derive(Default)]
+struct Lines {
+    seq: u64,
+    next_line: u64,
+    /// The start of a line that the last read cut.
+    carry: Vec<u8>,
+    ended: bool,
+}
+
+impl Lines {
+    /// The next chunk, read into `data` (a buffer to reuse, whose bytes were all
+    /// written once already, so that it is not cleared again); `None` at the end.
+    fn next<R: Read>(
+        &mut self,
+        input: &mut BufReader<R>,
+        mut data: Vec<u8>,
+    ) -> io::Result<Option<Chunk>> {
+        if self.ended && self.carry.is_empty() {
+            return Ok(None);
+        }
+        let mut filled = self.carry.len();
+        if data.len() < IN_CHUNK.max(filled + IN_CHUNK / 4) {
+            data.resize(IN_CHUNK.max(filled + IN_CHUNK / 4), 0);
+        }
+        if let Some(start) = data.get_mut(..filled) {
+            start.copy_from_slice(&self.carry);
+        }
+        self.carry.clear();
+        // The part of `data` searched for newlines so far.
+        let mut searched = 0;
+        let mut ends = Vec::new();
+        while !self.ended {
+            // Room to read into, more for a line longer than a chunk.
+            if data.len() < filled + IN_CHUNK / 4 {
+                data.resize(filled + IN_CHUNK / 4, 0);
+            }
+            let room = data.get_mut(filled..).unwrap_or_default();
+            let want = room.len();
+            // Straight from the source once the reader's own buffer is empty: not
+            // copied through it.
+            let read = if input.buffer().is_empty() {
+                input.get_mut().read(room)
+            } else {
+                input.read(room)
+            };
+            let n = match read {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                self.ended = true;
+                break;
+            }
+            filled += n;
+            let new = data.get(searched..filled).unwrap_or_default();
+            ends.extend(memchr::memchr_iter(b'\n', new).map(|at| searched + at + 1));
+            searched = filled;
+            // A chunk ends when full, or when a read came back short (a pipe fed
+            // slowly: the next line is not there yet), once it has a whole line.
+            if !ends.is_empty() && (filled >= IN_CHUNK || n < want) {
+                break;
+            }
+        }
+        let whole = ends.last().copied().unwrap_or(0);
+        if self.ended {
+            // The last line, without its newline.
+            if filled > whole {
+                ends.push(filled);
+            }
+        } else {
+            self.carry
+                .extend_from_slice(data.get(whole..filled).unwrap_or_default());
+        }
+        if ends.is_empty() {
+            return Ok(None);
+        }
+        let chunk = Chunk {
+            seq: self.seq,
+            first_line: self.next_line + 1,
+            data,
+            ends,
+        };
+        self.seq += 1;
+        self.next_line += chunk.ends.len() as u64;
+        Ok(Some(chunk))
+    }
 }
 
 fn read_chunks<R: Read>(
     input: &mut BufReader<R>,
     chunks: &mpsc::SyncSender<Chunk>,
-    tokens: &Receiver<()>,
+    tokens: &Receiver<Vec<u8>>,
 ) -> io::Result<()> {
-    let mut seq = 0u64;
-    let mut next_line = 1u64;
-    loop {
-        // Wait until a chunk has been written before reading another.
-        if tokens.recv().is_err() {
+    let mut lines = Lines::default();
+    // Wait until a chunk has been written before reading another, in its buffer.
+    while let Ok(data) = tokens.recv() {
+        let Some(chunk) = lines.next(input, data)? else {
             return Ok(());
-        }
-        let mut chunk = Chunk {
-            seq,
-            first_line: next_line,
-            data: Vec::with_capacity(IN_CHUNK + 4096),
-            ends: Vec::new(),
         };
-        loop {
-            if input.read_until(b'\n', &mut chunk.data)? == 0 {
-                break;
-            }
-            chunk.ends.push(chunk.data.len());
-            // A chunk ends when full, or when the next line is not there yet (a
-            // pipe fed slowly): its reports are written without waiting for more.
-            if chunk.data.len() >= IN_CHUNK || input.buffer().is_empty() {
-                break;
-            }
-        }
-        if chunk.ends.is_empty() {
-            return Ok(());
-        }
-        next_line += chunk.ends.len() as u64;
-        seq += 1;
         if chunks.send(chunk).is_err() {
             return Ok(());
         }
     }
+    Ok(())
 }
 
 fn write_in_order<W: Write>(
     out: &mut W,
     done: &Receiver<Done>,
-    tokens: &mpsc::SyncSender<()>,
+    tokens: &mpsc::SyncSender<Vec<u8>>,
 ) -> io::Result<Summary> {
     let mut summary = Summary::default();
     let mut waiting = BTreeMap::new();
@@ -452,7 +531,7 @@ fn write_in_order<W: Write>(
             out.write_all(&d.out)?;
             summary.add(&d.summary);
             next += 1;
-            let _ = tokens.try_send(());
+            let _ = tokens.try_send(d.data);
         }
         out.flush()?;
     }

@@ -470,6 +470,67 @@ fn report_lines_are_byte_for_byte_to_json() {
 }
 
 #[test]
+fn lines_cut_anywhere_by_reads_give_the_same_reports() {
+    // Reads that end anywhere (in a line, in a character, on a newline), a line
+    // longer than a chunk, and a last line without its newline.
+    struct Pieces<'a> {
+        rest: &'a [u8],
+        rng: Rng,
+    }
+    impl io::Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = (self.rng.next() as usize % 9000 + 1)
+                .min(buf.len())
+                .min(self.rest.len());
+            let (head, tail) = self.rest.split_at(n);
+            buf[..n].copy_from_slice(head);
+            self.rest = tail;
+            Ok(n)
+        }
+    }
+    let mut lines = generated_events(300, 17);
+    let mut long: Json = serde_json::from_str(&lines[5]).unwrap();
+    long["id"] = Json::String("evt_long".into());
+    long["data"]["object"]["description"] = Json::String("é".repeat(400_000));
+    lines.insert(7, long.to_string());
+    lines.insert(9, "\u{a0}not json".into());
+    let input = lines.join("\n");
+    assert!(input.len() > 3 * super::IN_CHUNK);
+    for (name, text) in TEMPLATES {
+        let (source, programs) = build(name, text);
+        let batch = Batch::new(&programs, &source, None, objects(), Output::Json);
+        let (whole, summary) = run_batch(
+            Batch::new(&programs, &source, None, objects(), Output::Json),
+            &lines,
+            1,
+        );
+        assert!(summary.runs() > 0, "{name}");
+        assert!(summary.bad_lines >= 1, "{name}");
+        // The long line is an event like the others, not an error.
+        assert!(!whole.contains(r#"{"line":8,"#), "{name}");
+        for jobs in [1, 2, 3] {
+            for seed in [1, 2] {
+                let mut out = Vec::new();
+                let pieces = Pieces {
+                    rest: input.as_bytes(),
+                    rng: Rng(seed),
+                };
+                let got = batch
+                    .run(io::BufReader::with_capacity(4096, pieces), &mut out, jobs)
+                    .unwrap();
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    whole,
+                    "{name}, {jobs} jobs, seed {seed}"
+                );
+                assert_eq!(got.runs(), summary.runs());
+                assert_eq!(got.bad_lines, summary.bad_lines, "{name}");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_slow_stream_is_answered_line_by_line() {
     use std::sync::Mutex;
     // A reader that hands out one line per read, as a pipe fed slowly does: each
