@@ -22,6 +22,7 @@ use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
 
 use super::runlog::{Candidate, VersionRow};
+use flow_batch::Decoder;
 use flow_diagnostics::{self as diagnostics, Diagnostic, Severity};
 use flow_program::Program;
 use flow_project::settings::{self, Settings};
@@ -109,6 +110,10 @@ pub struct Registry {
     /// The workflows of each event type, with their shared pre-filter; made at the
     /// first event after a (re)load.
     by_trigger: OnceLock<HashMap<String, Triggered>>,
+    /// What a webhook's body is decoded into: only the fields the workflows read
+    /// (and the event's `id`, `object` and `type`); made at the first event after a
+    /// (re)load.
+    decoder: OnceLock<Decoder>,
 }
 
 /// The workflows one event type starts, in the order they are loaded, and the index
@@ -121,6 +126,19 @@ struct Triggered {
 impl Registry {
     pub fn workflows(&self) -> impl Iterator<Item = &Arc<Workflow>> {
         self.files.values().flat_map(|f| f.workflows.iter())
+    }
+
+    /// A webhook's body as JSON, holding only what these workflows read, so that
+    /// deciding its runs builds no more of it than that. It is refused for exactly
+    /// the reasons, and with the messages, that `serde_json` gives for the whole body.
+    pub fn decode(&self, body: &[u8]) -> serde_json::Result<Json> {
+        let decoder = self
+            .decoder
+            .get_or_init(|| Decoder::new(self.workflows().map(|w| &w.program), None));
+        match std::str::from_utf8(body) {
+            Ok(text) => decoder.decode_json(text),
+            Err(_) => serde_json::from_slice(body),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -534,6 +552,80 @@ mod tests {
 
     fn reasons(l: &Loaded) -> Vec<String> {
         l.refused.iter().map(|r| r.message.clone()).collect()
+    }
+
+    #[test]
+    fn a_body_decodes_to_the_fields_read_with_serdes_answers_and_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tag.flow"), TAG).unwrap();
+        let more = "workflow \"Euros\"\non payment_intent.succeeded\nwhen currency == EUR and \
+                    metadata.channel == \"web\" {\n    email to: \"a@example.com\", body: \"{id}\"\n}\n";
+        std::fs::write(dir.path().join("more.flow"), more).unwrap();
+        let l = look(dir.path(), &Registry::default(), true);
+        assert_eq!(reasons(&l), Vec::<String>::new());
+        let r = &l.registry;
+        assert_eq!(r.len(), 2);
+        let event = |amount: &str, currency: &str, extra: &str| {
+            format!(
+                r#"{{"id":"evt_1","object":"event","type":"payment_intent.succeeded","created":1,"data":{{"object":{{"id":"pi_1","object":"payment_intent","amount":{amount},"currency":"{currency}","customer":"cus_1","metadata":{{"channel":"web"}},"charges":{{"data":[{{"id":"ch_1","x":[1,2,{{"y":null}}]}}]}}{extra}}}}}}}"#
+            )
+        };
+        let mut bodies: Vec<Vec<u8>> = Vec::new();
+        for (amount, currency) in [
+            ("50000", "usd"),
+            ("250000", "usd"),
+            ("9", "eur"),
+            ("1e3", "usd"),
+        ] {
+            bodies.push(event(amount, currency, "").into_bytes());
+            bodies.push(event(amount, currency, r#","currency":"gbp""#).into_bytes());
+        }
+        let good = bodies.len();
+        for bad in [
+            event("1", "usd", ",").into_bytes(),
+            event("1", "usd", r#","n":01"#).into_bytes(),
+            event("1", "usd", r#","s":"a\x01b""#).into_bytes(),
+            event("1", "usd", r#","s":"\ud800""#).into_bytes(),
+            event("1", "usd", r#","n":1e999"#).into_bytes(),
+            b"{\"id\":\"evt_1\",\"s\":\"\xff\"}".to_vec(),
+            b"[1,2".to_vec(),
+            b"".to_vec(),
+            format!("{}1{}", "[".repeat(200), "]".repeat(200)).into_bytes(),
+        ] {
+            bodies.push(bad);
+        }
+        for (i, body) in bodies.iter().enumerate() {
+            let whole = serde_json::from_slice::<Json>(body);
+            let kept = r.decode(body);
+            match (whole, kept) {
+                (Ok(whole), Ok(kept)) => {
+                    assert!(i < good, "body {i} decoded");
+                    // Less is built, and the runs are decided the same.
+                    assert!(kept.to_string().len() < whole.to_string().len(), "body {i}");
+                    assert!(kept["data"]["object"].get("charges").is_none(), "{kept}");
+                    let whole = Event::from_json(whole, None).unwrap();
+                    let kept = Event::from_json(kept, None).unwrap();
+                    assert_eq!(r.candidates(&kept), r.candidates(&whole), "body {i}");
+                }
+                (Err(whole), Err(kept)) => {
+                    assert!(i >= good, "body {i}: {whole}");
+                    assert_eq!(kept.to_string(), whole.to_string(), "body {i}");
+                }
+                (whole, kept) => panic!("body {i}: {whole:?} against {kept:?}"),
+            }
+        }
+        // Both ways of deciding were seen: a run skipped, and one to carry out.
+        let decided: Vec<bool> = bodies[..good]
+            .iter()
+            .flat_map(|b| {
+                let e = Event::from_json(r.decode(b).unwrap(), None).unwrap();
+                r.candidates(&e).into_iter().map(|c| c.skipped)
+            })
+            .collect();
+        assert!(
+            decided.contains(&true) && decided.contains(&false),
+            "{decided:?}"
+        );
     }
 
     #[test]

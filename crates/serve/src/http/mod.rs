@@ -164,7 +164,14 @@ fn check(app: &App, req: &Request) -> Result<Checked, Response> {
         Ok(t) => t,
         Err(e) => return Err(reject(app, req, 400, "signature", e.to_string())),
     };
-    let json: Json = match serde_json::from_slice(body) {
+    // One look at the workflows for decoding the body and deciding its runs: a
+    // reload in between could ask for a field the decoder left out.
+    let registry = app.registry.read();
+    let decoded = match &registry {
+        Ok(r) => r.decode(body),
+        Err(_) => serde_json::from_slice(body),
+    };
+    let json: Json = match decoded {
         Ok(j) => j,
         Err(e) => {
             let msg = format!("the body is not JSON: {e}");
@@ -190,11 +197,12 @@ fn check(app: &App, req: &Request) -> Result<Checked, Response> {
     ) {
         Vec::new()
     } else {
-        app.registry
-            .read()
+        registry
+            .as_ref()
             .map(|r| r.candidates(&event))
             .unwrap_or_default()
     };
+    drop(registry);
     Ok(Checked {
         id,
         event_type,

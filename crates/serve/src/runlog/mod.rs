@@ -114,7 +114,7 @@ impl Health {
 }
 
 /// A workflow version an event starts a run of.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
     pub workflow: String,
     pub version: String,
