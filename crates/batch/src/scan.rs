@@ -15,6 +15,7 @@
 
 use std::borrow::Cow;
 
+use flow_program::same_bytes;
 use serde_json::{Map, Number, Value as Json};
 
 use crate::kept::Node;
@@ -72,31 +73,6 @@ fn special(x: u64) -> u64 {
     let backslash = x ^ (ONES * u64::from(b'\\'));
     let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
     (zero_in(quote) | zero_in(backslash) | (x.wrapping_sub(ONES * 0x20) & !x)) & HIGHS
-}
-
-/// `a == b`, for a key of up to 16 bytes in a compare or two of words rather than a
-/// call of `memcmp` (most keys of a member are compared with a few kept keys).
-#[inline(always)]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let n = a.len();
-    let word = |s: &[u8], at: usize| {
-        s.get(at..at + 8)
-            .and_then(|w| w.first_chunk::<8>())
-            .map(|w| u64::from_le_bytes(*w))
-    };
-    let half = |s: &[u8], at: usize| {
-        s.get(at..at + 4)
-            .and_then(|w| w.first_chunk::<4>())
-            .map(|w| u32::from_le_bytes(*w))
-    };
-    match n {
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        _ => a == b,
-    }
 }
 
 /// One bit per byte of `block` (the lowest for the first byte) that is a quote, a
@@ -214,7 +190,11 @@ impl<'a> Scanner<'a> {
         let escaped = self.skip_string()?;
         let raw = &self.b[start..self.i - 1];
         if !escaped {
-            return Some(children.iter().position(|(k, _)| same(k.as_bytes(), raw)));
+            return Some(
+                children
+                    .iter()
+                    .position(|(k, _)| same_bytes(k.as_bytes(), raw)),
+            );
         }
         let key: String = serde_json::from_str(&self.text[start - 1..self.i]).ok()?;
         Some(children.iter().position(|(k, _)| *k == key))
@@ -554,27 +534,6 @@ impl<'a> Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn same_is_equality_of_bytes() {
-        let words: Vec<Vec<u8>> = (0..=20)
-            .flat_map(|n| {
-                let base: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
-                let mut variants = vec![base.clone()];
-                for at in 0..n {
-                    let mut v = base.clone();
-                    v[at as usize] ^= 0x20;
-                    variants.push(v);
-                }
-                variants
-            })
-            .collect();
-        for a in &words {
-            for b in &words {
-                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
-            }
-        }
-    }
 
     #[test]
     fn special16_marks_every_quote_backslash_and_control() {

@@ -305,6 +305,19 @@ impl StrKey {
     }
 }
 
+/// `a == b`, compared as [`StrKey::matches`] compares (words for up to 16 bytes, no
+/// call of `memcmp`), for two strings neither of which is a key made ahead.
+#[inline(always)]
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return long_eq(a, b);
+    }
+    words(a) == words(b)
+}
+
 /// Out of line: the call of `memcmp` would hold registers where a key is compared.
 #[inline(never)]
 fn long_eq(a: &[u8], b: &[u8]) -> bool {
@@ -603,6 +616,27 @@ fn any_of(slot: u16, keys: &[Key], ne: bool) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_bytes_is_equality_of_bytes() {
+        let words: Vec<Vec<u8>> = (0..=20)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                let mut variants = vec![base.clone()];
+                for at in 0..n {
+                    let mut v = base.clone();
+                    v[at as usize] ^= 0x20;
+                    variants.push(v);
+                }
+                variants
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 
     /// A string key matches exactly the strings equal to it, at every length the
     /// words are made differently (and past them), and at every byte.
