@@ -405,7 +405,9 @@ impl Store {
         either!(self, s => s.record_event(e))
     }
 
-    /// [`Store::record_event`], for async code: no thread waits for the commit.
+    /// [`Store::record_event`], for async code. With SQLite no thread waits for the
+    /// commit (the writer thread answers the future); PostgreSQL's client is
+    /// blocking, so its statement runs on one of the runtime's blocking threads.
     pub async fn record_event_async(&self, e: NewEvent) -> Result<Recorded> {
         match self {
             Store::Sqlite(s) => s.record_event_async(e).await,
