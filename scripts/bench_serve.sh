@@ -39,19 +39,7 @@ stop() {
 }
 trap 'stop; rm -rf "$WORK"' EXIT
 
-# Wait until the server's output ($1) has a "listening" line; print its address.
-listening() {
-    local i
-    for i in $(seq 200); do
-        if grep -q '"listening"' "$1" 2>/dev/null; then
-            grep -m1 '"listening"' "$1" | jq -r '.addr'
-            return
-        fi
-        sleep 0.05
-    done
-    echo "the server did not start: $(cat "$1")" >&2
-    exit 1
-}
+. scripts/serve_listening.sh
 
 # One row: start server $1 (ref|flow), load it with $2 connections; print
 # "rps p50 p99 peak_kb".

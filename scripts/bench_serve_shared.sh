@@ -45,18 +45,7 @@ eval "$(FLOW_PG_DURABLE=1 bash scripts/test-postgres.sh start "$PG" 2>/dev/null)
 ADMIN=$FLOW_TEST_POSTGRES
 PSQL_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql
 
-listening() {
-    local i
-    for i in $(seq 400); do
-        if grep -q '"listening"' "$1" 2>/dev/null; then
-            grep -m1 '"listening"' "$1" | jq -r '.addr'
-            return
-        fi
-        sleep 0.05
-    done
-    echo "the server did not start: $(cat "$1")" >&2
-    exit 1
-}
+. scripts/serve_listening.sh
 
 # start_flow DIR DB: one instance; prints its address.
 start_flow() {
@@ -65,7 +54,7 @@ start_flow() {
     env -u STRIPE_API_KEY -u STRIPE_SECRET_KEY "$FLOW" serve "$dir/flows" --db "$db" \
         --listen 127.0.0.1:0 >/dev/null 2>"$out" &
     PIDS+=($!)
-    listening "$out"
+    listening "$out" 400
 }
 
 # row LABEL N DB...: load N instances; prints "rps p50 p99".
