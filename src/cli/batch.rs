@@ -1,7 +1,7 @@
 //! `flow run FILE --events EVENTS.jsonl`: open the stream, run it, sum it up.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io;
 use std::path::Path;
 
 use flow_batch::{default_jobs, Batch, Output, Skipped, Summary};
@@ -31,9 +31,6 @@ impl From<SkippedReports> for Skipped {
         }
     }
 }
-
-/// Lines are read through a buffer of this size.
-const READ_BUFFER: usize = 1 << 20;
 
 /// How a stream of events is run.
 pub struct Stream<'a> {
@@ -66,11 +63,10 @@ pub fn run(
     let jobs = opts.jobs.unwrap_or_else(default_jobs).max(1);
     let mut out = io::stdout();
     let result = if path == Path::new("-") {
-        let input = BufReader::with_capacity(READ_BUFFER, io::stdin());
-        batch.run(input, &mut out, jobs)
+        batch.run(io::stdin(), &mut out, jobs)
     } else {
         match File::open(path) {
-            Ok(f) => batch.run(BufReader::with_capacity(READ_BUFFER, f), &mut out, jobs),
+            Ok(f) => batch.run(f, &mut out, jobs),
             Err(e) => {
                 print_plain(
                     &Diagnostic::error("E0901", format!("cannot read {}: {e}", path.display()))

@@ -25,7 +25,7 @@ mod slots;
 mod tests;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
@@ -269,8 +269,9 @@ impl<'a> Batch<'a> {
     }
 
     /// Run every line of `input`, writing reports to `out`, with `jobs` worker
-    /// threads (1: all on this thread).
-    pub fn run<R, W>(&self, input: BufReader<R>, out: &mut W, jobs: usize) -> io::Result<Summary>
+    /// threads (1: all on this thread). `input` is read in large reads of its own:
+    /// it needs no buffer in front of it.
+    pub fn run<R, W>(&self, input: R, out: &mut W, jobs: usize) -> io::Result<Summary>
     where
         R: Read + Send,
         W: Write,
@@ -282,11 +283,7 @@ impl<'a> Batch<'a> {
         }
     }
 
-    fn run_here<R: Read, W: Write>(
-        &self,
-        mut input: BufReader<R>,
-        out: &mut W,
-    ) -> io::Result<Summary> {
+    fn run_here<R: Read, W: Write>(&self, mut input: R, out: &mut W) -> io::Result<Summary> {
         let mut worker = Worker::new(self);
         let mut lines = Lines::default();
         let mut buf = Vec::with_capacity(OUT_CHUNK);
@@ -303,12 +300,7 @@ impl<'a> Batch<'a> {
         Ok(worker.summary)
     }
 
-    fn run_parallel<R, W>(
-        &self,
-        mut input: BufReader<R>,
-        out: &mut W,
-        jobs: usize,
-    ) -> io::Result<Summary>
+    fn run_parallel<R, W>(&self, mut input: R, out: &mut W, jobs: usize) -> io::Result<Summary>
     where
         R: Read + Send,
         W: Write,
@@ -422,11 +414,7 @@ struct Lines {
 impl Lines {
     /// The next chunk, read into `data` (a buffer to reuse, whose bytes were all
     /// written once already, so that it is not cleared again); `None` at the end.
-    fn next<R: Read>(
-        &mut self,
-        input: &mut BufReader<R>,
-        mut data: Vec<u8>,
-    ) -> io::Result<Option<Chunk>> {
+    fn next<R: Read>(&mut self, input: &mut R, mut data: Vec<u8>) -> io::Result<Option<Chunk>> {
         if self.ended && self.carry.is_empty() {
             return Ok(None);
         }
@@ -448,14 +436,7 @@ impl Lines {
             }
             let room = data.get_mut(filled..).unwrap_or_default();
             let want = room.len();
-            // Straight from the source once the reader's own buffer is empty: not
-            // copied through it.
-            let read = if input.buffer().is_empty() {
-                input.get_mut().read(room)
-            } else {
-                input.read(room)
-            };
-            let n = match read {
+            let n = match input.read(room) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -500,7 +481,7 @@ impl Lines {
 }
 
 fn read_chunks<R: Read>(
-    input: &mut BufReader<R>,
+    input: &mut R,
     chunks: &mpsc::SyncSender<Chunk>,
     tokens: &Receiver<Vec<u8>>,
 ) -> io::Result<()> {
