@@ -17,6 +17,6 @@ pub use bytecode::{
 pub use disasm::disassemble;
 pub use operand::{ArithOp, CmpOp, Conv, FieldRead, Func, Lit, Root, Rounding};
 pub use slots::{
-    same_bytes, Check, Key, Node, Plan, SlotKind, SlotLayout, SlotSpec, Step, StrKey, TypedCond,
-    Within,
+    same_bytes, Check, Fused, Key, Node, Plan, SlotKind, SlotLayout, SlotSpec, Step, StrKey,
+    TypedCond, Within,
 };

@@ -213,6 +213,89 @@ pub struct Plan {
     /// true.
     pub all: bool,
     pub steps: Box<[Step]>,
+    /// The plan as one of the fused shapes the VM evaluates with no dispatch on each
+    /// step's kind ([`Fused`]), or [`Fused::NONE`].
+    pub fused: Fused,
+}
+
+/// Two or three steps joined by `and`, each of a kind in [`Fused::KINDS`], as one
+/// code: the VM has an evaluator for each such shape, with the steps' kinds settled
+/// when it was compiled, so that the steps are tested one after the other with no
+/// jump on a step's kind and no loop. Code 0 is no fused shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fused(pub u8);
+
+impl Fused {
+    pub const NONE: Fused = Fused(0);
+    /// The kinds of step, by number: `Check::Int`, `Check::Str`, `Check::Bool`,
+    /// `Check::Null` and `Check::Money`.
+    pub const INT: u8 = 0;
+    pub const STR: u8 = 1;
+    pub const BOOL: u8 = 2;
+    pub const NULL: u8 = 3;
+    pub const MONEY: u8 = 4;
+    pub const KINDS: u8 = 5;
+    /// Codes `1..=THREE` are three steps, `THREE + 1..=TWO` two.
+    pub const THREE: u8 = Fused::KINDS * Fused::KINDS * Fused::KINDS;
+    pub const TWO: u8 = Fused::THREE + Fused::KINDS * Fused::KINDS;
+
+    /// The code of three steps of kinds `a`, `b` and `c`.
+    pub const fn three(a: u8, b: u8, c: u8) -> Fused {
+        Fused(1 + (a * Fused::KINDS + b) * Fused::KINDS + c)
+    }
+
+    /// The code of two steps of kinds `a` and `b`.
+    pub const fn two(a: u8, b: u8) -> Fused {
+        Fused(Fused::THREE + 1 + a * Fused::KINDS + b)
+    }
+
+    /// The kind of the step at `i` (0, 1 or 2) of the shape; `None` past its steps
+    /// or for [`Fused::NONE`].
+    pub const fn kind(self, i: u8) -> Option<u8> {
+        let k = Fused::KINDS;
+        let (n, code) = match self.0 {
+            0 => return None,
+            c if c <= Fused::THREE => (3, c - 1),
+            c if c <= Fused::TWO => (2, c - Fused::THREE - 1),
+            _ => return None,
+        };
+        if i >= n {
+            return None;
+        }
+        let mut code = code;
+        let mut j = n - 1;
+        while j > i {
+            code /= k;
+            j -= 1;
+        }
+        Some(code % k)
+    }
+
+    /// The shape of `steps` joined by `and` (`all`), when it is one.
+    fn of(all: bool, steps: &[Step]) -> Fused {
+        let kind = |s: &Step| match s.check {
+            Check::Int { .. } => Some(Fused::INT),
+            Check::Str { .. } => Some(Fused::STR),
+            Check::Bool { .. } => Some(Fused::BOOL),
+            Check::Null { .. } => Some(Fused::NULL),
+            Check::Money { .. } => Some(Fused::MONEY),
+            _ => None,
+        };
+        if !all {
+            return Fused::NONE;
+        }
+        match steps {
+            [a, b, c] => match (kind(a), kind(b), kind(c)) {
+                (Some(a), Some(b), Some(c)) => Fused::three(a, b, c),
+                _ => Fused::NONE,
+            },
+            [a, b] => match (kind(a), kind(b)) {
+                (Some(a), Some(b)) => Fused::two(a, b),
+                _ => Fused::NONE,
+            },
+            _ => Fused::NONE,
+        }
+    }
 }
 
 /// A test, and the node it was made from.
@@ -452,9 +535,11 @@ impl Plan {
             });
             i += 1;
         }
+        let fused = Fused::of(all, &steps);
         Plan {
             all,
             steps: steps.into(),
+            fused,
         }
     }
 }
@@ -616,6 +701,34 @@ fn any_of(slot: u16, keys: &[Key], ne: bool) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every shape has its own code, in `1..=Fused::TWO`, and gives its kinds back.
+    #[test]
+    fn fused_codes_are_one_per_shape() {
+        let mut seen = std::collections::HashSet::new();
+        for a in 0..Fused::KINDS {
+            for b in 0..Fused::KINDS {
+                let two = Fused::two(a, b);
+                assert_eq!(
+                    [0, 1, 2, 3].map(|i| two.kind(i)),
+                    [Some(a), Some(b), None, None]
+                );
+                assert!(seen.insert(two.0));
+                for c in 0..Fused::KINDS {
+                    let three = Fused::three(a, b, c);
+                    assert_eq!(
+                        [0, 1, 2, 3].map(|i| three.kind(i)),
+                        [Some(a), Some(b), Some(c), None]
+                    );
+                    assert!(seen.insert(three.0));
+                }
+            }
+        }
+        assert_eq!(seen.len(), usize::from(Fused::TWO));
+        assert!(seen.iter().all(|c| (1..=Fused::TWO).contains(c)));
+        assert_eq!(Fused::NONE.kind(0), None);
+        assert_eq!(Fused(Fused::TWO + 1).kind(0), None);
+    }
 
     #[test]
     fn same_bytes_is_equality_of_bytes() {
