@@ -568,22 +568,12 @@ impl<'b, 'a> Worker<'b, 'a> {
         if raw.iter().all(u8::is_ascii_whitespace) {
             return;
         }
-        let text = match std::str::from_utf8(raw) {
-            Err(e) => {
-                let message = format!(
-                    "not valid UTF-8 (at byte {} of the line)",
-                    e.valid_up_to() + 1
-                );
-                self.summary.bad_lines += 1;
-                self.error_record(number, &message, out);
-                return;
-            }
-            Ok(text) => text,
-        };
         let mut off = std::mem::take(&mut self.off);
         off.clear();
+        // The slots are filled from the line's bytes: a line they decide is UTF-8
+        // (the scan checks it as it goes), and any other is checked here.
         if self.slots && self.paused == 0 {
-            let done = self.by_slots(text, &mut off, out);
+            let done = self.by_slots(raw, &mut off, out);
             if self.batch.slots_pause {
                 self.tried += 1;
                 self.decided += u32::from(done);
@@ -602,7 +592,17 @@ impl<'b, 'a> Worker<'b, 'a> {
         } else if self.paused > 0 {
             self.paused -= 1;
         }
-        self.decoded(text, number, &off, out);
+        match std::str::from_utf8(raw) {
+            Ok(text) => self.decoded(text, number, &off, out),
+            Err(e) => {
+                let message = format!(
+                    "not valid UTF-8 (at byte {} of the line)",
+                    e.valid_up_to() + 1
+                );
+                self.summary.bad_lines += 1;
+                self.error_record(number, &message, out);
+            }
+        }
         self.off = off;
     }
 
@@ -610,7 +610,7 @@ impl<'b, 'a> Worker<'b, 'a> {
     /// is all there is to do (no run, or every run skipped, its reports written).
     /// Otherwise `off` says which runs are known to be skipped, and the line is
     /// decoded as usual.
-    fn by_slots(&mut self, text: &str, off: &mut Vec<bool>, out: &mut Vec<u8>) -> bool {
+    fn by_slots(&mut self, text: &[u8], off: &mut Vec<bool>, out: &mut Vec<u8>) -> bool {
         let mut got: Vec<Got<'_>> = slots::recycle(std::mem::take(&mut self.got));
         got.resize(self.batch.slots.fields(), Got::Absent);
         let done = self.decide(text, &mut got, off, out);
@@ -620,7 +620,7 @@ impl<'b, 'a> Worker<'b, 'a> {
 
     fn decide<'t>(
         &mut self,
-        text: &'t str,
+        text: &'t [u8],
         got: &mut [Got<'t>],
         off: &mut Vec<bool>,
         out: &mut Vec<u8>,

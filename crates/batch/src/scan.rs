@@ -10,8 +10,14 @@
 //! gives the same value or the same error as before. So a line decodes exactly as
 //! [`Decoder::decode_json`](crate::Decoder::decode_json) decodes it, only faster.
 //!
-//! Strings are scanned eight bytes at a time (SWAR on a `u64`), in safe code that
-//! runs on any processor.
+//! Strings are scanned sixteen bytes at a time (SSE2 through `wide`'s safe vectors
+//! on x86-64), then eight (SWAR on a `u64`), in safe code that runs on any
+//! processor.
+//!
+//! The scanner reads bytes, not a `str`: a text it vouches for ([`fill`]) is valid
+//! UTF-8 without a pass of its own over the whole text. Outside strings only ASCII
+//! is valid JSON, and a string holding any byte past ASCII is checked as UTF-8 on
+//! its own (or by `serde_json`, with an escape).
 
 use std::borrow::Cow;
 
@@ -28,7 +34,6 @@ const MAX_DEPTH: usize = 100;
 /// The kept part of `text`, or `None` when the serde path must decide.
 pub(crate) fn scan(top: &Node, text: &str) -> Option<Json> {
     let mut s = Scanner {
-        text,
         b: text.as_bytes(),
         i: 0,
     };
@@ -39,14 +44,11 @@ pub(crate) fn scan(top: &Node, text: &str) -> Option<Json> {
 }
 
 /// Record in `got` (one entry per field of `tree`) what each field of `text` holds,
-/// checking the syntax of the whole text as [`scan`] does; `None` when [`scan`]
-/// would not vouch for the text, or the text is not an object.
-pub(crate) fn fill<'a>(tree: &FieldNode, text: &'a str, got: &mut [Got<'a>]) -> Option<()> {
-    let mut s = Scanner {
-        text,
-        b: text.as_bytes(),
-        i: 0,
-    };
+/// checking the syntax of the whole text as [`scan`] does (and that it is UTF-8);
+/// `None` when [`scan`] would not vouch for the text, the text is not an object, or
+/// it is not UTF-8.
+pub(crate) fn fill<'a>(tree: &FieldNode, text: &'a [u8], got: &mut [Got<'a>]) -> Option<()> {
+    let mut s = Scanner { b: text, i: 0 };
     s.ws();
     if s.peek() != Some(b'{') {
         return None;
@@ -57,7 +59,6 @@ pub(crate) fn fill<'a>(tree: &FieldNode, text: &'a str, got: &mut [Got<'a>]) -> 
 }
 
 struct Scanner<'a> {
-    text: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -65,27 +66,34 @@ struct Scanner<'a> {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// The bytes of `x` that are a quote, a backslash or a control character each have
-/// their high bit set in the result; the lowest one set is always a true one.
+/// The bytes of `x` that are a quote, a backslash or a control character (and,
+/// when `HIGH`, past ASCII) each have their high bit set in the result; the lowest
+/// one set is always a true one.
 #[inline]
-fn special(x: u64) -> u64 {
+fn special<const HIGH: bool>(x: u64) -> u64 {
     let quote = x ^ (ONES * u64::from(b'"'));
     let backslash = x ^ (ONES * u64::from(b'\\'));
     let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
-    (zero_in(quote) | zero_in(backslash) | (x.wrapping_sub(ONES * 0x20) & !x)) & HIGHS
+    let high = if HIGH { x } else { 0 };
+    (zero_in(quote) | zero_in(backslash) | (x.wrapping_sub(ONES * 0x20) & !x) | high) & HIGHS
 }
 
 /// One bit per byte of `block` (the lowest for the first byte) that is a quote, a
-/// backslash or a control character: sixteen bytes compared at once (SSE2 on
-/// x86-64, through `wide`'s safe vectors; plain code elsewhere).
+/// backslash or a control character (and, when `HIGH`, past ASCII): sixteen bytes
+/// compared at once (SSE2 on x86-64, through `wide`'s safe vectors; plain code
+/// elsewhere).
 #[inline(always)]
-fn special16(block: [u8; 16]) -> u32 {
+fn special16<const HIGH: bool>(block: [u8; 16]) -> u32 {
     use wide::u8x16;
     let v = u8x16::new(block);
     let control = u8x16::splat(0x1f);
-    let hits = v.simd_eq(u8x16::splat(b'"'))
+    let mut hits = v.simd_eq(u8x16::splat(b'"'))
         | v.simd_eq(u8x16::splat(b'\\'))
         | v.max(control).simd_eq(control);
+    if HIGH {
+        let high = u8x16::splat(0x80);
+        hits |= v.max(high).simd_eq(v);
+    }
     hits.to_bitmask()
 }
 
@@ -126,7 +134,7 @@ impl<'a> Scanner<'a> {
             b'{' | b'[' => {
                 let start = self.i;
                 self.skip(depth)?;
-                serde_json::from_str(&self.text[start..self.i]).ok()
+                serde_json::from_slice(&self.b[start..self.i]).ok()
             }
             b'"' => self.string().map(Json::String),
             b't' => self.literal(b"true").map(|()| Json::Bool(true)),
@@ -196,7 +204,7 @@ impl<'a> Scanner<'a> {
                     .position(|(k, _)| same_bytes(k.as_bytes(), raw)),
             );
         }
-        let key: String = serde_json::from_str(&self.text[start - 1..self.i]).ok()?;
+        let key: String = serde_json::from_slice(&self.b[start - 1..self.i]).ok()?;
         Some(children.iter().position(|(k, _)| *k == key))
     }
 
@@ -289,13 +297,15 @@ impl<'a> Scanner<'a> {
     fn str_value(&mut self) -> Option<Cow<'a, str>> {
         let start = self.i;
         let escaped = self.skip_string()?;
-        let text = self.text;
+        let b = self.b;
         if escaped {
-            serde_json::from_str(text.get(start..self.i)?)
+            serde_json::from_slice(b.get(start..self.i)?)
                 .ok()
                 .map(Cow::Owned)
         } else {
-            text.get(start + 1..self.i - 1).map(Cow::Borrowed)
+            std::str::from_utf8(b.get(start + 1..self.i - 1)?)
+                .ok()
+                .map(Cow::Borrowed)
         }
     }
 
@@ -304,9 +314,10 @@ impl<'a> Scanner<'a> {
     fn int_value(&mut self) -> Option<Got<'a>> {
         let start = self.i;
         if !self.skip_number()? {
-            serde_json::from_str::<Json>(self.text.get(start..self.i)?).ok()?;
+            serde_json::from_slice::<Json>(self.b.get(start..self.i)?).ok()?;
         }
-        let token = self.text.get(start..self.i)?;
+        // ASCII: `skip_number` took nothing else.
+        let token = std::str::from_utf8(self.b.get(start..self.i)?).ok()?;
         // A fraction or an exponent is a float, and so is `-0`.
         if token.contains(['.', 'e', 'E']) || token == "-0" {
             return Some(Got::Other);
@@ -319,47 +330,43 @@ impl<'a> Scanner<'a> {
         let start = self.i;
         let escaped = self.skip_string()?;
         if escaped {
-            serde_json::from_str(&self.text[start..self.i]).ok()
+            serde_json::from_slice(&self.b[start..self.i]).ok()
         } else {
-            Some(self.text[start + 1..self.i - 1].to_string())
+            std::str::from_utf8(&self.b[start + 1..self.i - 1])
+                .ok()
+                .map(str::to_string)
         }
     }
 
     /// Past a string (at its opening quote); whether it holds an escape. A string
     /// with an escape is checked by `serde_json` (which refuses a lone surrogate,
-    /// for one).
+    /// for one), and one with a byte past ASCII as UTF-8.
     #[inline(always)]
     fn skip_string(&mut self) -> Option<bool> {
         let start = self.i;
         self.i += 1;
+        loop {
+            self.skip_plain::<true>();
+            match self.peek()? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(false);
+                }
+                b'\\' | 0x80.. => return self.rest_of_string(start),
+                c if c < 0x20 => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// The rest of the string that starts at `start`, from its first escape or byte
+    /// past ASCII; then the whole string is checked, by `serde_json` when it holds
+    /// an escape, else as UTF-8. Whether it holds an escape.
+    #[inline(never)]
+    fn rest_of_string(&mut self, start: usize) -> Option<bool> {
         let mut escaped = false;
         loop {
-            // Sixteen bytes at a time while there are sixteen, then eight.
-            let mut found = false;
-            while let Some(&block) = self.b.get(self.i..).and_then(|r| r.first_chunk::<16>()) {
-                let hits = special16(block);
-                if hits == 0 {
-                    self.i += 16;
-                } else {
-                    self.i += hits.trailing_zeros() as usize;
-                    found = true;
-                    break;
-                }
-            }
-            while let Some(&word) = self
-                .b
-                .get(self.i..)
-                .and_then(|r| r.first_chunk::<8>())
-                .filter(|_| !found)
-            {
-                let hits = special(u64::from_le_bytes(word));
-                if hits == 0 {
-                    self.i += 8;
-                } else {
-                    self.i += hits.trailing_zeros() as usize / 8;
-                    break;
-                }
-            }
+            self.skip_plain::<false>();
             match self.peek()? {
                 b'"' => {
                     self.i += 1;
@@ -374,11 +381,36 @@ impl<'a> Scanner<'a> {
                 _ => self.i += 1,
             }
         }
+        let text = self.b.get(start..self.i)?;
         if escaped {
-            let text = self.text.get(start..self.i)?;
-            serde_json::from_str::<String>(text).ok()?;
+            serde_json::from_slice::<String>(text).ok()?;
+        } else {
+            std::str::from_utf8(text).ok()?;
         }
         Some(escaped)
+    }
+
+    /// On to the next quote, backslash or control character (and, when `HIGH`, byte
+    /// past ASCII) of a string, or to the last few bytes of the text: sixteen bytes
+    /// at a time while there are sixteen, then eight.
+    #[inline(always)]
+    fn skip_plain<const HIGH: bool>(&mut self) {
+        while let Some(&block) = self.b.get(self.i..).and_then(|r| r.first_chunk::<16>()) {
+            let hits = special16::<HIGH>(block);
+            if hits != 0 {
+                self.i += hits.trailing_zeros() as usize;
+                return;
+            }
+            self.i += 16;
+        }
+        while let Some(&word) = self.b.get(self.i..).and_then(|r| r.first_chunk::<8>()) {
+            let hits = special::<HIGH>(u64::from_le_bytes(word));
+            if hits != 0 {
+                self.i += hits.trailing_zeros() as usize / 8;
+                return;
+            }
+            self.i += 8;
+        }
     }
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {
@@ -435,7 +467,7 @@ impl<'a> Scanner<'a> {
     fn number(&mut self) -> Option<Number> {
         let start = self.i;
         self.skip_number()?;
-        let token = &self.text[start..self.i];
+        let token = std::str::from_utf8(&self.b[start..self.i]).ok()?;
         // Small integers: what `serde_json` makes of them, without asking it (but
         // `-0` is a float there).
         if token.len() <= 18 && !token.contains(['.', 'e', 'E']) && !token.starts_with("-0") {
@@ -490,7 +522,7 @@ impl<'a> Scanner<'a> {
                 _ => {
                     let start = self.i;
                     if !self.skip_number()? {
-                        serde_json::from_str::<Json>(&self.text[start..self.i]).ok()?;
+                        serde_json::from_slice::<Json>(&self.b[start..self.i]).ok()?;
                     }
                 }
             }
@@ -547,31 +579,44 @@ mod tests {
                 } else {
                     0
                 };
-                assert_eq!(special16(block), want, "byte {b:#x} at {at}");
+                assert_eq!(special16::<false>(block), want, "byte {b:#x} at {at}");
+                let high = if b >= 0x80 { 1 << at } else { want };
+                assert_eq!(special16::<true>(block), high, "byte {b:#x} at {at}");
             }
         }
         let mut all = *b"a\"b\\c\x01d\x7fe\xffabcdef";
-        assert_eq!(special16(all), 0b10_1010);
+        assert_eq!(special16::<false>(all), 0b10_1010);
+        assert_eq!(special16::<true>(all), 0b10_0010_1010);
         all[15] = b'"';
-        assert_eq!(special16(all), 0b1000_0000_0010_1010);
+        assert_eq!(special16::<false>(all), 0b1000_0000_0010_1010);
     }
 
     #[test]
     fn special_finds_the_first_quote_backslash_or_control() {
-        for (text, want) in [
-            (&b"abcdefgh"[..], None),
-            (b"abc\"efgh", Some(3)),
-            (b"a\\c\"efgh", Some(1)),
-            (b"\xc3\xa9cde\ngh", Some(5)),
-            (b"\x1f\"\"\"\"\"\"\"", Some(0)),
-            (b"\x7f\x80\xff ~!#[", None),
-            (b"abcdefg\x00", Some(7)),
+        // The first special byte, and the first when bytes past ASCII are too.
+        for (text, want, high) in [
+            (&b"abcdefgh"[..], None, None),
+            (b"abc\"efgh", Some(3), Some(3)),
+            (b"a\\c\"efgh", Some(1), Some(1)),
+            (b"\xc3\xa9cde\ngh", Some(5), Some(0)),
+            (b"\x1f\"\"\"\"\"\"\"", Some(0), Some(0)),
+            (b"\x7f\x80\xff ~!#[", None, Some(1)),
+            (b"abcdefg\x00", Some(7), Some(7)),
+            (b"abcdef\xff\"", Some(7), Some(6)),
         ] {
             let mut w = [0u8; 8];
             w.copy_from_slice(text);
-            let hits = special(u64::from_le_bytes(w));
-            let got = (hits != 0).then(|| hits.trailing_zeros() as usize / 8);
-            assert_eq!(got, want, "{text:?}");
+            let first = |hits: u64| (hits != 0).then(|| hits.trailing_zeros() as usize / 8);
+            assert_eq!(
+                first(special::<false>(u64::from_le_bytes(w))),
+                want,
+                "{text:?}"
+            );
+            assert_eq!(
+                first(special::<true>(u64::from_le_bytes(w))),
+                high,
+                "{text:?}"
+            );
         }
     }
 }

@@ -1439,6 +1439,82 @@ fn slot_lines_in_batch_mode_are_vm_run_per_line() {
     );
 }
 
+/// Bytes past ASCII anywhere in a line, valid UTF-8 or not: the slots decide a line
+/// only when it is UTF-8 (a byte sequence that is not is found by the scan itself,
+/// with no pass of its own over the line), and the reports, error records among
+/// them, are the same with the slots as without.
+#[test]
+fn bytes_past_ascii_anywhere_give_the_same_reports_with_and_without_slots() {
+    let (source, programs) = build("t.flow", TEMPLATES[0].1);
+    let inserts: [&[u8]; 7] = [
+        b"\xff",
+        b"\xc3",
+        b"\xed\xa0\x80",
+        b"\xc0\xaf",
+        b"\xf4\x90\x80\x80",
+        "é".as_bytes(),
+        "😀".as_bytes(),
+    ];
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for base in slot_lines().iter().take(12) {
+        let b = base.as_bytes();
+        // Every byte position of the first line; some of the others.
+        let step = if lines.is_empty() { 1 } else { 7 };
+        for at in (0..=b.len()).step_by(step) {
+            for ins in inserts {
+                let mut l = b[..at].to_vec();
+                l.extend_from_slice(ins);
+                l.extend_from_slice(&b[at..]);
+                lines.push(l);
+            }
+        }
+    }
+    // Each line alone: the slots decide it only when it is UTF-8, and decide some
+    // lines with a character past ASCII in a string.
+    let batch = Batch::new(&programs, &source, None, objects(), Output::Json);
+    let mut worker = Worker::new(&batch);
+    let (mut decided, mut decided_wide) = (0, 0);
+    for l in &lines {
+        let (mut out, mut off) = (Vec::new(), Vec::new());
+        if worker.by_slots(l, &mut off, &mut out) {
+            let text = std::str::from_utf8(l);
+            assert!(text.is_ok(), "decided a line that is not UTF-8: {l:?}");
+            decided += 1;
+            decided_wide += usize::from(!l.is_ascii());
+        }
+    }
+    assert!(
+        decided_wide > 100,
+        "{decided} decided, {decided_wide} past ASCII"
+    );
+    let mut input = lines.join(&b'\n');
+    input.push(b'\n');
+    let run = |slots: bool| {
+        let mut batch = Batch::new(&programs, &source, None, objects(), Output::Json)
+            .with_now(Some(1_764_153_720))
+            .with_slots(slots);
+        batch.slots_pause = false;
+        let mut out = Vec::new();
+        let summary = batch.run(&input[..], &mut out, 2).unwrap();
+        (String::from_utf8(out).unwrap(), summary)
+    };
+    let (on, s_on) = run(true);
+    let (off, s_off) = run(false);
+    assert_eq!(s_on, s_off);
+    for (a, b) in on.lines().zip(off.lines()) {
+        assert_eq!(a, b);
+    }
+    assert_eq!(on, off);
+    // Every line that is not UTF-8 is an error record saying where.
+    let bad = lines
+        .iter()
+        .filter(|l| std::str::from_utf8(l).is_err())
+        .count();
+    assert!(bad > 1_000, "{bad}");
+    assert!(s_on.bad_lines as usize >= bad, "{s_on:?}");
+    assert_eq!(on.matches("not valid UTF-8 (at byte ").count(), bad);
+}
+
 /// Which lines the slots decide alone (every run skipped, or none triggered), and
 /// what they write then.
 #[test]
@@ -1478,7 +1554,7 @@ fn lines_whose_runs_are_all_skipped_are_decided_without_decoding() {
         let mut off = Vec::new();
         let before = worker.summary;
         assert_eq!(
-            worker.by_slots(line, &mut off, &mut out),
+            worker.by_slots(line.as_bytes(), &mut off, &mut out),
             *decided,
             "{line}"
         );
@@ -1507,7 +1583,7 @@ fn the_slot_scan_refuses_what_the_scan_refuses() {
     let mut filled = 0;
     for line in slot_corpus() {
         let mut got = vec![slots::Got::Absent; batch.slots.fields()];
-        let ok = crate::scan::fill(&batch.slots.tree, &line, &mut got).is_some();
+        let ok = crate::scan::fill(&batch.slots.tree, line.as_bytes(), &mut got).is_some();
         if ok {
             // Whatever the slot scan takes, the serde path takes too, and the
             // envelope's fields are what the decoded event holds.
