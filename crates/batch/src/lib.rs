@@ -163,8 +163,19 @@ impl SkippedJson {
 
     fn write(&self, event: Option<&str>, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.before);
-        // Writing JSON into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, &event);
+        match event {
+            // An ID with nothing to escape (as `serde_json` escapes: quotes,
+            // backslashes and control characters), as it is.
+            Some(id) if !id.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) => {
+                out.push(b'"');
+                out.extend_from_slice(id.as_bytes());
+                out.push(b'"');
+            }
+            // Writing JSON into a Vec cannot fail.
+            _ => {
+                let _ = serde_json::to_writer(&mut *out, &event);
+            }
+        }
         out.extend_from_slice(&self.after);
     }
 }

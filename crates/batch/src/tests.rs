@@ -1078,6 +1078,12 @@ fn skipped_report_lines_are_byte_for_byte_to_json() {
     let mut lines = generated_events(200, 8);
     lines.push(r#"{"id":"evt_\"q\u00e9\\","object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":5,"currency":"usd"}}}"#.into());
     lines.push(r#"{"object":"event","type":"payment_intent.succeeded","data":{"object":{"amount":5,"currency":"usd"}}}"#.into());
+    // Control characters (escaped), DEL and characters past ASCII (as they are).
+    for id in [r"evt_\u0001\u001f\n", "evt_\u{7f}", "evt_é😀", "", "evt_/"] {
+        lines.push(format!(
+            r#"{{"id":"{id}","object":"event","type":"payment_intent.succeeded","data":{{"object":{{"amount":5,"currency":"usd"}}}}}}"#
+        ));
+    }
     let mut checked = 0;
     for line in &lines {
         let Ok(ev) = decoder.decode(line) else {
