@@ -168,7 +168,7 @@ impl<'a> Scanner<'a> {
                 }
                 None => {
                     self.ws();
-                    self.skip(depth)?;
+                    self.skip_member(depth)?;
                 }
             }
             self.ws();
@@ -278,7 +278,7 @@ impl<'a> Scanner<'a> {
                 Some((_, child)) => self.field(child, depth, got)?,
                 None => {
                     self.ws();
-                    self.skip(depth)?;
+                    self.skip_member(depth)?;
                 }
             }
             self.ws();
@@ -413,9 +413,12 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        if self.b.get(self.i..self.i + word.len())? == word {
-            self.i += word.len();
+    /// Past `word` (`true`, `false` or `null`), compared as one word of its length
+    /// rather than by a call of `memcmp`.
+    #[inline(always)]
+    fn literal<const N: usize>(&mut self, word: &[u8; N]) -> Option<()> {
+        if self.b.get(self.i..)?.first_chunk::<N>()? == word {
+            self.i += N;
             Some(())
         } else {
             None
@@ -483,6 +486,35 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Past a member's value that is not kept: a string, number or literal here,
+    /// a list or an object by [`Scanner::skip`] (most members are the former, and
+    /// need no call).
+    #[inline(always)]
+    fn skip_member(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.skip_string().map(|_| ()),
+            b'{' | b'[' => self.skip(depth),
+            _ => self.skip_scalar(),
+        }
+    }
+
+    /// Past a number, `true`, `false` or `null`, its syntax checked.
+    #[inline(always)]
+    fn skip_scalar(&mut self) -> Option<()> {
+        match self.peek()? {
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => {
+                let start = self.i;
+                if !self.skip_number()? {
+                    serde_json::from_slice::<Json>(&self.b[start..self.i]).ok()?;
+                }
+                Some(())
+            }
+        }
+    }
+
     /// Past one value whose syntax is checked but which is not kept. `depth`: how
     /// deep the value is.
     fn skip(&mut self, depth: usize) -> Option<()> {
@@ -516,15 +548,7 @@ impl<'a> Scanner<'a> {
                         continue 'value;
                     }
                 }
-                b't' => self.literal(b"true")?,
-                b'f' => self.literal(b"false")?,
-                b'n' => self.literal(b"null")?,
-                _ => {
-                    let start = self.i;
-                    if !self.skip_number()? {
-                        serde_json::from_slice::<Json>(&self.b[start..self.i]).ok()?;
-                    }
-                }
+                _ => self.skip_scalar()?,
             }
             // After a value: close what ends here, up to the next value.
             loop {
