@@ -262,13 +262,8 @@ impl Fused {
         if i >= n {
             return None;
         }
-        let mut code = code;
-        let mut j = n - 1;
-        while j > i {
-            code /= k;
-            j -= 1;
-        }
-        Some(code % k)
+        // The kinds are the code's digits in base `KINDS`, the first step's first.
+        Some(code / k.pow((n - 1 - i) as u32) % k)
     }
 
     /// The shape of `steps` joined by `and` (`all`), when it is one.
