@@ -808,6 +808,29 @@ mod tests {
         }
     }
 
+    /// `cond` over a frame of slots of `kinds` (as `value` makes them) answers as
+    /// the tree it was made from; that answer.
+    fn answers_as_the_tree(
+        cond: &TypedCond,
+        kinds: &[usize],
+        rng: &mut Rng,
+        json: &Json,
+    ) -> Option<bool> {
+        let frame = SlotFrame {
+            slots: kinds.iter().map(|k| value(rng, *k, json)).collect(),
+        };
+        let want = reference::leaf(cond.root(), &frame.slots);
+        assert_eq!(
+            eval_typed(cond, &frame),
+            want,
+            "{:?}\n{:?}\n{:?}",
+            cond.root(),
+            cond.plan(),
+            frame
+        );
+        want
+    }
+
     /// A node over `kinds.len()` slots (and now and then a slot past them).
     fn node(rng: &mut Rng, kinds: &[usize], depth: usize) -> Node {
         let slot = if rng.chance(2) {
@@ -886,18 +909,7 @@ mod tests {
                 }] += 1;
             }
             for _ in 0..4 {
-                let frame = SlotFrame {
-                    slots: kinds.iter().map(|k| value(&mut rng, *k, &json)).collect(),
-                };
-                let want = reference::leaf(cond.root(), &frame.slots);
-                assert_eq!(
-                    eval_typed(&cond, &frame),
-                    want,
-                    "{:?}\n{:?}\n{:?}",
-                    cond.root(),
-                    cond.plan(),
-                    frame
-                );
+                let want = answers_as_the_tree(&cond, &kinds, &mut rng, &json);
                 answered += usize::from(want.is_some());
             }
         }
@@ -955,16 +967,7 @@ mod tests {
                 let cond = TypedCond::new(SlotLayout::default(), Node::All(parts.into()), None);
                 assert_eq!(cond.plan().fused, shape, "{:?}", cond.plan());
                 for _ in 0..8 {
-                    let frame = SlotFrame {
-                        slots: values.iter().map(|k| value(&mut rng, *k, &json)).collect(),
-                    };
-                    let want = reference::leaf(cond.root(), &frame.slots);
-                    assert_eq!(
-                        eval_typed(&cond, &frame),
-                        want,
-                        "{:?}\n{frame:?}",
-                        cond.root()
-                    );
+                    let want = answers_as_the_tree(&cond, &values, &mut rng, &json);
                     answers[want.map_or(2, usize::from)] += 1;
                 }
             }
