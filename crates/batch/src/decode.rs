@@ -73,12 +73,31 @@ impl Decoder {
 
     /// Decode one line into an event, or say why it is not one.
     pub fn decode(&self, line: &str) -> Result<Event, String> {
-        let json = self.decode_json(line).map_err(|e| {
-            // The position within the line; the line's number is said by the caller.
-            let text = e.to_string();
-            let what = text.rsplit_once(" at line ").map_or(&*text, |(w, _)| w);
-            format!("not valid JSON at column {}: {what}", e.column())
-        })?;
+        let json = self.decode_json(line).map_err(|e| json_error(&e))?;
+        self.event(json)
+    }
+
+    /// Decode one line, given as bytes, into an event, or say why it is not one.
+    /// The scan reads the bytes as they are and vouches that they are UTF-8; only a
+    /// line it declines is checked as UTF-8 on its own, then decoded by the serde
+    /// path. So the line is read once, not once to check it and once to decode it.
+    pub fn decode_line(&self, line: &[u8]) -> Result<Event, String> {
+        let json = match self.scanned(line) {
+            Some(json) => json,
+            None => {
+                let text = std::str::from_utf8(line).map_err(|e| {
+                    format!(
+                        "not valid UTF-8 (at byte {} of the line)",
+                        e.valid_up_to() + 1
+                    )
+                })?;
+                self.decode_json_serde(text).map_err(|e| json_error(&e))?
+            }
+        };
+        self.event(json)
+    }
+
+    fn event(&self, json: Json) -> Result<Event, String> {
         let mut event = Event::from_json(json, self.event_type.as_deref())?;
         event.now = self.now;
         Ok(event)
@@ -91,20 +110,34 @@ impl Decoder {
     /// does not vouch for, the serde path below, which gives the same value or the
     /// error message.
     pub fn decode_json(&self, text: &str) -> Result<Json, serde_json::Error> {
-        match crate::scan::scan(&self.top, text) {
+        match self.scanned(text.as_bytes()) {
             Some(json) => Ok(json),
             None => self.decode_json_serde(text),
         }
     }
 
+    /// The kept part of a JSON text given as bytes, when the lazy scan vouches for
+    /// it (which it does only for UTF-8); `None` when the serde path must decide.
+    pub fn scanned(&self, bytes: &[u8]) -> Option<Json> {
+        crate::scan::scan(&self.top, bytes)
+    }
+
     /// The kept part of one JSON text, decoded by `serde_json` with a seed that
     /// skips what is not kept.
-    pub(crate) fn decode_json_serde(&self, text: &str) -> Result<Json, serde_json::Error> {
+    pub fn decode_json_serde(&self, text: &str) -> Result<Json, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_str(text);
         let json = Pruned(&self.top).deserialize(&mut de)?;
         de.end()?;
         Ok(json)
     }
+}
+
+/// A line that is not JSON, as an error record says it: the position within the
+/// line (the line's number is said by the caller).
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let what = text.rsplit_once(" at line ").map_or(&*text, |(w, _)| w);
+    format!("not valid JSON at column {}: {what}", e.column())
 }
 
 /// Deserialize a value keeping only the members that `Node` names.

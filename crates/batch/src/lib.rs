@@ -12,8 +12,9 @@
 //!   answered together: per event, each distinct comparison is asked once (a binary
 //!   search over the constants of `<`, `>` …), and a workflow whose comparison is
 //!   false is skipped without running (`index`).
-//! - With more than one job, chunks are run on worker threads and written back in
-//!   input order.
+//! - With more than one job, each worker thread reads a chunk, runs it while it is
+//!   still in that core's cache, and writes the reports that are next in input
+//!   order: no thread is woken to hand a chunk on.
 
 #![forbid(unsafe_code)]
 
@@ -26,8 +27,7 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Write};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+use std::sync::{Condvar, Mutex};
 
 pub use decode::Decoder;
 use flow_bindings::Recording;
@@ -285,7 +285,7 @@ impl<'a> Batch<'a> {
     pub fn run<R, W>(&self, input: R, out: &mut W, jobs: usize) -> io::Result<Summary>
     where
         R: Read + Send,
-        W: Write,
+        W: Write + Send,
     {
         if jobs <= 1 {
             self.run_here(input, out)
@@ -311,71 +311,161 @@ impl<'a> Batch<'a> {
         Ok(worker.summary)
     }
 
-    fn run_parallel<R, W>(&self, mut input: R, out: &mut W, jobs: usize) -> io::Result<Summary>
+    /// Each worker reads a chunk itself (the input is shared under a lock), runs it
+    /// while the chunk is still in its own core's cache, and writes whatever reports
+    /// are next in input order. No thread only hands chunks on, and a chunk is read,
+    /// run and written without waking another thread.
+    fn run_parallel<R, W>(&self, input: R, out: &mut W, jobs: usize) -> io::Result<Summary>
     where
         R: Read + Send,
-        W: Write,
+        W: Write + Send,
     {
-        // At most this many chunks are read and not yet written: memory stays flat.
-        // Their buffers go round: read into, run, written, and back to the reader.
-        let in_flight = jobs * 2 + 2;
-        let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(in_flight);
-        let chunk_rx = Arc::new(Mutex::new(chunk_rx));
-        let (done_tx, done_rx) = mpsc::sync_channel::<Done>(in_flight);
-        let (token_tx, token_rx) = mpsc::sync_channel::<Vec<u8>>(in_flight);
-        for _ in 0..in_flight {
-            let _ = token_tx.send(Vec::new());
-        }
+        let reading = Mutex::new(Reading {
+            input,
+            lines: Lines::default(),
+            error: None,
+            done: false,
+        });
+        let writing = Mutex::new(Writing {
+            out,
+            waiting: BTreeMap::new(),
+            next: 0,
+            summary: Summary::default(),
+            spare: Vec::new(),
+            error: None,
+        });
+        // Memory stays flat: a worker waits before reading while this many chunks'
+        // reports wait for an earlier chunk.
+        let ahead = jobs * 2;
+        let room = Condvar::new();
         std::thread::scope(|s| {
-            let reader = s.spawn(move || read_chunks(&mut input, &chunk_tx, &token_rx));
             for _ in 0..jobs {
-                let rx = Arc::clone(&chunk_rx);
-                let tx = done_tx.clone();
-                s.spawn(move || {
-                    let mut worker = Worker::new(self);
-                    loop {
-                        let next = match rx.lock() {
-                            Ok(guard) => guard.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok(chunk) = next else { return };
-                        let mut buf = Vec::with_capacity(chunk.data.len() / 2);
-                        worker.summary = Summary::default();
-                        chunk.each(|line, number| worker.line(line, number, &mut buf));
-                        let done = Done {
-                            seq: chunk.seq,
-                            out: buf,
-                            summary: worker.summary,
-                            data: chunk.data,
-                        };
-                        if tx.send(done).is_err() {
-                            return;
-                        }
-                    }
-                });
+                s.spawn(|| self.work(&reading, &writing, &room, ahead));
             }
-            // Only the workers hold the chunk queue and the done queue's senders:
-            // when they stop, the reader and the writer see it.
-            drop(chunk_rx);
-            drop(done_tx);
-            let written = write_in_order(out, &done_rx, &token_tx);
-            // Unblock the reader if writing stopped early, then collect it.
-            drop(done_rx);
-            drop(token_tx);
-            let read = reader
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("the reader thread panicked")));
-            let summary = written?;
-            read?;
-            Ok(summary)
-        })
+        });
+        let panicked = || io::Error::other("a worker thread panicked");
+        let writing = writing.into_inner().map_err(|_| panicked())?;
+        let reading = reading.into_inner().map_err(|_| panicked())?;
+        if let Some(e) = writing.error {
+            return Err(e);
+        }
+        if let Some(e) = reading.error {
+            return Err(e);
+        }
+        Ok(writing.summary)
+    }
+
+    /// One worker of [`Batch::run_parallel`]: read a chunk, run it, write what is
+    /// ready, until the input ends or writing fails.
+    fn work<R: Read, W: Write>(
+        &self,
+        reading: &Mutex<Reading<R>>,
+        writing: &Mutex<Writing<'_, W>>,
+        room: &Condvar,
+        ahead: usize,
+    ) {
+        let mut worker = Worker::new(self);
+        let mut data = Vec::new();
+        let mut buf = Vec::new();
+        loop {
+            {
+                let Ok(mut w) = writing.lock() else { return };
+                while w.waiting.len() >= ahead && w.error.is_none() {
+                    let Ok(next) = room.wait(w) else { return };
+                    w = next;
+                }
+                if w.error.is_some() {
+                    return;
+                }
+            }
+            let chunk = {
+                let Ok(mut guard) = reading.lock() else {
+                    return;
+                };
+                let r = &mut *guard;
+                if r.done {
+                    return;
+                }
+                match r.lines.next(&mut r.input, data) {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => {
+                        r.done = true;
+                        return;
+                    }
+                    Err(e) => {
+                        r.error = Some(e);
+                        r.done = true;
+                        return;
+                    }
+                }
+            };
+            worker.summary = Summary::default();
+            buf.clear();
+            chunk.each(|line, number| worker.line(line, number, &mut buf));
+            data = chunk.data;
+            let Ok(mut w) = writing.lock() else { return };
+            w.waiting.insert(chunk.seq, (buf, worker.summary));
+            w.write_ready();
+            buf = w.spare.pop().unwrap_or_default();
+            drop(w);
+            room.notify_all();
+        }
+    }
+}
+
+/// The input of [`Batch::run_parallel`], read by one worker at a time.
+struct Reading<R> {
+    input: R,
+    lines: Lines,
+    error: Option<io::Error>,
+    /// The input ended, or reading it failed.
+    done: bool,
+}
+
+/// The output of [`Batch::run_parallel`]: chunks' reports wait here until every
+/// earlier chunk's are written.
+struct Writing<'w, W> {
+    out: &'w mut W,
+    /// Reports and summary of each chunk run and not yet written, by chunk number.
+    waiting: BTreeMap<u64, (Vec<u8>, Summary)>,
+    /// The chunk to write next.
+    next: u64,
+    summary: Summary,
+    /// Buffers written, to run the next chunks into.
+    spare: Vec<Vec<u8>>,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> Writing<'_, W> {
+    /// Write every chunk that is next in order; after a failure, nothing more.
+    fn write_ready(&mut self) {
+        let mut wrote = false;
+        while self.error.is_none() {
+            let Some((mut buf, summary)) = self.waiting.remove(&self.next) else {
+                break;
+            };
+            if let Err(e) = self.out.write_all(&buf) {
+                self.error = Some(e);
+                break;
+            }
+            self.summary.add(&summary);
+            self.next += 1;
+            wrote = true;
+            buf.clear();
+            self.spare.push(buf);
+        }
+        if wrote && self.error.is_none() {
+            if let Err(e) = self.out.flush() {
+                self.error = Some(e);
+            }
+        }
     }
 }
 
 /// Output is written in blocks of about this size.
 const OUT_CHUNK: usize = 64 * 1024;
 /// Input is read, and lines handed to workers, in chunks of about this size.
-const IN_CHUNK: usize = 256 * 1024;
+const IN_CHUNK: usize = 1024 * 1024;
 
 /// Whole lines of the input, read straight into the chunk's buffer.
 struct Chunk {
@@ -400,14 +490,6 @@ impl Chunk {
             start = end;
         }
     }
-}
-
-struct Done {
-    seq: u64,
-    out: Vec<u8>,
-    summary: Summary,
-    /// The chunk's buffer, for the reader to fill again.
-    data: Vec<u8>,
 }
 
 /// Cuts the input into chunks of whole lines: large reads into the chunk's own
@@ -491,45 +573,6 @@ impl Lines {
     }
 }
 
-fn read_chunks<R: Read>(
-    input: &mut R,
-    chunks: &mpsc::SyncSender<Chunk>,
-    tokens: &Receiver<Vec<u8>>,
-) -> io::Result<()> {
-    let mut lines = Lines::default();
-    // Wait until a chunk has been written before reading another, in its buffer.
-    while let Ok(data) = tokens.recv() {
-        let Some(chunk) = lines.next(input, data)? else {
-            return Ok(());
-        };
-        if chunks.send(chunk).is_err() {
-            return Ok(());
-        }
-    }
-    Ok(())
-}
-
-fn write_in_order<W: Write>(
-    out: &mut W,
-    done: &Receiver<Done>,
-    tokens: &mpsc::SyncSender<Vec<u8>>,
-) -> io::Result<Summary> {
-    let mut summary = Summary::default();
-    let mut waiting = BTreeMap::new();
-    let mut next = 0u64;
-    while let Ok(d) = done.recv() {
-        waiting.insert(d.seq, d);
-        while let Some(d) = waiting.remove(&next) {
-            out.write_all(&d.out)?;
-            summary.add(&d.summary);
-            next += 1;
-            let _ = tokens.try_send(d.data);
-        }
-        out.flush()?;
-    }
-    Ok(summary)
-}
-
 /// Runs lines on one thread, with its own bindings.
 struct Worker<'b, 'a> {
     batch: &'b Batch<'a>,
@@ -582,7 +625,7 @@ impl<'b, 'a> Worker<'b, 'a> {
         let mut off = std::mem::take(&mut self.off);
         off.clear();
         // The slots are filled from the line's bytes: a line they decide is UTF-8
-        // (the scan checks it as it goes), and any other is checked here.
+        // (the scan checks it as it goes). So is a line decoded from its bytes.
         if self.slots && self.paused == 0 {
             let done = self.by_slots(raw, &mut off, out);
             if self.batch.slots_pause {
@@ -603,17 +646,7 @@ impl<'b, 'a> Worker<'b, 'a> {
         } else if self.paused > 0 {
             self.paused -= 1;
         }
-        match std::str::from_utf8(raw) {
-            Ok(text) => self.decoded(text, number, &off, out),
-            Err(e) => {
-                let message = format!(
-                    "not valid UTF-8 (at byte {} of the line)",
-                    e.valid_up_to() + 1
-                );
-                self.summary.bad_lines += 1;
-                self.error_record(number, &message, out);
-            }
-        }
+        self.decoded(raw, number, &off, out);
         self.off = off;
     }
 
@@ -706,8 +739,8 @@ impl<'b, 'a> Worker<'b, 'a> {
 
     /// Run one line the usual way: decode it, then run each triggered workflow but
     /// those `off` says are skipped.
-    fn decoded(&mut self, text: &str, number: u64, off: &[bool], out: &mut Vec<u8>) {
-        let event = self.batch.decoder.decode(text);
+    fn decoded(&mut self, line: &[u8], number: u64, off: &[bool], out: &mut Vec<u8>) {
+        let event = self.batch.decoder.decode_line(line);
         let event = match event {
             Ok(e) => e,
             Err(message) => {

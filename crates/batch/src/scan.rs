@@ -31,12 +31,10 @@ use crate::slots::{FieldNode, Got};
 /// `serde_json` refuses nesting deeper than 128.
 const MAX_DEPTH: usize = 100;
 
-/// The kept part of `text`, or `None` when the serde path must decide.
-pub(crate) fn scan(top: &Node, text: &str) -> Option<Json> {
-    let mut s = Scanner {
-        b: text.as_bytes(),
-        i: 0,
-    };
+/// The kept part of `text`, or `None` when the serde path must decide (always so
+/// for a text that is not UTF-8).
+pub(crate) fn scan(top: &Node, text: &[u8]) -> Option<Json> {
+    let mut s = Scanner { b: text, i: 0 };
     s.ws();
     let json = s.kept(top, 0)?;
     s.ws();

@@ -491,11 +491,11 @@ fn lines_cut_anywhere_by_reads_give_the_same_reports() {
     let mut lines = generated_events(300, 17);
     let mut long: Json = serde_json::from_str(&lines[5]).unwrap();
     long["id"] = Json::String("evt_long".into());
-    long["data"]["object"]["description"] = Json::String("é".repeat(400_000));
+    long["data"]["object"]["description"] = Json::String("é".repeat(super::IN_CHUNK));
     lines.insert(7, long.to_string());
     lines.insert(9, "\u{a0}not json".into());
+    assert!(lines[7].len() > 2 * super::IN_CHUNK);
     let input = lines.join("\n");
-    assert!(input.len() > 3 * super::IN_CHUNK);
     for (name, text) in TEMPLATES {
         let (source, programs) = build(name, text);
         let batch = Batch::new(&programs, &source, None, objects(), Output::Json);
@@ -972,7 +972,7 @@ fn mutations(line: &str, rng: &mut Rng, n: usize) -> Vec<String> {
 /// The lazy scan and the serde path give the same value, or both refuse the line
 /// (then the error, which the serde path words, is the same too).
 fn assert_scan_is_serde(decoder: &Decoder, line: &str) -> bool {
-    let fast = crate::scan::scan(&decoder.top, line);
+    let fast = crate::scan::scan(&decoder.top, line.as_bytes());
     let serde = decoder.decode_json_serde(line);
     match (&fast, &serde) {
         (Some(f), Ok(s)) => assert_eq!(f, s, "{line}"),
@@ -1493,6 +1493,39 @@ fn bytes_past_ascii_anywhere_give_the_same_reports_with_and_without_slots() {
         decided_wide > 100,
         "{decided} decided, {decided_wide} past ASCII"
     );
+    // Each line decoded from its bytes: as checking it as UTF-8 first, then
+    // decoding the text, does.
+    let decoder = &batch.decoder;
+    let mut scanned_wide = 0;
+    for l in &lines {
+        let want = match std::str::from_utf8(l) {
+            Ok(text) => decoder.decode(text),
+            Err(e) => Err(format!(
+                "not valid UTF-8 (at byte {} of the line)",
+                e.valid_up_to() + 1
+            )),
+        };
+        let got = decoder.decode_line(l);
+        assert_eq!(
+            got.as_ref().map(|e| format!("{e:?}")),
+            want.as_ref().map(|e| format!("{e:?}")),
+            "{l:?}"
+        );
+        if let Some(json) = decoder.scanned(l) {
+            assert!(
+                std::str::from_utf8(l).is_ok(),
+                "scanned a line that is not UTF-8: {l:?}"
+            );
+            assert_eq!(
+                Ok(json),
+                decoder
+                    .decode_json_serde(std::str::from_utf8(l).unwrap_or_default())
+                    .map_err(|e| e.to_string())
+            );
+            scanned_wide += usize::from(!l.is_ascii());
+        }
+    }
+    assert!(scanned_wide > 100, "{scanned_wide} scanned past ASCII");
     let mut input = lines.join(&b'\n');
     input.push(b'\n');
     let run = |slots: bool| {
@@ -1655,4 +1688,84 @@ fn slots_paused_change_no_report() {
     }
     assert_eq!(worker.paused, 0);
     assert!(worker.tried > 0);
+}
+
+/// Whole chunks' reports, in input order, are all that is written before a
+/// failure; the failure is what the run returns, and no worker is left waiting.
+#[test]
+fn a_failing_write_or_read_ends_the_run_with_its_error() {
+    struct FailAfter {
+        out: Vec<u8>,
+        left: usize,
+    }
+    impl Write for FailAfter {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            if b.len() > self.left {
+                return Err(io::Error::new(io::ErrorKind::BrokenPipe, "reader gone"));
+            }
+            self.left -= b.len();
+            self.out.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    struct BrokenAfter<'a> {
+        rest: &'a [u8],
+        left: usize,
+    }
+    impl io::Read for BrokenAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.left == 0 {
+                return Err(io::Error::other("disk gone"));
+            }
+            // Small reads: each ends a chunk, so there are many of them.
+            let n = buf.len().min(self.rest.len()).min(self.left).min(3000);
+            let (head, tail) = self.rest.split_at(n);
+            buf[..n].copy_from_slice(head);
+            self.rest = tail;
+            self.left -= n;
+            Ok(n)
+        }
+    }
+    let lines = generated_events(2000, 5);
+    let input = lines.join("\n") + "\n";
+    let (source, programs) = build("t.flow", TEMPLATES[0].1);
+    let batch = Batch::new(&programs, &source, None, objects(), Output::Json);
+    let (whole, summary) = run_batch(
+        Batch::new(&programs, &source, None, objects(), Output::Json),
+        &lines,
+        1,
+    );
+    assert!(summary.runs() > 300, "{summary:?}");
+    for jobs in [1, 2, 3] {
+        for left in [0, 10_000, whole.len() / 2] {
+            let mut out = FailAfter {
+                out: Vec::new(),
+                left,
+            };
+            let small = io::BufReader::with_capacity(64, input.as_bytes());
+            let e = batch.run(small, &mut out, jobs).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::BrokenPipe, "{jobs} jobs");
+            let got = String::from_utf8(out.out).unwrap();
+            assert!(whole.starts_with(&got), "{jobs} jobs, {left}");
+            assert!(got.is_empty() || got.ends_with('\n'));
+        }
+        for left in [0, 1, input.len() / 3] {
+            let mut out = Vec::new();
+            let reader = BrokenAfter {
+                rest: input.as_bytes(),
+                left,
+            };
+            let e = batch.run(reader, &mut out, jobs).unwrap_err();
+            assert_eq!(e.to_string(), "disk gone", "{jobs} jobs");
+            let got = String::from_utf8(out).unwrap();
+            assert!(whole.starts_with(&got), "{jobs} jobs, {left}");
+            if left > 10_000 {
+                // What was read before the failure was run and written.
+                assert!(got.len() > whole.len() / 10, "{jobs} jobs: {}", got.len());
+            }
+        }
+    }
 }
