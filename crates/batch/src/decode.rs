@@ -97,7 +97,8 @@ impl Decoder {
         self.event(json)
     }
 
-    fn event(&self, json: Json) -> Result<Event, String> {
+    /// An event from its kept part, or why it is not one.
+    pub(crate) fn event(&self, json: Json) -> Result<Event, String> {
         let mut event = Event::from_json(json, self.event_type.as_deref())?;
         event.now = self.now;
         Ok(event)

@@ -35,7 +35,8 @@ use flow_program::Program;
 use flow_syntax::SourceFile;
 use flow_vm::index::{Answer, Index};
 use flow_vm::{self as vm, RunReport, Status, Value};
-use slots::{Got, Planned, Slots};
+use serde_json::Value as Json;
+use slots::{Got, KeptFields, Planned, Slots};
 
 /// How reports are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +97,8 @@ pub struct Batch<'a> {
     use_index: bool,
     /// The fields the typed `when`s read, filled from each line's bytes.
     slots: Slots,
+    /// The decoder's kept members, as fields of `slots`.
+    kept: KeptFields,
     /// Whether runs are decided from slots before the event is decoded (off: every
     /// line is decoded; the reports are the same).
     use_slots: bool,
@@ -229,10 +232,14 @@ impl<'a> Batch<'a> {
                 )
             })
             .collect();
+        let decoder = Decoder::new(programs, event_type);
+        // After every slot: these fields only say where a kept value starts.
+        let kept = slots.keep(&decoder.top);
         Batch {
             source,
             by_trigger,
-            decoder: Decoder::new(programs, event_type),
+            decoder,
+            kept,
             bindings,
             output,
             skipped: Skipped::Include,
@@ -573,6 +580,20 @@ impl Lines {
     }
 }
 
+/// What the slots made of a line.
+enum Slotted {
+    /// Every run is decided, its reports written.
+    Done,
+    /// The line is to be decoded; its kept part, when the scan could make it.
+    Decode(Option<Json>),
+}
+
+impl Slotted {
+    fn done(&self) -> bool {
+        matches!(self, Slotted::Done)
+    }
+}
+
 /// Runs lines on one thread, with its own bindings.
 struct Worker<'b, 'a> {
     batch: &'b Batch<'a>,
@@ -586,6 +607,7 @@ struct Worker<'b, 'a> {
     /// Scratch space of the slots: what the scan found, the slots' values, the
     /// index's answers from them, and which runs they decided are skipped.
     got: Vec<Got<'static>>,
+    starts: Vec<usize>,
     values: Vec<vm::Slot<'static>>,
     slot_answers: Vec<Answer>,
     off: Vec<bool>,
@@ -606,6 +628,7 @@ impl<'b, 'a> Worker<'b, 'a> {
             locals: Vec::new(),
             slots: batch.slots_pay(),
             got: Vec::new(),
+            starts: Vec::new(),
             values: Vec::new(),
             slot_answers: Vec::new(),
             off: Vec::new(),
@@ -626,8 +649,13 @@ impl<'b, 'a> Worker<'b, 'a> {
         off.clear();
         // The slots are filled from the line's bytes: a line they decide is UTF-8
         // (the scan checks it as it goes). So is a line decoded from its bytes.
+        let mut json = None;
         if self.slots && self.paused == 0 {
-            let done = self.by_slots(raw, &mut off, out);
+            let slotted = self.by_slots(raw, &mut off, out);
+            let done = slotted.done();
+            if let Slotted::Decode(kept) = slotted {
+                json = kept;
+            }
             if self.batch.slots_pause {
                 self.tried += 1;
                 self.decided += u32::from(done);
@@ -646,33 +674,37 @@ impl<'b, 'a> Worker<'b, 'a> {
         } else if self.paused > 0 {
             self.paused -= 1;
         }
-        self.decoded(raw, number, &off, out);
+        self.decoded(raw, json, number, &off, out);
         self.off = off;
     }
 
-    /// Decide the line's runs from slots filled from its bytes: `true` when that
+    /// Decide the line's runs from slots filled from its bytes: `Done` when that
     /// is all there is to do (no run, or every run skipped, its reports written).
     /// Otherwise `off` says which runs are known to be skipped, and the line is
-    /// decoded as usual.
-    fn by_slots(&mut self, text: &[u8], off: &mut Vec<bool>, out: &mut Vec<u8>) -> bool {
+    /// decoded: from what the scan recorded when it can be.
+    fn by_slots(&mut self, text: &[u8], off: &mut Vec<bool>, out: &mut Vec<u8>) -> Slotted {
         let mut got: Vec<Got<'_>> = slots::recycle(std::mem::take(&mut self.got));
         got.resize(self.batch.slots.fields(), Got::Absent);
-        let done = self.decide(text, &mut got, off, out);
+        let mut starts = std::mem::take(&mut self.starts);
+        starts.resize(self.batch.slots.fields(), 0);
+        let slotted = match scan::fill(&self.batch.slots.tree, text, &mut got, &mut starts) {
+            None => Slotted::Decode(None),
+            Some(filled) => match self.decide(&got, off, out) {
+                true => Slotted::Done,
+                false if filled.repeated => Slotted::Decode(None),
+                false => {
+                    Slotted::Decode(scan::kept_from_fill(&self.batch.kept, text, &got, &starts))
+                }
+            },
+        };
         self.got = slots::recycle(got);
-        done
+        self.starts = starts;
+        slotted
     }
 
-    fn decide<'t>(
-        &mut self,
-        text: &'t [u8],
-        got: &mut [Got<'t>],
-        off: &mut Vec<bool>,
-        out: &mut Vec<u8>,
-    ) -> bool {
+    /// Decide the line's runs from what the scan recorded; `true` when done.
+    fn decide(&mut self, got: &[Got<'_>], off: &mut Vec<bool>, out: &mut Vec<u8>) -> bool {
         let batch = self.batch;
-        if scan::fill(&batch.slots.tree, text, got).is_none() {
-            return false;
-        }
         // As `Event::from_json` asks of an event; anything else is decoded.
         if !matches!(got.get(slots::OBJECT), Some(Got::Str(o)) if o == "event")
             || !matches!(got.get(slots::DATA_OBJECT), Some(Got::Object))
@@ -737,10 +769,21 @@ impl<'b, 'a> Worker<'b, 'a> {
         true
     }
 
-    /// Run one line the usual way: decode it, then run each triggered workflow but
-    /// those `off` says are skipped.
-    fn decoded(&mut self, line: &[u8], number: u64, off: &[bool], out: &mut Vec<u8>) {
-        let event = self.batch.decoder.decode_line(line);
+    /// Run one line the usual way: decode it (or take `json`, its kept part the
+    /// scan made), then run each triggered workflow but those `off` says are skipped.
+    fn decoded(
+        &mut self,
+        line: &[u8],
+        json: Option<Json>,
+        number: u64,
+        off: &[bool],
+        out: &mut Vec<u8>,
+    ) {
+        let decoder = &self.batch.decoder;
+        let event = match json {
+            Some(json) => decoder.event(json),
+            None => decoder.decode_line(line),
+        };
         let event = match event {
             Ok(e) => e,
             Err(message) => {

@@ -17,6 +17,8 @@ use flow_stdlib::money::{Currency, Money};
 use flow_vm::{eval_typed, Slot, SlotFrame};
 use serde_json::Value as Json;
 
+use crate::kept;
+
 /// What a field of the line holds, as far as slots need to know.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Got<'a> {
@@ -39,12 +41,16 @@ pub(crate) struct FieldNode {
     pub(crate) children: Vec<(String, FieldNode)>,
     /// The fields whose path ends here.
     pub(crate) here: Vec<usize>,
+    /// The fields whose path ends here that only say where their value starts and
+    /// whether it is an object (`Got::Object`) or not (`Got::Other`): the members
+    /// the decoder keeps, which the slots do not read.
+    pub(crate) kept: Vec<usize>,
     /// The fields whose path goes on below.
     pub(crate) below: Vec<usize>,
 }
 
 impl FieldNode {
-    fn insert(&mut self, path: &[String], field: usize) {
+    fn insert(&mut self, path: &[String], field: usize, kept: bool) {
         let mut node = self;
         for key in path {
             node.below.push(field);
@@ -57,8 +63,24 @@ impl FieldNode {
             };
             node = &mut node.children[i].1;
         }
-        node.here.push(field);
+        if kept {
+            node.kept.push(field);
+        } else {
+            node.here.push(field);
+        }
     }
+}
+
+/// The decoder's tree of kept members ([`kept::Node`]), each with the field whose
+/// value the scan records: the kept part of a line can be built from one scan
+/// ([`crate::scan::kept_from_fill`]) rather than a second.
+#[derive(Debug)]
+pub(crate) struct KeptFields {
+    /// The field of this member (unused at the top).
+    pub(crate) field: usize,
+    /// The member's kept tree, to decode its value as the decoder's scan does.
+    pub(crate) node: kept::Node,
+    pub(crate) children: Vec<(String, KeptFields)>,
 }
 
 /// The envelope's fields, always read.
@@ -100,12 +122,41 @@ impl Slots {
     }
 
     fn field(&mut self, path: Vec<String>) -> usize {
+        self.field_of(path, false)
+    }
+
+    fn field_of(&mut self, path: Vec<String>, kept: bool) -> usize {
         if let Some(i) = self.paths.iter().position(|p| *p == path) {
             return i;
         }
-        self.tree.insert(&path, self.paths.len());
+        self.tree.insert(&path, self.paths.len(), kept);
         self.paths.push(path);
         self.paths.len() - 1
+    }
+
+    /// Fields for every member of the decoder's tree of kept members `top` (a field
+    /// the slots read already serves as it is). Called once every slot is planned:
+    /// a field added here only says where its value starts.
+    pub(crate) fn keep(&mut self, top: &kept::Node) -> KeptFields {
+        fn walk(s: &mut Slots, node: &kept::Node, path: &mut Vec<String>) -> KeptFields {
+            let field = if path.is_empty() {
+                0
+            } else {
+                s.field_of(path.clone(), true)
+            };
+            let mut children = Vec::with_capacity(node.children.len());
+            for (key, child) in &node.children {
+                path.push(key.clone());
+                children.push((key.clone(), walk(s, child, path)));
+                path.pop();
+            }
+            KeptFields {
+                field,
+                node: node.clone(),
+                children,
+            }
+        }
+        walk(self, top, &mut Vec::new())
     }
 
     /// The path of a field from the top of the line.

@@ -1482,7 +1482,7 @@ fn bytes_past_ascii_anywhere_give_the_same_reports_with_and_without_slots() {
     let (mut decided, mut decided_wide) = (0, 0);
     for l in &lines {
         let (mut out, mut off) = (Vec::new(), Vec::new());
-        if worker.by_slots(l, &mut off, &mut out) {
+        if worker.by_slots(l, &mut off, &mut out).done() {
             let text = std::str::from_utf8(l);
             assert!(text.is_ok(), "decided a line that is not UTF-8: {l:?}");
             decided += 1;
@@ -1593,7 +1593,7 @@ fn lines_whose_runs_are_all_skipped_are_decided_without_decoding() {
         let mut off = Vec::new();
         let before = worker.summary;
         assert_eq!(
-            worker.by_slots(line.as_bytes(), &mut off, &mut out),
+            worker.by_slots(line.as_bytes(), &mut off, &mut out).done(),
             *decided,
             "{line}"
         );
@@ -1622,7 +1622,9 @@ fn the_slot_scan_refuses_what_the_scan_refuses() {
     let mut filled = 0;
     for line in slot_corpus() {
         let mut got = vec![slots::Got::Absent; batch.slots.fields()];
-        let ok = crate::scan::fill(&batch.slots.tree, line.as_bytes(), &mut got).is_some();
+        let mut starts = vec![0; batch.slots.fields()];
+        let ok =
+            crate::scan::fill(&batch.slots.tree, line.as_bytes(), &mut got, &mut starts).is_some();
         if ok {
             // Whatever the slot scan takes, the serde path takes too, and the
             // envelope's fields are what the decoded event holds.
@@ -1768,4 +1770,78 @@ fn a_failing_write_or_read_ends_the_run_with_its_error() {
             }
         }
     }
+}
+
+/// Built from the one scan that fills the slots, the kept part of a line is the
+/// decoder's own, to the order of its members: for every template and the slot
+/// workflows, over the slot corpus and lines whose members come twice or in
+/// another order. A line with a member named twice is left to the decoder.
+#[test]
+fn the_kept_part_from_the_slot_scan_is_the_decoders() {
+    let mut lines = slot_corpus();
+    let base = slot_lines().remove(0);
+    for (from, to) in [
+        // Members twice: the last wins, in the first one's place.
+        (r#""amount":500"#, r#""amount":1,"amount":500"#),
+        (
+            r#""currency":"usd""#,
+            r#""currency":"eur","customer":"cus_0","currency":"usd""#,
+        ),
+        (r#""id":"evt_s""#, r#""id":"evt_0","id":"evt_s""#),
+        (r#""data":{"#, r#""data":{"object":{"amount":3}},"data":{"#),
+        // Another order, and kept members in lists and as other kinds.
+        (r#""amount":500,"#, ""),
+        (r#""livemode":false"#, r#""livemode":false,"amount":7"#),
+        (
+            r#""customer":"cus_9""#,
+            r#""customer":{"id":"cus_9","metadata":{"Tier":"VIP"}}"#,
+        ),
+        (r#""customer":"cus_9""#, r#""customer":["cus_9"]"#),
+        (
+            r#""metadata":{"order_id":"7"}"#,
+            r#""metadata":[{"order_id":"7"}]"#,
+        ),
+        (
+            r#""data":{"object":{"#,
+            r#""data":{"previous_attributes":{"a":1},"object":{"#,
+        ),
+    ] {
+        assert!(base.contains(from), "{from}");
+        lines.push(base.replacen(from, to, 1));
+    }
+    let mut files: Vec<(&str, &str)> = TEMPLATES.to_vec();
+    files.push(("slots.flow", SLOT_FLOWS));
+    let (mut built, mut repeated) = (0, 0);
+    for (name, text) in files {
+        let (source, programs) = build(name, text);
+        for event_type in [None, Some("payment_intent.succeeded")] {
+            let batch = Batch::new(&programs, &source, event_type, objects(), Output::Json);
+            let n = batch.slots.fields();
+            for line in &lines {
+                let (mut got, mut starts) = (vec![slots::Got::Absent; n], vec![0; n]);
+                let Some(filled) =
+                    crate::scan::fill(&batch.slots.tree, line.as_bytes(), &mut got, &mut starts)
+                else {
+                    continue;
+                };
+                if filled.repeated {
+                    repeated += 1;
+                    continue;
+                }
+                let from_fill =
+                    crate::scan::kept_from_fill(&batch.kept, line.as_bytes(), &got, &starts);
+                let scanned = batch.decoder.scanned(line.as_bytes());
+                // Written out, so that the order of members counts too.
+                let text = |j: &Option<Json>| j.as_ref().map(Json::to_string);
+                assert_eq!(
+                    text(&from_fill),
+                    text(&scanned),
+                    "{name} {event_type:?}\n{line}"
+                );
+                built += usize::from(from_fill.is_some());
+            }
+        }
+    }
+    assert!(built > 1_000, "{built}");
+    assert!(repeated >= 10, "{repeated}");
 }
