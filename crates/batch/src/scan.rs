@@ -25,7 +25,7 @@ use flow_program::same_bytes;
 use serde_json::{Map, Number, Value as Json};
 
 use crate::kept::Node;
-use crate::slots::{FieldNode, Got, KeptFields};
+use crate::slots::{len_bit, FieldNode, Got, KeptFields};
 
 /// Deeper than this (objects and lists inside each other), the serde path decides:
 /// `serde_json` refuses nesting deeper than 128.
@@ -230,11 +230,13 @@ impl<'a> Scanner<'a> {
     /// A member's key: the index of the child it names, or `None` (a key that is
     /// not kept).
     fn key(&mut self, node: &Node) -> Option<Option<usize>> {
-        self.key_in(&node.children)
+        self.key_in(&node.children, u64::MAX)
     }
 
-    /// A member's key: its index among `children`, or `None`.
-    fn key_in<T>(&mut self, children: &[(String, T)]) -> Option<Option<usize>> {
+    /// A member's key: its index among `children`, or `None`. `lens` has the
+    /// [`len_bit`] of every child's key (and may have more).
+    #[inline(always)]
+    fn key_in<T>(&mut self, children: &[(String, T)], lens: u64) -> Option<Option<usize>> {
         if self.peek() != Some(b'"') {
             return None;
         }
@@ -242,6 +244,9 @@ impl<'a> Scanner<'a> {
         let escaped = self.skip_string()?;
         let raw = &self.b[start..self.i - 1];
         if !escaped {
+            if lens & len_bit(raw.len()) == 0 {
+                return Some(None);
+            }
             return Some(
                 children
                     .iter()
@@ -345,7 +350,7 @@ impl<'a> Scanner<'a> {
         let mut met = 0u64;
         loop {
             self.ws();
-            let found = self.key_in(&node.children)?;
+            let found = self.key_in(&node.children, node.lens)?;
             self.eat(b':')?;
             match found.and_then(|k| Some((k, node.children.get(k)?))) {
                 Some((k, (_, child))) => {

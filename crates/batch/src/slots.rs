@@ -47,6 +47,16 @@ pub(crate) struct FieldNode {
     pub(crate) kept: Vec<usize>,
     /// The fields whose path goes on below.
     pub(crate) below: Vec<usize>,
+    /// One bit per length of the children's keys ([`len_bit`]): most members of
+    /// an object are not looked for, and most of those have a key of another
+    /// length, told apart without a look at the children.
+    pub(crate) lens: u64,
+}
+
+/// The bit of a key of `len` bytes in [`FieldNode::lens`] (every length from 63 on
+/// shares the last).
+pub(crate) fn len_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 impl FieldNode {
@@ -58,6 +68,7 @@ impl FieldNode {
                 Some(i) => i,
                 None => {
                     node.children.push((key.clone(), FieldNode::default()));
+                    node.lens |= len_bit(key.len());
                     node.children.len() - 1
                 }
             };
@@ -332,4 +343,34 @@ pub(crate) fn probe_of(p: &Program) -> Option<TypedCond> {
 pub(crate) fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
     v.clear();
     v.into_iter().filter_map(|_| None).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys of every length up to past 63 (where lengths share a bit) are found,
+    /// among members with keys of the same lengths that are not looked for.
+    #[test]
+    fn keys_of_every_length_are_found_among_others_of_that_length() {
+        let mut tree = FieldNode::default();
+        let mut members = Vec::new();
+        for len in 1..=80 {
+            let key = "k".repeat(len);
+            tree.insert(std::slice::from_ref(&key), len - 1, false);
+            members.push(format!(r#""{}":{len}"#, "j".repeat(len)));
+            members.push(format!(r#""{key}":{len}"#));
+        }
+        // A length no key has, and an escaped key (read by `serde_json`).
+        members.push(r#""kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk":0"#.into());
+        members.push(r#""\u006b":100"#.into());
+        let text = format!("{{{}}}", members.join(","));
+        let mut got = vec![Got::Absent; 80];
+        let mut starts = vec![0; 80];
+        crate::scan::fill(&tree, text.as_bytes(), &mut got, &mut starts).expect("valid JSON");
+        for (i, g) in got.iter().enumerate() {
+            let want = if i == 0 { 100 } else { i as i64 + 1 };
+            assert_eq!(*g, Got::Int(want), "key of {} bytes", i + 1);
+        }
+    }
 }
