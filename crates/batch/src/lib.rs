@@ -471,7 +471,9 @@ impl<W: Write> Writing<'_, W> {
 
 /// Output is written in blocks of about this size.
 const OUT_CHUNK: usize = 64 * 1024;
-/// Input is read, and lines handed to workers, in chunks of about this size.
+/// Input is read, and run by one worker at a time, in chunks of about this size
+/// (on 2 jobs, 1 MiB measured about 3% faster than 256 KiB and than 2 MiB, and
+/// within the noise of 512 KiB).
 const IN_CHUNK: usize = 1024 * 1024;
 
 /// Whole lines of the input, read straight into the chunk's buffer.
