@@ -108,8 +108,10 @@ pub struct Batch<'a> {
 }
 
 /// Slots are worth trying when they decide at least half the lines: a line they do
-/// not decide is scanned twice. Each worker counts over this many lines, and below
-/// half, decodes the next [`SLOT_PAUSE`] lines without trying them.
+/// not decide costs their conditions before it is decoded, and a second scan when
+/// the slot scan declines it or a member comes twice in it. Each worker counts over
+/// this many lines, and below half, decodes the next [`SLOT_PAUSE`] lines without
+/// trying them.
 const SLOT_WINDOW: u32 = 256;
 const SLOT_PAUSE: u32 = 16 * 1024;
 
