@@ -104,28 +104,36 @@ impl Decoder {
         Ok(event)
     }
 
-    /// The kept part of one JSON text.
+    /// The kept part of one JSON text (a line, or a webhook's body), refused for
+    /// exactly the reasons, and with the messages, that `serde_json` gives for the
+    /// whole text.
     ///
-    /// This is the one place that turns a line into what the VM reads: a lazy scan
-    /// ([`scan`](crate::scan)) that builds only the kept paths, and, for a line it
-    /// does not vouch for, the serde path below, which gives the same value or the
-    /// error message.
-    pub fn decode_json(&self, text: &str) -> Result<Json, serde_json::Error> {
-        match self.scanned(text.as_bytes()) {
-            Some(json) => Ok(json),
-            None => self.decode_json_serde(text),
+    /// This is the one place that turns a text into what the VM reads: a lazy scan
+    /// ([`scan`](crate::scan)) of its bytes that builds only the kept paths, and,
+    /// for a text it does not vouch for, the serde path below, which gives the same
+    /// value or the error message. The scan vouches only for UTF-8, so a text is
+    /// checked as UTF-8 on its own only when the scan declines it; one that is not
+    /// gets `serde_json`'s own error for it.
+    pub fn decode_json(&self, text: impl AsRef<[u8]>) -> Result<Json, serde_json::Error> {
+        let bytes = text.as_ref();
+        if let Some(json) = self.scanned(bytes) {
+            return Ok(json);
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.decode_json_serde(text),
+            Err(_) => serde_json::from_slice(bytes),
         }
     }
 
     /// The kept part of a JSON text given as bytes, when the lazy scan vouches for
     /// it (which it does only for UTF-8); `None` when the serde path must decide.
-    pub fn scanned(&self, bytes: &[u8]) -> Option<Json> {
+    pub(crate) fn scanned(&self, bytes: &[u8]) -> Option<Json> {
         crate::scan::scan(&self.top, bytes)
     }
 
     /// The kept part of one JSON text, decoded by `serde_json` with a seed that
     /// skips what is not kept.
-    pub fn decode_json_serde(&self, text: &str) -> Result<Json, serde_json::Error> {
+    pub(crate) fn decode_json_serde(&self, text: &str) -> Result<Json, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_str(text);
         let json = Pruned(&self.top).deserialize(&mut de)?;
         de.end()?;

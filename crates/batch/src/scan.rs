@@ -34,11 +34,7 @@ const MAX_DEPTH: usize = 100;
 /// The kept part of `text`, or `None` when the serde path must decide (always so
 /// for a text that is not UTF-8).
 pub(crate) fn scan(top: &Node, text: &[u8]) -> Option<Json> {
-    let mut s = Scanner {
-        b: text,
-        i: 0,
-        repeated: false,
-    };
+    let mut s = Scanner::new(text);
     s.ws();
     let json = s.kept(top, 0)?;
     s.ws();
@@ -55,11 +51,7 @@ pub(crate) fn fill<'a>(
     got: &mut [Got<'a>],
     starts: &mut [usize],
 ) -> Option<Filled> {
-    let mut s = Scanner {
-        b: text,
-        i: 0,
-        repeated: false,
-    };
+    let mut s = Scanner::new(text);
     s.ws();
     if s.peek() != Some(b'{') {
         return None;
@@ -92,11 +84,7 @@ pub(crate) fn kept_from_fill(
     if kept.node.whole {
         return None;
     }
-    let mut s = Scanner {
-        b: text,
-        i: 0,
-        repeated: false,
-    };
+    let mut s = Scanner::new(text);
     s.object_from_fill(kept, 1, got, starts)
 }
 
@@ -142,6 +130,14 @@ fn special16<const HIGH: bool>(block: [u8; 16]) -> u32 {
 }
 
 impl<'a> Scanner<'a> {
+    fn new(b: &'a [u8]) -> Scanner<'a> {
+        Scanner {
+            b,
+            i: 0,
+            repeated: false,
+        }
+    }
+
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()

@@ -135,16 +135,7 @@ impl Registry {
         let decoder = self
             .decoder
             .get_or_init(|| Decoder::new(self.workflows().map(|w| &w.program), None));
-        // The scan reads the body as bytes and vouches that it is UTF-8; a body it
-        // declines is checked as UTF-8 first, so that one that is not gets
-        // `serde_json`'s own error for it.
-        if let Some(json) = decoder.scanned(body) {
-            return Ok(json);
-        }
-        match std::str::from_utf8(body) {
-            Ok(text) => decoder.decode_json_serde(text),
-            Err(_) => serde_json::from_slice(body),
-        }
+        decoder.decode_json(body)
     }
 
     pub fn len(&self) -> usize {
