@@ -21,7 +21,8 @@
 #      events for peak memory;
 #   6. flow serve under load: signed webhooks over 1, 8 and 32 keep-alive connections,
 #      against a minimal reference receiver (axum + SQLite, no workflows), with the
-#      same load generator (scripts/bench_serve.sh, BENCH_SERVE_SECONDS=3 a row).
+#      same load generator (scripts/bench_serve.sh: BENCH_SERVE_SECONDS=3 a row, the two
+#      servers taking turns BENCH_SERVE_PAIRS=3 times at each concurrency; medians).
 #
 # Usage: scripts/bench.sh   (BENCH_EVENTS=1000000 BENCH_MANY_EVENTS=100000 BENCH_RUNS=3 by default;
 #                            BENCH_CRITERION=0 reuses the last criterion results)
