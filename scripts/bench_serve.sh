@@ -28,6 +28,10 @@ FLOW=${FLOW_BIN:-$BIN/flow}
 SECONDS_PER_ROW=${BENCH_SERVE_SECONDS:-3}
 CONNECTIONS=${BENCH_SERVE_CONNECTIONS:-"1 8 32"}
 PAIRS=${BENCH_SERVE_PAIRS:-3}
+if ! [[ $PAIRS =~ ^[0-9]+$ ]] || ((10#$PAIRS < 1)); then
+    echo "bench_serve.sh: BENCH_SERVE_PAIRS must be a whole number of 1 or more, not '$PAIRS'" >&2
+    exit 2
+fi
 TEMPLATE=stdlib/templates/tag_valuable_customers.flow
 SECRET=whsec_bench_serve_not_a_real_secret
 export STRIPE_WEBHOOK_SECRET=$SECRET
