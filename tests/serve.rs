@@ -391,8 +391,15 @@ fn sigterm_finishes_the_run_in_flight_and_the_next_start_runs_the_queue() {
     s.deliver(&payment_event("evt_second", 250_000, "usd", Some("cus_B")));
     // Wait until the first run has been taken by the worker.
     let until = std::time::Instant::now() + WAIT;
-    while count(dir.path(), "SELECT count(*) FROM runs WHERE attempts > 0") == 0 {
-        assert!(std::time::Instant::now() < until, "no run started");
+    loop {
+        let health: Value = serde_json::from_str(&s.get("/healthz").1).unwrap();
+        if health["runs_in_flight"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "no run started: {health}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let code = s.stop();
@@ -404,6 +411,10 @@ fn sigterm_finishes_the_run_in_flight_and_the_next_start_runs_the_queue() {
     );
     assert_eq!(runs[1].2, "started", "the queued run waits: {runs:?}");
     assert_eq!(performed(dir.path()).len(), 2);
+    // The queued run was taken with its event, and given back unstarted.
+    let attempts = "SELECT count(*) FROM runs r JOIN events e ON e.id = r.event_id
+                    WHERE e.id = 'evt_second' AND r.attempts = ";
+    assert_eq!(count(dir.path(), &format!("{attempts}0")), 1);
 
     let s = start(dir.path(), &["--workers", "1"]);
     let listening = s.wait_log(WAIT, |l| l["msg"] == "listening").unwrap();
@@ -412,6 +423,17 @@ fn sigterm_finishes_the_run_in_flight_and_the_next_start_runs_the_queue() {
     let runs = run_versions(dir.path());
     assert!(runs.iter().all(|r| r.2 == "succeeded"), "{runs:?}");
     assert_eq!(performed(dir.path()).len(), 4);
+    // Its first attempt, not a resumed one.
+    assert_eq!(count(dir.path(), &format!("{attempts}1")), 1);
+    let finished = s
+        .wait_log(WAIT, |l| {
+            l["msg"] == "run finished" && l["event"] == "evt_second"
+        })
+        .unwrap();
+    assert_eq!(
+        (&finished["attempt"], &finished["resumed"]),
+        (&json!(1), &json!(false))
+    );
     assert_eq!(s.stop(), 0);
 }
 

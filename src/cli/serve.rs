@@ -515,7 +515,7 @@ fn retry(
             metrics: Arc::new(Metrics::default()),
             factory,
         };
-        let outcome = runner.execute(run);
+        let outcome = runner.execute(run, None);
         drop(runner);
         match outcome {
             Ok(_) => match store.run(run) {

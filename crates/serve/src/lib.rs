@@ -583,9 +583,18 @@ pub fn serve(opts: ServeOptions) -> i32 {
         let _ = h.join();
     }
     server.shutdown();
-    queue.close();
+    let untaken = queue.close();
     for h in worker_threads {
         let _ = h.join();
+    }
+    // Runs taken with their events and never started: still to run, from their first
+    // attempt, on the next start.
+    if let Err(e) = store.untake(&untaken) {
+        log::warn(
+            "runs not given back",
+            json!({"runs": untaken, "error": e.to_string(),
+                   "detail": "they run on the next start, counted as a second attempt"}),
+        );
     }
     // In a shared run log, the runs still queued here are given back at once.
     if let Err(e) = store.release() {

@@ -234,6 +234,7 @@ impl Scheduler {
         };
         let recorded = self.store.record_slot(
             NewEvent {
+                take: false,
                 id: id.clone(),
                 event_type: flow_program::SCHEDULE.to_string(),
                 payload,

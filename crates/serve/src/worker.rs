@@ -32,6 +32,9 @@ use flow_vm::{self as vm, Event};
 #[derive(Default)]
 struct QueueState {
     pending: VecDeque<i64>,
+    /// Runs recorded taken by this server as their event was recorded, with what
+    /// executing them needs: started without claiming them from the run log.
+    taken: HashMap<i64, runlog::RunJob>,
     /// Queued or being executed: a run is never executed by two workers at once.
     known: HashSet<i64>,
     in_flight: usize,
@@ -76,8 +79,27 @@ impl Queue {
         true
     }
 
-    /// The next run; `None` once the queue is closed.
-    pub fn pop(&self) -> Option<i64> {
+    /// Queue a run recorded taken by this server ([`runlog::Recorded::New::taken`]):
+    /// a worker starts it from `job`, without claiming it. If the queue closes first,
+    /// the run stays recorded as started, and the next server carries it out as a
+    /// second attempt.
+    pub fn push_taken(&self, job: runlog::RunJob) -> bool {
+        let Ok(mut s) = self.state.lock() else {
+            return false;
+        };
+        let run = job.id;
+        if s.closed || !s.known.insert(run) {
+            return false;
+        }
+        s.taken.insert(run, job);
+        s.pending.push_back(run);
+        self.ready.notify_one();
+        true
+    }
+
+    /// The next run, and what executing it needs when it was queued taken; `None`
+    /// once the queue is closed.
+    pub fn pop(&self) -> Option<(i64, Option<runlog::RunJob>)> {
         let mut s = self.state.lock().ok()?;
         loop {
             if s.closed {
@@ -85,7 +107,8 @@ impl Queue {
             }
             if let Some(run) = s.pending.pop_front() {
                 s.in_flight += 1;
-                return Some(run);
+                let job = s.taken.remove(&run);
+                return Some((run, job));
             }
             s = self.ready.wait(s).ok()?;
         }
@@ -184,12 +207,18 @@ impl Queue {
     }
 
     /// Stop handing out runs. Runs still queued stay recorded as started and are
-    /// picked up by the next server.
-    pub fn close(&self) {
+    /// picked up by the next server. Returns the runs queued taken
+    /// ([`Queue::push_taken`]) that no worker started: their first attempt never
+    /// began ([`Store::untake`](runlog::Store::untake)).
+    pub fn close(&self) -> Vec<i64> {
+        let mut untaken = Vec::new();
         if let Ok(mut s) = self.state.lock() {
             s.closed = true;
+            untaken = s.taken.drain().map(|(run, _)| run).collect();
+            untaken.sort_unstable();
         }
         self.ready.notify_all();
+        untaken
     }
 
     /// (queued, in flight); queued counts the runs waiting to be tried again.
@@ -366,10 +395,26 @@ impl Runner {
     }
 
     /// Execute a run; `None` when it was not waiting to run. An error leaves the run
-    /// waiting (recorded as started), to be carried out again.
-    pub fn execute(&self, run: i64) -> Result<Option<Finished>, LogError> {
-        let Some(claimed) = self.store.claim(run, time::now_ms())? else {
-            return Ok(None);
+    /// waiting (recorded as started), to be carried out again. `taken`: the run was
+    /// recorded taken by this server with its event (its first attempt), and this is
+    /// what executing it needs; otherwise it is claimed from the run log.
+    pub fn execute(
+        &self,
+        run: i64,
+        taken: Option<runlog::RunJob>,
+    ) -> Result<Option<Finished>, LogError> {
+        // A run taken with its event: when it began executing is written with its end.
+        let started = taken.as_ref().map(|_| time::now_ms());
+        let claimed = match taken {
+            Some(job) => runlog::Claimed {
+                attempt: 1,
+                job,
+                ended_attempts: 0,
+            },
+            None => match self.store.claim(run, time::now_ms())? {
+                Some(claimed) => claimed,
+                None => return Ok(None),
+            },
         };
         let (attempt, job, finished_attempts) =
             (claimed.attempt, claimed.job, claimed.ended_attempts);
@@ -382,7 +427,7 @@ impl Runner {
         let (status, error) = match self.run_once(&job) {
             Ok(Ended::Finished(status, error)) => (status, error),
             Ok(Ended::Waiting(at)) => {
-                if !self.store.set_waiting(run, at, time::now_ms())? {
+                if !self.store.set_waiting(run, at, time::now_ms(), started)? {
                     return Ok(Some(taken_over(job, attempt, resumed)));
                 }
                 return Ok(Some(Finished {
@@ -402,7 +447,7 @@ impl Runner {
         };
         if !self
             .store
-            .finish_run(run, status, error.as_deref(), time::now_ms())?
+            .finish_run(run, status, error.as_deref(), time::now_ms(), started)?
         {
             return Ok(Some(taken_over(job, attempt, resumed)));
         }
@@ -486,8 +531,8 @@ pub fn start(
         let h = std::thread::Builder::new()
             .name(format!("worker-{i}"))
             .spawn(move || {
-                while let Some(run) = queue.pop() {
-                    match runner.execute(run) {
+                while let Some((run, taken)) = queue.pop() {
+                    match runner.execute(run, taken) {
                         Ok(Some(f)) if f.wake_at.is_some() => {
                             log::info("run waiting", f.to_json());
                             queue.sleep(run, f.wake_at.unwrap_or_default());
@@ -535,7 +580,7 @@ mod tests {
     fn a_sleeping_run_is_queued_at_its_time_and_only_once() {
         let q = Queue::default();
         assert!(q.push(3));
-        assert_eq!(q.pop(), Some(3));
+        assert_eq!(q.pop().map(|(run, _)| run), Some(3));
         q.sleep(3, 10_000);
         assert_eq!(q.counts(), (0, 0));
         assert_eq!(q.sleeping(), 1);
@@ -544,21 +589,57 @@ mod tests {
         assert_eq!(q.wake(9_999), 0);
         assert_eq!(q.wake(10_000), 1);
         assert_eq!(q.sleeping(), 0);
-        assert_eq!(q.pop(), Some(3));
+        assert_eq!(q.pop().map(|(run, _)| run), Some(3));
         q.done(3);
         // Found waiting at start.
         assert!(q.sleep_until(4, 5));
         assert!(!q.sleep_until(4, 5));
         assert!(!q.push(4));
         assert_eq!(q.wake(5), 1);
-        assert_eq!(q.pop(), Some(4));
+        assert_eq!(q.pop().map(|(run, _)| run), Some(4));
+    }
+
+    #[test]
+    fn a_run_queued_taken_is_handed_out_with_its_job_once() {
+        let q = Queue::default();
+        let job = runlog::RunJob {
+            id: 5,
+            event_id: "evt_5".into(),
+            workflow: "Nudge".into(),
+            version: "v1".into(),
+            payload: b"{}".to_vec(),
+            created_at: 1,
+            recorded: BTreeMap::new(),
+        };
+        assert!(q.push_taken(job.clone()));
+        // Queued already: neither a look at the run log nor a second hand-over
+        // queues it again.
+        assert!(!q.push(5));
+        assert!(!q.push_taken(job.clone()));
+        assert_eq!(q.pop(), Some((5, Some(job.clone()))));
+        // Tried again after a failure: claimed from the run log, not from memory.
+        q.defer(5);
+        let until = Instant::now() + Duration::from_secs(5);
+        while q.release() == 0 {
+            assert!(Instant::now() < until, "never released");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(q.pop(), Some((5, None)));
+        // Closed with taken runs no worker started: they are handed back.
+        q.done(5);
+        let later = |id| runlog::RunJob { id, ..job.clone() };
+        assert!(q.push_taken(later(9)));
+        assert!(q.push_taken(later(6)));
+        assert!(q.push(8));
+        assert_eq!(q.close(), vec![6, 9]);
+        assert_eq!(q.pop(), None);
     }
 
     #[test]
     fn a_deferred_run_waits_for_its_backoff_and_is_queued_once() {
         let q = Queue::default();
         assert!(q.push(7));
-        assert_eq!(q.pop(), Some(7));
+        assert_eq!(q.pop().map(|(run, _)| run), Some(7));
         q.defer(7);
         // A look at the run log finds it started: it is not queued a second time.
         assert!(!q.push(7));
@@ -568,10 +649,10 @@ mod tests {
             assert!(Instant::now() < until, "never released");
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert_eq!(q.pop(), Some(7));
+        assert_eq!(q.pop().map(|(run, _)| run), Some(7));
         q.defer(7);
         assert_eq!(q.release(), 0, "the second wait is longer");
         q.close();
-        assert_eq!(q.pop(), None);
+        assert_eq!(q.pop().map(|(run, _)| run), None);
     }
 }

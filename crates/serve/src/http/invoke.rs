@@ -120,6 +120,7 @@ pub fn invoke(app: &App, req: &Request) -> Response {
     let given = event.object().clone();
     let recorded = (|| {
         let r = app.store.record_event(NewEvent {
+            take: false,
             id: id.clone(),
             event_type: flow_program::DEMAND.to_string(),
             payload,

@@ -228,6 +228,9 @@ async fn record(app: Arc<App>, checked: Checked, payload: Vec<u8>) -> Response {
             signed_at: Some(signed_at),
             now: time::clock_ms(),
             candidates,
+            // Its runs go to this server's queue at once: a SQLite run log records
+            // them taken, and the workers start them from memory.
+            take: true,
         })
         .await;
     match recorded {
@@ -242,10 +245,19 @@ async fn record(app: Arc<App>, checked: Checked, payload: Vec<u8>) -> Response {
                 &json!({"received": true, "duplicate": true, "runs": 0}),
             )
         }
-        Ok(Recorded::New { runs, skipped }) => {
+        Ok(Recorded::New {
+            runs,
+            skipped,
+            taken,
+        }) => {
             app.metrics.events_received.fetch_add(1, Relaxed);
-            for r in &runs {
-                app.queue.push(*r);
+            if taken.is_empty() {
+                for r in &runs {
+                    app.queue.push(*r);
+                }
+            }
+            for job in taken {
+                app.queue.push_taken(job);
             }
             let mut all: Vec<i64> = runs
                 .iter()

@@ -139,6 +139,11 @@ pub enum Recorded {
     New {
         runs: Vec<i64>,
         skipped: Vec<SkippedRun>,
+        /// The runs of `runs` recorded as taken by this server, their first attempt
+        /// begun as the event was recorded ([`NewEvent::take`]): what executing each
+        /// needs, so that a worker starts it without reading the run log. Empty when
+        /// the runs are to be claimed ([`Store::claim`]).
+        taken: Vec<RunJob>,
     },
     /// The event id is already in the log; nothing was started.
     Duplicate,
@@ -156,7 +161,7 @@ pub struct VersionRow {
 }
 
 /// What a worker needs to execute a run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunJob {
     pub id: i64,
     pub event_id: String,
@@ -318,6 +323,11 @@ pub struct NewEvent {
     /// When it was received (the server's clock, Unix milliseconds).
     pub now: i64,
     pub candidates: Vec<Candidate>,
+    /// Record the runs it starts as taken by this server (attempt 1, begun now), and
+    /// hand them back in [`Recorded::New::taken`] to be executed from memory. Only a
+    /// SQLite run log does: it has one server, whose queue the runs go to. In a
+    /// shared PostgreSQL run log, a run is taken with a lease when it is claimed.
+    pub take: bool,
 }
 
 /// A run taken by a worker.
@@ -470,20 +480,41 @@ impl Store {
     }
 
     /// A run stopped at a `wait`. `false`: the run was no longer this server's.
-    pub fn set_waiting(&self, run: i64, wake_at: i64, now: i64) -> Result<bool> {
-        either!(self, s => s.set_waiting(run, wake_at, now))
+    /// `started`: when the attempt began executing, for a run taken with its event
+    /// ([`NewEvent::take`]), whose start is written with its end.
+    pub fn set_waiting(
+        &self,
+        run: i64,
+        wake_at: i64,
+        now: i64,
+        started: Option<i64>,
+    ) -> Result<bool> {
+        either!(self, s => s.set_waiting(run, wake_at, now, started))
+    }
+
+    /// Runs recorded taken with their event ([`NewEvent::take`]) that this server
+    /// stops without having started: their first attempt is recorded as not begun,
+    /// so that the next server carries them out as attempt 1.
+    pub fn untake(&self, runs: &[i64]) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.untake(runs),
+            // Never recorded taken there.
+            Store::Postgres(_) => Ok(()),
+        }
     }
 
     /// Record how a run ended. `false`: the run was no longer this server's (its
-    /// lease ran out and another server took it); nothing was written.
+    /// lease ran out and another server took it); nothing was written. `started` as
+    /// for [`Store::set_waiting`].
     pub fn finish_run(
         &self,
         run: i64,
         status: &str,
         error: Option<&str>,
         now: i64,
+        started: Option<i64>,
     ) -> Result<bool> {
-        either!(self, s => s.finish_run(run, status, error, now))
+        either!(self, s => s.finish_run(run, status, error, now, started))
     }
 
     /// The runs this server may take up now. `start`: the server is starting (the

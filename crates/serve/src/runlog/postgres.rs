@@ -691,8 +691,15 @@ impl Log {
     }
 
     /// The run waits, held by nobody: whichever server's clock reaches `wake_at`
-    /// first takes it.
-    pub fn set_waiting(&self, run: i64, wake_at: i64, now: i64) -> Result<bool> {
+    /// first takes it. (Runs are never recorded taken here: `claim` wrote when the
+    /// attempt began.)
+    pub fn set_waiting(
+        &self,
+        run: i64,
+        wake_at: i64,
+        now: i64,
+        _started: Option<i64>,
+    ) -> Result<bool> {
         let owner = self.inner.owner.as_str();
         self.direct(|q| {
             Ok(!q
@@ -721,6 +728,7 @@ impl Log {
         status: &str,
         error: Option<&str>,
         now: i64,
+        _started: Option<i64>,
     ) -> Result<bool> {
         let owner = self.inner.owner.as_str();
         self.direct(|q| {
@@ -1145,6 +1153,7 @@ fn record_event<C: GenericClient>(
     Ok(Recorded::New {
         runs,
         skipped: skipped_runs,
+        taken: Vec::new(),
     })
 }
 

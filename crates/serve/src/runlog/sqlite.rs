@@ -602,7 +602,9 @@ fn in_savepoint<R>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R>) 
 // ------------------------------------------------------------------ events and runs
 
 /// Record an event and start a run for each candidate workflow that is active, in one
-/// transaction (a candidate already known to be skipped is recorded finished).
+/// transaction (a candidate already known to be skipped is recorded finished). With
+/// `take`, the runs started are recorded taken: their first attempt begins now.
+#[allow(clippy::too_many_arguments)]
 pub fn record_event(
     conn: &Connection,
     id: &str,
@@ -611,6 +613,7 @@ pub fn record_event(
     signed_at: Option<i64>,
     now: i64,
     candidates: &[Candidate],
+    take: bool,
 ) -> Result<Recorded> {
     let inserted = exec(
         conn,
@@ -626,7 +629,7 @@ pub fn record_event(
         )?;
         return Ok(Recorded::Duplicate);
     }
-    let (mut runs, mut skipped) = (Vec::new(), Vec::new());
+    let (mut runs, mut skipped, mut taken) = (Vec::new(), Vec::new(), Vec::new());
     for c in candidates {
         if !is_active(conn, &c.workflow)? {
             continue;
@@ -648,6 +651,26 @@ pub fn record_event(
             });
             continue;
         }
+        if take {
+            exec(
+                conn,
+                "INSERT INTO runs (event_id, workflow, version, status, attempts, created_at)
+                 VALUES (?1, ?2, ?3, 'started', 1, ?4)",
+                params![id, c.workflow, c.version, now],
+            )?;
+            let run = conn.last_insert_rowid();
+            runs.push(run);
+            taken.push(RunJob {
+                id: run,
+                event_id: id.to_string(),
+                workflow: c.workflow.clone(),
+                version: c.version.clone(),
+                payload: payload.to_vec(),
+                created_at: now,
+                recorded: Default::default(),
+            });
+            continue;
+        }
         exec(
             conn,
             "INSERT INTO runs (event_id, workflow, version, status, created_at)
@@ -656,7 +679,11 @@ pub fn record_event(
         )?;
         runs.push(conn.last_insert_rowid());
     }
-    Ok(Recorded::New { runs, skipped })
+    Ok(Recorded::New {
+        runs,
+        skipped,
+        taken,
+    })
 }
 
 /// A workflow is active unless it was deactivated.
@@ -737,13 +764,32 @@ pub fn waiting_runs(conn: &Connection) -> Result<Vec<(i64, i64)>> {
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-/// A run stopped at a `wait`: it stays `started`, with the time it goes on; the
-/// attempt is recorded as `waiting`.
-pub fn set_waiting(conn: &Connection, run: i64, wake_at: i64, now: i64) -> Result<()> {
+/// A run recorded taken with its event, and not started: its first attempt had not
+/// begun after all.
+pub fn untake(conn: &Connection, run: i64) -> Result<()> {
     exec(
         conn,
-        "UPDATE runs SET wake_at = ?2 WHERE id = ?1",
-        params![run, wake_at],
+        "UPDATE runs SET attempts = 0
+         WHERE id = ?1 AND status = 'started' AND attempts = 1 AND started_at IS NULL",
+        [run],
+    )?;
+    Ok(())
+}
+
+/// A run stopped at a `wait`: it stays `started`, with the time it goes on; the
+/// attempt is recorded as `waiting`. `started`: when an attempt recorded taken with
+/// its event began executing.
+pub fn set_waiting(
+    conn: &Connection,
+    run: i64,
+    wake_at: i64,
+    now: i64,
+    started: Option<i64>,
+) -> Result<()> {
+    exec(
+        conn,
+        "UPDATE runs SET wake_at = ?2, started_at = coalesce(started_at, ?3) WHERE id = ?1",
+        params![run, wake_at, started],
     )?;
     exec(
         conn,
@@ -916,18 +962,22 @@ pub fn actions(conn: &Connection, run: i64) -> Result<Vec<ActionRow>> {
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-/// Record how a run ended (and the attempt in its history).
+/// Record how a run ended (and the attempt in its history). `started`: when an
+/// attempt recorded taken with its event began executing.
 pub fn finish_run(
     conn: &Connection,
     run: i64,
     status: &str,
     error: Option<&str>,
     now: i64,
+    started: Option<i64>,
 ) -> Result<()> {
     exec(
         conn,
-        "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4 WHERE id = ?1",
-        params![run, status, error, now],
+        "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4,
+                         started_at = coalesce(started_at, ?5)
+         WHERE id = ?1",
+        params![run, status, error, now, started],
     )?;
     exec(
         conn,
@@ -1207,9 +1257,28 @@ impl Log {
         })
     }
 
-    pub fn set_waiting(&self, run: i64, wake_at: i64, now: i64) -> Result<bool> {
+    pub fn untake(&self, runs: &[i64]) -> Result<()> {
+        if runs.is_empty() {
+            return Ok(());
+        }
+        let runs = runs.to_vec();
+        self.writer.write(move |c| {
+            for run in runs {
+                untake(c, run)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn set_waiting(
+        &self,
+        run: i64,
+        wake_at: i64,
+        now: i64,
+        started: Option<i64>,
+    ) -> Result<bool> {
         self.writer
-            .write(move |c| set_waiting(c, run, wake_at, now))
+            .write(move |c| set_waiting(c, run, wake_at, now, started))
             .map(|()| true)
     }
 
@@ -1219,10 +1288,11 @@ impl Log {
         status: &str,
         error: Option<&str>,
         now: i64,
+        started: Option<i64>,
     ) -> Result<bool> {
         let (status, error) = (status.to_string(), error.map(str::to_string));
         self.writer
-            .write(move |c| finish_run(c, run, &status, error.as_deref(), now))
+            .write(move |c| finish_run(c, run, &status, error.as_deref(), now, started))
             .map(|()| true)
     }
 
@@ -1294,6 +1364,7 @@ fn record_new(c: &Connection, e: &NewEvent) -> Result<Recorded> {
         e.signed_at,
         e.now,
         &e.candidates,
+        e.take,
     )
 }
 
@@ -1397,7 +1468,7 @@ mod tests {
         assert!(waiting_runs(&c).unwrap().is_empty());
         // It can wait, be listed as waiting, and be claimed when it wakes.
         assert_eq!(claim_run(&c, 1, 2_000).unwrap(), Some(1));
-        set_waiting(&c, 1, 9_000, 2_500).unwrap();
+        set_waiting(&c, 1, 9_000, 2_500, None).unwrap();
         assert!(unfinished_runs(&c).unwrap().is_empty());
         assert_eq!(waiting_runs(&c).unwrap(), vec![(1, 9_000)]);
         let waiting = Filter {
@@ -1516,13 +1587,15 @@ mod tests {
             None,
             3000,
             &candidates,
+            false,
         )
         .unwrap();
         assert_eq!(
             r,
             Recorded::New {
                 runs: vec![8],
-                skipped: vec![]
+                skipped: vec![],
+                taken: vec![]
             }
         );
         assert_eq!(run_of(&c, "evt_3", "Nudge").unwrap(), Some(8));
@@ -1538,27 +1611,108 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_run_skipped_on_receipt_shows_one_attempt_without_writing_it() {
-        let dir = tempfile::tempdir().unwrap();
+    fn candidate(workflow: &str, skipped: bool) -> Candidate {
+        Candidate {
+            workflow: workflow.into(),
+            version: "v1".into(),
+            skipped,
+        }
+    }
+
+    /// A new run log in `dir` with one version, `v1` of `Nudge`.
+    fn log_with_nudge(dir: &tempfile::TempDir) -> Connection {
         let c = open(&dir.path().join("runs.db"), true).unwrap();
         c.execute_batch(
             "INSERT INTO versions (hash, workflow, trigger, path, source, settings, loaded_at)
                VALUES ('v1', 'Nudge', 'invoice.finalized', 'n.flow', '', '', 1);",
         )
         .unwrap();
-        let candidates = [
-            Candidate {
-                workflow: "Nudge".into(),
-                version: "v1".into(),
-                skipped: true,
-            },
-            Candidate {
-                workflow: "Other".into(),
-                version: "v1".into(),
-                skipped: false,
-            },
-        ];
+        c
+    }
+
+    #[test]
+    fn runs_recorded_taken_begin_their_first_attempt_with_the_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = log_with_nudge(&dir);
+        let candidates = [candidate("Nudge", false), candidate("Quiet", true)];
+        let payload = br#"{"id":"evt_1","type":"invoice.finalized"}"#;
+        let r = record_event(
+            &c,
+            "evt_1",
+            "invoice.finalized",
+            payload,
+            None,
+            7_000,
+            &candidates,
+            true,
+        )
+        .unwrap();
+        let Recorded::New {
+            runs,
+            skipped,
+            taken,
+        } = r
+        else {
+            panic!("not recorded: {r:?}")
+        };
+        assert_eq!((runs.len(), skipped.len()), (1, 1));
+        // What a worker needs, as it would have read it from the run log.
+        assert_eq!(taken, vec![run_job(&c, runs[0]).unwrap()]);
+        assert_eq!(taken[0].payload, payload.to_vec());
+        assert!(taken[0].recorded.is_empty());
+        // Its first attempt is recorded begun (when it began executing is written
+        // with its end); the run is still to finish, so a server started after a
+        // crash takes it up as its second attempt.
+        let started = |c: &Connection| -> (i64, Option<i64>) {
+            c.query_row(
+                "SELECT attempts, started_at FROM runs WHERE id = ?1",
+                [runs[0]],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        assert_eq!(started(&c), (1, None));
+        assert_eq!(unfinished_runs(&c).unwrap(), runs);
+        c.execute_batch("SAVEPOINT restart").unwrap();
+        assert_eq!(claim_run(&c, runs[0], 8_000).unwrap(), Some(2));
+        assert_eq!(started(&c), (2, Some(8_000)));
+        c.execute_batch("ROLLBACK TO restart; RELEASE restart")
+            .unwrap();
+        // A server stopped before it started the run gives the attempt back.
+        c.execute_batch("SAVEPOINT stop").unwrap();
+        untake(&c, runs[0]).unwrap();
+        assert_eq!(started(&c), (0, None));
+        assert_eq!(claim_run(&c, runs[0], 8_000).unwrap(), Some(1));
+        c.execute_batch("ROLLBACK TO stop; RELEASE stop").unwrap();
+        // Executed from memory: its start is written with its end.
+        finish_run(&c, runs[0], "succeeded", None, 7_900, Some(7_400)).unwrap();
+        assert_eq!(started(&c), (1, Some(7_400)));
+        let shown = attempts(&c, runs[0]).unwrap();
+        assert_eq!(shown.len(), 1);
+        assert_eq!(
+            (shown[0].attempt, shown[0].started_at, shown[0].finished_at),
+            (1, Some(7_400), 7_900)
+        );
+        // A redelivery takes nothing.
+        let again = record_event(
+            &c,
+            "evt_1",
+            "invoice.finalized",
+            payload,
+            None,
+            9_000,
+            &candidates,
+            true,
+        )
+        .unwrap();
+        assert_eq!(again, Recorded::Duplicate);
+    }
+
+    #[test]
+    fn a_run_skipped_on_receipt_shows_one_attempt_without_writing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = log_with_nudge(&dir);
+        let candidates = [candidate("Nudge", true), candidate("Other", false)];
         let r = record_event(
             &c,
             "evt_1",
@@ -1567,9 +1721,10 @@ mod tests {
             None,
             5_000,
             &candidates,
+            false,
         )
         .unwrap();
-        let Recorded::New { runs, skipped } = r else {
+        let Recorded::New { runs, skipped, .. } = r else {
             panic!("not recorded: {r:?}")
         };
         assert_eq!((runs.len(), skipped.len()), (1, 1));
@@ -1605,7 +1760,7 @@ mod tests {
         assert_eq!(in_index, 1);
         // A run that a worker found skipped keeps the attempt it wrote, once.
         claim_run(&c, runs[0], 6_000).unwrap();
-        finish_run(&c, runs[0], "skipped", None, 6_500).unwrap();
+        finish_run(&c, runs[0], "skipped", None, 6_500, None).unwrap();
         let shown = attempts(&c, runs[0]).unwrap();
         assert_eq!(shown.len(), 1, "{shown:?}");
         assert_eq!(shown[0].finished_at, 6_500);
