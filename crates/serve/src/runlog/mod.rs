@@ -266,7 +266,7 @@ pub struct Filter {
     pub limit: Option<usize>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AttemptRow {
     pub attempt: i64,
     pub status: String,

@@ -880,13 +880,15 @@ const RUN_JOB_SQL: &str = "SELECT r.event_id, r.workflow, r.version, e.payload, 
 const ACTIONS_SQL: &str = "SELECT step, kind, action, idempotency_key, status, result, error,
             started_at, finished_at, duration_us
      FROM actions WHERE run_id = +?1 ORDER BY step";
-/// A run's attempts: a run skipped when its event was received has one attempt,
-/// not written since version 4 of the run log (an older log has its row).
+/// A run's attempts. A run that ended at its first attempt has no row of it: the
+/// attempt is the run's own status, error and times (not written for a run skipped
+/// when its event was received since version 4 of the run log, nor for any other
+/// since; an older run has its row).
 const ATTEMPTS_SQL: &str = "SELECT attempt, status, error, started_at, finished_at FROM attempts
      WHERE run_id = +?1
      UNION ALL
-     SELECT 1, 'skipped', NULL, started_at, finished_at FROM runs
-     WHERE id = +?1 AND status = 'skipped' AND attempts = 1
+     SELECT 1, status, error, started_at, finished_at FROM runs
+     WHERE id = +?1 AND status != 'started' AND attempts = 1
        AND NOT EXISTS (SELECT 1 FROM attempts WHERE run_id = +?1)
      ORDER BY 1";
 
@@ -962,8 +964,9 @@ pub fn actions(conn: &Connection, run: i64) -> Result<Vec<ActionRow>> {
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-/// Record how a run ended (and the attempt in its history). `started`: when an
-/// attempt recorded taken with its event began executing.
+/// Record how a run ended, and its attempt in its history unless it is the first:
+/// that one is the run's own status and times (see `ATTEMPTS_SQL`). `started`: when
+/// an attempt recorded taken with its event began executing.
 pub fn finish_run(
     conn: &Connection,
     run: i64,
@@ -982,7 +985,7 @@ pub fn finish_run(
     exec(
         conn,
         "INSERT OR REPLACE INTO attempts (run_id, attempt, status, error, started_at, finished_at)
-         SELECT id, attempts, ?2, ?3, started_at, ?4 FROM runs WHERE id = ?1",
+         SELECT id, attempts, ?2, ?3, started_at, ?4 FROM runs WHERE id = ?1 AND attempts > 1",
         params![run, status, error, now],
     )?;
     Ok(())
@@ -997,6 +1000,14 @@ pub fn retry_run(conn: &Connection, run: i64) -> Result<()> {
     })
     .optional()?;
     super::retryable(run, status.as_deref())?;
+    // A first attempt is written before the run's status and times are cleared.
+    exec(
+        conn,
+        "INSERT INTO attempts (run_id, attempt, status, error, started_at, finished_at)
+         SELECT id, 1, status, error, started_at, finished_at FROM runs
+         WHERE id = ?1 AND attempts = 1 AND NOT EXISTS (SELECT 1 FROM attempts WHERE run_id = ?1)",
+        [run],
+    )?;
     exec(
         conn,
         "DELETE FROM actions WHERE run_id = ?1 AND status = 'failed'",
@@ -1684,14 +1695,36 @@ mod tests {
         assert_eq!(started(&c), (0, None));
         assert_eq!(claim_run(&c, runs[0], 8_000).unwrap(), Some(1));
         c.execute_batch("ROLLBACK TO stop; RELEASE stop").unwrap();
-        // Executed from memory: its start is written with its end.
-        finish_run(&c, runs[0], "succeeded", None, 7_900, Some(7_400)).unwrap();
+        // Executed from memory: its start is written with its end. It failed at its
+        // first attempt: the attempt is the run's own status, not a row of its own.
+        finish_run(&c, runs[0], "failed", Some("declined"), 7_900, Some(7_400)).unwrap();
         assert_eq!(started(&c), (1, Some(7_400)));
+        let stored = |c: &Connection| -> i64 {
+            c.query_row("SELECT count(*) FROM attempts", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(stored(&c), 0);
+        let first = AttemptRow {
+            attempt: 1,
+            status: "failed".into(),
+            error: Some("declined".into()),
+            started_at: Some(7_400),
+            finished_at: 7_900,
+        };
+        assert_eq!(attempts(&c, runs[0]).unwrap(), vec![first.clone()]);
+        // Retried: the first attempt stays in its history, written now; the second
+        // gets a row of its own.
+        retry_run(&c, runs[0]).unwrap();
+        assert_eq!(stored(&c), 1);
+        assert_eq!(attempts(&c, runs[0]).unwrap(), vec![first.clone()]);
+        assert_eq!(claim_run(&c, runs[0], 10_000).unwrap(), Some(2));
+        finish_run(&c, runs[0], "succeeded", None, 10_500, None).unwrap();
         let shown = attempts(&c, runs[0]).unwrap();
-        assert_eq!(shown.len(), 1);
+        assert_eq!(shown.len(), 2);
+        assert_eq!(shown[0], first);
         assert_eq!(
-            (shown[0].attempt, shown[0].started_at, shown[0].finished_at),
-            (1, Some(7_400), 7_900)
+            (&*shown[1].status, shown[1].started_at, shown[1].finished_at),
+            ("succeeded", Some(10_000), 10_500)
         );
         // A redelivery takes nothing.
         let again = record_event(
