@@ -1133,8 +1133,14 @@ fn a_when_found_false_at_the_webhook_is_recorded_skipped_with_the_event() {
         assert_eq!(attempts[0]["attempt"], 1, "{shown}");
         assert_eq!(attempts[0]["status"], status, "{shown}");
         assert_eq!(attempts[0]["error"], Value::Null, "{shown}");
-        assert_eq!(attempts[0]["started_at"], shown["run"]["started_at"], "{shown}");
-        assert_eq!(attempts[0]["finished_at"], shown["run"]["finished_at"], "{shown}");
+        assert_eq!(
+            attempts[0]["started_at"], shown["run"]["started_at"],
+            "{shown}"
+        );
+        assert_eq!(
+            attempts[0]["finished_at"], shown["run"]["finished_at"],
+            "{shown}"
+        );
     }
     // The other skipped runs went through a worker.
     let by_worker = s.count_logs(|l| {

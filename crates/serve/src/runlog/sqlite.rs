@@ -22,7 +22,9 @@ use super::{
 };
 
 /// 2: `runs.wake_at` (runs waiting for a `wait` to end) and `schedule_state`.
-const SCHEMA_VERSION: i64 = 4;
+/// 3: runs keyed by when they were created. 4: only the runs still to carry out
+/// are indexed. 5: `runs.id` without `AUTOINCREMENT`.
+const SCHEMA_VERSION: i64 = 5;
 
 /// How long a connection waits for another one's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,7 +49,10 @@ CREATE TABLE IF NOT EXISTS versions (
     loaded_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- A new run takes the highest id plus one: runs are never deleted, so no id is
+    -- given twice. (`AUTOINCREMENT` would keep the highest id given in a table of
+    -- its own, written in every transaction that records a run.)
+    id          INTEGER PRIMARY KEY,
     event_id    TEXT NOT NULL REFERENCES events(id),
     workflow    TEXT NOT NULL,
     version     TEXT NOT NULL REFERENCES versions(hash),
@@ -176,19 +181,18 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
         )));
     }
     if version < SCHEMA_VERSION {
-        migrate(&conn, version)?;
+        migrate(&conn)?;
     }
     Ok(conn)
 }
 
 /// Bring a run log to [`SCHEMA_VERSION`] in one transaction: the tables that are
 /// missing are created, and a `runs` table of an older version is written again
-/// with its rows and ids (version 1 had no `wake_at`: a waiting run keeps the status
-/// `started`, so the status check stays as it was; versions 1 and 2 keyed runs by
-/// event id and workflow). Version 3 had an index of every run by its status, where
-/// version 4 indexes only the runs still to carry out: that is the one change made to
-/// a version 3 log.
-fn migrate(conn: &Connection, version: i64) -> Result<()> {
+/// with its rows and ids, and its indexes made anew (version 1 had no `wake_at`: a
+/// waiting run keeps the status `started`, so the status check stays as it was;
+/// versions 1 and 2 keyed runs by event id and workflow; version 3 indexed every run
+/// by its status; up to version 4, ids were `AUTOINCREMENT`).
+fn migrate(conn: &Connection) -> Result<()> {
     let old_runs: bool = conn.query_row(
         "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
         [],
@@ -199,10 +203,7 @@ fn migrate(conn: &Connection, version: i64) -> Result<()> {
     conn.execute_batch("PRAGMA foreign_keys=OFF")?;
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let done = (|| -> Result<()> {
-        if old_runs && version == 3 {
-            conn.execute_batch("DROP INDEX IF EXISTS runs_by_status;")?;
-            conn.execute_batch(SCHEMA)?;
-        } else if old_runs {
+        if old_runs {
             let wake_at = if has_column(conn, "runs", "wake_at")? {
                 "wake_at"
             } else {
@@ -216,15 +217,6 @@ fn migrate(conn: &Connection, version: i64) -> Result<()> {
                 .and_then(|(_, rest)| rest.split_once(");"))
                 .map(|(columns, _)| columns)
                 .ok_or_else(|| LogError::new("the schema has no runs table"))?;
-            // The numbering goes on where it was: a run id is never given twice.
-            let seq: i64 = conn
-                .query_row(
-                    "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'runs'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or(0);
             conn.execute_batch(&format!(
                 "CREATE TABLE runs_new ({runs});
                  INSERT INTO runs_new (id, event_id, workflow, version, status, error, attempts,
@@ -234,17 +226,6 @@ fn migrate(conn: &Connection, version: i64) -> Result<()> {
                  DROP TABLE runs;
                  ALTER TABLE runs_new RENAME TO runs;"
             ))?;
-            exec(
-                conn,
-                "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'runs'",
-                [seq],
-            )?;
-            exec(
-                conn,
-                "INSERT INTO sqlite_sequence (name, seq)
-                 SELECT 'runs', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'runs')",
-                [seq],
-            )?;
             conn.execute_batch(SCHEMA)?;
             let broken: Option<String> = conn
                 .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
@@ -1539,8 +1520,7 @@ mod tests {
                                   started_at, finished_at, duration_us)
                VALUES (1, 0, 'email', '{}', 'k1', 'succeeded', 1000, 1000, 1);
              INSERT INTO attempts (run_id, attempt, status, finished_at)
-               VALUES (1, 1, 'succeeded', 1001);
-             DELETE FROM sqlite_sequence; INSERT INTO sqlite_sequence VALUES ('runs', 7);",
+               VALUES (1, 1, 'succeeded', 1001);",
         )
         .unwrap();
         drop(c);
@@ -1584,32 +1564,113 @@ mod tests {
             .map(|r| r.unwrap())
             .collect();
         assert_eq!(key, ["created_at", "event_id", "workflow"]);
-        // New runs go on from the old numbering, never reusing an id.
-        let candidates = [Candidate {
-            workflow: "Nudge".into(),
-            version: "v1".into(),
-            skipped: false,
-        }];
+        // New runs go on after the highest id.
+        assert_eq!(next_run(&c, "evt_3"), 3);
+    }
+
+    /// The run log at `path`, opened: brought to this version, with its indexes of runs.
+    fn migrated(path: &Path) -> Connection {
+        let c = open(path, true).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        assert_eq!(
+            indexes(&c, "runs"),
+            ["runs_open", "sqlite_autoindex_runs_1"]
+        );
+        c
+    }
+
+    /// Record `event` with a run of `Nudge` (version `v1`): the run's id.
+    fn next_run(c: &Connection, event: &str) -> i64 {
         let r = record_event(
-            &c,
-            "evt_3",
+            c,
+            event,
             "invoice.finalized",
             b"{}",
             None,
             3000,
-            &candidates,
+            &[candidate("Nudge", false)],
             false,
         )
         .unwrap();
-        assert_eq!(
-            r,
-            Recorded::New {
-                runs: vec![8],
-                skipped: vec![],
-                taken: vec![]
-            }
+        let Recorded::New { runs, .. } = r else {
+            panic!("not recorded: {r:?}")
+        };
+        assert_eq!(run_of(c, event, "Nudge").unwrap(), Some(runs[0]));
+        runs[0]
+    }
+
+    #[test]
+    fn a_version_4_run_log_loses_autoincrement_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        let v4 = SCHEMA.replace(
+            "    id          INTEGER PRIMARY KEY,",
+            "    id          INTEGER PRIMARY KEY AUTOINCREMENT,",
         );
-        assert_eq!(run_of(&c, "evt_3", "Nudge").unwrap(), Some(8));
+        assert_ne!(v4, SCHEMA);
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(&format!(
+            "{v4}
+             INSERT INTO events (id, type, payload, received_at, last_delivery_at)
+               VALUES ('evt_1', 'invoice.finalized', x'7b7d', 1000, 1000),
+                      ('evt_2', 'invoice.finalized', x'7b7d', 2000, 2000);
+             INSERT INTO versions (hash, workflow, trigger, path, source, settings, loaded_at)
+               VALUES ('v1', 'Nudge', 'invoice.finalized', 'n.flow', '', '', 1);
+             INSERT INTO runs (id, event_id, workflow, version, status, attempts, created_at,
+                               started_at, finished_at)
+               VALUES (4, 'evt_1', 'Nudge', 'v1', 'succeeded', 2, 1000, 1500, 1600);
+             INSERT INTO attempts (run_id, attempt, status, error, started_at, finished_at)
+               VALUES (4, 1, 'failed', 'declined', 1000, 1100),
+                      (4, 2, 'succeeded', NULL, 1500, 1600);
+             INSERT INTO actions (run_id, step, kind, action, idempotency_key, status,
+                                  started_at, finished_at, duration_us)
+               VALUES (4, 0, 'email', '{{}}', 'k1', 'succeeded', 1500, 1500, 1);
+             INSERT INTO runs (event_id, workflow, version, status, created_at, wake_at)
+               VALUES ('evt_2', 'Nudge', 'v1', 'started', 2000, 9000);
+             PRAGMA user_version = 4;"
+        ))
+        .unwrap();
+        drop(c);
+        let c = migrated(&path);
+        let sql: String = c
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!sql.contains("PRIMARY KEY AUTOINCREMENT"), "{sql}");
+        // Every run, with its id, attempts, journal and wait.
+        let shown = attempts(&c, 4).unwrap();
+        assert_eq!(
+            shown.iter().map(|a| &*a.status).collect::<Vec<_>>(),
+            ["failed", "succeeded"]
+        );
+        assert_eq!(actions(&c, 4).unwrap().len(), 1);
+        assert_eq!(run_of(&c, "evt_1", "Nudge").unwrap(), Some(4));
+        assert_eq!(waiting_runs(&c).unwrap(), vec![(5, 9000)]);
+        let broken: Option<String> = c
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .unwrap();
+        assert_eq!(broken, None);
+        assert_eq!(next_run(&c, "evt_3"), 6);
+        // No sequence is kept for runs any more.
+        let kept: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_sequence WHERE name = 'runs'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, 0);
+        drop(c);
+        // Opened again: nothing to do, and the ids go on.
+        let c = open(&path, false).unwrap();
+        assert_eq!(next_run(&c, "evt_4"), 7);
     }
 
     /// The names of a table's indexes.
@@ -1825,15 +1886,7 @@ mod tests {
         ))
         .unwrap();
         drop(c);
-        let c = open(&path, true).unwrap();
-        let v: i64 = c
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, SCHEMA_VERSION);
-        assert_eq!(
-            indexes(&c, "runs"),
-            ["runs_open", "sqlite_autoindex_runs_1"]
-        );
+        let c = migrated(&path);
         // The attempt written by version 3 is shown once, not twice.
         let shown = attempts(&c, 1).unwrap();
         assert_eq!(shown.len(), 1, "{shown:?}");
