@@ -68,30 +68,26 @@ pub struct Queue {
 impl Queue {
     /// Queue a run unless it is queued or running already.
     pub fn push(&self, run: i64) -> bool {
-        let Ok(mut s) = self.state.lock() else {
-            return false;
-        };
-        if s.closed || !s.known.insert(run) {
-            return false;
-        }
-        s.pending.push_back(run);
-        self.ready.notify_one();
-        true
+        self.enqueue(run, None)
     }
 
     /// Queue a run recorded taken by this server ([`runlog::Recorded::New::taken`]):
     /// a worker starts it from `job`, without claiming it. If the queue closes first,
-    /// the run stays recorded as started, and the next server carries it out as a
-    /// second attempt.
+    /// [`Queue::close`] hands the run back, to be given back as not begun.
     pub fn push_taken(&self, job: runlog::RunJob) -> bool {
+        self.enqueue(job.id, Some(job))
+    }
+
+    fn enqueue(&self, run: i64, job: Option<runlog::RunJob>) -> bool {
         let Ok(mut s) = self.state.lock() else {
             return false;
         };
-        let run = job.id;
         if s.closed || !s.known.insert(run) {
             return false;
         }
-        s.taken.insert(run, job);
+        if let Some(job) = job {
+            s.taken.insert(run, job);
+        }
         s.pending.push_back(run);
         self.ready.notify_one();
         true

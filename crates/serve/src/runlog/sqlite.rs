@@ -632,15 +632,16 @@ pub fn record_event(
             });
             continue;
         }
+        // Taken: its first attempt is begun (and counted) now.
+        exec(
+            conn,
+            "INSERT INTO runs (event_id, workflow, version, status, attempts, created_at)
+             VALUES (?1, ?2, ?3, 'started', ?5, ?4)",
+            params![id, c.workflow, c.version, now, i64::from(take)],
+        )?;
+        let run = conn.last_insert_rowid();
+        runs.push(run);
         if take {
-            exec(
-                conn,
-                "INSERT INTO runs (event_id, workflow, version, status, attempts, created_at)
-                 VALUES (?1, ?2, ?3, 'started', 1, ?4)",
-                params![id, c.workflow, c.version, now],
-            )?;
-            let run = conn.last_insert_rowid();
-            runs.push(run);
             taken.push(RunJob {
                 id: run,
                 event_id: id.to_string(),
@@ -650,15 +651,7 @@ pub fn record_event(
                 created_at: now,
                 recorded: Default::default(),
             });
-            continue;
         }
-        exec(
-            conn,
-            "INSERT INTO runs (event_id, workflow, version, status, created_at)
-             VALUES (?1, ?2, ?3, 'started', ?4)",
-            params![id, c.workflow, c.version, now],
-        )?;
-        runs.push(conn.last_insert_rowid());
     }
     Ok(Recorded::New {
         runs,
