@@ -227,10 +227,7 @@ fn migrate(conn: &Connection) -> Result<()> {
                  ALTER TABLE runs_new RENAME TO runs;"
             ))?;
             conn.execute_batch(SCHEMA)?;
-            let broken: Option<String> = conn
-                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
-                .optional()?;
-            if let Some(table) = broken {
+            if let Some(table) = broken_table(conn)? {
                 return Err(LogError::new(format!(
                     "the run log's rows do not hold together (table {table}); it was left as it was"
                 )));
@@ -250,6 +247,13 @@ fn migrate(conn: &Connection) -> Result<()> {
     };
     conn.execute_batch("PRAGMA foreign_keys=ON")?;
     ended
+}
+
+/// The first table with a row whose foreign key points at no row, if any.
+fn broken_table(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?)
 }
 
 fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
@@ -1528,20 +1532,15 @@ mod tests {
         assert_eq!(unfinished_runs(&c).unwrap(), vec![2]);
         assert_eq!(actions(&c, 1).unwrap().len(), 1);
         assert_eq!(attempts(&c, 1).unwrap().len(), 1);
-        let broken: Option<String> = c
-            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
-            .optional()
-            .unwrap();
-        assert_eq!(broken, None);
+        assert_eq!(broken_table(&c).unwrap(), None);
         // The tables that refer to runs refer to the new one.
-        let refs: i64 = c
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%runs_new%'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(refs, 0);
+        assert_eq!(
+            count(
+                &c,
+                "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%runs_new%'"
+            ),
+            0
+        );
         assert_eq!(run_of(&c, "evt_2", "Nudge").unwrap(), Some(2));
         assert_eq!(run_of(&c, "evt_2", "Other").unwrap(), None);
         // The key is led by the time; the index on the time alone is gone.
@@ -1645,25 +1644,25 @@ mod tests {
         assert_eq!(actions(&c, 4).unwrap().len(), 1);
         assert_eq!(run_of(&c, "evt_1", "Nudge").unwrap(), Some(4));
         assert_eq!(waiting_runs(&c).unwrap(), vec![(5, 9000)]);
-        let broken: Option<String> = c
-            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
-            .optional()
-            .unwrap();
-        assert_eq!(broken, None);
+        assert_eq!(broken_table(&c).unwrap(), None);
         assert_eq!(next_run(&c, "evt_3"), 6);
         // No sequence is kept for runs any more.
-        let kept: i64 = c
-            .query_row(
-                "SELECT count(*) FROM sqlite_sequence WHERE name = 'runs'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(kept, 0);
+        assert_eq!(
+            count(
+                &c,
+                "SELECT count(*) FROM sqlite_sequence WHERE name = 'runs'"
+            ),
+            0
+        );
         drop(c);
         // Opened again: nothing to do, and the ids go on.
         let c = open(&path, false).unwrap();
         assert_eq!(next_run(&c, "evt_4"), 7);
+    }
+
+    /// The one number `sql` gives.
+    fn count(c: &Connection, sql: &str) -> i64 {
+        c.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     /// The names of a table's indexes.
@@ -1753,10 +1752,7 @@ mod tests {
         // first attempt: the attempt is the run's own status, not a row of its own.
         finish_run(&c, runs[0], "failed", Some("declined"), 7_900, Some(7_400)).unwrap();
         assert_eq!(started(&c), (1, Some(7_400)));
-        let stored = |c: &Connection| -> i64 {
-            c.query_row("SELECT count(*) FROM attempts", [], |r| r.get(0))
-                .unwrap()
-        };
+        let stored = |c: &Connection| count(c, "SELECT count(*) FROM attempts");
         assert_eq!(stored(&c), 0);
         let first = AttemptRow {
             attempt: 1,
@@ -1815,10 +1811,7 @@ mod tests {
             panic!("not recorded: {r:?}")
         };
         assert_eq!((runs.len(), skipped.len()), (1, 1));
-        let stored: i64 = c
-            .query_row("SELECT count(*) FROM attempts", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(stored, 0);
+        assert_eq!(count(&c, "SELECT count(*) FROM attempts"), 0);
         let shown = attempts(&c, skipped[0].run).unwrap();
         assert_eq!(shown.len(), 1);
         assert_eq!(
@@ -1837,14 +1830,13 @@ mod tests {
         assert!(attempts(&c, runs[0]).unwrap().is_empty());
         // Only the run to carry out is in the index of open runs.
         assert_eq!(unfinished_runs(&c).unwrap(), runs);
-        let in_index: i64 = c
-            .query_row(
-                "SELECT count(*) FROM runs INDEXED BY runs_open WHERE status = 'started'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(in_index, 1);
+        assert_eq!(
+            count(
+                &c,
+                "SELECT count(*) FROM runs INDEXED BY runs_open WHERE status = 'started'"
+            ),
+            1
+        );
         // A run that a worker found skipped keeps the attempt it wrote, once.
         claim_run(&c, runs[0], 6_000).unwrap();
         finish_run(&c, runs[0], "skipped", None, 6_500, None).unwrap();
